@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install genbo's build and test dependencies from Debian's packages, only
+# what is missing (a no-op on a machine that has them all).
+set -eu
+PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
+libsqlite3-dev sqlite3 libcriterion-dev libinih-dev libcjson-dev libmicrohttpd-dev python3"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "genbo: installing missing Debian packages:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

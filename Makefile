@@ -1,0 +1,24 @@
+# Thin wrapper over CMake: `make demo` and `make check` do all set-up
+# (missing Debian packages, configure, build) and then run.
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all deps build demo check bench clean
+
+all: build
+
+deps:
+	@sh .ci/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	./$(BUILD)/genbo info
+
+check: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,20 @@
+/* cli.h - the genbo command-line program: one file per sub-command. */
+#ifndef GENBO_CLI_H
+#define GENBO_CLI_H
+
+#include "genbo.h"
+
+/* Each sub-command gets argv with argv[0] = its own name. Returns the
+ * process exit status: 0 success, 1 failure (message already printed),
+ * 2 usage error. */
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+int cmd_info(int argc, char **argv);
+
+/* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
+int cli_fail(const char *what);
+/* A terminal progress display for genbo_progress_fn (ctx unused). Draws
+ * a single updating line on a terminal, periodic lines otherwise. */
+int cli_progress(void *ctx, const char *stage, long done, long total, const char *msg);
+
+#endif

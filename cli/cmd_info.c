@@ -1,0 +1,24 @@
+/* cmd_info.c - `genbo info`: version and linear-algebra back end. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_info(int argc, char **argv) {
+    int json = argc > 1 && !strcmp(argv[1], "--json");
+    genbo_blas_info info;
+    genbo_get_blas_info(&info);
+    if (json) {
+        printf("{\"version\":\"%s\",\"openblas_core\":\"%s\",\"threads\":%d,"
+               "\"cpu_avx2\":%d,\"slow_kernel\":%d}\n",
+               genbo_version(), info.corename, info.threads, info.cpu_has_avx2,
+               info.slow_kernel);
+    } else {
+        printf("genbo %s\n", genbo_version());
+        printf("OpenBLAS kernel: %s%s\n", info.corename,
+               info.slow_kernel ? "  (generic: slow, set OPENBLAS_CORETYPE)" : "");
+        printf("OpenBLAS threads: %d\n", info.threads);
+        printf("OpenBLAS config: %s\n", info.config);
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* blas.c - which OpenBLAS kernel runs, and whether it is a slow one.
+ *
+ * Debian's OpenBLAS is built with DYNAMIC_ARCH: it picks a kernel from the
+ * CPU id when the library loads. On virtual CPUs it can fall back to a
+ * generic kernel (Prescott, Core2, ...) that runs dense products several
+ * times slower than the Haswell/SkylakeX kernels the CPU could run.
+ * OPENBLAS_CORETYPE overrides the choice, but only when the library loads,
+ * so the library can only report it; the CLI acts on it (see cli/). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core.h"
+
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+
+static const char *const slow_kernels[] = {"prescott", "core2", "atom", "katmai", "coppermine",
+                                           "northwood", "banias", "penryn", "dunnington",
+                                           "nehalem", "opteron", "opteron_sse3", "barcelona",
+                                           "bobcat", "nano", "generic", "unknown", NULL};
+
+void genbo_get_blas_info(genbo_blas_info *info) {
+    memset(info, 0, sizeof *info);
+    const char *core = openblas_get_corename();
+    const char *cfg = openblas_get_config();
+    snprintf(info->corename, sizeof info->corename, "%s", core ? core : "unknown");
+    snprintf(info->config, sizeof info->config, "%s", cfg ? cfg : "");
+    info->threads = openblas_get_num_threads();
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    info->cpu_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    int generic = 0;
+    for (int i = 0; slow_kernels[i]; i++)
+        if (strcasecmp(info->corename, slow_kernels[i]) == 0) generic = 1;
+    info->slow_kernel = generic && info->cpu_has_avx2;
+}
+
+void genbo_set_threads(int threads) {
+    if (threads > 0) openblas_set_num_threads(threads);
+}

@@ -1,0 +1,52 @@
+/* core.h - internal helpers shared by every part of the library:
+ * error reporting, a seeded random-number generator, checked allocation,
+ * a checksum for binary formats. Not installed. */
+#ifndef GENBO_CORE_H
+#define GENBO_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "genbo.h"
+
+/* Set the thread-local error message (printf-style) and return `status`,
+ * so a failing path reads: return genbo__fail(GENBO_EINVAL, "...", ...); */
+int genbo__fail(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prefix the current message with more context ("reading x.csv: ..."). */
+int genbo__fail_prefix(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void genbo__clear_error(void);
+
+/* malloc/calloc that set GENBO_ENOMEM's message on failure (return NULL). */
+void *genbo__malloc(size_t size);
+void *genbo__calloc(size_t count, size_t size);
+/* count * size with an overflow check: returns 0 on overflow. */
+int genbo__mul_ok(size_t a, size_t b, size_t *out);
+
+/* xoshiro256** seeded through splitmix64: fast, reproducible, with
+ * independent streams derived from (seed, stream). */
+typedef struct genbo_rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+} genbo_rng;
+
+void genbo_rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
+uint64_t genbo_rng_u64(genbo_rng *r);
+/* uniform on [0, 1) with 53 random bits */
+double genbo_rng_uniform(genbo_rng *r);
+/* standard normal (polar Box-Muller) */
+double genbo_rng_normal(genbo_rng *r);
+/* uniform integer in [0, n) without modulo bias */
+uint64_t genbo_rng_below(genbo_rng *r, uint64_t n);
+/* fill with standard normals (float) */
+void genbo_rng_normal_f(genbo_rng *r, float *out, size_t n);
+
+/* CRC-32 (IEEE) for binary model formats. */
+uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);
+
+/* Monotonic wall-clock seconds. */
+double genbo__now(void);
+
+#endif

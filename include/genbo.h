@@ -1,0 +1,379 @@
+/*
+ * genbo.h - the one public header of genbo, a generative black-box
+ * optimisation engine (reward learning -> pseudo-labelling ->
+ * reward-conditioned diffusion -> guided generation).
+ *
+ * Conventions (the same everywhere in this header):
+ *   - Every function that can fail returns an int status: GENBO_OK (0) or a
+ *     positive GENBO_E* code. After a failure genbo_errmsg() returns a
+ *     readable message naming the file, line, column or field at fault.
+ *     The message is thread-local and lives until the next failing call on
+ *     the same thread.
+ *   - Handles are opaque. Whatever genbo_*_create/_open/_fit/_train/_load
+ *     returns through an out-pointer is owned by the caller and released
+ *     with the matching genbo_*_free/_close (which accept NULL).
+ *   - Matrices are row-major, n rows by d columns, as flat double arrays.
+ *     Input buffers are only read during the call (never kept); output
+ *     buffers are allocated by the caller unless a function says otherwise.
+ *   - The library never prints and never calls exit(). Long work reports
+ *     progress through an optional genbo_progress_fn callback.
+ *   - On failure nothing is returned through out-pointers (they are set to
+ *     NULL / left untouched) and nothing partially built leaks.
+ */
+#ifndef GENBO_H
+#define GENBO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GENBO_VERSION_MAJOR 0
+#define GENBO_VERSION_MINOR 1
+#define GENBO_VERSION_PATCH 0
+#define GENBO_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Status codes and errors                                             */
+/* ------------------------------------------------------------------ */
+
+enum genbo_status {
+    GENBO_OK = 0,
+    GENBO_EINVAL = 1,    /* bad argument or bad value in a config / input */
+    GENBO_EIO = 2,       /* file could not be opened, read or written */
+    GENBO_ENOMEM = 3,    /* allocation failed */
+    GENBO_EFORMAT = 4,   /* malformed file: CSV, model file, study file */
+    GENBO_ENUMERIC = 5,  /* numerical failure (matrix not positive definite, NaN) */
+    GENBO_ENOTFOUND = 6, /* unknown study, trial, column, ... */
+    GENBO_ESTATE = 7,    /* call not valid in this state (e.g. trial already told) */
+    GENBO_EDB = 8,       /* SQLite error */
+    GENBO_EVERSION = 9,  /* file or database written by another format version */
+    GENBO_ETIMEOUT = 10, /* external evaluator timed out */
+    GENBO_EEXTERNAL = 11 /* external evaluator failed (crash, bad output) */
+};
+
+/* Readable message for the last failure on this thread ("" if none). */
+const char *genbo_errmsg(void);
+/* Short name of a status code, e.g. "GENBO_EINVAL". */
+const char *genbo_strstatus(int status);
+/* Library version string, e.g. "0.1.0". */
+const char *genbo_version(void);
+
+/* Progress callback: stage is a short static name ("reward", "train",
+ * "sample", ...), done/total count units of work (total may be 0 when
+ * unknown), msg is a short human-readable detail (may be NULL). Return
+ * non-zero to ask the library to stop early (the call then fails with
+ * GENBO_ESTATE and "interrupted"). */
+typedef int (*genbo_progress_fn)(void *ctx, const char *stage, long done, long total,
+                                 const char *msg);
+
+/* ------------------------------------------------------------------ */
+/* Linear-algebra back end                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_blas_info {
+    char corename[64]; /* OpenBLAS kernel in use, e.g. "Haswell", "Prescott" */
+    char config[256];  /* openblas_get_config() */
+    int threads;       /* OpenBLAS threads */
+    int cpu_has_avx2;  /* the CPU supports AVX2 and FMA */
+    int slow_kernel;   /* 1 if the kernel is a generic one while the CPU could
+                          run a much faster one (set OPENBLAS_CORETYPE=Haswell
+                          or newer before the process starts) */
+} genbo_blas_info;
+
+void genbo_get_blas_info(genbo_blas_info *info);
+/* Number of threads OpenBLAS uses (<= 0 leaves the default). */
+void genbo_set_threads(int threads);
+
+/* ------------------------------------------------------------------ */
+/* Datasets (datasets/)                                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_dataset genbo_dataset;
+
+typedef struct genbo_csv_options {
+    /* Name of the reward column; NULL means: a column named "reward" if
+     * there is one, else the data are unlabelled. "" forces unlabelled. */
+    const char *reward_column;
+    /* Name of an id column (kept as text, not a feature); NULL = "id" if
+     * present, "" = none. */
+    const char *id_column;
+    /* Column names to ignore entirely (NULL-terminated list, may be NULL). */
+    const char *const *skip_columns;
+} genbo_csv_options;
+
+/* Read a CSV file with a header row. opts may be NULL (defaults). */
+int genbo_dataset_read_csv(const char *path, const genbo_csv_options *opts,
+                           genbo_dataset **out);
+/* Write a dataset as CSV (features, then "reward" if labelled). */
+int genbo_dataset_write_csv(const genbo_dataset *ds, const char *path);
+/* Build a dataset from arrays (copied). y may be NULL (unlabelled);
+ * names may be NULL (x0, x1, ...). */
+int genbo_dataset_create(size_t n, size_t d, const double *X, const double *y,
+                         const char *const *names, genbo_dataset **out);
+void genbo_dataset_free(genbo_dataset *ds);
+
+size_t genbo_dataset_rows(const genbo_dataset *ds);
+size_t genbo_dataset_dim(const genbo_dataset *ds);
+/* Borrowed pointers, valid while ds lives. y is NULL if unlabelled. */
+const double *genbo_dataset_x(const genbo_dataset *ds);
+const double *genbo_dataset_y(const genbo_dataset *ds);
+const char *genbo_dataset_column_name(const genbo_dataset *ds, size_t j);
+const char *genbo_dataset_id(const genbo_dataset *ds, size_t i); /* NULL if no ids */
+
+/* ------------------------------------------------------------------ */
+/* Synthetic tasks with a true reward (datasets/)                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_task genbo_task;
+
+typedef enum genbo_task_kind {
+    /* x = A z, A (D x d) orthonormal columns, z ~ N(0, I_d);
+     * f*(x) = theta^T x, theta = A beta (+ off-subspace part). */
+    GENBO_TASK_SUBSPACE_LINEAR = 0,
+    /* same data, f*(x) = c - 1/2 ||z - z*||^2 with z = A^T x (optimum
+     * inside the data). */
+    GENBO_TASK_SUBSPACE_QUADRATIC = 1,
+    /* sequences of seq_len points in R^seq_dim, covariance
+     * Gamma (x) Lambda with a stationary kernel over time; flattened. */
+    GENBO_TASK_GP_SEQUENCE = 2
+} genbo_task_kind;
+
+typedef struct genbo_task_params {
+    genbo_task_kind kind;
+    int D;             /* ambient dimension (subspace tasks) */
+    int d;             /* subspace dimension (subspace tasks) */
+    double off_ratio;  /* ||theta_perp|| / ||theta_par||; 0 = on the subspace */
+    double noise_sd;   /* observation noise of labels */
+    int seq_len;       /* GP sequences: time points N */
+    int seq_dim;       /* GP sequences: dimension per time point */
+    double lengthscale;/* GP sequences: kernel lengthscale over time */
+    uint64_t seed;     /* seeds A, theta, ... (the task itself) */
+} genbo_task_params;
+
+/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1. */
+void genbo_task_params_default(genbo_task_params *p);
+int genbo_task_create(const genbo_task_params *p, genbo_task **out);
+void genbo_task_free(genbo_task *t);
+size_t genbo_task_dim(const genbo_task *t);
+/* Draw n designs from the data distribution. X: n x dim. */
+int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X);
+/* Noiseless true reward f*(x). */
+int genbo_task_oracle(const genbo_task *t, size_t n, const double *X, double *y);
+/* Support distance per design (0 on the data's support). */
+int genbo_task_support_distance(const genbo_task *t, size_t n, const double *X,
+                                double *dist);
+/* Labelled set (n_label designs with noisy rewards) and unlabelled pool
+ * (n_unlabel designs, no rewards), drawn independently with seed. */
+int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint64_t seed,
+                     genbo_dataset **labelled, genbo_dataset **pool);
+
+/* ------------------------------------------------------------------ */
+/* Reward models: steps 1 and 2 (reward/)                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_reward genbo_reward;
+
+typedef enum genbo_reward_kind {
+    GENBO_REWARD_RIDGE = 0,
+    GENBO_REWARD_GP = 1 /* kernel ridge / Gaussian-process regression */
+} genbo_reward_kind;
+
+typedef enum genbo_kernel { GENBO_KERNEL_RBF = 0, GENBO_KERNEL_MATERN52 = 1 } genbo_kernel;
+
+typedef enum genbo_lambda_select {
+    GENBO_LAMBDA_GCV = 0,   /* generalised cross-validation over a grid */
+    GENBO_LAMBDA_KFOLD = 1, /* k-fold CV over a grid */
+    GENBO_LAMBDA_FIXED = 2  /* use lambda as given */
+} genbo_lambda_select;
+
+typedef struct genbo_reward_params {
+    genbo_reward_kind kind;
+    /* ridge */
+    genbo_lambda_select lambda_select;
+    double lambda; /* used when FIXED */
+    int kfold;     /* folds for KFOLD (default 5) */
+    /* GP */
+    genbo_kernel kernel;
+    int ard;             /* one lengthscale per feature */
+    int max_evals;       /* NLopt evaluations per restart (default 200) */
+    int restarts;        /* random restarts of the likelihood maximisation */
+    uint64_t seed;
+} genbo_reward_params;
+
+void genbo_reward_params_default(genbo_reward_params *p); /* ridge, GCV */
+int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const double *X,
+                     const double *y, genbo_reward **out);
+void genbo_reward_free(genbo_reward *m);
+size_t genbo_reward_dim(const genbo_reward *m);
+genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m);
+
+/* Predictive mean of n designs; var (may be NULL) receives the predictive
+ * uncertainty: for ridge x^T (X^T X + lambda I)^{-1} x in standardised
+ * features, for the GP the posterior variance of f. Batched through BLAS:
+ * pseudo-labelling a pool is one call. */
+int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
+                         double *var);
+/* Gradient of the predictive mean, grad: n x d. */
+int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad);
+
+/* Fitted hyper-parameters as readable text, e.g. "lambda=0.01 (GCV)". */
+const char *genbo_reward_describe(const genbo_reward *m);
+
+/* Versioned binary format with a checksum. A file of another version or a
+ * corrupt one fails with GENBO_EVERSION / GENBO_EFORMAT. */
+int genbo_reward_save(const genbo_reward *m, const char *path);
+int genbo_reward_load(const char *path, genbo_reward **out);
+/* The same format in memory (for SQLite BLOBs): *buf is malloc'ed, the
+ * caller frees it with free(). */
+int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len);
+int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out);
+
+/* ------------------------------------------------------------------ */
+/* Reward-conditioned diffusion: steps 3 and 4 (diffusion/)            */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_diffusion genbo_diffusion;
+
+typedef enum genbo_schedule {
+    GENBO_SCHEDULE_OU = 0,         /* dX = -1/2 X dt + dW: alpha_t = e^{-t/2} */
+    GENBO_SCHEDULE_LINEAR_VP = 1   /* linear beta(t) VP SDE */
+} genbo_schedule;
+
+typedef enum genbo_time_sampling {
+    GENBO_TIME_LOG_UNIFORM = 0, /* log t uniform on [log t0, log T] (default) */
+    GENBO_TIME_UNIFORM = 1
+} genbo_time_sampling;
+
+typedef struct genbo_diffusion_params {
+    /* network */
+    int width;       /* hidden width (default 256) */
+    int depth;       /* residual blocks (default 3) */
+    int t_embed;     /* sinusoidal time-embedding size (default 64) */
+    int y_embed;     /* sinusoidal reward-embedding size (default 64) */
+    /* process */
+    genbo_schedule schedule;
+    double t0, T;    /* time interval (defaults 1e-3, 10) */
+    genbo_time_sampling time_sampling;
+    /* training */
+    long steps;      /* optimiser steps (default 4000) */
+    int batch;       /* batch size (default 512) */
+    double lr;       /* peak learning rate (default 1e-3) */
+    double weight_decay; /* AdamW decoupled weight decay (default 0) */
+    double clip;     /* global gradient-norm clip, 0 = none (default 1) */
+    double warmup;   /* fraction of steps for linear warm-up (default 0.02) */
+    double ema;      /* EMA decay of the weights used for sampling (0.999) */
+    double p_uncond; /* condition dropout probability (default 0.1) */
+    uint64_t seed;
+    genbo_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
+} genbo_diffusion_params;
+
+void genbo_diffusion_params_default(genbo_diffusion_params *p);
+
+/* Train on n designs X (n x D) with rewards y (pseudo-labels; NULL trains
+ * an unconditional model). Data are standardised per feature internally
+ * and samples are mapped back. */
+int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
+                          const double *X, const double *y, genbo_diffusion **out);
+/* Continue training an existing model (fine-tuning on new data); uses
+ * p's optimiser settings, keeps the network shape and standardisation. */
+int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
+                             const double *X, const double *y);
+void genbo_diffusion_free(genbo_diffusion *m);
+size_t genbo_diffusion_dim(const genbo_diffusion *m);
+
+typedef enum genbo_sampler {
+    GENBO_SAMPLER_EULER_MARUYAMA = 0, /* backward SDE */
+    GENBO_SAMPLER_ANCESTRAL = 1,      /* DDPM-style / exponential integrator */
+    GENBO_SAMPLER_HEUN_ODE = 2        /* probability-flow ODE, Heun */
+} genbo_sampler;
+
+typedef enum genbo_gradient_guidance {
+    GENBO_GRAD_NONE = 0,
+    GENBO_GRAD_LOOKAHEAD = 1, /* gradient at the Tweedie estimate x0_hat */
+    GENBO_GRAD_NAIVE = 2      /* gradient at x_t */
+} genbo_gradient_guidance;
+
+typedef struct genbo_sample_params {
+    genbo_sampler sampler;
+    int steps;            /* default 200 */
+    int conditional;      /* 1: condition on the target; 0: unconditional */
+    double cfg_weight;    /* classifier-free guidance w (default 0) */
+    genbo_gradient_guidance grad_mode;
+    double grad_eta;      /* gradient-guidance strength */
+    const genbo_reward *reward; /* reward model for gradient guidance */
+    uint64_t seed;
+    genbo_progress_fn progress;
+    void *progress_ctx;
+} genbo_sample_params;
+
+void genbo_sample_params_default(genbo_sample_params *p);
+
+/* Generate n designs at target reward `target` into X (n x D). Same seed
+ * and thread count give bit-identical samples. */
+int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *p,
+                           double target, size_t n, double *X);
+
+/* The learned score s(x, y, t) in the original (unstandardised) data
+ * coordinates, for n designs at time t. y == NULL asks for the
+ * unconditional score. score: n x D. */
+int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
+                          const double *y, double t, double *score);
+
+/* Versioned binary with a checksum. */
+int genbo_diffusion_save(const genbo_diffusion *m, const char *path);
+int genbo_diffusion_load(const char *path, genbo_diffusion **out);
+int genbo_diffusion_save_buffer(const genbo_diffusion *m, void **buf, size_t *len);
+int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **out);
+
+/* ------------------------------------------------------------------ */
+/* Studies: the optimizer pipeline, ask/tell, SQLite (optimizer/, studies/) */
+/* ------------------------------------------------------------------ */
+
+/* A resolved study configuration (the study file's sections and keys). */
+typedef struct genbo_config genbo_config;
+
+/* Parse an INI study file. Unknown sections/keys and bad values fail with
+ * a message naming file, line and key. */
+int genbo_config_load(const char *path, genbo_config **out);
+/* A configuration with every key at its default. */
+int genbo_config_default(genbo_config **out);
+/* Set one key as the study file would ("diffusion", "steps", "2000"). */
+int genbo_config_set(genbo_config *cfg, const char *section, const char *key,
+                     const char *value);
+/* Resolved configuration as INI text (malloc'ed, caller frees). */
+char *genbo_config_to_ini(const genbo_config *cfg);
+void genbo_config_free(genbo_config *cfg);
+
+typedef struct genbo_study genbo_study;
+
+enum { GENBO_OPEN_READONLY = 1, GENBO_OPEN_CREATE = 2 };
+
+/* Open study `name` in database `db_path`. With GENBO_OPEN_CREATE and a
+ * config, the study is created if missing. */
+int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg,
+                     int flags, genbo_study **out);
+void genbo_study_close(genbo_study *s);
+size_t genbo_study_dim(const genbo_study *s);
+
+/* Run the whole pipeline (reward learning, pseudo-labelling, diffusion
+ * training, guided generation at every target, baselines, metrics, design
+ * rounds). Resumes from the last completed step of an interrupted run. */
+int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
+
+/* Ask for n designs at target a. trial_ids (n) and designs (n x dim) are
+ * caller-allocated. Trials are durable when this returns. */
+int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
+                    double *designs);
+/* Tell the observed reward of a trial (durable when it returns). Unknown or
+ * already-told trials and non-finite values fail. */
+int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
+int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GENBO_H */

@@ -1,0 +1,62 @@
+/* test_core.c - error messages, the random-number generator, CRC-32. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/core.h"
+
+Test(core, errmsg_holds_formatted_message) {
+    int rc = genbo__fail(GENBO_EINVAL, "bad field '%s' at line %d", "width", 7);
+    cr_assert_eq(rc, GENBO_EINVAL);
+    cr_assert_str_eq(genbo_errmsg(), "bad field 'width' at line 7");
+    genbo__fail_prefix(GENBO_EINVAL, "study.ini");
+    cr_assert_str_eq(genbo_errmsg(), "study.ini: bad field 'width' at line 7");
+    cr_assert_str_eq(genbo_strstatus(GENBO_EDB), "GENBO_EDB");
+}
+
+Test(core, rng_is_reproducible_and_streams_differ) {
+    genbo_rng a, b, c;
+    genbo_rng_seed(&a, 42, 0);
+    genbo_rng_seed(&b, 42, 0);
+    genbo_rng_seed(&c, 42, 1);
+    int same_c = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = genbo_rng_u64(&a), y = genbo_rng_u64(&b), z = genbo_rng_u64(&c);
+        cr_assert_eq(x, y);
+        same_c += (x == z);
+    }
+    cr_assert_eq(same_c, 0);
+}
+
+Test(core, normal_moments_within_statistical_bounds) {
+    genbo_rng r;
+    genbo_rng_seed(&r, 7, 0);
+    const int n = 200000;
+    double s = 0, s2 = 0, s4 = 0;
+    for (int i = 0; i < n; i++) {
+        double x = genbo_rng_normal(&r);
+        s += x;
+        s2 += x * x;
+        s4 += x * x * x * x;
+    }
+    double mean = s / n, var = s2 / n - mean * mean, kurt = s4 / n;
+    /* 5 standard errors: sd(mean) = 1/sqrt(n), sd(var) = sqrt(2/n), sd(m4) = sqrt(96/n) */
+    cr_assert_lt(fabs(mean), 5.0 / sqrt(n));
+    cr_assert_lt(fabs(var - 1.0), 5.0 * sqrt(2.0 / n));
+    cr_assert_lt(fabs(kurt - 3.0), 5.0 * sqrt(96.0 / n));
+}
+
+Test(core, uniform_below_is_unbiased) {
+    genbo_rng r;
+    genbo_rng_seed(&r, 3, 0);
+    int counts[7] = {0};
+    const int n = 70000;
+    for (int i = 0; i < n; i++) counts[genbo_rng_below(&r, 7)]++;
+    double chi2 = 0;
+    for (int k = 0; k < 7; k++) chi2 += pow(counts[k] - n / 7.0, 2) / (n / 7.0);
+    cr_assert_lt(chi2, 22.46); /* chi-square, 6 dof, p = 0.001 */
+}
+
+Test(core, crc32_matches_check_value) {
+    cr_assert_eq(genbo__crc32(0, "123456789", 9), 0xCBF43926u);
+}
