@@ -30,7 +30,15 @@ int genbo__fail_prefix(int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old);
+    /* prefix + ": " + old, cut to the buffer */
+    size_t k = strlen(prefix);
+    if (k > sizeof errbuf - 3) k = sizeof errbuf - 3;
+    memcpy(errbuf, prefix, k);
+    memcpy(errbuf + k, ": ", 2);
+    size_t room = sizeof errbuf - k - 3, m = strlen(old);
+    if (m > room) m = room;
+    memcpy(errbuf + k + 2, old, m);
+    errbuf[k + 2 + m] = '\0';
     return status;
 }
 
