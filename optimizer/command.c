@@ -88,6 +88,14 @@ int genbo__cmd_run(const char *cmd, const char *input, size_t input_len, double 
         close_fd(&err_p[0]), close_fd(&err_p[1]);
         return genbo__fail(GENBO_EIO, "command: cannot create pipes: %s", strerror(e));
     }
+    /* A caller with 0, 1 or 2 closed may get them here; move the child's
+     * ends above 2 so the dup2 calls in the child cannot clobber each other. */
+    int *child_end[3] = {&in_s[1], &out_p[1], &err_p[1]};
+    for (int k = 0; k < 3; k++)
+        if (*child_end[k] < 3) {
+            int moved = fcntl(*child_end[k], F_DUPFD_CLOEXEC, 3);
+            if (moved >= 0) close(*child_end[k]), *child_end[k] = moved;
+        }
     double t_start = genbo__now();
     pid_t pid = fork();
     if (pid < 0) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "optimizer/evaluator.h"
@@ -246,5 +247,16 @@ Test(evaluator, function_evaluator_marks_nan_designs) {
     cr_assert_null(reasons[0]);
     cr_assert_not_null(reasons[1]);
     genbo__reasons_free(reasons, 3);
+    genbo__evaluator_free(ev);
+}
+
+Test(evaluator, works_when_the_caller_has_no_stdin) {
+    /* pipes may then land on fd 0; the child must still get the right ends */
+    close(0);
+    enum { N = 3, D = 2 };
+    double X[N * D] = {1, 2, 3, 4, 5, 6}, y[N];
+    genbo__evaluator *ev = command("good.sh", 10, D);
+    cr_assert_eq(genbo__evaluate(ev, N, X, y, NULL), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert(y[0] == -5 && y[1] == -25 && y[2] == -61);
     genbo__evaluator_free(ev);
 }
