@@ -4,7 +4,7 @@ migration 1) as another process would write it.
 
 make_fixture(path, seed) builds study "demo": 3 runs (seeds), 6 methods x 5
 targets in the generation phase (round 0, 6 designs each, a few failed), 3
-design-loop rounds for the guided method, reward samples, and one study
+design-loop rounds for the genbo method, reward samples, and one study
 "empty" with no runs. Deterministic for a given seed.
 """
 import json
@@ -14,7 +14,8 @@ import random
 import sqlite3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-METHODS = ["guided", "conditional", "unguided", "surrogate", "best_labelled", "random"]
+METHODS = ["genbo", "conditional", "unguided", "gradient", "surrogate_ascent", "best_labelled",
+           "random"]
 TARGETS = [("p50", 0.0), ("p75", 0.7), ("p90", 1.3), ("p99", 2.3), ("max", 3.0)]
 CONFIG = "[study]\nname = demo\n\n[task]\nkind = subspace_linear\nD = 16\nd = 4\n"
 
@@ -60,7 +61,7 @@ def make_fixture(path, seed=1, runs=3, per_batch=6, rounds=3):
             a_run = a + 0.05 * rng.gauss(0, 1)
             db.execute("INSERT INTO targets VALUES (?, ?, ?)", (run, label, a_run))
             for mi, m in enumerate(METHODS):
-                # guided tracks the target until the data run out; others lag.
+                # genbo tracks the target until the data run out; others lag.
                 reach = 2.4 - 0.3 * mi
                 mean = min(a_run, reach) - 0.1 * mi + 0.05 * rng.gauss(0, 1)
                 vals, failed = [], 0
@@ -96,14 +97,14 @@ def make_fixture(path, seed=1, runs=3, per_batch=6, rounds=3):
             best = 2.0 + 0.3 * rd + 0.1 * rng.gauss(0, 1)
             mt = best - 0.6
             db.execute(
-                "INSERT INTO metrics VALUES (?, ?, 'max', 3.0, 'guided', ?, 'true', ?, ?, 0.3,"
+                "INSERT INTO metrics VALUES (?, ?, 'max', 3.0, 'genbo', ?, 'true', ?, ?, 0.3,"
                 " NULL, NULL, NULL, ?, 'task', ?, NULL, 8, 0)",
                 (run, rd, 3.0 - mt, mt, best, 0.2 + 0.05 * rd, 1.5 - 0.1 * rd))
     db.execute("COMMIT")
     db.close()
 
 
-def tell_new_trial(path, value, method="guided", label="max"):
+def tell_new_trial(path, value, method="genbo", label="max"):
     """Write one new told trial, as `genbo tell` in another process would.
     Returns its id. timeout=0: a write blocked by the dashboard fails."""
     import time

@@ -142,10 +142,10 @@ class Dashboard(unittest.TestCase):
         got = self.series_counts("hist-data")
         self.assertEqual({k: v[0] for k, v in got.items()}, want)
         self.assertEqual({k: v[2] for k, v in got.items()}, want)
-        # Generated designs of the default method (guided) by target label.
+        # Generated designs of the default method (genbo) by target label.
         want = dict(q(db, "SELECT target_label, count(o.value) FROM trials t JOIN observations o"
                           " ON o.trial_id = t.id WHERE t.study_id = ? AND t.round = 0"
-                          " AND t.method = 'guided' GROUP BY target_label", sid))
+                          " AND t.method = 'genbo' GROUP BY target_label", sid))
         got = self.series_counts("hist-generated")
         self.assertEqual({k: v[0] for k, v in got.items()}, want)
         # Design loop: one point per round.
