@@ -6,6 +6,9 @@
  *   GET /                      the dashboard page (no inline data)
  *   GET /api/studies           the list of studies
  *   GET /api/study?name=NAME   one study's document
+ *   GET /api/study?name=NAME&known=V
+ *                              {"unchanged": true} when the database's
+ *                              data_version is still V (cheap polling)
  *
  * Errors are JSON too: {"error": "..."} with 400 (bad query), 404 (unknown
  * study or path), 405 (not GET) or 500 (database). The server never
@@ -107,6 +110,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (!strcmp(url, "/api/study")) {
         const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
         if (!name || !*name) return send_error(c, 400, "missing query parameter 'name'");
+        const char *known = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "known");
+        if (known) {
+            char *end = NULL;
+            long long v = strtoll(known, &end, 10), now = 0;
+            if (!*known || *end) return send_error(c, 400, "query parameter 'known' is not an integer");
+            if (dashboard_data_version(s->db, &now) != GENBO_OK)
+                return send_error(c, 500, genbo_errmsg());
+            if (now == v) {
+                cJSON *same = cJSON_CreateObject();
+                if (same) {
+                    cJSON_AddBoolToObject(same, "unchanged", 1);
+                    cJSON_AddNumberToObject(same, "data_version", (double)now);
+                }
+                return send_json(c, 200, same);
+            }
+        }
         status = dashboard_study_json(s->db, name, &doc);
     } else {
         char msg[256];

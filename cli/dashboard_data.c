@@ -294,11 +294,27 @@ int dashboard_studies_json(sqlite3 *db, cJSON **out) {
     return GENBO_OK;
 }
 
+int dashboard_data_version(sqlite3 *db, long long *out) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, "data_version");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? GENBO_OK : db_fail(db, "data_version");
+}
+
 int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out) {
     *out = NULL;
     int status = read_begin(db);
     if (status != GENBO_OK) return status;
-    status = build_study(db, name, out);
+    /* Read the version before any table: a commit landing between the two
+     * then makes the version older than the data, never newer, so a poller
+     * comparing versions can only fetch once too often, never miss one. */
+    long long version = 0;
+    status = dashboard_data_version(db, &version);
+    if (status == GENBO_OK) status = build_study(db, name, out);
+    if (status == GENBO_OK) cJSON_AddNumberToObject(*out, "data_version", (double)version);
     read_end(db);
     return status;
 }

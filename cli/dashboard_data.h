@@ -25,8 +25,13 @@ int dashboard_db_open(const char *path, sqlite3 **out);
  *   "asked","told","failed","last_activity"}, ...]} ordered by name. */
 int dashboard_studies_json(sqlite3 *db, cJSON **out);
 
+/* SQLite's PRAGMA data_version of this connection: it changes whenever
+ * another connection commits, so an unchanged value means an unchanged
+ * database (the live page polls cheaply with it). */
+int dashboard_data_version(sqlite3 *db, long long *out);
+
 /* The document of one study (study, runs, targets, metrics, summary,
- * rounds, reward_samples, trials, counts). GENBO_ENOTFOUND if there is no
+ * rounds, reward_samples, trials, counts, data_version). GENBO_ENOTFOUND if there is no
  * study of that name. */
 int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out);
 

@@ -292,6 +292,29 @@ Test(dashboard, report_can_be_limited_to_one_study) {
     sqlite3_close(db);
 }
 
+Test(dashboard, data_version_changes_when_another_connection_commits) {
+    sqlite3 *db = open_fixture();
+    long long v0 = -1, v1 = -1, v2 = -1;
+    cr_assert_eq(dashboard_data_version(db, &v0), GENBO_OK);
+    cJSON *doc = study_doc(db, "alpha");
+    cr_assert_eq(num(doc, "data_version"), (double)v0);
+    cJSON_Delete(doc);
+    cr_assert_eq(dashboard_data_version(db, &v1), GENBO_OK);
+    cr_assert_eq(v1, v0, "reading must not change the version");
+    sqlite3 *writer = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &writer), SQLITE_OK);
+    exec(writer, "INSERT INTO observations VALUES (3, 2.5, 500)");
+    sqlite3_close(writer);
+    cr_assert_eq(dashboard_data_version(db, &v2), GENBO_OK);
+    cr_assert_neq(v2, v1);
+    doc = study_doc(db, "alpha");
+    cr_assert_eq(num(doc, "data_version"), (double)v2);
+    cr_assert_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "trials"), 2), "value"),
+                 2.5);
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
 Test(dashboard, unknown_study_is_an_error_naming_it) {
     sqlite3 *db = open_fixture();
     cJSON *doc = (cJSON *)1;

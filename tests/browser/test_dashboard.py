@@ -311,7 +311,8 @@ class Dashboard(unittest.TestCase):
         names = [s["name"] for s in json.loads(body)["studies"]]
         self.assertEqual(names, ["demo", "empty"])
         for path, want in [("api/study?name=nope", 404), ("api/study", 400), ("api/study?name=", 400),
-                           ("api/nothing", 404), ("api/study?name=%ZZ", 404)]:
+                           ("api/nothing", 404), ("api/study?name=%ZZ", 404),
+                           ("api/study?name=nope&known=1", 404)]:
             code, ctype, body = get(path)
             self.assertEqual(code, want, path)
             self.assertEqual(ctype, "application/json", path)
@@ -320,6 +321,10 @@ class Dashboard(unittest.TestCase):
         code, _, body = get("api/study", method="POST")
         self.assertEqual(code, 405)
         doc = json.loads(get("api/study?name=demo")[2])
+        # Polling with the version we have: nothing committed, nothing sent.
+        same = json.loads(get("api/study?name=demo&known=%d" % doc["data_version"])[2])
+        self.assertEqual(same, {"unchanged": True, "data_version": doc["data_version"]})
+        self.assertEqual(get("api/study?name=demo&known=x1")[0], 400)
         db = self.db()
         self.assertEqual(len(doc["trials"]), q(db, "SELECT count(*) FROM trials WHERE study_id = 1")[0][0])
         db.close()
