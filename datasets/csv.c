@@ -207,7 +207,9 @@ static int parse_header(csv_reader *r, const genbo_csv_options *opts) {
     int found_reward = 0, found_id = 0;
     for (size_t j = 0; j < r->ncols; j++) {
         const char *c = r->cols[j];
-        if (name_in(c, skip)) {
+        if (name_in(c, skip) || (reward && !reward[0] && strcmp(c, "reward") == 0)) {
+            /* reward_column "" reads a file as unlabelled: a pool file that
+             * carries rewards still has the labelled file's features */
             r->role[j] = COL_SKIP;
         } else if (want_reward[0] && strcmp(c, want_reward) == 0) {
             r->role[j] = COL_REWARD;

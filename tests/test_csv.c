@@ -150,10 +150,13 @@ Test(csv, header_roles_quotes_ids_and_whitespace) {
     cr_assert_null(genbo_dataset_id(ds, 2));
     genbo_dataset_free(ds);
 
-    /* "" forces unlabelled: the reward column becomes a feature */
+    /* reward "" forces unlabelled and ignores a "reward" column; id "" makes
+     * an "id" column a plain feature */
     genbo_csv_options u = {"", "", NULL};
     cr_assert_eq(read_text("id,reward\n1,2\n", &u, &ds, path, sizeof path), GENBO_OK);
-    cr_assert_eq(genbo_dataset_dim(ds), 2);
+    cr_assert_eq(genbo_dataset_dim(ds), 1);
+    cr_assert_str_eq(genbo_dataset_column_name(ds, 0), "id");
+    cr_assert_eq(genbo_dataset_x(ds)[0], 1.0);
     cr_assert_null(genbo_dataset_y(ds));
     cr_assert_null(genbo_dataset_id(ds, 0));
     genbo_dataset_free(ds);
