@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 #include "genbo.h"
@@ -63,14 +64,17 @@ static int tasks_bench(void) {
         double *X = malloc(n * D * sizeof(double)), *y = malloc(n * sizeof(double)),
                *dist = malloc(n * sizeof(double));
         double t0 = genbo__now();
+        clock_t c0 = clock();
         genbo_task_sample(t, n, 1, X);
+        double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
         double t1 = genbo__now();
         genbo_task_oracle(t, n, X, y);
         double t2 = genbo__now();
         genbo_task_support_distance(t, n, X, dist);
         double t3 = genbo__now();
-        printf("%-18s n=%zu D=%zu: sample %.3f s, oracle %.3f s, support distance %.3f s\n",
-               names[k], n, D, t1 - t0, t2 - t1, t3 - t2);
+        printf("%-18s n=%zu D=%zu: sample %.3f s (cpu %.3f s), oracle %.3f s, support "
+               "distance %.3f s\n",
+               names[k], n, D, t1 - t0, cpu, t2 - t1, t3 - t2);
         free(X);
         free(y);
         free(dist);
