@@ -51,7 +51,9 @@ void genbo_reward_free(genbo_reward *m) {
 
 size_t genbo_reward_dim(const genbo_reward *m) { return m ? m->d : 0; }
 
-genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m) { return m->kind; }
+genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m) {
+    return m ? m->kind : GENBO_REWARD_RIDGE;
+}
 
 const char *genbo_reward_describe(const genbo_reward *m) { return m ? m->desc : ""; }
 
