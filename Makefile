@@ -20,5 +20,9 @@ demo: build
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# The benchmark suite (under 30 minutes on 2 cores): bench/README.md.
+bench: deps
+	@BUILD=$(BUILD) bash bench/run.sh
+
 clean:
 	rm -rf $(BUILD)
