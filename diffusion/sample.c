@@ -8,16 +8,22 @@
  *           w = 0 is plain conditioning, conditional = 0 uses eps(x, none))
  *   s     = -eps / sigma_t
  *   x0hat = (x + sigma_t^2 s) / alpha_t                 (Tweedie)
- *   s    += eta * grad_x f(x0hat(x))                    (LOOKAHEAD)
- *         = eta * (g - sigma_t (d eps / dx)^T g) / alpha_t,  g = sd * grad f(x0hat)
- *   s    += eta * sd * grad f(x)                         (NAIVE: at x_t itself)
+ *   s    += eta alpha_t grad_x f(x0hat(x))            (LOOKAHEAD)
+ *         = eta (g - sigma_t (d eps / dx)^T g),  g = sd * grad f(x0hat)
+ *   s    += eta alpha_t g,  g = sd * grad f(x)          (NAIVE: at x_t itself)
  *
  * f and its gradient live in original units (the callback gets designs
  * mapped back, x = mean + sd z), hence g = sd * grad f. The look-ahead
  * gradient goes through the network: (d eps/dx)^T g is one backward pass
  * of the same rows (the conditional and unconditional rows of a CFG step
- * in one pass of 2n rows, weighted 1 + w and -w). This is the gradient of
- * eta f(x0hat(x_t)), i.e. sampling tilts p(x) towards p(x) e^{eta f(x)}.
+ * in one pass of 2n rows, weighted 1 + w and -w). Without the alpha_t
+ * weight this would be the score of p_t tilted by e^{eta f(x0hat)}; near
+ * the data (alpha_t ~ 1) it still is. The weight is there because
+ * grad_x x0hat = (I - sigma (d eps/dx)) / alpha divides a near-cancellation
+ * by a tiny alpha_t at large t (e^{-5} at T = 10): measured on a trained
+ * model the unweighted term was 100-500x too large at t = 8-10 and sent
+ * samples to rewards of 70 (see docs/diffusion.md). With the weight the
+ * division disappears and the error stays below |g|.
  *
  * The returned designs are x0hat at t0 (one last network evaluation),
  * mapped back to original units. */
@@ -122,7 +128,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
                                    "diffusion_sample: reward gradient is not finite");
             s->go[q] *= m->x_sd[j]; /* g = sd * grad_x f */
         }
-    const double eta = s->p->grad_eta;
+    const double eta = s->p->grad_eta * k.alpha;
     if (!look) {
         for (size_t q = 0; q < (size_t)nc * D; q++) sc[q] += eta * s->go[q];
         return GENBO_OK;
@@ -137,7 +143,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     for (size_t q = 0; q < (size_t)nc * D; q++) {
         double v = s->dx[q];
         if (s->cfg) v += s->dx[(size_t)nc * D + q];
-        sc[q] += eta * (s->go[q] - k.sigma * v) / k.alpha;
+        sc[q] += eta * (s->go[q] - k.sigma * v) / k.alpha; /* eta = grad_eta * alpha_t */
     }
     return GENBO_OK;
 }
