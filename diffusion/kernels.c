@@ -15,7 +15,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
-#define DK_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define DK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DK_CLONES
 #endif
