@@ -95,7 +95,8 @@ typedef struct genbo_dataset genbo_dataset;
 
 typedef struct genbo_csv_options {
     /* Name of the reward column; NULL means: a column named "reward" if
-     * there is one, else the data are unlabelled. "" forces unlabelled. */
+     * there is one, else the data are unlabelled. "" forces unlabelled
+     * (a column named "reward" is then ignored, not read as a feature). */
     const char *reward_column;
     /* Name of an id column (kept as text, not a feature); NULL = "id" if
      * present, "" = none. */

@@ -1,0 +1,44 @@
+/* tasks.h - internal view of the synthetic tasks (not installed).
+ *
+ * The optimizer and the benchmarks use these to report exact quantities
+ * (the true subspace, the true reward direction, the reward's spread on
+ * the data) next to what the pipeline estimated. All pointers are borrowed
+ * and live as long as the task. */
+#ifndef GENBO_TASKS_H
+#define GENBO_TASKS_H
+
+#include <stddef.h>
+
+#include "genbo.h"
+
+const genbo_task_params *genbo__task_params(const genbo_task *t);
+
+/* Subspace tasks: the basis A (D x d, row-major, orthonormal columns) and
+ * d through *d. NULL for GP sequences. */
+const double *genbo__task_basis(const genbo_task *t, size_t *d);
+
+/* The reward's linear direction (length D) when the reward is linear:
+ * theta = A beta + theta_perp for SUBSPACE_LINEAR, the functional
+ * g = (1/N) 1_N (x) w for GP_SEQUENCE (f*(x) = g^T x in both). NULL for
+ * the quadratic task. */
+const double *genbo__task_theta(const genbo_task *t);
+
+/* Quadratic task: z* (length d) and the offset c in
+ * f*(x) = c - 1/2 ||A^T x - z*||^2. NULL for the other tasks. */
+const double *genbo__task_zstar(const genbo_task *t, double *c);
+
+/* Exact mean and standard deviation of the noiseless reward f*(x) under
+ * the data distribution (closed forms, see docs/datasets.md). */
+double genbo__task_reward_mean(const genbo_task *t);
+double genbo__task_reward_sd(const genbo_task *t);
+
+/* GP sequences: the time covariance Gamma (N x N, jitter included) and
+ * the per-step covariance Lambda (m x m); NULL for subspace tasks. */
+const double *genbo__task_gp_gamma(const genbo_task *t, size_t *N);
+const double *genbo__task_gp_lambda(const genbo_task *t, size_t *m);
+
+/* GP sequences: the Mahalanobis radius beyond which a design is off the
+ * support: sqrt of the chi-square(D) quantile at z = 5 (Wilson-Hilferty). */
+double genbo__task_gp_radius(const genbo_task *t);
+
+#endif
