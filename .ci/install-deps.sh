@@ -1,9 +1,12 @@
 #!/bin/sh
 # Install genbo's build and test dependencies from Debian's packages, only
 # what is missing (a no-op on a machine that has them all).
+# chromium, chromium-driver and python3-selenium run the dashboard's browser
+# tests (tests/browser/), which skip themselves without them.
 set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
-libsqlite3-dev sqlite3 libcriterion-dev libinih-dev libcjson-dev libmicrohttpd-dev python3"
+libsqlite3-dev sqlite3 libcriterion-dev libinih-dev libcjson-dev libmicrohttpd-dev python3 \
+chromium chromium-driver python3-selenium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

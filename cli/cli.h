@@ -10,6 +10,8 @@
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);
+int cmd_report(int argc, char **argv); /* dashboard: static HTML report */
+int cmd_serve(int argc, char **argv);  /* dashboard: live web page */
 
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);

@@ -13,6 +13,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"info", cmd_info, "show version, OpenBLAS kernel and threads"},
+    {"report", cmd_report, "write a study dashboard as one self-contained HTML file"},
+    {"serve", cmd_serve, "serve a live study dashboard on http://127.0.0.1"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,232 @@
+/* cmd_serve.c - `genbo serve`: the live dashboard. A libmicrohttpd server
+ * (one internal thread, so requests are served one at a time over one
+ * read-only SQLite connection) hands out the page and its JSON endpoints;
+ * the page polls them and redraws as other processes tell trials.
+ *
+ *   GET /                      the dashboard page (no inline data)
+ *   GET /api/studies           the list of studies
+ *   GET /api/study?name=NAME   one study's document
+ *   GET /api/study?name=NAME&known=V
+ *                              {"unchanged": true} when the database's
+ *                              data_version is still V (cheap polling)
+ *
+ * Errors are JSON too: {"error": "..."} with 400 (bad query), 404 (unknown
+ * study or path), 405 (not GET) or 500 (database). The server never
+ * writes: the connection is SQLITE_OPEN_READONLY with query_only on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef GENBO_HAVE_MHD
+int cmd_serve(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "genbo serve: this genbo was built without libmicrohttpd; "
+                    "use `genbo report` for a static dashboard\n");
+    return 1;
+}
+#else
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include "cli/dashboard_data.h"
+#include "cli/dashboard_page.h"
+#include "core/core.h"
+
+typedef struct server {
+    sqlite3 *db;
+    char *page; /* the live page, rendered once */
+    size_t page_len;
+} server;
+
+static void serve_usage(FILE *f) {
+    fprintf(f,
+            "usage: genbo serve --db FILE [--port N] [--host ADDR]\n"
+            "  --db FILE     study database (opened read-only, never written)\n"
+            "  --port N      TCP port (default 8080; 0 = any free port)\n"
+            "  --host ADDR   address to listen on (default 127.0.0.1: this machine only)\n");
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned code, const char *type,
+                                   char *body, size_t len, enum MHD_ResponseMemoryMode mode) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+    if (!r) {
+        if (mode == MHD_RESPMEM_MUST_FREE) free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    /* Live data: the browser must ask again every time. */
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON *doc) {
+    char *text = doc ? dashboard_json_print(doc) : NULL;
+    cJSON_Delete(doc);
+    if (!text) {
+        static char oom[] = "{\"error\":\"out of memory\"}";
+        return send_buffer(c, 500, "application/json", oom, sizeof oom - 1,
+                           MHD_RESPMEM_PERSISTENT);
+    }
+    return send_buffer(c, code, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *msg) {
+    cJSON *doc = cJSON_CreateObject();
+    if (doc) cJSON_AddStringToObject(doc, "error", msg);
+    return send_json(c, code, doc);
+}
+
+static unsigned http_status(int status) {
+    return status == GENBO_ENOTFOUND ? 404 : status == GENBO_EINVAL ? 400 : 500;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls) {
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    server *s = cls;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return send_error(c, 405, "the dashboard is read-only: only GET is served");
+    if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
+        return send_buffer(c, 200, "text/html; charset=utf-8", s->page, s->page_len,
+                           MHD_RESPMEM_PERSISTENT);
+    cJSON *doc = NULL;
+    int status;
+    if (!strcmp(url, "/api/studies")) {
+        status = dashboard_studies_json(s->db, &doc);
+    } else if (!strcmp(url, "/api/study")) {
+        const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
+        if (!name || !*name) return send_error(c, 400, "missing query parameter 'name'");
+        const char *known = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "known");
+        if (known) {
+            char *end = NULL;
+            long long v = strtoll(known, &end, 10), now = 0;
+            if (!*known || *end) return send_error(c, 400, "query parameter 'known' is not an integer");
+            if (dashboard_data_version(s->db, &now) != GENBO_OK)
+                return send_error(c, 500, genbo_errmsg());
+            if (now == v) {
+                cJSON *same = cJSON_CreateObject();
+                if (same) {
+                    cJSON_AddBoolToObject(same, "unchanged", 1);
+                    cJSON_AddNumberToObject(same, "data_version", (double)now);
+                }
+                return send_json(c, 200, same);
+            }
+        }
+        status = dashboard_study_json(s->db, name, &doc);
+    } else {
+        char msg[256];
+        snprintf(msg, sizeof msg, "no such path '%.200s' (try /, /api/studies, /api/study?name=)",
+                 url);
+        return send_error(c, 404, msg);
+    }
+    if (status != GENBO_OK) return send_error(c, http_status(status), genbo_errmsg());
+    return send_json(c, 200, doc);
+}
+
+/* Resolve host:port into a socket address (IPv4 or IPv6). */
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *addr, int *ipv6) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0 || !res)
+        return genbo__fail(GENBO_EINVAL, "--host '%s': %s", host, gai_strerror(rc));
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *ipv6 = res->ai_family == AF_INET6;
+    if (*ipv6) ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
+    else ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    return GENBO_OK;
+}
+
+int cmd_serve(int argc, char **argv) {
+    const char *db_path = NULL, *host = "127.0.0.1", *port_s = "8080";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            serve_usage(stdout);
+            return 0;
+        }
+        const char **dst = !strcmp(a, "--db")     ? &db_path
+                           : !strcmp(a, "--port") ? &port_s
+                           : !strcmp(a, "--host") ? &host
+                                                  : NULL;
+        if (!dst || i + 1 >= argc) {
+            fprintf(stderr, dst ? "genbo serve: %s needs a value\n"
+                                : "genbo serve: unknown option '%s'\n", a);
+            serve_usage(stderr);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    char *end = NULL;
+    long port = strtol(port_s, &end, 10);
+    if (!db_path || *end || end == port_s || port < 0 || port > 65535) {
+        fprintf(stderr, db_path ? "genbo serve: --port '%s' is not a port number (0-65535)\n"
+                                : "genbo serve: --db is required\n", port_s);
+        serve_usage(stderr);
+        return 2;
+    }
+    struct sockaddr_storage addr;
+    int ipv6 = 0;
+    if (resolve(host, (unsigned)port, &addr, &ipv6) != GENBO_OK) return cli_fail("serve");
+
+    server s = {0};
+    if (dashboard_db_open(db_path, &s.db) != GENBO_OK) return cli_fail("serve");
+    s.page = dashboard_page_render(NULL, &s.page_len);
+    if (!s.page) {
+        sqlite3_close(s.db);
+        return cli_fail("serve");
+    }
+
+    /* Block SIGINT/SIGTERM before the server thread starts (it inherits the
+     * mask), then wait for them here: a clean stop, whatever the thread is
+     * doing. */
+    sigset_t stop_signals, old;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, &s,
+                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                            MHD_OPTION_END);
+    int rc = 0;
+    if (!d) {
+        fprintf(stderr, "genbo serve: cannot listen on %s:%ld (port in use?)\n", host, port);
+        rc = 1;
+    } else {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        unsigned bound = info ? info->port : (unsigned)port;
+        printf("genbo serve: http://%s%s%s:%u/  (database %s, read-only; Ctrl-C stops)\n",
+               ipv6 ? "[" : "", host, ipv6 ? "]" : "", bound, db_path);
+        fflush(stdout);
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        MHD_stop_daemon(d);
+        fprintf(stderr, "genbo serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(s.page);
+    sqlite3_close(s.db);
+    return rc;
+}
+#endif

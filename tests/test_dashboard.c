@@ -1,0 +1,355 @@
+/* test_dashboard.c - the dashboard's JSON documents equal the database.
+ *
+ * A fixture database is built from tests/browser/fixture_schema.sql (the
+ * study schema) with awkward values: thirds, tiny and huge magnitudes,
+ * NULLs, a "</script>" in text. The documents must carry every value
+ * bit-for-bit (also after printing and parsing back), aggregate exactly as
+ * SQLite does, refuse unknown studies, and the connection must be
+ * read-only. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/dashboard_data.h"
+#include "cli/dashboard_page.h"
+#include "genbo.h"
+
+static const char *db_path = GENBO_BINARY_DIR "/test_dashboard_fixture.db";
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void exec(sqlite3 *db, const char *sql) {
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "");
+}
+
+/* Two studies; "alpha" has 2 runs x 2 methods x 2 targets of metrics, a
+ * design-loop round, reward samples and 5 trials (told, failed, asked). */
+static void make_fixture(void) {
+    remove(db_path);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    char *schema = read_text(GENBO_SOURCE_DIR "/tests/browser/fixture_schema.sql");
+    exec(db, schema);
+    free(schema);
+    exec(db,
+         "INSERT INTO studies VALUES (1, 'alpha', '[study]\nname = alpha\n# </script><b>', 8, "
+         "1700000000.25);"
+         "INSERT INTO studies VALUES (2, 'beta', '[study]', NULL, 1700000001);"
+         "INSERT INTO runs VALUES (1, 1, 'run', 'cfg1', 11, '0.1.0', 'done', 100.5, 131.25, "
+         "'rounds', NULL);"
+         "INSERT INTO runs VALUES (2, 1, 'run', 'cfg2', 12, '0.1.0', 'failed', 200, NULL, "
+         "'train', 'loss is nan');"
+         "INSERT INTO targets VALUES (1, 'p90', 1.0/3), (1, 'max', 2.5), (2, 'p90', 0.4), "
+         "(2, 'max', 2.75);"
+         "INSERT INTO metrics(run_id, round, target_label, target, method, subopt, subopt_kind,"
+         " mean_true, best_true, sd_true, mean_pred, support_distance, support_kind, diversity,"
+         " n, n_failed) VALUES"
+         " (1, 0, 'p90', 1.0/3, 'genbo', 1.0/3 - 0.3, 'true', 0.3, 0.9, 0.1, 0.31, 1e-300, "
+         "'task', 2.0/3, 8, 0),"
+         " (2, 0, 'p90', 0.4, 'genbo', 0.4 - 0.35, 'true', 0.35, 1.1, 0.2, 0.36, 0.125, "
+         "'task', 0.7, 8, 1),"
+         " (1, 0, 'max', 2.5, 'genbo', 0.5, 'true', 2.0, 2.9, 0.3, 2.1, 0.5, 'task', 1e300, 8, "
+         "0),"
+         " (1, 0, 'p90', 1.0/3, 'random', 1.0/3 + 0.1, 'true', -0.1, 0.2, 0.4, NULL, 0.01, "
+         "'task', 3.0, 8, 0),"
+         " (1, 1, 'max', 2.5, 'genbo', 0.25, 'predicted', NULL, NULL, NULL, 2.25, NULL, NULL, "
+         "-0.0, 4, 0);"
+         "INSERT INTO reward_samples VALUES (1, 'labelled', 0.1), (1, 'labelled', -1.0/7),"
+         " (2, 'labelled', 12345.25), (1, 'pool', 0.5), (1, 'pool_true', 0.45);"
+         "INSERT INTO trials(id, study_id, run_id, round, target, target_label, method, state,"
+         " predicted, support_distance, reason, asked, finished) VALUES"
+         " (1, 1, 1, 0, 1.0/3, 'p90', 'genbo', 'told', 0.3, 0.01, NULL, 101, 102),"
+         " (2, 1, 1, 0, 1.0/3, 'p90', 'genbo', 'failed', 0.2, NULL, 'crash </script>', 101, "
+         "103),"
+         " (3, 1, NULL, NULL, 2.5, 'max', 'genbo', 'asked', 2.4, NULL, NULL, 300, NULL),"
+         " (4, 1, 2, 0, 0.4, 'p90', 'random', 'told', NULL, NULL, NULL, 201, 202),"
+         " (5, 2, NULL, NULL, 1, '1', 'genbo', 'told', 1, NULL, NULL, 400, 401);"
+         "INSERT INTO observations VALUES (1, 0.1 + 0.2, 102), (4, -7e-5, 202), (5, 1, 401);");
+    sqlite3_close(db);
+}
+
+static cJSON *study_doc(sqlite3 *db, const char *name) {
+    cJSON *doc = NULL;
+    int rc = dashboard_study_json(db, name, &doc);
+    cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_not_null(doc);
+    return doc;
+}
+
+static double num(const cJSON *obj, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cr_assert(cJSON_IsNumber(v), "key '%s' is not a number", key);
+    return v->valuedouble;
+}
+
+static int is_null(const cJSON *obj, const char *key) {
+    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+static const char *str(const cJSON *obj, const char *key) {
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+    cr_assert_not_null(s, "key '%s' is not a string", key);
+    return s;
+}
+
+/* Every metrics row of the document equals its database row exactly. */
+static void check_metrics_equal_db(sqlite3 *db, const cJSON *doc) {
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "metrics");
+    cr_assert_eq(cJSON_GetArraySize(rows), 5);
+    static const char *const cols[] = {"target", "subopt", "mean_true", "mean_pred",
+                                       "support_distance", "diversity"};
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT target, subopt, mean_true, mean_pred, "
+                                    "support_distance, diversity, n FROM metrics WHERE run_id = ?1"
+                                    " AND round = ?2 AND target_label = ?3 AND method = ?4",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)num(row, "run"));
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)num(row, "round"));
+        sqlite3_bind_text(st, 3, str(row, "target_label"), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, str(row, "method"), -1, SQLITE_TRANSIENT);
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        for (int i = 0; i < 6; i++) {
+            if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+                cr_assert(is_null(row, cols[i]), "%s should be null", cols[i]);
+            } else {
+                double want = sqlite3_column_double(st, i), got = num(row, cols[i]);
+                cr_assert(got == want, "%s: %.17g != %.17g", cols[i], got, want);
+                cr_assert_eq(signbit(got), signbit(want), "%s: sign of zero lost", cols[i]);
+            }
+        }
+        cr_assert_eq(num(row, "n"), (double)sqlite3_column_int(st, 6));
+    }
+    sqlite3_finalize(st);
+}
+
+static sqlite3 *open_fixture(void) {
+    make_fixture();
+    sqlite3 *db = NULL;
+    int rc = dashboard_db_open(db_path, &db);
+    cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
+    return db;
+}
+
+Test(dashboard, study_document_equals_database_rows) {
+    sqlite3 *db = open_fixture();
+    cJSON *doc = study_doc(db, "alpha");
+    const cJSON *study = cJSON_GetObjectItemCaseSensitive(doc, "study");
+    cr_assert_str_eq(str(study, "name"), "alpha");
+    cr_assert_eq(num(study, "created"), 1700000000.25);
+    cr_assert_eq(num(study, "dim"), 8);
+    check_metrics_equal_db(db, doc);
+
+    /* runs: duration = ended - started, null while not ended */
+    const cJSON *runs = cJSON_GetObjectItemCaseSensitive(doc, "runs");
+    cr_assert_eq(cJSON_GetArraySize(runs), 2);
+    cr_assert_eq(num(cJSON_GetArrayItem(runs, 0), "duration"), 131.25 - 100.5);
+    cr_assert(is_null(cJSON_GetArrayItem(runs, 1), "duration"));
+    cr_assert_str_eq(str(cJSON_GetArrayItem(runs, 1), "error"), "loss is nan");
+
+    /* trials with their observations; only this study's */
+    const cJSON *trials = cJSON_GetObjectItemCaseSensitive(doc, "trials");
+    cr_assert_eq(cJSON_GetArraySize(trials), 4);
+    cr_assert_eq(num(cJSON_GetArrayItem(trials, 0), "value"), 0.1 + 0.2);
+    cr_assert_eq(num(cJSON_GetArrayItem(trials, 3), "value"), -7e-5);
+    cr_assert(is_null(cJSON_GetArrayItem(trials, 1), "value"));
+    cr_assert_str_eq(str(cJSON_GetArrayItem(trials, 1), "reason"), "crash </script>");
+    cr_assert(is_null(cJSON_GetArrayItem(trials, 2), "round"));
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(doc, "counts");
+    cr_assert_eq(num(counts, "trials"), 4);
+    cr_assert_eq(num(counts, "told"), 2);
+    cr_assert_eq(num(counts, "failed"), 1);
+    cr_assert_eq(num(counts, "asked"), 1);
+    cr_assert_eq(num(counts, "runs"), 2);
+    cr_assert_eq(num(counts, "last_activity"), 300);
+
+    /* reward samples pooled over the study's runs, in order */
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(doc, "reward_samples");
+    const cJSON *lab = cJSON_GetObjectItemCaseSensitive(rs, "labelled");
+    cr_assert_eq(cJSON_GetArraySize(lab), 3);
+    cr_assert_eq(cJSON_GetArrayItem(lab, 1)->valuedouble, -1.0 / 7);
+    cr_assert_eq(cJSON_GetArrayItem(lab, 2)->valuedouble, 12345.25);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool")), 1);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool_true")), 1);
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
+Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
+    sqlite3 *db = open_fixture();
+    cJSON *doc = study_doc(db, "alpha");
+    const cJSON *summary = cJSON_GetObjectItemCaseSensitive(doc, "summary");
+    /* (genbo, max), (genbo, p90), (random, p90); round 1 is left out */
+    cr_assert_eq(cJSON_GetArraySize(summary), 3);
+    const cJSON *g90 = NULL, *row;
+    cJSON_ArrayForEach(row, summary) {
+        if (!strcmp(str(row, "method"), "genbo") && !strcmp(str(row, "target_label"), "p90"))
+            g90 = row;
+    }
+    cr_assert_not_null(g90);
+    double s1 = 1.0 / 3 - 0.3, s2 = 0.4 - 0.35;
+    cr_assert_eq(num(g90, "runs"), 2);
+    cr_assert_float_eq(num(g90, "subopt"), (s1 + s2) / 2, 1e-15);
+    cr_assert_eq(num(g90, "subopt_min"), fmin(s1, s2));
+    cr_assert_eq(num(g90, "subopt_max"), fmax(s1, s2));
+    cr_assert_eq(num(g90, "subopt_n"), 2);
+    cr_assert_float_eq(num(g90, "target"), (1.0 / 3 + 0.4) / 2, 1e-15);
+    cr_assert_eq(num(g90, "support_distance_min"), 1e-300);
+    cr_assert_eq(num(g90, "n"), 16);
+    cr_assert_eq(num(g90, "n_failed"), 1);
+    cr_assert_str_eq(str(g90, "subopt_kind"), "true");
+    /* exactly SQLite's own avg() */
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db,
+                       "SELECT avg(subopt), avg(diversity) FROM metrics WHERE round = 0 AND "
+                       "method = 'genbo' AND target_label = 'p90'",
+                       -1, &st, NULL);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(num(g90, "subopt"), sqlite3_column_double(st, 0));
+    cr_assert_eq(num(g90, "diversity"), sqlite3_column_double(st, 1));
+    sqlite3_finalize(st);
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
+Test(dashboard, printed_json_round_trips_and_cannot_close_a_script) {
+    sqlite3 *db = open_fixture();
+    cJSON *doc = NULL;
+    cr_assert_eq(dashboard_report_json(db, "fixture.db", NULL, &doc), GENBO_OK, "%s",
+                 genbo_errmsg());
+    char *text = dashboard_json_print(doc);
+    cr_assert_not_null(text);
+    cr_assert_null(strchr(text, '<'), "a '<' would let </script> end the page's data");
+    cJSON *back = cJSON_Parse(text);
+    cr_assert_not_null(back);
+    const cJSON *docs = cJSON_GetObjectItemCaseSensitive(back, "docs");
+    cr_assert_eq(cJSON_GetArraySize(docs), 2);
+    const cJSON *alpha = cJSON_GetObjectItemCaseSensitive(docs, "alpha");
+    check_metrics_equal_db(db, alpha);
+    const cJSON *study = cJSON_GetObjectItemCaseSensitive(alpha, "study");
+    cr_assert_str_eq(str(study, "config"), "[study]\nname = alpha\n# </script><b>");
+    cr_assert(cJSON_Compare(doc, back, 1), "print/parse changed the document");
+
+    /* The page: the document sits in the data slot, the rest is the template. */
+    size_t len = 0;
+    char *page = dashboard_page_render(text, &len);
+    cr_assert_not_null(page);
+    cr_assert_eq(len, strlen(page));
+    cr_assert_eq(len, dashboard_template_len - 4 + strlen(text));
+    cr_assert_not_null(strstr(page, text));
+    cr_assert_null(strstr(page, "type=\"application/json\">null</script>"));
+    char *live = dashboard_page_render(NULL, &len);
+    cr_assert_str_eq(live, dashboard_template);
+    free(live);
+    free(page);
+    free(text);
+    cJSON_Delete(back);
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
+Test(dashboard, report_can_be_limited_to_one_study) {
+    sqlite3 *db = open_fixture();
+    cJSON *doc = NULL;
+    cr_assert_eq(dashboard_report_json(db, "x", "beta", &doc), GENBO_OK);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "studies")), 1);
+    const cJSON *beta =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "docs"), "beta");
+    cr_assert_not_null(beta);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(beta, "trials")), 1);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(beta, "metrics")), 0);
+    cJSON_Delete(doc);
+
+    cJSON *list = NULL;
+    cr_assert_eq(dashboard_studies_json(db, &list), GENBO_OK);
+    const cJSON *studies = cJSON_GetObjectItemCaseSensitive(list, "studies");
+    cr_assert_eq(cJSON_GetArraySize(studies), 2);
+    const cJSON *a = cJSON_GetArrayItem(studies, 0);
+    cr_assert_str_eq(str(a, "name"), "alpha");
+    cr_assert_eq(num(a, "trials"), 4);
+    cr_assert_eq(num(a, "failed"), 1);
+    cr_assert_eq(num(a, "runs"), 2);
+    cJSON_Delete(list);
+    sqlite3_close(db);
+}
+
+Test(dashboard, data_version_changes_when_another_connection_commits) {
+    sqlite3 *db = open_fixture();
+    long long v0 = -1, v1 = -1, v2 = -1;
+    cr_assert_eq(dashboard_data_version(db, &v0), GENBO_OK);
+    cJSON *doc = study_doc(db, "alpha");
+    cr_assert_eq(num(doc, "data_version"), (double)v0);
+    cJSON_Delete(doc);
+    cr_assert_eq(dashboard_data_version(db, &v1), GENBO_OK);
+    cr_assert_eq(v1, v0, "reading must not change the version");
+    sqlite3 *writer = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &writer), SQLITE_OK);
+    exec(writer, "INSERT INTO observations VALUES (3, 2.5, 500)");
+    sqlite3_close(writer);
+    cr_assert_eq(dashboard_data_version(db, &v2), GENBO_OK);
+    cr_assert_neq(v2, v1);
+    doc = study_doc(db, "alpha");
+    cr_assert_eq(num(doc, "data_version"), (double)v2);
+    cr_assert_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "trials"), 2), "value"),
+                 2.5);
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
+Test(dashboard, unknown_study_is_an_error_naming_it) {
+    sqlite3 *db = open_fixture();
+    cJSON *doc = (cJSON *)1;
+    cr_assert_eq(dashboard_study_json(db, "gamma", &doc), GENBO_ENOTFOUND);
+    cr_assert_null(doc);
+    cr_assert_str_eq(genbo_errmsg(), "unknown study 'gamma'");
+    cr_assert_eq(dashboard_report_json(db, "x", "gamma", &doc), GENBO_ENOTFOUND);
+    cr_assert_null(doc);
+    cr_assert_eq(dashboard_study_json(db, "", &doc), GENBO_EINVAL);
+    /* the connection is still usable after the failed transactions */
+    doc = study_doc(db, "beta");
+    cJSON_Delete(doc);
+    sqlite3_close(db);
+}
+
+Test(dashboard, connection_is_read_only_and_checks_the_schema) {
+    sqlite3 *db = open_fixture();
+    cr_assert_neq(sqlite3_exec(db, "DELETE FROM trials", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_db_readonly(db, "main"), 1);
+    sqlite3_close(db);
+
+    sqlite3 *bad = (sqlite3 *)1;
+    cr_assert_eq(dashboard_db_open(GENBO_BINARY_DIR "/no/such/dir/x.db", &bad), GENBO_EIO);
+    cr_assert_null(bad);
+    cr_assert(strstr(genbo_errmsg(), "no/such/dir/x.db") != NULL, "%s", genbo_errmsg());
+
+    const char *other = GENBO_BINARY_DIR "/test_dashboard_other.db";
+    remove(other);
+    sqlite3 *o = NULL;
+    sqlite3_open(other, &o);
+    exec(o, "CREATE TABLE t(x)");
+    sqlite3_close(o);
+    cr_assert_eq(dashboard_db_open(other, &bad), GENBO_EFORMAT);
+    cr_assert_null(bad);
+    cr_assert(strstr(genbo_errmsg(), "not a genbo study database") != NULL, "%s",
+              genbo_errmsg());
+    remove(other);
+}
