@@ -63,7 +63,7 @@ static const key_def KEYS[] = {
     {"data", "noise_sd", K_DOUBLE, F(noise_sd), 0, BIG, NULL, "0.1",
      "standard deviation of the label noise (synthetic tasks)"},
     {"data", "seq_len", K_INT, F(seq_len), 1, 4096, NULL, "16", "time points (gp_sequence)"},
-    {"data", "seq_dim", K_INT, F(seq_dim), 1, 1024, NULL, "2", "dimension per time point (gp_sequence)"},
+    {"data", "seq_dim", K_INT, F(seq_dim), 1, 1024, NULL, "4", "dimension per time point (gp_sequence)"},
     {"data", "lengthscale", K_DOUBLE, F(lengthscale), 1e-9, BIG, NULL, "3",
      "kernel lengthscale over time (gp_sequence)"},
     {"data", "n_label", K_LONG, F(n_label), 2, 1e8, NULL, "200",
@@ -452,8 +452,9 @@ int genbo_config_set(genbo_config *cfg, const char *section, const char *key, co
 
 typedef struct parse_state {
     genbo_config *c;
-    FILE *f;
-    int line; /* lines read so far = the line the handler is looking at */
+    FILE *f;          /* read from a file, or */
+    const char *text; /* from text in memory (the configuration stored in a database) */
+    int line;         /* lines read so far = the line the handler is looking at */
     int rc;
 } parse_state;
 
@@ -462,11 +463,22 @@ typedef struct parse_state {
  * buffer arrives in pieces; only the piece ending in '\n' counts. */
 static char *counting_reader(char *str, int num, void *stream) {
     parse_state *st = stream;
-    char *r = fgets(str, num, st->f);
+    char *r;
+    if (st->f) {
+        r = fgets(str, num, st->f);
+    } else {
+        if (!*st->text || num < 2) return NULL;
+        size_t k = strcspn(st->text, "\n");
+        if (st->text[k] == '\n') k++;
+        if (k > (size_t)num - 1) k = (size_t)num - 1;
+        memcpy(str, st->text, k);
+        str[k] = '\0';
+        st->text += k;
+        r = str;
+    }
     if (r) {
         size_t k = strlen(r);
-        if (k && r[k - 1] == '\n') st->line++;
-        else if (feof(st->f)) st->line++;
+        if ((k && r[k - 1] == '\n') || (st->f ? feof(st->f) : !*st->text)) st->line++;
     }
     return r;
 }
@@ -474,12 +486,29 @@ static char *counting_reader(char *str, int num, void *stream) {
 static int ini_handler_fn(void *user, const char *section, const char *name, const char *value) {
     parse_state *st = user;
     if (st->rc) return 0;
-    /* inih reports a line that ends in '\n' after counting it; a last line
-     * without one is counted by the reader too. */
-    int line = st->line;
-    if (!name) return 1; /* a section header alone (inih calls with name NULL in some builds) */
-    st->rc = config_set_at(st->c, section, name, value, line);
+    if (!name) return 1; /* a section header alone (only with INI_CALL_HANDLER_ON_NEW_SECTION) */
+    st->rc = config_set_at(st->c, section, name, value, st->line);
     return st->rc == GENBO_OK;
+}
+
+static int parse(parse_state *st, const char *source, const char *base_dir, genbo_config **out) {
+    genbo_config *c;
+    int rc = genbo_config_default(&c);
+    if (rc) return rc;
+    snprintf(c->source, sizeof c->source, "%s", source);
+    snprintf(c->base_dir, sizeof c->base_dir, "%s", base_dir);
+    st->c = c;
+    int e = ini_parse_stream(counting_reader, st, ini_handler_fn, st);
+    if (st->rc) rc = st->rc;
+    else if (e > 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: not a section header or key = value line", source, e);
+    else if (e < 0) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file", source);
+    else rc = validate(c);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return GENBO_OK;
 }
 
 int genbo_config_load(const char *path, genbo_config **out) {
@@ -487,39 +516,25 @@ int genbo_config_load(const char *path, genbo_config **out) {
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
     FILE *f = fopen(path, "r");
     if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
-    genbo_config *c;
-    int rc = genbo_config_default(&c);
-    if (rc) {
-        fclose(f);
-        return rc;
-    }
-    snprintf(c->source, sizeof c->source, "%s", path);
+    char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
         size_t k = (size_t)(slash - path);
         if (k == 0) k = 1; /* "/x.ini" */
-        if (k >= sizeof c->base_dir) k = sizeof c->base_dir - 1;
-        memcpy(c->base_dir, path, k);
-        c->base_dir[k] = '\0';
+        if (k >= sizeof base) k = sizeof base - 1;
+        memcpy(base, path, k);
+        base[k] = '\0';
     }
-    parse_state st = {c, f, 0, 0};
-    int e = ini_parse_stream(counting_reader, &st, ini_handler_fn, &st);
+    parse_state st = {NULL, f, NULL, 0, 0};
+    int rc = parse(&st, path, base, out);
     fclose(f);
-    if (st.rc) {
-        rc = st.rc;
-    } else if (e > 0) {
-        rc = genbo__fail(GENBO_EFORMAT, "%s:%d: not a section header or key = value line", path, e);
-    } else if (e < 0) {
-        rc = genbo__fail(GENBO_EIO, "%s: cannot read study file", path);
-    } else {
-        rc = validate(c);
-    }
-    if (rc) {
-        free(c);
-        return rc;
-    }
-    *out = c;
-    return GENBO_OK;
+    return rc;
+}
+
+int genbo__config_parse_text(const char *text, const char *source, genbo_config **out) {
+    *out = NULL;
+    parse_state st = {NULL, NULL, text, 0, 0};
+    return parse(&st, source ? source : "", "", out);
 }
 
 void genbo_config_free(genbo_config *cfg) { free(cfg); }

@@ -96,6 +96,10 @@ struct genbo_config {
  * reason in *why (static text). */
 int genbo__parse_target(const char *text, cfg_target *t, const char **why);
 
+/* Parse a configuration from INI text (as stored in a database); source
+ * names it in messages. */
+int genbo__config_parse_text(const char *text, const char *source, genbo_config **out);
+
 /* Fill the library's parameter structs from a configuration. */
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);
