@@ -1,0 +1,79 @@
+/* methods.c - method names and the sampler settings of each diffusion
+ * method. No model code here: callers that only parse names link nothing
+ * else. */
+#include <string.h>
+
+#include "core/core.h"
+#include "optimizer/methods.h"
+
+static const char *const method_names[GENBO__METHOD_COUNT] = {
+    "genbo", "conditional", "unguided", "gradient", "surrogate_ascent", "best_labelled", "random"};
+
+int genbo__method_from_name(const char *name, genbo__method *out) {
+    for (int m = 0; name && m < GENBO__METHOD_COUNT; m++)
+        if (strcmp(name, method_names[m]) == 0) {
+            *out = (genbo__method)m;
+            return GENBO_OK;
+        }
+    return genbo__fail(GENBO_EINVAL,
+                       "unknown method '%s' (known: genbo, conditional, unguided, gradient, "
+                       "surrogate_ascent, best_labelled, random)",
+                       name ? name : "(null)");
+}
+
+const char *genbo__method_name(genbo__method m) {
+    return (int)m >= 0 && m < GENBO__METHOD_COUNT ? method_names[m] : NULL;
+}
+
+int genbo__method_uses_diffusion(genbo__method m) {
+    return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL ||
+           m == GENBO__METHOD_UNGUIDED || m == GENBO__METHOD_GRADIENT;
+}
+
+int genbo__method_uses_reward(genbo__method m) {
+    return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_GRADIENT ||
+           m == GENBO__METHOD_SURROGATE_ASCENT;
+}
+
+int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base,
+                                const genbo_reward *reward, uint64_t seed,
+                                genbo_sample_params *out) {
+    if (!genbo__method_uses_diffusion(m))
+        return genbo__fail(GENBO_EINVAL, "method '%s' does not sample from the diffusion model",
+                           genbo__method_name(m) ? genbo__method_name(m) : "?");
+    genbo_sample_params p = *base;
+    p.seed = seed;
+    genbo_gradient_guidance grad = base->grad_mode != GENBO_GRAD_NONE ? base->grad_mode
+                                                                     : GENBO_GRAD_LOOKAHEAD;
+    switch (m) {
+    case GENBO__METHOD_GENBO: /* conditional + CFG + gradient guidance */
+        p.conditional = 1;
+        p.grad_mode = grad;
+        p.reward = reward;
+        break;
+    case GENBO__METHOD_CONDITIONAL: /* conditioning alone */
+        p.conditional = 1;
+        p.grad_mode = GENBO_GRAD_NONE;
+        p.grad_eta = 0;
+        p.reward = NULL;
+        break;
+    case GENBO__METHOD_UNGUIDED: /* the learned data distribution */
+        p.conditional = 0;
+        p.cfg_weight = 0;
+        p.grad_mode = GENBO_GRAD_NONE;
+        p.grad_eta = 0;
+        p.reward = NULL;
+        break;
+    default: /* GRADIENT: gradient guidance without conditioning */
+        p.conditional = 0;
+        p.cfg_weight = 0;
+        p.grad_mode = grad;
+        p.reward = reward;
+        break;
+    }
+    if (p.grad_mode != GENBO_GRAD_NONE && !p.reward)
+        return genbo__fail(GENBO_EINVAL, "method '%s' needs a reward model for gradient guidance",
+                           genbo__method_name(m));
+    *out = p;
+    return GENBO_OK;
+}

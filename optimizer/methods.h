@@ -1,0 +1,72 @@
+/* methods.h - the generation methods a study compares, by name, and the
+ * one call that produces n designs at a target for any of them (internal).
+ *
+ *   name               what it is
+ *   genbo              conditional diffusion at a, CFG weight from the
+ *                      config, look-ahead gradient guidance on f_hat
+ *   conditional        conditional diffusion at a, CFG weight from the
+ *                      config, no gradient guidance
+ *   unguided           unconditional diffusion, no guidance (a unused)
+ *   gradient           unconditional diffusion + gradient guidance on f_hat
+ *   surrogate_ascent   NLopt L-BFGS on f_hat from the n best labelled
+ *                      designs, inside the data's bounding box (a unused)
+ *   best_labelled      the n best labelled designs (a unused)
+ *   random             n pool designs uniformly at random (a unused)
+ */
+#ifndef GENBO_OPTIMIZER_METHODS_H
+#define GENBO_OPTIMIZER_METHODS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "genbo.h"
+
+typedef enum genbo__method {
+    GENBO__METHOD_GENBO = 0,
+    GENBO__METHOD_CONDITIONAL,
+    GENBO__METHOD_UNGUIDED,
+    GENBO__METHOD_GRADIENT,
+    GENBO__METHOD_SURROGATE_ASCENT,
+    GENBO__METHOD_BEST_LABELLED,
+    GENBO__METHOD_RANDOM,
+    GENBO__METHOD_COUNT
+} genbo__method;
+
+/* "genbo", "conditional", ... -> method. Unknown names fail with
+ * GENBO_EINVAL and a message listing the known ones. */
+int genbo__method_from_name(const char *name, genbo__method *out);
+/* The name of a method (static string), NULL if out of range. */
+const char *genbo__method_name(genbo__method m);
+/* 1 for the four diffusion methods (they need a trained model). */
+int genbo__method_uses_diffusion(genbo__method m);
+/* 1 if the method needs the reward model (genbo, gradient, surrogate_ascent). */
+int genbo__method_uses_reward(genbo__method m);
+
+/* The sampler settings of a diffusion method: `base` carries the config's
+ * [generate] settings (sampler, steps, cfg_weight, grad_mode, grad_eta,
+ * progress); the method decides conditioning and which guidance is on.
+ * For genbo and gradient, grad_mode NONE in base means LOOKAHEAD. Fails
+ * for a baseline method. */
+int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base,
+                                const genbo_reward *reward, uint64_t seed,
+                                genbo_sample_params *out);
+
+/* Everything a method may need; borrowed, read-only. */
+typedef struct genbo__models {
+    size_t dim;
+    const double *label_X, *label_y; /* labelled set */
+    size_t n_label;
+    const double *pool_X;            /* unlabelled pool */
+    size_t n_pool;
+    const genbo_reward *reward;      /* f_hat (NULL if not fitted) */
+    const genbo_diffusion *diffusion;/* NULL if not trained */
+    genbo_sample_params sample;      /* base sampler settings (see above) */
+    int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
+} genbo__models;
+
+/* n designs (n x dim into `designs`) at target a with method m. Seeded:
+ * the same call gives the same designs. Defined in generate.c. */
+int genbo__generate(genbo__method m, const genbo__models *models, double target, size_t n,
+                    uint64_t seed, double *designs);
+
+#endif
