@@ -59,7 +59,7 @@ static const key_def KEYS[] = {
     {"data", "D", K_INT, F(D), 1, 4096, NULL, "64", "ambient dimension (subspace tasks)"},
     {"data", "d", K_INT, F(d), 1, 4096, NULL, "16", "subspace dimension, <= D (subspace tasks)"},
     {"data", "off_ratio", K_DOUBLE, F(off_ratio), 0, BIG, NULL, "0",
-     "||theta_perp|| / ||theta_par||: reward direction off the subspace (0 = on it)"},
+     "norm of theta_perp over norm of theta_par: how much of the reward direction is off the subspace (0 = none)"},
     {"data", "noise_sd", K_DOUBLE, F(noise_sd), 0, BIG, NULL, "0.1",
      "standard deviation of the label noise (synthetic tasks)"},
     {"data", "seq_len", K_INT, F(seq_len), 1, 4096, NULL, "16", "time points (gp_sequence)"},
@@ -189,7 +189,7 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
         *why = "is too long for a target";
         return GENBO_EINVAL;
     }
-    snprintf(t->label, sizeof t->label, "%s", text);
+    memcpy(t->label, text, strlen(text) + 1);
     if (!strcmp(text, "max")) {
         t->kind = TARGET_MAX;
         return GENBO_OK;
