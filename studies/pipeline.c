@@ -175,11 +175,14 @@ static int insert_target(genbo_study *s, int64_t run_id, const cfg_target *t, co
     return rc;
 }
 
-/* Pseudo-label the pool (recomputed on every open: one batched predict);
- * the first time, store the resolved targets and the dashboard's samples. */
+/* Pseudo-label the pool (one batched predict) and, the first time, store
+ * the resolved targets and the dashboard's samples. Once the diffusion
+ * model is trained nothing needs them (the design loop recomputes them
+ * after its refits), so a resumed run or an ask skips the predict. */
 static int step_pseudo(genbo_study *s, int64_t run_id) {
     const study_data *d = &s->data;
     study_models *m = &s->models;
+    if (genbo__step_done(s, run_id, "pseudo") && genbo__step_done(s, run_id, "diffusion")) return GENBO_OK;
     free(m->pseudo);
     m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
     if (!m->pseudo) return GENBO_ENOMEM;

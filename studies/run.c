@@ -359,7 +359,8 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     genbo_reward_free(m->reward);
     m->reward = fresh;
     m->reward_labels = n_labels;
-    rc = genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL);
+    if (!m->pseudo) m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
+    rc = m->pseudo ? genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL) : GENBO_ENOMEM;
     if (!rc && s->cfg->finetune_steps > 0) {
         double *Xl, *yl;
         size_t nl;
