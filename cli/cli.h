@@ -12,6 +12,7 @@ typedef int (*cli_command_fn)(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_report(int argc, char **argv); /* dashboard: static HTML report */
 int cmd_serve(int argc, char **argv);  /* dashboard: live web page */
+int cmd_fit(int argc, char **argv);    /* reward: fit a reward model to a CSV */
 
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);

@@ -15,6 +15,7 @@ static const struct {
     {"info", cmd_info, "show version, OpenBLAS kernel and threads"},
     {"report", cmd_report, "write a study dashboard as one self-contained HTML file"},
     {"serve", cmd_serve, "serve a live study dashboard on http://127.0.0.1"},
+    {"fit", cmd_fit, "fit a reward model (ridge or GP) to a labelled CSV"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,230 @@
+/* reward.c - the public reward-model API: parameter defaults, input checks,
+ * standardisation, dispatch to ridge.c / gp.c, and the description text. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "reward/reward.h"
+
+void genbo_reward_params_default(genbo_reward_params *p) {
+    memset(p, 0, sizeof *p);
+    p->kind = GENBO_REWARD_RIDGE;
+    p->lambda_select = GENBO_LAMBDA_GCV;
+    p->lambda = 1e-3;
+    p->kfold = 5;
+    p->kernel = GENBO_KERNEL_RBF;
+    p->ard = 0;
+    p->max_evals = 200;
+    p->restarts = 2;
+    p->seed = 1;
+}
+
+genbo_reward *genbo__reward_alloc(genbo_reward_kind kind, size_t d) {
+    genbo_reward *m = genbo__calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->kind = kind;
+    m->d = d;
+    m->x_mean = genbo__calloc(d, sizeof(double));
+    m->x_sd = genbo__calloc(d, sizeof(double));
+    if (!m->x_mean || !m->x_sd) {
+        genbo_reward_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void genbo_reward_free(genbo_reward *m) {
+    if (!m) return;
+    free(m->x_mean);
+    free(m->x_sd);
+    free(m->ridge.theta);
+    free(m->ridge.ainv);
+    free(m->gp.ell);
+    free(m->gp.xs);
+    free(m->gp.xs_sq);
+    free(m->gp.alpha);
+    free(m->gp.chol);
+    free(m);
+}
+
+size_t genbo_reward_dim(const genbo_reward *m) { return m ? m->d : 0; }
+
+genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m) {
+    return m ? m->kind : GENBO_REWARD_RIDGE;
+}
+
+const char *genbo_reward_describe(const genbo_reward *m) { return m ? m->desc : ""; }
+
+void genbo__reward_standardise_fit(genbo_reward *m, size_t n, const double *X) {
+    size_t d = m->d;
+    for (size_t j = 0; j < d; j++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) s += X[i * d + j];
+        double mu = s / (double)n, ss = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double e = X[i * d + j] - mu;
+            ss += e * e;
+        }
+        double sd = sqrt(ss / (double)n);
+        /* A (numerically) constant feature carries no information: map it to 0
+         * instead of dividing by ~0. */
+        if (!(sd > 1e-12 * (fabs(mu) + 1.0))) sd = 1.0;
+        m->x_mean[j] = mu;
+        m->x_sd[j] = sd;
+    }
+}
+
+void genbo__reward_standardise(const genbo_reward *m, size_t n, const double *X, double *Z) {
+    size_t d = m->d;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) Z[i * d + j] = (X[i * d + j] - m->x_mean[j]) / m->x_sd[j];
+}
+
+size_t genbo__reward_block_rows(size_t n_train) {
+    size_t rows = GENBO_REWARD_BLOCK_ELEMS / (n_train ? n_train : 1);
+    if (rows > GENBO_REWARD_BLOCK_MAX_ROWS) rows = GENBO_REWARD_BLOCK_MAX_ROWS;
+    if (rows < 16) rows = 16;
+    return rows;
+}
+
+static int check_finite(const char *what, size_t n, size_t d, const double *X) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            if (!isfinite(X[i * d + j]))
+                return genbo__fail(GENBO_EINVAL, "%s: non-finite value %g at row %zu, column %zu",
+                                   what, X[i * d + j], i, j);
+    return GENBO_OK;
+}
+
+static int check_params(const genbo_reward_params *p, size_t n) {
+    if (p->kind != GENBO_REWARD_RIDGE && p->kind != GENBO_REWARD_GP)
+        return genbo__fail(GENBO_EINVAL, "reward params: unknown kind %d", (int)p->kind);
+    if (p->kind == GENBO_REWARD_RIDGE) {
+        switch (p->lambda_select) {
+        case GENBO_LAMBDA_GCV: break;
+        case GENBO_LAMBDA_KFOLD:
+            if (p->kfold < 2 || (size_t)p->kfold > n)
+                return genbo__fail(GENBO_EINVAL,
+                                   "reward params: kfold = %d must be in [2, n = %zu]", p->kfold,
+                                   n);
+            break;
+        case GENBO_LAMBDA_FIXED:
+            if (!(p->lambda >= 0.0) || !isfinite(p->lambda))
+                return genbo__fail(GENBO_EINVAL, "reward params: lambda = %g must be >= 0",
+                                   p->lambda);
+            break;
+        default:
+            return genbo__fail(GENBO_EINVAL, "reward params: unknown lambda_select %d",
+                               (int)p->lambda_select);
+        }
+    } else {
+        if (p->kernel != GENBO_KERNEL_RBF && p->kernel != GENBO_KERNEL_MATERN52)
+            return genbo__fail(GENBO_EINVAL, "reward params: unknown kernel %d", (int)p->kernel);
+        if (p->max_evals < 1)
+            return genbo__fail(GENBO_EINVAL, "reward params: max_evals = %d must be >= 1",
+                               p->max_evals);
+        if (p->restarts < 0)
+            return genbo__fail(GENBO_EINVAL, "reward params: restarts = %d must be >= 0",
+                               p->restarts);
+    }
+    return GENBO_OK;
+}
+
+int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const double *X,
+                     const double *y, genbo_reward **out) {
+    if (!out) return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: out is NULL");
+    *out = NULL;
+    genbo_reward_params defaults;
+    if (!p) {
+        genbo_reward_params_default(&defaults);
+        p = &defaults;
+    }
+    if (!X || !y) return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: X or y is NULL");
+    if (n < 2) return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: need n >= 2 labelled rows, got %zu", n);
+    if (d < 1) return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: need d >= 1 features");
+    size_t nd;
+    if (!genbo__mul_ok(n, d, &nd) || n > (size_t)1 << 31 || d > (size_t)1 << 20)
+        return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: n = %zu x d = %zu is too large", n, d);
+    int rc = check_params(p, n);
+    if (rc) return rc;
+    if ((rc = check_finite("genbo_reward_fit: X", n, d, X))) return rc;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(y[i]))
+            return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: y: non-finite value %g at row %zu",
+                               y[i], i);
+
+    genbo_reward *m = genbo__reward_alloc(p->kind, d);
+    if (!m) return GENBO_ENOMEM;
+    genbo__reward_standardise_fit(m, n, X);
+    rc = p->kind == GENBO_REWARD_RIDGE ? genbo__ridge_fit(m, p, n, X, y)
+                                       : genbo__gp_fit(m, p, n, X, y);
+    if (rc) {
+        genbo_reward_free(m);
+        return rc;
+    }
+    genbo__reward_describe_update(m);
+    *out = m;
+    return GENBO_OK;
+}
+
+int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
+                         double *var) {
+    if (!m || (n && (!X || !mean)))
+        return genbo__fail(GENBO_EINVAL, "genbo_reward_predict: model, X or mean is NULL");
+    if (n == 0) return GENBO_OK;
+    int rc = check_finite("genbo_reward_predict: X", n, m->d, X);
+    if (rc) return rc;
+    return m->kind == GENBO_REWARD_RIDGE ? genbo__ridge_predict(m, n, X, mean, var)
+                                         : genbo__gp_predict(m, n, X, mean, var);
+}
+
+int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad) {
+    if (!m || (n && (!X || !grad)))
+        return genbo__fail(GENBO_EINVAL, "genbo_reward_gradient: model, X or grad is NULL");
+    if (n == 0) return GENBO_OK;
+    int rc = check_finite("genbo_reward_gradient: X", n, m->d, X);
+    if (rc) return rc;
+    return m->kind == GENBO_REWARD_RIDGE ? genbo__ridge_gradient(m, n, grad)
+                                         : genbo__gp_gradient(m, n, X, grad);
+}
+
+static const char *select_name(genbo_lambda_select s) {
+    return s == GENBO_LAMBDA_GCV ? "GCV" : s == GENBO_LAMBDA_KFOLD ? "k-fold CV" : "fixed";
+}
+
+void genbo__reward_describe_update(genbo_reward *m) {
+    char *b = m->desc;
+    size_t cap = sizeof m->desc, k = 0;
+#define APPEND(...)                                                            \
+    do {                                                                       \
+        if (k < cap) {                                                         \
+            int w_ = snprintf(b + k, cap - k, __VA_ARGS__);                    \
+            if (w_ > 0) k += (size_t)w_;                                       \
+        }                                                                      \
+    } while (0)
+    if (m->kind == GENBO_REWARD_RIDGE) {
+        const genbo_ridge_fit *r = &m->ridge;
+        APPEND("ridge lambda=%.3g (%s", r->lambda, select_name(r->select));
+        if (r->select == GENBO_LAMBDA_GCV) APPEND(", gcv=%.4g", r->score);
+        if (r->select == GENBO_LAMBDA_KFOLD) APPEND(", %d-fold cv mse=%.4g", r->kfold, r->score);
+        APPEND(")");
+    } else {
+        const genbo_gp_fit *g = &m->gp;
+        APPEND("gp %s ell=", g->kernel == GENBO_KERNEL_RBF ? "rbf" : "matern52");
+        if (g->ard) {
+            APPEND("[");
+            size_t shown = m->d < 16 ? m->d : 16;
+            for (size_t j = 0; j < shown; j++) APPEND("%s%.3g", j ? "," : "", g->ell[j]);
+            if (shown < m->d) APPEND(",...(%zu)", m->d);
+            APPEND("]");
+        } else {
+            APPEND("%.3g", g->ell[0]);
+        }
+        APPEND(" sf2=%.3g sn2=%.3g lml=%.4g n=%zu", g->sf2, g->sn2, g->lml, g->n);
+        if (g->n_tune < g->n) APPEND(" (tuned on %zu)", g->n_tune);
+        APPEND(" (standardised x, y)");
+    }
+#undef APPEND
+}
