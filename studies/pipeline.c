@@ -2,6 +2,7 @@
  * an ask on a study without models: data -> reward fit -> pseudo-labels ->
  * diffusion training. Each step commits its results together with its
  * completed-step mark, so after a crash a rerun skips what is done. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +36,26 @@ static int insert_dataset(genbo_study *s, int64_t run_id, const char *role, cons
                           const genbo_dataset *ds) {
     char hash[9];
     genbo__dataset_hash(ds, hash);
+    cJSON *names = cJSON_CreateArray();
+    for (size_t j = 0; names && j < genbo_dataset_dim(ds); j++) {
+        const char *name = genbo_dataset_column_name(ds, j);
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "x%zu", j);
+        cJSON_AddItemToArray(names, cJSON_CreateString(name ? name : fallback));
+    }
+    char *names_json = names ? cJSON_PrintUnformatted(names) : NULL;
+    cJSON_Delete(names);
+    if (!names_json) return genbo__fail(GENBO_ENOMEM, "out of memory writing column names");
     sqlite3_stmt *st;
     int rc = genbo__store_prepare(s->db,
-                                  "INSERT INTO datasets (run_id, role, source, hash, rows, cols) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)", &st);
-    if (rc) return rc;
+                                  "INSERT INTO datasets (run_id, role, source, hash, rows, cols, columns) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
+    if (rc) {
+        cJSON_free(names_json);
+        return rc;
+    }
+    sqlite3_bind_text(st, 7, names_json, -1, SQLITE_TRANSIENT);
+    cJSON_free(names_json);
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);

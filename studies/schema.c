@@ -143,5 +143,9 @@ static const char *const migration_1 =
     "  PRIMARY KEY (run_id, label)"
     ");";
 
-const char *const genbo__migrations[] = {migration_1};
+/* Version 2: the feature names of a dataset (a JSON array of strings, the
+ * CSV header or x0..x{D-1}), so exports can name their columns. */
+static const char *const migration_2 = "ALTER TABLE datasets ADD COLUMN columns TEXT;";
+
+const char *const genbo__migrations[] = {migration_1, migration_2};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);

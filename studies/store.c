@@ -146,7 +146,10 @@ int genbo__store_open(const char *path, int readonly, sqlite3 **out) {
             rc = genbo__fail(version > genbo__n_migrations ? GENBO_EVERSION : GENBO_EFORMAT,
                              "%s: database schema version %lld, this genbo reads version %d%s",
                              path, (long long)version, genbo__n_migrations,
-                             version == 0 ? " (not a genbo database?)" : "");
+                             version == 0 ? " (not a genbo database?)"
+                             : version < genbo__n_migrations
+                                 ? " (any writing command, e.g. genbo ask or tell, upgrades it)"
+                                 : "");
         if (!rc) rc = genbo__store_exec(db, "PRAGMA query_only = ON");
     }
     if (rc) {
