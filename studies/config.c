@@ -124,8 +124,8 @@ static const key_def KEYS[] = {
      "classifier-free guidance weight w of `genbo` (0 = plain conditioning)"},
     {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive", "lookahead",
      "gradient guidance of `genbo` and `gradient`"},
-    {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "0.1",
-     "gradient-guidance strength"},
+    {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
+     "gradient-guidance strength eta (docs/diffusion.md: s += eta alpha_t grad f_hat(x0_hat))"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "
