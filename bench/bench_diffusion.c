@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diffusion/diffusion_internal.h"
 
@@ -122,10 +123,15 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
                               int sample_steps, int samples) {
     torch_result r = {0};
     char cmd[2048];
+    /* Debian's python3-torch lives in /usr/bin/python3's site-packages; a
+     * python3 earlier on PATH (pyenv, venv) may not see it. GENBO_PYTHON
+     * overrides. */
+    const char *py = getenv("GENBO_PYTHON");
+    if (!py) py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     snprintf(cmd, sizeof cmd,
-             "python3 '%s' --threads %d --train-steps %d --sample-steps %d --samples %d "
+             "%s '%s' --threads %d --train-steps %d --sample-steps %d --samples %d "
              "2>/dev/null",
-             script, threads, train_steps, sample_steps, samples);
+             py, script, threads, train_steps, sample_steps, samples);
     FILE *f = popen(cmd, "r");
     if (!f) return r;
     char line[4096];
