@@ -15,7 +15,7 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
-	./$(BUILD)/genbo info
+	./$(BUILD)/genbo run studies/default.ini --db genbo-demo.db
 
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

@@ -13,6 +13,12 @@ int cmd_info(int argc, char **argv);
 int cmd_report(int argc, char **argv); /* dashboard: static HTML report */
 int cmd_serve(int argc, char **argv);  /* dashboard: live web page */
 int cmd_fit(int argc, char **argv);    /* reward: fit a reward model to a CSV */
+/* studies: cmd_run.c, cmd_asktell.c, cmd_status.c */
+int cmd_run(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
+int cmd_tell(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);

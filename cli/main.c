@@ -16,6 +16,11 @@ static const struct {
     {"report", cmd_report, "write a study dashboard as one self-contained HTML file"},
     {"serve", cmd_serve, "serve a live study dashboard on http://127.0.0.1"},
     {"fit", cmd_fit, "fit a reward model (ridge or GP) to a labelled CSV"},
+    {"run", cmd_run, "run (or resume) a study file: genbo run STUDY.ini [--db FILE]"},
+    {"ask", cmd_ask, "propose designs at a target reward (JSON lines with --json)"},
+    {"tell", cmd_tell, "record the observed reward (or failure) of a trial"},
+    {"status", cmd_status, "studies, runs and trial counts of a database"},
+    {"export", cmd_export, "a study's trials as CSV or JSON"},
 };
 
 static void usage(FILE *f) {

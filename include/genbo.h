@@ -334,18 +334,23 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
 /* Studies: the optimizer pipeline, ask/tell, SQLite (optimizer/, studies/) */
 /* ------------------------------------------------------------------ */
 
-/* A resolved study configuration (the study file's sections and keys). */
+/* A resolved study configuration (the study file's sections and keys;
+ * every key, its default and range: docs/studies.md). */
 typedef struct genbo_config genbo_config;
 
-/* Parse an INI study file. Unknown sections/keys and bad values fail with
- * a message naming file, line and key. */
+/* Parse an INI study file. Unknown sections/keys, bad values and data files
+ * that cannot be read fail with a message naming file, line and key
+ * ("study.ini:12: [diffusion] steps: 'abc' is not an integer"). Relative
+ * data paths are resolved from the study file's directory. */
 int genbo_config_load(const char *path, genbo_config **out);
 /* A configuration with every key at its default. */
 int genbo_config_default(genbo_config **out);
-/* Set one key as the study file would ("diffusion", "steps", "2000"). */
+/* Set one key as the study file would ("diffusion", "steps", "2000"). A
+ * rejected value leaves the configuration unchanged. */
 int genbo_config_set(genbo_config *cfg, const char *section, const char *key,
                      const char *value);
-/* Resolved configuration as INI text (malloc'ed, caller frees). */
+/* Resolved configuration as INI text (malloc'ed, caller frees): every key
+ * in a fixed order, so equal texts mean equal configurations. */
 char *genbo_config_to_ini(const genbo_config *cfg);
 void genbo_config_free(genbo_config *cfg);
 
@@ -353,24 +358,34 @@ typedef struct genbo_study genbo_study;
 
 enum { GENBO_OPEN_READONLY = 1, GENBO_OPEN_CREATE = 2 };
 
-/* Open study `name` in database `db_path`. With GENBO_OPEN_CREATE and a
- * config, the study is created if missing. */
+/* Open study `name` in database `db_path` (an SQLite file, created and
+ * migrated as needed unless READONLY). With GENBO_OPEN_CREATE and a config,
+ * the study is created if missing; a config given for an existing study
+ * replaces its stored one. Without a config the stored one is used. Missing
+ * study: GENBO_ENOTFOUND. Any number of processes may open the same study. */
 int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg,
                      int flags, genbo_study **out);
 void genbo_study_close(genbo_study *s);
+/* Design dimension (loads the study's data if no run recorded it yet);
+ * 0 on failure. */
 size_t genbo_study_dim(const genbo_study *s);
 
 /* Run the whole pipeline (reward learning, pseudo-labelling, diffusion
  * training, guided generation at every target, baselines, metrics, design
- * rounds). Resumes from the last completed step of an interrupted run. */
+ * rounds), persisting each step. Resumes the newest unfinished run with the
+ * same configuration from its last completed step; otherwise starts a new
+ * run. A non-zero return from `progress` stops it (GENBO_ESTATE). */
 int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
 
 /* Ask for n designs at target a. trial_ids (n) and designs (n x dim) are
- * caller-allocated. Trials are durable when this returns. */
+ * caller-allocated. Trials are durable when this returns. Uses the newest
+ * run's models (training them first if the study has none: slow); refits
+ * the reward model first when tells arrived since it was fitted. */
 int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
                     double *designs);
-/* Tell the observed reward of a trial (durable when it returns). Unknown or
- * already-told trials and non-finite values fail. */
+/* Tell the observed reward of a trial (durable when it returns). Unknown
+ * trials fail with GENBO_ENOTFOUND, already told/failed ones with
+ * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
 int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
 int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
 

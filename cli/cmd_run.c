@@ -1,0 +1,178 @@
+/* cmd_run.c - `genbo run STUDY.ini [--db D] [--quiet]`: run (or resume) a
+ * study and print SubOpt(a) per target and method. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "studies/config.h"
+#include "studies/store.h"
+
+static volatile sig_atomic_t interrupted = 0;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+/* The terminal display, plus Ctrl-C: the library stops at the next
+ * progress report, marks the run failed ("interrupted") and a rerun
+ * resumes it. */
+static int run_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
+    if (interrupted) return 1;
+    if (ctx) return 0; /* --quiet */
+    return cli_progress(NULL, stage, done, total, msg);
+}
+
+static int col_width(const char *method) {
+    int w = (int)strlen(method);
+    return w < 10 ? 10 : w;
+}
+
+static void print_cell(int w, double v, int predicted) {
+    if (isnan(v)) printf(" %*s ", w, "-");
+    else printf(" %*.4f%s", w, v, predicted ? "*" : " ");
+}
+
+/* One table per metric: targets down, methods across. */
+static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const char *title,
+                       const char *column) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT %s, subopt_kind, target FROM metrics WHERE run_id = ? AND round = 0 AND "
+             "target_label = ? AND method = ?", column);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 1;
+    printf("\n%s\n%-16s", title, "target");
+    for (int j = 0; j < c->n_methods; j++) printf(" %*s ", col_width(c->methods[j]), c->methods[j]);
+    printf("\n");
+    int any_pred = 0;
+    for (int i = 0; i < c->n_targets; i++) {
+        char head[48];
+        double tv = NAN;
+        int printed_head = 0;
+        for (int j = 0; j < c->n_methods; j++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, run_id);
+            sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
+            double v = NAN;
+            int pred = 0;
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
+                const char *k = (const char *)sqlite3_column_text(st, 1);
+                pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
+                tv = sqlite3_column_double(st, 2);
+            }
+            if (!printed_head) {
+                snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
+                printf("%-16s", head);
+                printed_head = 1;
+            }
+            any_pred |= pred;
+            print_cell(col_width(c->methods[j]), v, pred);
+        }
+        printf("\n");
+    }
+    sqlite3_finalize(st);
+    if (any_pred) printf("* from predicted rewards (no true reward: evaluator = none)\n");
+    return 0;
+}
+
+static void print_rounds(sqlite3 *db, int64_t run_id) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT round, target_label, target, subopt, subopt_kind, mean_true, best_true, "
+                           "support_distance, n, n_failed FROM metrics WHERE run_id = ? AND round > 0 "
+                           "ORDER BY round", -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run_id);
+    int first = 1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (first) printf("\nDesign loop\n%-6s %-10s %10s %10s %10s %10s %6s\n", "round", "target", "SubOpt",
+                          "mean", "best", "support", "failed");
+        first = 0;
+        printf("%-6d %-10s", sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1));
+        const int cols[4] = {3, 5, 6, 7};
+        for (int k = 0; k < 4; k++) {
+            if (sqlite3_column_type(st, cols[k]) == SQLITE_NULL) printf(" %10s", "-");
+            else printf(" %10.4f", sqlite3_column_double(st, cols[k]));
+        }
+        const char *kind = (const char *)sqlite3_column_text(st, 4);
+        printf(" %6d%s\n", sqlite3_column_int(st, 9), kind && !strcmp(kind, "predicted") ? "  (SubOpt predicted)" : "");
+    }
+    sqlite3_finalize(st);
+}
+
+static int print_summary(const char *db_path, const char *name, const genbo_config *c) {
+    sqlite3 *db;
+    if (genbo__store_open(db_path, 1, &db)) return cli_fail("reading the results");
+    int64_t run_id = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT MAX(r.id) FROM runs r JOIN studies s ON s.id = r.study_id WHERE "
+                           "s.name = ? AND r.kind = 'run'", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) run_id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
+    print_table(db, run_id, c, "SubOpt(a) = a - mean true reward (lower is better)", "subopt");
+    print_table(db, run_id, c, "Mean true reward", "mean_true");
+    print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
+                "support_distance");
+    print_rounds(db, run_id);
+    genbo__store_close(db);
+    return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *db = NULL;
+    int quiet = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
+        if (c == 'd') db = optarg;
+        else if (c == 'q') quiet = 1;
+        else {
+            fprintf(c == 'h' ? stdout : stderr, "usage: genbo run STUDY.ini [--db FILE] [--quiet]\n");
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: genbo run STUDY.ini [--db FILE] [--quiet]\n");
+        return 2;
+    }
+    genbo_config *cfg;
+    if (genbo_config_load(argv[optind], &cfg)) return cli_fail("study file");
+    char dbbuf[600];
+    if (!db) {
+        if (cfg->db[0]) db = cfg->db;
+        else {
+            snprintf(dbbuf, sizeof dbbuf, "%s.db", cfg->name);
+            db = dbbuf;
+        }
+    }
+    genbo_study *s;
+    if (genbo_study_open(db, cfg->name, cfg, GENBO_OPEN_CREATE, &s)) {
+        genbo_config_free(cfg);
+        return cli_fail("opening the study");
+    }
+    signal(SIGINT, on_sigint);
+    double t = genbo__now();
+    int rc = genbo_study_run(s, run_progress, quiet ? (void *)1 : NULL);
+    signal(SIGINT, SIG_DFL);
+    genbo_study_close(s);
+    if (rc) {
+        genbo_config_free(cfg);
+        if (interrupted) fprintf(stderr, "genbo: interrupted; run the same command again to resume\n");
+        return cli_fail("run");
+    }
+    if (!quiet) fprintf(stderr, "finished in %.1f s\n", genbo__now() - t);
+    int out = print_summary(db, cfg->name, cfg);
+    genbo_config_free(cfg);
+    return out;
+}

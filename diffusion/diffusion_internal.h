@@ -1,0 +1,52 @@
+/* diffusion_internal.h - the diffusion model object, the noise schedules
+ * and the sampler core (internal; tests include it). */
+#ifndef GENBO_DIFFUSION_INTERNAL_H
+#define GENBO_DIFFUSION_INTERNAL_H
+
+#include "core/core.h"
+#include "diffusion/net.h"
+#include "genbo.h"
+
+struct genbo_diffusion {
+    dn_config cfg;
+    genbo_schedule schedule;
+    double t0, T;
+    int conditional;        /* trained with rewards */
+    double *x_mean, *x_sd;  /* per-feature standardisation (D each) */
+    double y_mean, y_sd;    /* reward standardisation */
+    float *params;          /* EMA weights, used for sampling and saved */
+    size_t n_params;
+};
+
+/* ---- noise schedules (schedule.c) -------------------------------------
+ * x_t = alpha_t x_0 + sigma_t eps in standardised coordinates.
+ * OU:        beta = 1,  alpha_t = e^{-t/2}, sigma_t^2 = 1 - e^{-t}
+ * LINEAR_VP: beta(t) = b0 + (b1 - b0) t / T with b0 = 0.1 / T, b1 = 20 / T
+ *            (Song et al.'s VP SDE stretched to [0, T]); B(t) = int beta,
+ *            alpha_t = e^{-B/2}, sigma_t^2 = 1 - e^{-B}. */
+typedef struct ds_coef {
+    double alpha, sigma, beta;
+} ds_coef;
+ds_coef ds_schedule(genbo_schedule s, double T, double t);
+
+/* ---- model lifetime (model.c) ----------------------------------------- */
+int gd_model_alloc(const dn_config *c, genbo_diffusion **out);
+int gd_check_params(const genbo_diffusion_params *p);
+
+/* ---- optimiser (optim.c) ----------------------------------------------
+ * One AdamW step (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected,
+ * decoupled weight decay) on w with gradient g * gscale; step counts from
+ * 0. If ema != NULL: ema = d ema + (1 - d) w afterwards. */
+double gd_grad_norm(const float *g, size_t P);
+void gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
+                     double lr, double weight_decay, double gscale, long step, double ema_decay);
+
+/* ---- sampler core (sample.c) -------------------------------------------
+ * Gradient of the reward in ORIGINAL units at n designs X (n x D, row-major
+ * double) into grad (n x D). Returns a genbo status. */
+typedef int (*gd_grad_fn)(void *ctx, size_t n, const double *X, double *grad);
+
+int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, double target,
+                   size_t n, double *X, gd_grad_fn grad_fn, void *grad_ctx);
+
+#endif

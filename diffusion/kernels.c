@@ -1,0 +1,101 @@
+/* kernels.c - elementwise kernels of the score network.
+ *
+ * SiLU needs exp() for every hidden unit of every row; libm's expf is a
+ * scalar call the compiler cannot vectorise, and it costs as much as a
+ * good part of the matrix products at width 256-512. fast_expf below is a
+ * Cephes-style range reduction (x = n ln2 + r) with a degree-6 polynomial
+ * for e^r, relative error ~2e-7, written with plain arithmetic and integer
+ * bit tricks only, so GCC vectorises the loops. target_clones builds an
+ * AVX-512, an AVX2+FMA and a baseline copy of each kernel and picks one
+ * when the library loads: portable binaries, fast on this machine. */
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define DK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DK_CLONES
+#endif
+
+static inline float fast_expf(float x) {
+    /* clamp so 2^n stays a normal float; silu/sigmoid saturate anyway */
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    /* n = round(x / ln2) by the 1.5 * 2^23 trick (no rint call) */
+    const float shifter = 12582912.0f;
+    float t = x * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = x - n * 0.693359375f; /* ln2 split in a high and a low part */
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline float sigm(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+
+DK_CLONES
+void dk_bias_silu(float *z, const float *b, float *a, size_t B, size_t W) {
+    for (size_t i = 0; i < B; i++) {
+        float *zr = z + i * W, *ar = a + i * W;
+        for (size_t j = 0; j < W; j++) {
+            float v = zr[j] + b[j];
+            zr[j] = v;
+            ar[j] = v * sigm(v);
+        }
+    }
+}
+
+DK_CLONES
+void dk_copy_add_bias(float *dst, const float *src, const float *b, size_t B, size_t W) {
+    for (size_t i = 0; i < B; i++)
+        for (size_t j = 0; j < W; j++) dst[i * W + j] = src[i * W + j] + b[j];
+}
+
+DK_CLONES
+void dk_add_bias(float *h, const float *b, size_t B, size_t W) {
+    for (size_t i = 0; i < B; i++)
+        for (size_t j = 0; j < W; j++) h[i * W + j] += b[j];
+}
+
+/* silu'(z) = s + z s (1 - s), s = sigmoid(z) */
+DK_CLONES
+void dk_silu_grad(const float *z, const float *dy, float *dz, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float s = sigm(z[i]);
+        dz[i] = dy[i] * (s + z[i] * s * (1.0f - s));
+    }
+}
+
+DK_CLONES
+void dk_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float s = sigm(h[i]);
+        dh[i] = dres[i] + da[i] * (s + h[i] * s * (1.0f - s));
+    }
+}
+
+DK_CLONES
+void dk_colsum(const float *d, size_t B, size_t W, float *out) {
+    for (size_t j = 0; j < W; j++) out[j] = 0.0f;
+    for (size_t i = 0; i < B; i++)
+        for (size_t j = 0; j < W; j++) out[j] += d[i * W + j];
+}
+
+/* Exposed for tests and for silu of the output layer. */
+float dn_sigmoidf(float x) { return sigm(x); }
+
+DK_CLONES
+void dn_silu(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * sigm(x[i]);
+}

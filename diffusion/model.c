@@ -1,0 +1,152 @@
+/* model.c - defaults, parameter checks, allocation and the score API of
+ * the diffusion model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffusion/diffusion_internal.h"
+
+void genbo_diffusion_params_default(genbo_diffusion_params *p) {
+    memset(p, 0, sizeof *p);
+    p->width = 256;
+    p->depth = 3;
+    p->t_embed = 64;
+    p->y_embed = 64;
+    p->schedule = GENBO_SCHEDULE_OU;
+    p->t0 = 1e-3;
+    p->T = 10.0;
+    p->time_sampling = GENBO_TIME_LOG_UNIFORM;
+    p->steps = 4000;
+    p->batch = 512;
+    p->lr = 1e-3;
+    p->weight_decay = 0.0;
+    p->clip = 1.0;
+    p->warmup = 0.02;
+    p->ema = 0.999;
+    p->p_uncond = 0.1;
+    p->seed = 1;
+}
+
+void genbo_sample_params_default(genbo_sample_params *p) {
+    memset(p, 0, sizeof *p);
+    p->sampler = GENBO_SAMPLER_ANCESTRAL;
+    p->steps = 200;
+    p->conditional = 1;
+    p->cfg_weight = 0.0;
+    p->grad_mode = GENBO_GRAD_NONE;
+    p->grad_eta = 0.0;
+    p->seed = 1;
+}
+
+int gd_check_params(const genbo_diffusion_params *p) {
+    if (!p) return genbo__fail(GENBO_EINVAL, "diffusion: params is NULL");
+    if (p->width < 1 || p->width > 65536)
+        return genbo__fail(GENBO_EINVAL, "diffusion: width must be in [1, 65536], got %d",
+                           p->width);
+    if (p->depth < 0 || p->depth > 256)
+        return genbo__fail(GENBO_EINVAL, "diffusion: depth must be in [0, 256], got %d",
+                           p->depth);
+    if (p->t_embed < 2 || p->t_embed % 2 || p->t_embed > 4096)
+        return genbo__fail(GENBO_EINVAL, "diffusion: t_embed must be even, 2..4096, got %d",
+                           p->t_embed);
+    if (p->y_embed < 2 || p->y_embed % 2 || p->y_embed > 4096)
+        return genbo__fail(GENBO_EINVAL, "diffusion: y_embed must be even, 2..4096, got %d",
+                           p->y_embed);
+    if (p->schedule != GENBO_SCHEDULE_OU && p->schedule != GENBO_SCHEDULE_LINEAR_VP)
+        return genbo__fail(GENBO_EINVAL, "diffusion: unknown schedule %d", (int)p->schedule);
+    if (!(p->t0 > 0) || !(p->T > p->t0) || !isfinite(p->T))
+        return genbo__fail(GENBO_EINVAL, "diffusion: need 0 < t0 < T, got t0=%g T=%g", p->t0,
+                           p->T);
+    if (p->time_sampling != GENBO_TIME_LOG_UNIFORM && p->time_sampling != GENBO_TIME_UNIFORM)
+        return genbo__fail(GENBO_EINVAL, "diffusion: unknown time_sampling %d",
+                           (int)p->time_sampling);
+    if (p->steps < 1) return genbo__fail(GENBO_EINVAL, "diffusion: steps must be >= 1");
+    if (p->batch < 1 || p->batch > (1 << 20))
+        return genbo__fail(GENBO_EINVAL, "diffusion: batch must be in [1, 2^20], got %d",
+                           p->batch);
+    if (!(p->lr > 0) || !isfinite(p->lr))
+        return genbo__fail(GENBO_EINVAL, "diffusion: lr must be > 0, got %g", p->lr);
+    if (!(p->weight_decay >= 0))
+        return genbo__fail(GENBO_EINVAL, "diffusion: weight_decay must be >= 0");
+    if (!(p->clip >= 0)) return genbo__fail(GENBO_EINVAL, "diffusion: clip must be >= 0");
+    if (!(p->warmup >= 0 && p->warmup < 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion: warmup must be in [0, 1), got %g",
+                           p->warmup);
+    if (!(p->ema >= 0 && p->ema < 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion: ema must be in [0, 1), got %g", p->ema);
+    if (!(p->p_uncond >= 0 && p->p_uncond <= 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion: p_uncond must be in [0, 1], got %g",
+                           p->p_uncond);
+    return GENBO_OK;
+}
+
+int gd_model_alloc(const dn_config *c, genbo_diffusion **out) {
+    genbo_diffusion *m = genbo__calloc(1, sizeof *m);
+    if (!m) return GENBO_ENOMEM;
+    m->cfg = *c;
+    dn_layout l;
+    dn_layout_init(c, &l);
+    m->n_params = l.total;
+    m->x_mean = genbo__calloc((size_t)c->D, sizeof(double));
+    m->x_sd = genbo__calloc((size_t)c->D, sizeof(double));
+    m->params = genbo__calloc(l.total, sizeof(float));
+    if (!m->x_mean || !m->x_sd || !m->params) {
+        genbo_diffusion_free(m);
+        return GENBO_ENOMEM;
+    }
+    *out = m;
+    return GENBO_OK;
+}
+
+void genbo_diffusion_free(genbo_diffusion *m) {
+    if (!m) return;
+    free(m->x_mean);
+    free(m->x_sd);
+    free(m->params);
+    free(m);
+}
+
+size_t genbo_diffusion_dim(const genbo_diffusion *m) { return m ? (size_t)m->cfg.D : 0; }
+
+/* s(x, y, t) in original coordinates. With x_t = mean + sd * z_t (the
+ * process runs on standardised z), log p_x = log p_z - sum log sd, so
+ * s_x = s_z / sd and s_z = -eps_hat / sigma_t. */
+int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
+                          const double *y, double t, double *score) {
+    if (!m || (!X && n) || (!score && n))
+        return genbo__fail(GENBO_EINVAL, "diffusion_score: NULL argument");
+    if (!(t > 0) || !isfinite(t))
+        return genbo__fail(GENBO_EINVAL, "diffusion_score: t must be > 0, got %g", t);
+    if (y && !m->conditional)
+        return genbo__fail(GENBO_ESTATE,
+                           "diffusion_score: model was trained without rewards; pass y = NULL");
+    const int D = m->cfg.D, chunk = 512;
+    dn_acts a;
+    int rc = dn_acts_alloc(&m->cfg, chunk, 0, &a);
+    if (rc) return rc;
+    float *buf = genbo__malloc(((size_t)chunk * D + 2 * (size_t)chunk) * sizeof(float));
+    if (!buf) {
+        dn_acts_free(&a);
+        return GENBO_ENOMEM;
+    }
+    float *xz = buf, *lt = xz + (size_t)chunk * D, *yz = lt + chunk;
+    ds_coef c = ds_schedule(m->schedule, m->T, t);
+    for (size_t s = 0; s < n; s += chunk) {
+        int B = (int)(n - s < (size_t)chunk ? n - s : (size_t)chunk);
+        for (int i = 0; i < B; i++) {
+            for (int j = 0; j < D; j++)
+                xz[(size_t)i * D + j] =
+                    (float)((X[(s + i) * D + j] - m->x_mean[j]) / m->x_sd[j]);
+            lt[i] = (float)log(t);
+            if (y) yz[i] = (float)((y[s + i] - m->y_mean) / m->y_sd);
+        }
+        dn_forward(&m->cfg, m->params, &a, B, xz, lt, y ? yz : NULL, NULL);
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < D; j++)
+                score[(s + i) * D + j] =
+                    -(double)a.out[(size_t)i * D + j] / (c.sigma * m->x_sd[j]);
+    }
+    free(buf);
+    dn_acts_free(&a);
+    return GENBO_OK;
+}

@@ -1,0 +1,260 @@
+/* net.c - forward and backward passes of the score network (see net.h).
+ * Matrix products go through cblas_sgemm on row-major arrays: a batch
+ * times a weight matrix is X W^T (NoTrans, Trans), a weight gradient is
+ * dY^T X (Trans, NoTrans), an input gradient dY W (NoTrans, NoTrans):
+ * no copies, large shapes. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "diffusion/kernels.h"
+#include "diffusion/net.h"
+
+/* Frequencies of the sinusoidal embeddings, geometric between a low one
+ * (a near-linear feature over the whole range) and a high one (fine
+ * resolution). log t spans [log 1e-3, log 10] ~ 9.2; the standardised
+ * reward spans a few units. */
+#define T_FREQ_MIN 0.05f
+#define T_FREQ_MAX 12.0f
+#define Y_FREQ_MIN 0.05f
+#define Y_FREQ_MAX 6.0f
+
+void dn_layout_init(const dn_config *c, dn_layout *l) {
+    size_t W = (size_t)c->width, D = (size_t)c->D;
+    l->din = c->D + c->t_embed + c->y_embed;
+    size_t off = 0;
+    l->w_in = off;
+    off += W * (size_t)l->din;
+    l->b_in = off;
+    off += W;
+    l->null_y = off;
+    off += (size_t)c->y_embed;
+    l->blocks = off;
+    l->block_size = 2 * W * W + 2 * W;
+    off += (size_t)c->depth * l->block_size;
+    l->w_out = off;
+    off += D * W;
+    l->b_out = off;
+    off += D;
+    l->total = off;
+}
+
+/* Pointers of block b's tensors. */
+static inline const float *blk(const dn_layout *l, const float *p, int b) {
+    return p + l->blocks + (size_t)b * l->block_size;
+}
+
+int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a) {
+    memset(a, 0, sizeof *a);
+    dn_layout l;
+    dn_layout_init(c, &l);
+    size_t R = (size_t)max_rows, W = (size_t)c->width, D = (size_t)c->D;
+    size_t hl = store ? (size_t)c->depth + 1 : 1, zl = store ? (size_t)c->depth : 1;
+    if (zl == 0) zl = 1;
+    size_t n = R * (size_t)l.din      /* u */
+               + 2 * hl * R * W      /* h, a */
+               + 2 * zl * R * W      /* z, a2 */
+               + R * D;              /* out */
+    if (store) n += 3 * R * W + R * (size_t)l.din; /* dh, da, dz, du */
+    a->mem = genbo__malloc(n * sizeof(float));
+    if (!a->mem) return GENBO_ENOMEM;
+    a->max_rows = max_rows;
+    a->store = store;
+    float *p = a->mem;
+    a->u = p, p += R * (size_t)l.din;
+    a->h = p, p += hl * R * W;
+    a->a = p, p += hl * R * W;
+    a->z = p, p += zl * R * W;
+    a->a2 = p, p += zl * R * W;
+    a->out = p, p += R * D;
+    if (store) {
+        a->dh = p, p += R * W;
+        a->da = p, p += R * W;
+        a->dz = p, p += R * W;
+        a->du = p, p += R * (size_t)l.din;
+    }
+    return GENBO_OK;
+}
+
+void dn_acts_free(dn_acts *a) {
+    free(a->mem);
+    memset(a, 0, sizeof *a);
+}
+
+static void fill_normal(genbo_rng *rng, float *w, size_t n, double sd) {
+    for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo_rng_normal(rng));
+}
+
+void dn_init_params(const dn_config *c, float *params, genbo_rng *rng) {
+    dn_layout l;
+    dn_layout_init(c, &l);
+    size_t W = (size_t)c->width;
+    memset(params, 0, l.total * sizeof(float));
+    fill_normal(rng, params + l.w_in, W * (size_t)l.din, 1.0 / sqrt((double)l.din));
+    fill_normal(rng, params + l.null_y, (size_t)c->y_embed, 0.5);
+    /* Residual branches start small so the stack begins near the identity
+     * and stays well conditioned at any depth. */
+    for (int b = 0; b < c->depth; b++) {
+        float *p = params + l.blocks + (size_t)b * l.block_size;
+        fill_normal(rng, p, W * W, sqrt(2.0 / (double)W));
+        fill_normal(rng, p + W * W + W, W * W, 0.2 / sqrt((double)W * c->depth));
+    }
+    fill_normal(rng, params + l.w_out, (size_t)c->D * W, 1.0 / sqrt((double)W));
+}
+
+/* Sinusoidal embedding of s into out[0..E): sin(f_k s), cos(f_k s). */
+static void embed(float s, int E, float fmin, float fmax, float *out) {
+    int K = E / 2;
+    for (int k = 0; k < K; k++) {
+        float f = K > 1 ? fmin * powf(fmax / fmin, (float)k / (float)(K - 1)) : fmin;
+        out[k] = sinf(f * s);
+        out[K + k] = cosf(f * s);
+    }
+}
+
+/* Build the input rows u = [x ; phi(log t) ; e_y]. Rows sharing t or y with
+ * the previous row (every row while sampling) copy its embedding instead of
+ * recomputing sines. */
+static void build_input(const dn_config *c, const float *params, const dn_layout *l, float *u,
+                        int B, const float *x, const float *log_t, const float *y,
+                        const uint8_t *y_null) {
+    int D = c->D, Et = c->t_embed, Ey = c->y_embed, din = l->din;
+    for (int i = 0; i < B; i++) {
+        float *r = u + (size_t)i * din;
+        memcpy(r, x + (size_t)i * D, (size_t)D * sizeof(float));
+        if (i > 0 && log_t[i] == log_t[i - 1])
+            memcpy(r + D, r - din + D, (size_t)Et * sizeof(float));
+        else
+            embed(log_t[i], Et, T_FREQ_MIN, T_FREQ_MAX, r + D);
+        int null_i = !y || (y_null && y_null[i]);
+        float *e = r + D + Et;
+        if (null_i) {
+            memcpy(e, params + l->null_y, (size_t)Ey * sizeof(float));
+        } else if (i > 0 && !(y_null && y_null[i - 1]) && y[i] == y[i - 1]) {
+            memcpy(e, e - din, (size_t)Ey * sizeof(float));
+        } else {
+            embed(y[i], Ey, Y_FREQ_MIN, Y_FREQ_MAX, e);
+        }
+    }
+}
+
+void dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+                const float *log_t, const float *y, const uint8_t *y_null) {
+    dn_layout l;
+    dn_layout_init(c, &l);
+    const int W = c->width, D = c->D, L = c->depth, din = l.din;
+    const size_t BW = (size_t)B * W;
+    build_input(c, params, &l, a->u, B, x, log_t, y, y_null);
+
+    /* h0 = u W_in^T + b_in */
+    float *h = a->h;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, din, 1.0f, a->u, din,
+                params + l.w_in, din, 0.0f, h, W);
+    dk_add_bias(h, params + l.b_in, B, W);
+
+    for (int b = 0; b < L; b++) {
+        const float *w1 = blk(&l, params, b), *b1 = w1 + (size_t)W * W;
+        const float *w2 = b1 + W, *b2 = w2 + (size_t)W * W;
+        float *act = a->a + (a->store ? b * BW : 0);
+        float *z = a->z + (a->store ? b * BW : 0);
+        float *a2 = a->a2 + (a->store ? b * BW : 0);
+        float *hn = a->store ? h + BW : h;
+        dn_silu(h, act, BW);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, act, W, w1, W, 0.0f,
+                    z, W);
+        dk_bias_silu(z, b1, a2, B, W);
+        /* residual: h_next = h + b2, then += a2 W2^T inside the product */
+        if (a->store)
+            dk_copy_add_bias(hn, h, b2, B, W);
+        else
+            dk_add_bias(hn, b2, B, W);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, a2, W, w2, W, 1.0f,
+                    hn, W);
+        h = hn;
+    }
+    float *act = a->a + (a->store ? (size_t)L * BW : 0);
+    dn_silu(h, act, BW);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, W, 1.0f, act, W,
+                params + l.w_out, W, 0.0f, a->out, D);
+    dk_add_bias(a->out, params + l.b_out, B, D);
+}
+
+void dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+                 const float *dout, const float *y, const uint8_t *y_null, float *dx) {
+    dn_layout l;
+    dn_layout_init(c, &l);
+    const int W = c->width, D = c->D, L = c->depth, din = l.din;
+    const size_t BW = (size_t)B * W;
+    float *dh = a->dh, *da = a->da, *dz = a->dz;
+
+    /* output layer: out = silu(h_L) W_out^T + b_out */
+    const float *hL = a->h + (size_t)L * BW, *aL = a->a + (size_t)L * BW;
+    if (grads) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, W, B, 1.0f, dout, D, aL, W, 0.0f,
+                    grads + l.w_out, W);
+        dk_colsum(dout, B, D, grads + l.b_out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, D, 1.0f, dout, D,
+                params + l.w_out, W, 0.0f, da, W);
+    dk_silu_grad(hL, da, dh, BW);
+
+    for (int b = L - 1; b >= 0; b--) {
+        const float *w1 = blk(&l, params, b), *w2 = w1 + (size_t)W * W + W;
+        const float *hb = a->h + (size_t)b * BW, *act = a->a + (size_t)b * BW;
+        const float *z = a->z + (size_t)b * BW, *a2 = a->a2 + (size_t)b * BW;
+        float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
+        /* h_{b+1} = h_b + a2 W2^T + b2 */
+        if (g1) {
+            float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, W, B, 1.0f, dh, W, a2, W,
+                        0.0f, gw2, W);
+            dk_colsum(dh, B, W, gb2);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, W, 1.0f, dh, W, w2, W, 0.0f,
+                    da, W);
+        dk_silu_grad(z, da, dz, BW); /* through a2 = silu(z) */
+        if (g1) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, W, B, 1.0f, dz, W, act, W,
+                        0.0f, g1, W);
+            dk_colsum(dz, B, W, g1 + (size_t)W * W);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, W, 1.0f, dz, W, w1, W, 0.0f,
+                    da, W);
+        dk_silu_grad_add(hb, da, dh, dh, BW); /* residual + branch through silu(h_b) */
+    }
+
+    /* input layer: h0 = u W_in^T + b_in */
+    if (grads) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, din, B, 1.0f, dh, W, a->u, din,
+                    0.0f, grads + l.w_in, din);
+        dk_colsum(dh, B, W, grads + l.b_in);
+    }
+    const int Ey = c->y_embed, yoff = c->D + c->t_embed;
+    if (dx) {
+        /* full input gradient; x is its first D columns */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, din, W, 1.0f, dh, W,
+                    params + l.w_in, din, 0.0f, a->du, din);
+        for (int i = 0; i < B; i++)
+            memcpy(dx + (size_t)i * D, a->du + (size_t)i * din, (size_t)D * sizeof(float));
+    } else if (grads && Ey > 0) {
+        /* only the reward-embedding columns, for the null vector's gradient */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Ey, W, 1.0f, dh, W,
+                    params + l.w_in + yoff, din, 0.0f, a->du + yoff, din);
+    }
+    if (grads) {
+        float *gn = grads + l.null_y;
+        for (int k = 0; k < Ey; k++) gn[k] = 0.0f;
+        for (int i = 0; i < B; i++) {
+            if (y && !(y_null && y_null[i])) continue; /* conditional row */
+            const float *r = a->du + (size_t)i * din + yoff;
+            for (int k = 0; k < Ey; k++) gn[k] += r[k];
+        }
+    }
+}
+
+double dn_forward_flops_per_row(const dn_config *c) {
+    double W = c->width, din = c->D + c->t_embed + c->y_embed;
+    return 2.0 * (din * W + 2.0 * c->depth * W * W + W * c->D);
+}

@@ -1,0 +1,84 @@
+/* net.h - the score network of the diffusion model (internal).
+ *
+ * An MLP with residual blocks over flat float arrays, in the style of
+ * llm.c's train_gpt2.c: one parameter array (weights, biases and the
+ * learned "no condition" embedding, laid out by dn_layout), one activation
+ * array sized for the largest batch, and plain kernels. Rows are samples.
+ *
+ *   u    = [x ; phi_t(log t) ; e_y]              (Din = D + Et + Ey)
+ *          e_y = phi_y(y) or the learned null vector when y is "none"
+ *   h_0  = W_in u + b_in                          (width W)
+ *   h_l+1 = h_l + W2_l silu(W1_l silu(h_l) + b1_l) + b2_l,  l < depth
+ *   eps  = W_out silu(h_depth) + b_out            (D outputs)
+ *
+ * phi(s) = [sin(f_k s), cos(f_k s)], f_k geometric (see net.c). Matrices
+ * are row-major out x in, so a batch product is X W^T (CblasTrans). */
+#ifndef GENBO_DIFFUSION_NET_H
+#define GENBO_DIFFUSION_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dn_config {
+    int D;       /* data dimension */
+    int width;   /* hidden width W */
+    int depth;   /* residual blocks */
+    int t_embed; /* time-embedding size (even) */
+    int y_embed; /* reward-embedding size (even) */
+} dn_config;
+
+/* Offsets (in floats) of every parameter tensor inside the flat array. */
+typedef struct dn_layout {
+    size_t w_in, b_in, null_y; /* W x Din, W, Ey */
+    size_t blocks;             /* first block; block l starts at blocks + l * block_size */
+    size_t block_size;         /* W1 (W x W), b1 (W), W2 (W x W), b2 (W) */
+    size_t w_out, b_out;       /* D x W, D */
+    size_t total;
+    int din;
+} dn_layout;
+
+void dn_layout_init(const dn_config *c, dn_layout *l);
+
+/* Activations for up to max_rows rows. With store = 1 every layer's values
+ * are kept for the backward pass; with store = 0 only one layer's worth
+ * (inference: smaller and cache-friendlier). One allocation. */
+typedef struct dn_acts {
+    int max_rows, store;
+    float *mem;
+    float *u;          /* rows x Din */
+    float *h, *a;      /* (depth+1 or 1) x rows x W: h_l and silu(h_l) */
+    float *z, *a2;     /* (depth or 1) x rows x W: W1 silu(h)+b1 and its silu */
+    float *out;        /* rows x D: predicted eps */
+    float *dh, *da, *dz, *du; /* backward scratch */
+} dn_acts;
+
+int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a);
+void dn_acts_free(dn_acts *a);
+
+/* Random initialisation of a parameter array with the core RNG. */
+struct genbo_rng;
+void dn_init_params(const dn_config *c, float *params, struct genbo_rng *rng);
+
+/* Forward pass over B rows: x (B x D, standardised), log_t (B), y (B,
+ * standardised reward; NULL = every row unconditional), y_null (B flags,
+ * 1 = use the null embedding; NULL = none). Result in a->out (B x D). */
+void dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+                const float *log_t, const float *y, const uint8_t *y_null);
+
+/* Backward pass after a dn_forward with store = 1 (same y, y_null: a row
+ * uses the null embedding when y == NULL or y_null[i]). dout (B x D) is the
+ * gradient of the loss w.r.t. a->out. If grads != NULL the parameter
+ * gradients are written there (overwritten, not accumulated; the null
+ * embedding's gradient sums the rows with y_null set). If dx != NULL the
+ * gradient w.r.t. the input x is written there (B x D). */
+void dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+                 const float *dout, const float *y, const uint8_t *y_null, float *dx);
+
+/* FLOPs of the matrix products of one forward pass per row (2 m n k). */
+double dn_forward_flops_per_row(const dn_config *c);
+
+/* Elementwise kernels (kernels.c), exposed for tests. */
+float dn_sigmoidf(float x);
+void dn_silu(const float *x, float *y, size_t n);
+
+#endif

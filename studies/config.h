@@ -1,0 +1,113 @@
+/* config.h - the resolved study configuration (what genbo_config points
+ * to). Every key of the study file is a field here; studies/config_keys.c
+ * lists them with their types, ranges, defaults and documentation. */
+#ifndef GENBO_STUDIES_CONFIG_H
+#define GENBO_STUDIES_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "genbo.h"
+
+#define CFG_STR 512
+#define CFG_MAX_TARGETS 16
+#define CFG_MAX_METHODS 16
+
+/* [data] task: the three synthetic tasks of genbo_task_kind, or CSV files. */
+enum { CFG_TASK_CSV = 3 };
+/* [evaluate] evaluator */
+enum { CFG_EVAL_AUTO = 0, CFG_EVAL_ORACLE = 1, CFG_EVAL_COMMAND = 2, CFG_EVAL_NONE = 3 };
+
+/* A target spec: "p90" (90th percentile of the pool's pseudo-rewards),
+ * "max" (the largest pseudo-reward in the pool) or an absolute "2.5". */
+typedef enum { TARGET_PERCENTILE, TARGET_MAX, TARGET_ABSOLUTE } cfg_target_kind;
+typedef struct cfg_target {
+    cfg_target_kind kind;
+    double value; /* percentile in [0, 100] or the absolute reward */
+    char label[32];
+} cfg_target;
+
+struct genbo_config {
+    /* Directory of the study file: relative CSV paths are resolved from it
+     * when parsed (labelled and pool hold the resolved paths). */
+    char base_dir[CFG_STR];
+    char source[CFG_STR]; /* the file's name for messages ("" if none) */
+
+    /* [study] */
+    char name[128];
+    uint64_t seed;
+    char db[CFG_STR];
+
+    /* [data] */
+    int task; /* genbo_task_kind or CFG_TASK_CSV */
+    int D, d;
+    double off_ratio, noise_sd;
+    int seq_len, seq_dim;
+    double lengthscale;
+    long n_label, n_unlabel;
+    char labelled[CFG_STR], pool[CFG_STR], reward_column[128];
+
+    /* [reward] */
+    int reward_model; /* genbo_reward_kind */
+    char lambda[64];  /* "gcv", "kfold" or a number (validated) */
+    int kfold;
+    int kernel, ard, max_evals, restarts;
+
+    /* [diffusion] */
+    int width, depth, t_embed, y_embed;
+    long steps;
+    int batch;
+    double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
+    int schedule, time_sampling;
+
+    /* [generate] */
+    char targets_text[CFG_STR];
+    cfg_target targets[CFG_MAX_TARGETS];
+    int n_targets;
+    long n;
+    char methods_text[CFG_STR];
+    char methods[CFG_MAX_METHODS][32];
+    int n_methods;
+    int sampler, sample_steps;
+    double cfg_weight;
+    int grad_mode;
+    double grad_eta;
+
+    /* [evaluate] */
+    int evaluator;
+    char command[CFG_STR];
+    double timeout;
+
+    /* [loop] */
+    int rounds, loop_batch;
+    char loop_target_text[32];
+    cfg_target loop_target;
+    char loop_method[32];
+    long finetune_steps;
+
+    /* [ask] */
+    int ask_steps; /* sampler steps for ask (0 = [generate] steps) */
+
+    /* Source line of every key (0 = default or set by code), by key index. */
+    int line[128];
+};
+
+/* Parse a target spec ("p90", "max", "2.5"): 0 or GENBO_EINVAL with the
+ * reason in *why (static text). */
+int genbo__parse_target(const char *text, cfg_target *t, const char **why);
+
+/* Parse a configuration from INI text (as stored in a database); source
+ * names it in messages. */
+int genbo__config_parse_text(const char *text, const char *source, genbo_config **out);
+
+/* Fill the library's parameter structs from a configuration. */
+void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
+void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);
+void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p);
+void genbo__config_task_params(const genbo_config *c, genbo_task_params *p);
+
+/* Documentation of every key as a Markdown table (for docs/studies.md;
+ * malloc'ed). */
+char *genbo__config_doc_table(void);
+
+#endif

@@ -1,0 +1,132 @@
+/* data.c - the data of a study: a synthetic task's labelled set and pool
+ * (regenerated from the seed: cheap and bit-identical) or the CSV files;
+ * content hashes; the labels a refit uses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "studies/store.h"
+#include "studies/study.h"
+
+void genbo__dataset_hash(const genbo_dataset *ds, char out[9]) {
+    size_t n = genbo_dataset_rows(ds), d = genbo_dataset_dim(ds);
+    uint32_t crc = genbo__crc32(0, genbo_dataset_x(ds), n * d * sizeof(double));
+    const double *y = genbo_dataset_y(ds);
+    if (y) crc = genbo__crc32(crc, y, n * sizeof(double));
+    snprintf(out, 9, "%08x", (unsigned)crc);
+}
+
+void genbo__study_data_free(study_data *d) {
+    genbo_task_free(d->task);
+    genbo_dataset_free(d->labelled);
+    genbo_dataset_free(d->pool);
+    memset(d, 0, sizeof *d);
+}
+
+static int load_csv(const genbo_config *c, study_data *d) {
+    genbo_csv_options opt = {0};
+    opt.reward_column = c->reward_column;
+    int rc = genbo_dataset_read_csv(c->labelled, &opt, &d->labelled);
+    if (rc) return rc;
+    if (!genbo_dataset_y(d->labelled))
+        return genbo__fail(GENBO_EFORMAT, "%s: no reward column '%s'", c->labelled, c->reward_column);
+    if (c->pool[0]) {
+        genbo_csv_options popt = {0};
+        popt.reward_column = ""; /* the pool is unlabelled even if it has rewards */
+        rc = genbo_dataset_read_csv(c->pool, &popt, &d->pool);
+        if (rc) return rc;
+        if (genbo_dataset_dim(d->pool) != genbo_dataset_dim(d->labelled))
+            return genbo__fail(GENBO_EFORMAT, "%s has %zu feature columns, %s has %zu", c->pool,
+                               genbo_dataset_dim(d->pool), c->labelled,
+                               genbo_dataset_dim(d->labelled));
+    }
+    return GENBO_OK;
+}
+
+int genbo__study_load_data(genbo_study *s) {
+    if (s->have_data) return GENBO_OK;
+    const genbo_config *c = s->cfg;
+    study_data d;
+    memset(&d, 0, sizeof d);
+    int rc;
+    if (c->task == CFG_TASK_CSV) {
+        rc = load_csv(c, &d);
+    } else {
+        genbo_task_params tp;
+        genbo__config_task_params(c, &tp);
+        rc = genbo_task_create(&tp, &d.task);
+        if (!rc)
+            rc = genbo_task_split(d.task, (size_t)c->n_label, (size_t)c->n_unlabel,
+                                  genbo__seed_mix(c->seed, 1, 0), &d.labelled, &d.pool);
+    }
+    if (rc) {
+        genbo__study_data_free(&d);
+        return genbo__fail_prefix(rc, "study '%s': loading data", s->name);
+    }
+    d.dim = genbo_dataset_dim(d.labelled);
+    d.n_label = genbo_dataset_rows(d.labelled);
+    d.label_X = genbo_dataset_x(d.labelled);
+    d.label_y = genbo_dataset_y(d.labelled);
+    const genbo_dataset *pool = d.pool ? d.pool : d.labelled;
+    d.n_pool = genbo_dataset_rows(pool);
+    d.pool_X = genbo_dataset_x(pool);
+    s->data = d;
+    s->have_data = 1;
+    return GENBO_OK;
+}
+
+int64_t genbo__run_told_count(genbo_study *s, int64_t run_id) {
+    int64_t n = -1;
+    if (genbo__store_int(s->db, "SELECT COUNT(*) FROM trials WHERE run_id = ? AND state = 'told'",
+                         run_id, 0, &n))
+        return -1;
+    return n;
+}
+
+int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout) {
+    *Xout = *yout = NULL;
+    *nout = 0;
+    const study_data *d = &s->data;
+    /* One read transaction: the count and the rows agree even while other
+     * processes tell. */
+    int rc = genbo__store_exec(s->db, "BEGIN");
+    if (rc) return rc;
+    int64_t told = genbo__run_told_count(s, run_id);
+    if (told < 0) {
+        genbo__store_rollback(s->db);
+        return GENBO_EDB;
+    }
+    size_t n = d->n_label + (size_t)told;
+    double *X = genbo__malloc(n * d->dim * sizeof *X), *y = genbo__malloc(n * sizeof *y);
+    sqlite3_stmt *st = NULL;
+    rc = X && y ? GENBO_OK : GENBO_ENOMEM;
+    if (!rc)
+        rc = genbo__store_prepare(s->db,
+                                  "SELECT t.x, o.value FROM trials t JOIN observations o ON o.trial_id = t.id "
+                                  "WHERE t.run_id = ? AND t.state = 'told' ORDER BY t.id", &st);
+    size_t k = d->n_label;
+    if (!rc) {
+        memcpy(X, d->label_X, d->n_label * d->dim * sizeof *X);
+        memcpy(y, d->label_y, d->n_label * sizeof *y);
+        sqlite3_bind_int64(st, 1, run_id);
+        int r;
+        while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW && k < n) {
+            if ((size_t)sqlite3_column_bytes(st, 0) != d->dim * sizeof(double)) continue;
+            memcpy(X + k * d->dim, sqlite3_column_blob(st, 0), d->dim * sizeof(double));
+            y[k++] = sqlite3_column_double(st, 1);
+        }
+        if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading labels");
+    }
+    sqlite3_finalize(st);
+    genbo__store_rollback(s->db); /* ends the read transaction */
+    if (rc) {
+        free(X);
+        free(y);
+        return rc;
+    }
+    *Xout = X;
+    *yout = y;
+    *nout = k;
+    return GENBO_OK;
+}

@@ -1,0 +1,194 @@
+/* study.c - opening and closing a study in a database, the completed-steps
+ * bookkeeping and the seed mixing every step uses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "studies/store.h"
+#include "studies/study.h"
+
+uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b) {
+    uint64_t z = seed ^ (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Wall-clock time stored in the database: Unix seconds (the dashboard
+ * shows them as dates). genbo__now() is monotonic, not a date. */
+double genbo__unix_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Find the study row; *found = 0 if missing. */
+static int find_study(sqlite3 *db, const char *name, int64_t *id, char **config, int *found) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(db, "SELECT id, config FROM studies WHERE name = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    *found = 0;
+    if (s == SQLITE_ROW) {
+        *found = 1;
+        *id = sqlite3_column_int64(st, 0);
+        if (config) {
+            const char *t = (const char *)sqlite3_column_text(st, 1);
+            *config = strdup(t ? t : "");
+            if (!*config) rc = genbo__fail(GENBO_ENOMEM, "out of memory");
+        }
+    } else if (s != SQLITE_DONE) {
+        rc = genbo__store_fail(db, "looking up the study");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Create the study, or update its stored configuration to cfg_text. Under
+ * the write lock, so two processes creating the same study agree. */
+static int upsert_study(sqlite3 *db, const char *name, const char *cfg_text, int64_t *id) {
+    int rc = genbo__store_begin(db);
+    if (rc) return rc;
+    int found;
+    rc = find_study(db, name, id, NULL, &found);
+    sqlite3_stmt *st = NULL;
+    if (!rc) {
+        const char *sql = found ? "UPDATE studies SET config = ?2 WHERE id = ?1 AND config <> ?2"
+                                : "INSERT INTO studies (name, config, created) VALUES (?1, ?2, ?3)";
+        rc = genbo__store_prepare(db, sql, &st);
+    }
+    if (!rc) {
+        if (found) sqlite3_bind_int64(st, 1, *id);
+        else sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, cfg_text, -1, SQLITE_STATIC);
+        if (!found) sqlite3_bind_double(st, 3, genbo__unix_now());
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(db, "storing the study");
+        else if (!found) *id = sqlite3_last_insert_rowid(db);
+    }
+    sqlite3_finalize(st);
+    if (rc) {
+        genbo__store_rollback(db);
+        return rc;
+    }
+    return genbo__store_commit(db);
+}
+
+int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg, int flags,
+                     genbo_study **out) {
+    if (!out) return genbo__fail(GENBO_EINVAL, "genbo_study_open: NULL out");
+    *out = NULL;
+    if (!db_path || !name || !*name) return genbo__fail(GENBO_EINVAL, "genbo_study_open: no database or study name");
+    if (strlen(name) >= sizeof ((genbo_study *)0)->name)
+        return genbo__fail(GENBO_EINVAL, "study name '%s' is too long", name);
+    int readonly = (flags & GENBO_OPEN_READONLY) != 0;
+    if (readonly && (flags & GENBO_OPEN_CREATE))
+        return genbo__fail(GENBO_EINVAL, "genbo_study_open: READONLY and CREATE together");
+    genbo_study *s = genbo__calloc(1, sizeof *s);
+    if (!s) return GENBO_ENOMEM;
+    s->readonly = readonly;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->db_path = strdup(db_path);
+    int rc = s->db_path ? GENBO_OK : genbo__fail(GENBO_ENOMEM, "out of memory");
+    if (!rc) rc = genbo__store_open(db_path, readonly, &s->db);
+    int found = 0;
+    char *stored = NULL;
+    if (!rc) rc = find_study(s->db, name, &s->id, &stored, &found);
+    if (!rc && cfg && !readonly && (found || (flags & GENBO_OPEN_CREATE))) {
+        /* The given configuration becomes the study's (each run keeps the
+         * configuration it ran with). */
+        s->cfg_text = genbo_config_to_ini(cfg);
+        rc = s->cfg_text ? upsert_study(s->db, name, s->cfg_text, &s->id) : GENBO_ENOMEM;
+        if (!rc) {
+            s->cfg = genbo__malloc(sizeof *s->cfg);
+            if (s->cfg) memcpy(s->cfg, cfg, sizeof *s->cfg);
+            else rc = GENBO_ENOMEM;
+        }
+    } else if (!rc && !found) {
+        rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'%s", db_path, name,
+                         cfg ? "" : " (create it with a study file: genbo run STUDY.ini)");
+    } else if (!rc) {
+        char source[300];
+        snprintf(source, sizeof source, "%s: study '%s' configuration", db_path, name);
+        rc = genbo__config_parse_text(stored, source, &s->cfg);
+        if (!rc) {
+            s->cfg_text = stored;
+            stored = NULL;
+        }
+    }
+    free(stored);
+    if (rc) {
+        genbo_study_close(s);
+        return rc;
+    }
+    *out = s;
+    return GENBO_OK;
+}
+
+void genbo_study_close(genbo_study *s) {
+    if (!s) return;
+    genbo__study_models_free(&s->models);
+    genbo__study_data_free(&s->data);
+    genbo__store_close(s->db);
+    genbo_config_free(s->cfg);
+    free(s->cfg_text);
+    free(s->db_path);
+    free(s);
+}
+
+size_t genbo_study_dim(const genbo_study *s) {
+    if (!s) return 0;
+    if (s->have_data) return s->data.dim;
+    int64_t dim = 0;
+    if (genbo__store_int(s->db, "SELECT dim FROM studies WHERE id = ?", s->id, 0, &dim)) return 0;
+    if (dim > 0) return (size_t)dim;
+    /* Not recorded yet (no run so far): load the data to find out. The
+     * handle caches them, which does not change what it represents. */
+    genbo_study *mut = (genbo_study *)s;
+    return genbo__study_load_data(mut) ? 0 : mut->data.dim;
+}
+
+void genbo__study_models_free(study_models *m) {
+    genbo_reward_free(m->reward);
+    genbo_diffusion_free(m->diffusion);
+    free(m->pseudo);
+    memset(m, 0, sizeof *m);
+}
+
+int genbo__step_done(genbo_study *s, int64_t run_id, const char *step) {
+    sqlite3_stmt *st;
+    if (genbo__store_prepare(s->db, "SELECT 1 FROM steps WHERE run_id = ? AND step = ?", &st)) return 0;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+    int done = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return done;
+}
+
+/* Record a completed step; the caller holds the write transaction, so the
+ * step's results and its mark commit together. */
+int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double seconds,
+                     const char *detail) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                                  "INSERT OR REPLACE INTO steps (run_id, step, seconds, finished, detail) "
+                                  "VALUES (?, ?, ?, ?, ?)", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, seconds);
+    sqlite3_bind_double(st, 4, genbo__unix_now());
+    if (detail) sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "recording a step");
+    sqlite3_finalize(st);
+    if (rc) return rc;
+    rc = genbo__store_prepare(s->db, "UPDATE runs SET last_step = ? WHERE id = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, step, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, run_id);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "recording a step");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/* study.h - internals of a study handle and the pieces shared by ask/tell
+ * (ask.c, tell.c) and the pipeline (run.c, pipeline.c). Internal. */
+#ifndef GENBO_STUDIES_STUDY_H
+#define GENBO_STUDIES_STUDY_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "genbo.h"
+#include "optimizer/methods.h"
+#include "studies/config.h"
+
+/* The data a run works on, rebuilt deterministically from the
+ * configuration (synthetic task + seed, or the CSV files, checked against
+ * the stored content hashes). */
+typedef struct study_data {
+    genbo_task *task;      /* NULL for CSV data */
+    genbo_dataset *labelled;
+    genbo_dataset *pool;   /* NULL: the labelled designs double as the pool */
+    size_t dim, n_label, n_pool;
+    const double *label_X, *label_y, *pool_X; /* borrowed from the datasets */
+    double knn_scale;      /* pool's own kNN distance (0 = not computed yet) */
+} study_data;
+
+/* Models of one run, as loaded or fitted. */
+typedef struct study_models {
+    int64_t run_id;
+    genbo_reward *reward;
+    int64_t reward_labels; /* labels the reward model was fitted on */
+    genbo_diffusion *diffusion;
+    double *pseudo;        /* pool pseudo-labels from `reward` (n_pool) */
+} study_models;
+
+struct genbo_study {
+    sqlite3 *db;
+    char *db_path;
+    int readonly;
+    int64_t id;
+    char name[128];
+    genbo_config *cfg;
+    char *cfg_text; /* genbo_config_to_ini(cfg) */
+    study_data data;
+    int have_data;
+    study_models models;
+    genbo_progress_fn progress;
+    void *progress_ctx;
+};
+
+/* Seeds for every random step derive from the study seed and a few labels
+ * (splitmix64 mixing), so steps are reproducible and independent. */
+uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
+/* Unix time in seconds (what the database stores). */
+double genbo__unix_now(void);
+
+/* Data: load (once per handle) from the configuration. */
+int genbo__study_load_data(genbo_study *s);
+void genbo__study_data_free(study_data *d);
+void genbo__study_models_free(study_models *m);
+/* CRC-32 of a dataset's designs and rewards, as 8 hex digits. */
+void genbo__dataset_hash(const genbo_dataset *ds, char out[9]);
+
+/* Labels of a run: the labelled set plus every told trial of the run
+ * (malloc'ed X n x dim and y; *n counts them). */
+int genbo__run_labels(genbo_study *s, int64_t run_id, double **X, double **y, size_t *n);
+int64_t genbo__run_told_count(genbo_study *s, int64_t run_id);
+
+/* Model BLOBs. round < 0 stores NULL (a refit by ask). */
+int genbo__store_reward(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                        const genbo_reward *m);
+int genbo__store_diffusion(genbo_study *s, int64_t run_id, int round, const genbo_diffusion *m);
+/* The same, committed together with a completed-step mark. */
+int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                             const genbo_reward *m, const char *step, double seconds);
+int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
+                                const genbo_diffusion *m, const char *step, double seconds);
+/* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
+int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
+int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
+
+/* Steps of a run. */
+int genbo__step_done(genbo_study *s, int64_t run_id, const char *step);
+int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double seconds,
+                     const char *detail);
+
+/* The first pipeline steps (data, reward, pseudo-labels, diffusion), each
+ * skipped when already completed for run_id; leaves s->models loaded. */
+int genbo__pipeline_models(genbo_study *s, int64_t run_id);
+
+/* Fit the reward model on the run's labels (labelled set + told trials). */
+int genbo__refit_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
+/* A target spec's value on the pool's pseudo-labels. */
+double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n);
+
+/* Trials. */
+int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
+                          const char *target_label, const char *method, size_t n, int64_t *ids);
+int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
+                              const double *pred, const double *support);
+/* Reserve and store designs in one transaction (the pipeline's batches). */
+int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
+                         const char *target_label, const char *method, size_t n, const double *X,
+                         const double *pred, const double *support, int64_t *ids);
+/* Tell n trials in one transaction: y[i] when finite, else a failure with
+ * reasons[i] (may be NULL); batch_reason != NULL fails them all. */
+int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const double *y,
+                             char *const *reasons, const char *batch_reason);
+int genbo__trials_fail(genbo_study *s, size_t n, const int64_t *ids, const char *reason);
+
+/* What the optimizer's methods need (optimizer/methods.h), borrowed from
+ * the study's data and current models. */
+void genbo__study_method_models(genbo_study *s, genbo__models *mm);
+
+/* Runs: create one (kind "run" or "ask", status running) and record its
+ * end (status done, or failed with the current error message when rc). */
+int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
+int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
+/* The newest run of kind 'run' (0 if none). */
+int64_t genbo__study_last_run(genbo_study *s);
+
+#endif

@@ -1,0 +1,227 @@
+/* trials.c - the trials table: reserving trial ids, storing designs,
+ * telling values and failures. Every write is one short BEGIN IMMEDIATE
+ * transaction: ids come from SQLite under the write lock (never shared
+ * between processes) and a tell is on disk when it returns. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "studies/store.h"
+#include "studies/study.h"
+
+/* Inside a write transaction. */
+static int reserve_in_txn(genbo_study *s, int64_t run_id, int round, double target,
+                          const char *target_label, const char *method, size_t n, int64_t *ids) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                              "INSERT INTO trials (study_id, run_id, round, target, target_label, method, "
+                              "state, asked) VALUES (?, ?, ?, ?, ?, ?, 'asked', ?)", &st);
+    double now = genbo__unix_now();
+    for (size_t i = 0; !rc && i < n; i++) {
+        sqlite3_bind_int64(st, 1, s->id);
+        if (run_id > 0) sqlite3_bind_int64(st, 2, run_id);
+        else sqlite3_bind_null(st, 2);
+        if (round >= 0) sqlite3_bind_int(st, 3, round);
+        else sqlite3_bind_null(st, 3);
+        sqlite3_bind_double(st, 4, target);
+        sqlite3_bind_text(st, 5, target_label, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, method, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 7, now);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "inserting a trial");
+        ids[i] = sqlite3_last_insert_rowid(s->db);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
+                          const char *target_label, const char *method, size_t n, int64_t *ids) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = reserve_in_txn(s, run_id, round, target, target_label, method, n, ids);
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}
+
+/* A design as a JSON array, %.17g (reads back exactly). */
+static char *design_json(const double *x, size_t dim) {
+    size_t cap = 2 + dim * 26, k = 0;
+    char *out = genbo__malloc(cap);
+    if (!out) return NULL;
+    out[k++] = '[';
+    for (size_t j = 0; j < dim; j++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%.17g", j ? "," : "", x[j]);
+    out[k++] = ']';
+    out[k] = '\0';
+    return out;
+}
+
+static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double *X,
+                      const double *pred, const double *support) {
+    size_t dim = s->data.dim;
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                              "UPDATE trials SET x = ?, x_json = ?, predicted = ?, support_distance = ? "
+                              "WHERE id = ?", &st);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *json = design_json(X + i * dim, dim);
+        if (!json) {
+            rc = GENBO_ENOMEM;
+            break;
+        }
+        sqlite3_bind_blob(st, 1, X + i * dim, (int)(dim * sizeof(double)), SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, json, -1, free);
+        if (pred && isfinite(pred[i])) sqlite3_bind_double(st, 3, pred[i]);
+        else sqlite3_bind_null(st, 3);
+        if (support && isfinite(support[i])) sqlite3_bind_double(st, 4, support[i]);
+        else sqlite3_bind_null(st, 4);
+        sqlite3_bind_int64(st, 5, ids[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a design");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
+                              const double *pred, const double *support) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = set_in_txn(s, n, ids, X, pred, support);
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}
+
+int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
+                         const char *target_label, const char *method, size_t n, const double *X,
+                         const double *pred, const double *support, int64_t *ids) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = reserve_in_txn(s, run_id, round, target, target_label, method, n, ids);
+    if (!rc) rc = set_in_txn(s, n, ids, X, pred, support);
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}
+
+/* Inside a write transaction: check the trial can be told. */
+static int check_askable(genbo_study *s, int64_t trial_id) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT state, x IS NULL FROM trials WHERE id = ? AND study_id = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, trial_id);
+    sqlite3_bind_int64(st, 2, s->id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        if (strcmp(state, "asked"))
+            rc = genbo__fail(GENBO_ESTATE, "trial %lld of study '%s' was already %s", (long long)trial_id,
+                             s->name, state);
+        else if (sqlite3_column_int(st, 1))
+            rc = genbo__fail(GENBO_ESTATE, "trial %lld of study '%s' has no design (its ask did not finish)",
+                             (long long)trial_id, s->name);
+    } else if (r == SQLITE_DONE) {
+        rc = genbo__fail(GENBO_ENOTFOUND, "study '%s' has no trial %lld", s->name, (long long)trial_id);
+    } else {
+        rc = genbo__store_fail(s->db, "looking up a trial");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int exec_bound(genbo_study *s, const char *sql, int64_t id, const double *value,
+                      const char *text) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, sql, &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_double(st, 2, genbo__unix_now());
+    if (value) sqlite3_bind_double(st, 3, *value);
+    if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "telling a trial");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int tell_in_txn(genbo_study *s, int64_t trial_id, const double *value, const char *reason) {
+    int rc = check_askable(s, trial_id);
+    if (!rc && value) {
+        rc = exec_bound(s, "UPDATE trials SET state = 'told', finished = ?2 WHERE id = ?1", trial_id, NULL, NULL);
+        if (!rc)
+            rc = exec_bound(s, "INSERT INTO observations (trial_id, time, value) VALUES (?1, ?2, ?3)",
+                            trial_id, value, NULL);
+    } else if (!rc) {
+        rc = exec_bound(s, "UPDATE trials SET state = 'failed', finished = ?2, reason = ?3 WHERE id = ?1",
+                        trial_id, NULL, reason);
+    }
+    return rc;
+}
+
+/* Tell a value (value != NULL) or a failure (reason) in one transaction. */
+static int tell_one(genbo_study *s, int64_t trial_id, const double *value, const char *reason) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = tell_in_txn(s, trial_id, value, reason);
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}
+
+int genbo_study_tell(genbo_study *s, int64_t trial_id, double value) {
+    if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell: NULL study");
+    if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
+    if (!isfinite(value))
+        return genbo__fail(GENBO_EINVAL, "trial %lld: the value %g is not a finite number (tell a failure instead)",
+                           (long long)trial_id, value);
+    return tell_one(s, trial_id, &value, NULL);
+}
+
+int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason) {
+    if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell_failed: NULL study");
+    if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
+    return tell_one(s, trial_id, NULL, reason && *reason ? reason : "failed");
+}
+
+int genbo__trials_fail(genbo_study *s, size_t n, const int64_t *ids, const char *reason) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = exec_bound(s, "UPDATE trials SET state = 'failed', finished = ?2, reason = ?3 "
+                           "WHERE id = ?1 AND state = 'asked'", ids[i], NULL, reason);
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}
+
+int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const double *y,
+                             char *const *reasons, const char *batch_reason) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!batch_reason && isfinite(y[i])) rc = tell_in_txn(s, ids[i], &y[i], NULL);
+        else rc = tell_in_txn(s, ids[i], NULL,
+                              batch_reason ? batch_reason
+                                           : reasons && reasons[i] ? reasons[i] : "evaluator returned nan");
+    }
+    if (rc) {
+        genbo__store_rollback(s->db);
+        return rc;
+    }
+    return genbo__store_commit(s->db);
+}

@@ -1,0 +1,49 @@
+/* study_fixture.h - a tiny synthetic study (seconds to train) shared by the
+ * studies tests. */
+#ifndef GENBO_TEST_STUDY_FIXTURE_H
+#define GENBO_TEST_STUDY_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genbo.h"
+
+/* D = 8 on a 2-dimensional subspace, a small network, few steps. */
+static const char *const TINY_STUDY =
+    "[study]\nname = tiny\nseed = 3\n"
+    "[data]\nD = 8\nd = 2\nn_label = 100\nn_unlabel = 2000\n"
+    "[diffusion]\nwidth = 32\ndepth = 1\nt_embed = 16\ny_embed = 16\nsteps = 200\nbatch = 128\n"
+    "[generate]\ntargets = p50, p90\nn = 16\nsteps = 30\n"
+    "methods = genbo, unguided, surrogate_ascent, random\n"
+    "[loop]\nrounds = 2\nbatch = 4\n"
+    "[ask]\nsteps = 10\n";
+
+static char fixture_dir[64];
+
+static inline void fixture_make_dir(void) {
+    snprintf(fixture_dir, sizeof fixture_dir, "/tmp/genbo_test_study_XXXXXX");
+    if (!mkdtemp(fixture_dir)) abort();
+}
+
+static inline const char *fixture_path(const char *name) {
+    static char path[8][160];
+    static int k = 0;
+    k = (k + 1) % 8; /* short-lived: FIXTURE_PATH for long-lived ones */
+    snprintf(path[k], sizeof path[k], "%s/%s", fixture_dir, name);
+    return path[k];
+}
+
+/* A path in the fixture directory that lives as long as the test. */
+#define FIXTURE_PATH(var, name) \
+    char var[160];              \
+    snprintf(var, sizeof var, "%s/%s", fixture_dir, name)
+
+static inline void fixture_write(const char *name, const char *text) {
+    FILE *f = fopen(fixture_path(name), "w");
+    if (!f) abort();
+    fputs(text, f);
+    fclose(f);
+}
+
+#endif

@@ -1,0 +1,164 @@
+/* test_config.c - study files: defaults, the resolved INI text, and error
+ * messages that name the file, the line and the key. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "genbo.h"
+#include "studies/config.h"
+
+static char dir[64];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/genbo_test_config_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static const char *write_file(const char *name, const char *text) {
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Load text as a study file; return the status and copy the message. */
+static int load_text(const char *text, char *msg, size_t size, genbo_config **out) {
+    const char *path = write_file("study.ini", text);
+    genbo_config *c = NULL;
+    int rc = genbo_config_load(path, &c);
+    snprintf(msg, size, "%s", genbo_errmsg());
+    if (out) *out = c;
+    else genbo_config_free(c);
+    return rc;
+}
+
+TestSuite(config, .init = make_dir);
+
+Test(config, defaults_round_trip_through_ini_text) {
+    genbo_config *c;
+    cr_assert_eq(genbo_config_default(&c), GENBO_OK);
+    cr_assert_eq(c->D, 64);
+    cr_assert_eq(c->steps, 4000);
+    cr_assert_eq(c->n_targets, 3);
+    cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
+    cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
+    cr_assert_eq(c->targets[2].kind, TARGET_MAX);
+    cr_assert_eq(c->n_methods, 7);
+    char *ini = genbo_config_to_ini(c);
+    cr_assert_not_null(ini);
+    cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = 256\n"));
+    cr_assert_not_null(strstr(ini, "lr = 0.001\n"));
+    genbo_config *d;
+    cr_assert_eq(load_text(ini, (char[256]){0}, 256, &d), GENBO_OK, "%s", genbo_errmsg());
+    char *ini2 = genbo_config_to_ini(d);
+    cr_assert_str_eq(ini, ini2);
+    free(ini);
+    free(ini2);
+    genbo_config_free(c);
+    genbo_config_free(d);
+}
+
+Test(config, file_values_are_read_and_typed) {
+    genbo_config *c;
+    char msg[512];
+    int rc = load_text("; a comment\n[study]\nname = demo\nseed = 7\n\n[data]\nD = 32\nd = 4\n"
+                       "noise_sd = 0.25\n[generate]\ntargets = p75, max, 2.5\nmethods = genbo, random\n"
+                       "[reward]\nlambda = 0.5\nard = yes\n",
+                       msg, sizeof msg, &c);
+    cr_assert_eq(rc, GENBO_OK, "%s", msg);
+    cr_assert_str_eq(c->name, "demo");
+    cr_assert_eq(c->seed, 7);
+    cr_assert_eq(c->D, 32);
+    cr_assert_eq(c->d, 4);
+    cr_assert_float_eq(c->noise_sd, 0.25, 1e-15);
+    cr_assert_eq(c->n_targets, 3);
+    cr_assert_eq(c->targets[2].kind, TARGET_ABSOLUTE);
+    cr_assert_float_eq(c->targets[2].value, 2.5, 1e-15);
+    cr_assert_str_eq(c->targets[0].label, "p75");
+    cr_assert_eq(c->n_methods, 2);
+    cr_assert_str_eq(c->methods[1], "random");
+    genbo_reward_params rp;
+    genbo__config_reward_params(c, &rp);
+    cr_assert_eq(rp.lambda_select, GENBO_LAMBDA_FIXED);
+    cr_assert_float_eq(rp.lambda, 0.5, 1e-15);
+    cr_assert_eq(c->ard, 1);
+    genbo_config_free(c);
+}
+
+Test(config, bad_integer_names_file_line_and_key) {
+    char msg[512];
+    int rc = load_text("[study]\nname = x\n\n[diffusion]\nwidth = 64\nsteps = abc\n", msg, sizeof msg, NULL);
+    cr_assert_eq(rc, GENBO_EINVAL);
+    char want[256];
+    snprintf(want, sizeof want, "%s/study.ini:6: [diffusion] steps: 'abc' is not an integer", dir);
+    cr_assert_str_eq(msg, want);
+}
+
+Test(config, unknown_section_key_enum_and_range) {
+    char msg[512];
+    cr_assert_eq(load_text("[study]\n[difusion]\nsteps = 3\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:3: unknown section [difusion]"), "%s", msg);
+    cr_assert_eq(load_text("[reward]\nmodel = ridge\nlamda = 1\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:3: [reward] lamda: unknown key"), "%s", msg);
+    cr_assert_eq(load_text("[reward]\nmodel = forest\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [reward] model: 'forest' is not one of ridge|gp"), "%s", msg);
+    cr_assert_eq(load_text("[diffusion]\np_uncond = 1.5\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [diffusion] p_uncond: 1.5 is out of range"), "%s", msg);
+    cr_assert_eq(load_text("[generate]\ntargets = p90, p101\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [generate] targets: 'p101'"), "%s", msg);
+    cr_assert_eq(load_text("[generate]\nmethods = genbo, magic\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [generate] methods: 'magic' is not one of"), "%s", msg);
+    cr_assert_eq(load_text("[data]\nnoise_sd = 0.1x\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [data] noise_sd: '0.1x' is not a number"), "%s", msg);
+}
+
+Test(config, missing_file_and_cross_key_rules) {
+    char msg[512];
+    cr_assert_eq(load_text("[data]\ntask = csv\nlabelled = nope.csv\n", msg, sizeof msg, NULL), GENBO_EIO);
+    cr_assert_not_null(strstr(msg, "study.ini:3: [data] labelled: file '"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "nope.csv' cannot be read"), "%s", msg);
+    /* d > D is found after the whole file: the message points at d's line */
+    cr_assert_eq(load_text("[data]\nd = 20\nD = 8\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:2: [data] d: d = 20 must not exceed D = 8"), "%s", msg);
+    cr_assert_eq(load_text("[data]\ntask = csv\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "[data] labelled: task = csv needs a labelled file"), "%s", msg);
+    cr_assert_eq(load_text("[evaluate]\nevaluator = command\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "[evaluate] command: evaluator = command needs a command"), "%s", msg);
+    cr_assert_eq(load_text("[data]\nD = 8\n garbage line\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    /* the study file itself missing */
+    genbo_config *c = (genbo_config *)1;
+    cr_assert_eq(genbo_config_load("/nonexistent/dir/s.ini", &c), GENBO_EIO);
+    cr_assert_null(c);
+    cr_assert_not_null(strstr(genbo_errmsg(), "/nonexistent/dir/s.ini"));
+}
+
+Test(config, csv_paths_resolve_from_the_study_file) {
+    write_file("lab.csv", "x0,reward\n1,2\n");
+    genbo_config *c;
+    char msg[512];
+    cr_assert_eq(load_text("[data]\ntask = csv\nlabelled = lab.csv\n[evaluate]\nevaluator = none\n",
+                           msg, sizeof msg, &c), GENBO_OK, "%s", msg);
+    char want[160];
+    snprintf(want, sizeof want, "%s/lab.csv", dir);
+    cr_assert_str_eq(c->labelled, want);
+    genbo_config_free(c);
+}
+
+Test(config, set_validates_and_keeps_old_value_on_error) {
+    genbo_config *c;
+    cr_assert_eq(genbo_config_default(&c), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "diffusion", "steps", "250"), GENBO_OK);
+    cr_assert_eq(c->steps, 250);
+    cr_assert_eq(genbo_config_set(c, "diffusion", "steps", "-3"), GENBO_EINVAL);
+    cr_assert_str_eq(genbo_errmsg(), "[diffusion] steps: -3 is out of range (between 1 and 1000000000)");
+    cr_assert_eq(c->steps, 250);
+    cr_assert_eq(genbo_config_set(c, "data", "d", "100"), GENBO_EINVAL); /* > D = 64 */
+    cr_assert_eq(c->d, 16);
+    cr_assert_eq(genbo_config_set(c, "nosuch", "x", "1"), GENBO_EINVAL);
+    genbo_config_free(c);
+}

@@ -1,0 +1,302 @@
+/* test_diffusion_net.c - the score network's backward pass against finite
+ * differences, the optimiser, save/load, determinism and bad input. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diffusion/diffusion_internal.h"
+
+/* A small network and a batch with mixed conditional / null rows. */
+static const dn_config small = {3, 8, 2, 4, 6};
+enum { NB = 5 };
+static float gx[NB * 3], glt[NB], gy[NB], gR[NB * 3];
+static const uint8_t gnul[NB] = {0, 1, 0, 0, 1};
+
+static void make_batch(void) {
+    genbo_rng r;
+    genbo_rng_seed(&r, 11, 0);
+    for (int i = 0; i < NB * 3; i++) gx[i] = (float)genbo_rng_normal(&r);
+    for (int i = 0; i < NB * 3; i++) gR[i] = (float)genbo_rng_normal(&r);
+    for (int i = 0; i < NB; i++) glt[i] = (float)(log(1e-3) + 9.0 * genbo_rng_uniform(&r));
+    for (int i = 0; i < NB; i++) gy[i] = (float)genbo_rng_normal(&r);
+}
+
+/* L = sum R .* out, evaluated in double from the float outputs */
+static double loss_of(const float *params, dn_acts *a, const float *x) {
+    dn_forward(&small, params, a, NB, x, glt, gy, gnul);
+    double L = 0;
+    for (int i = 0; i < NB * 3; i++) L += (double)gR[i] * a->out[i];
+    return L;
+}
+
+Test(diffusion_net, backward_matches_central_differences) {
+    make_batch();
+    dn_layout l;
+    dn_layout_init(&small, &l);
+    float *p = malloc(l.total * sizeof(float)), *g = malloc(l.total * sizeof(float));
+    genbo_rng r;
+    genbo_rng_seed(&r, 5, 0);
+    dn_init_params(&small, p, &r);
+    /* biases start at 0: give them values so their paths are exercised */
+    for (size_t k = 0; k < l.total; k++)
+        if (p[k] == 0.0f) p[k] = (float)(0.3 * genbo_rng_normal(&r));
+    dn_acts a;
+    cr_assert_eq(dn_acts_alloc(&small, NB, 1, &a), GENBO_OK);
+    float dx[NB * 3];
+    loss_of(p, &a, gx);
+    dn_backward(&small, p, g, &a, NB, gR, gy, gnul, dx);
+
+    const float h = 2e-3f;
+    int checked = 0;
+    double worst = 0;
+    for (size_t k = 0; k < l.total; k++) {
+        float keep = p[k];
+        p[k] = keep + h;
+        double lp = loss_of(p, &a, gx);
+        p[k] = keep - h;
+        double lm = loss_of(p, &a, gx);
+        p[k] = keep;
+        double fd = (lp - lm) / (2.0 * (double)h);
+        double err = fabs(fd - g[k]) / (1e-2 + fabs(fd));
+        if (err > worst) worst = err;
+        cr_expect_lt(err, 2e-2, "param %zu: backward %g, finite difference %g", k, g[k], fd);
+        checked++;
+    }
+    for (int k = 0; k < NB * 3; k++) {
+        float xs[NB * 3];
+        memcpy(xs, gx, sizeof xs);
+        xs[k] = gx[k] + h;
+        double lp = loss_of(p, &a, xs);
+        xs[k] = gx[k] - h;
+        double lm = loss_of(p, &a, xs);
+        double fd = (lp - lm) / (2.0 * (double)h);
+        cr_expect_lt(fabs(fd - dx[k]) / (1e-2 + fabs(fd)), 2e-2, "input %d: %g vs %g", k, dx[k],
+                     fd);
+    }
+    cr_assert_eq((size_t)checked, l.total);
+    /* the null embedding receives gradient only from null rows: it must be non-zero */
+    double gnull = 0;
+    for (int k = 0; k < small.y_embed; k++) gnull += fabs(g[l.null_y + k]);
+    cr_assert_gt(gnull, 1e-4);
+    dn_acts_free(&a);
+    free(p);
+    free(g);
+}
+
+Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
+    enum { P = 50 };
+    float w[P], g[P], m1[P] = {0}, m2[P] = {0}, c[P], a[P];
+    genbo_rng r;
+    genbo_rng_seed(&r, 9, 0);
+    for (int k = 0; k < P; k++) {
+        w[k] = (float)genbo_rng_normal(&r);
+        c[k] = (float)genbo_rng_normal(&r);
+        a[k] = (float)(0.1 + 10 * genbo_rng_uniform(&r)); /* condition number 100 */
+    }
+    double first = 0, last = 0;
+    for (long step = 0; step < 2000; step++) {
+        double L = 0;
+        for (int k = 0; k < P; k++) {
+            L += 0.5 * a[k] * (w[k] - c[k]) * (w[k] - c[k]);
+            g[k] = a[k] * (w[k] - c[k]);
+        }
+        if (step == 0) first = L;
+        last = L;
+        double lr = 0.05 * 0.5 * (1 + cos(M_PI * step / 2000.0));
+        gd_adamw_update(w, g, m1, m2, NULL, P, lr, 0.0, 1.0, step, 0.0);
+    }
+    cr_assert_gt(first, 1.0);
+    cr_assert_lt(last, 1e-4 * first, "loss %g -> %g", first, last);
+}
+
+/* ---- a tiny trained model for the API tests ----------------------------- */
+static genbo_diffusion *tiny_model_steps(uint64_t seed, long steps, double p_uncond) {
+    enum { N = 400, D = 3 };
+    static double X[N * D], y[N];
+    genbo_rng r;
+    genbo_rng_seed(&r, 3, 0);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) X[i * D + j] = 2.0 + 0.5 * genbo_rng_normal(&r);
+        y[i] = X[i * D] - X[i * D + 1];
+    }
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    p.width = 32;
+    p.depth = 1;
+    p.t_embed = 8;
+    p.y_embed = 8;
+    p.steps = steps;
+    p.p_uncond = p_uncond;
+    p.batch = 64;
+    p.seed = seed;
+    genbo_diffusion *m = NULL;
+    cr_assert_eq(genbo_diffusion_train(&p, N, D, X, y, &m), GENBO_OK, "%s", genbo_errmsg());
+    return m;
+}
+
+static genbo_diffusion *tiny_model(uint64_t seed) { return tiny_model_steps(seed, 50, 0.1); }
+
+static void sample_tiny(const genbo_diffusion *m, genbo_sampler s, uint64_t seed, double *out) {
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    sp.sampler = s;
+    sp.steps = 20;
+    sp.cfg_weight = 0.5;
+    sp.seed = seed;
+    cr_assert_eq(gd_sample_core(m, &sp, 0.3, 10, out, NULL, NULL), GENBO_OK, "%s",
+                 genbo_errmsg());
+}
+
+Test(diffusion_net, same_seed_gives_bit_identical_models_and_samples) {
+    genbo_diffusion *a = tiny_model(7), *b = tiny_model(7), *c = tiny_model(8);
+    cr_assert_eq(memcmp(a->params, b->params, a->n_params * sizeof(float)), 0);
+    cr_assert_neq(memcmp(a->params, c->params, a->n_params * sizeof(float)), 0);
+    for (int s = 0; s < 3; s++) {
+        double x1[30], x2[30], x3[30];
+        sample_tiny(a, (genbo_sampler)s, 42, x1);
+        sample_tiny(b, (genbo_sampler)s, 42, x2);
+        sample_tiny(a, (genbo_sampler)s, 43, x3);
+        cr_assert_eq(memcmp(x1, x2, sizeof x1), 0, "sampler %d", s);
+        cr_assert_neq(memcmp(x1, x3, sizeof x1), 0, "sampler %d", s);
+    }
+    genbo_diffusion_free(a);
+    genbo_diffusion_free(b);
+    genbo_diffusion_free(c);
+}
+
+Test(diffusion_net, save_load_reproduces_samples_exactly) {
+    genbo_diffusion *m = tiny_model(1), *f = NULL, *bm = NULL;
+    char path[] = "/tmp/genbo_test_diffusion_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(genbo_diffusion_save(m, path), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_load(path, &f), GENBO_OK, "%s", genbo_errmsg());
+    void *buf;
+    size_t len;
+    cr_assert_eq(genbo_diffusion_save_buffer(m, &buf, &len), GENBO_OK);
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len, &bm), GENBO_OK);
+    double x1[30], x2[30], x3[30];
+    sample_tiny(m, GENBO_SAMPLER_ANCESTRAL, 5, x1);
+    sample_tiny(f, GENBO_SAMPLER_ANCESTRAL, 5, x2);
+    sample_tiny(bm, GENBO_SAMPLER_ANCESTRAL, 5, x3);
+    cr_assert_eq(memcmp(x1, x2, sizeof x1), 0);
+    cr_assert_eq(memcmp(x1, x3, sizeof x1), 0);
+    cr_assert_eq(genbo_diffusion_dim(f), 3);
+    remove(path);
+    free(buf);
+    genbo_diffusion_free(m);
+    genbo_diffusion_free(f);
+    genbo_diffusion_free(bm);
+}
+
+Test(diffusion_net, corrupt_foreign_and_other_version_files_fail_clearly) {
+    genbo_diffusion *m = tiny_model(1), *out = (genbo_diffusion *)0x1;
+    void *buf;
+    size_t len;
+    cr_assert_eq(genbo_diffusion_save_buffer(m, &buf, &len), GENBO_OK);
+    unsigned char *b = buf;
+
+    b[len / 2] ^= 0x40; /* one flipped bit in the weights */
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len, &out), GENBO_EFORMAT);
+    cr_assert_null(out);
+    cr_assert(strstr(genbo_errmsg(), "checksum"), "%s", genbo_errmsg());
+    b[len / 2] ^= 0x40;
+
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len - 1, &out), GENBO_EFORMAT);
+    b[4] = 99; /* version */
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len, &out), GENBO_EVERSION);
+    cr_assert(strstr(genbo_errmsg(), "version 99"), "%s", genbo_errmsg());
+    b[4] = 1;
+    memcpy(b, "GNBR", 4); /* someone else's file */
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len, &out), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "magic"), "%s", genbo_errmsg());
+    memcpy(b, "GNBD", 4);
+    cr_assert_eq(genbo_diffusion_load_buffer(buf, len, &out), GENBO_OK);
+    genbo_diffusion_free(out);
+
+    cr_assert_eq(genbo_diffusion_load("/nonexistent/model.gnbd", &out), GENBO_EIO);
+    cr_assert(strstr(genbo_errmsg(), "/nonexistent/model.gnbd"));
+    free(buf);
+    genbo_diffusion_free(m);
+}
+
+static int stop_at_3(void *ctx, const char *stage, long done, long total, const char *msg) {
+    (void)ctx, (void)stage, (void)total, (void)msg;
+    return done >= 3;
+}
+
+Test(diffusion_net, bad_input_and_interruption_fail_without_output) {
+    double X[6] = {1, 2, 3, 4, 5, NAN}, y[2] = {0, 1};
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    genbo_diffusion *m = (genbo_diffusion *)0x1;
+    cr_assert_eq(genbo_diffusion_train(&p, 2, 3, X, y, &m), GENBO_EINVAL);
+    cr_assert_null(m);
+    cr_assert(strstr(genbo_errmsg(), "X[1][2]"), "%s", genbo_errmsg());
+    X[5] = 6;
+    p.width = 0;
+    cr_assert_eq(genbo_diffusion_train(&p, 2, 3, X, y, &m), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "width"), "%s", genbo_errmsg());
+    genbo_diffusion_params_default(&p);
+    p.width = 8, p.depth = 1, p.steps = 100, p.batch = 4;
+    p.progress = stop_at_3;
+    cr_assert_eq(genbo_diffusion_train(&p, 2, 3, X, y, &m), GENBO_ESTATE);
+    cr_assert_null(m);
+    cr_assert(strstr(genbo_errmsg(), "interrupted"), "%s", genbo_errmsg());
+
+    /* an unconditional model refuses conditional sampling */
+    p.progress = NULL;
+    p.steps = 5;
+    cr_assert_eq(genbo_diffusion_train(&p, 2, 3, X, NULL, &m), GENBO_OK);
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    double out[3];
+    cr_assert_eq(gd_sample_core(m, &sp, 1.0, 1, out, NULL, NULL), GENBO_ESTATE);
+    sp.conditional = 0;
+    sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
+    cr_assert_eq(gd_sample_core(m, &sp, 1.0, 1, out, NULL, NULL), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "reward model"), "%s", genbo_errmsg());
+    genbo_diffusion_free(m);
+}
+
+/* The public sampler with a fitted ridge model as the gradient source:
+ * look-ahead guidance towards a linear reward raises it. */
+Test(diffusion_net, public_sample_uses_reward_model_gradient) {
+    genbo_diffusion *m = tiny_model_steps(2, 1500, 0.5);
+    enum { NL = 200, NS = 200 };
+    double X[NL * 3], y[NL];
+    genbo_rng r;
+    genbo_rng_seed(&r, 4, 0);
+    for (int i = 0; i < NL; i++) {
+        for (int j = 0; j < 3; j++) X[i * 3 + j] = 2.0 + 0.5 * genbo_rng_normal(&r);
+        y[i] = X[i * 3] - X[i * 3 + 1];
+    }
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    genbo_reward *rw = NULL;
+    cr_assert_eq(genbo_reward_fit(&rp, NL, 3, X, y, &rw), GENBO_OK, "%s", genbo_errmsg());
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    sp.steps = 30;
+    sp.conditional = 0;
+    double G[NS * 3], plain = 0, guided = 0;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_OK, "%s", genbo_errmsg());
+    for (int i = 0; i < NS; i++) plain += (G[i * 3] - G[i * 3 + 1]) / NS;
+    sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
+    sp.grad_eta = 1.0;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_EINVAL); /* no reward given */
+    sp.reward = rw;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_OK, "%s", genbo_errmsg());
+    for (int i = 0; i < NS; i++) guided += (G[i * 3] - G[i * 3 + 1]) / NS;
+    cr_log_info("reward x0 - x1: plain %.3f, guided %.3f", plain, guided);
+    /* the data: x0 - x1 has mean 0 and sd 0.71; guidance must move it, not wreck it */
+    cr_assert_lt(fabs(plain), 0.3, "unguided samples off the data: %.3f", plain);
+    cr_assert_gt(guided, plain + 0.1, "guided %.3f vs plain %.3f", guided, plain);
+    cr_assert_lt(guided, plain + 2.0, "guided %.3f vs plain %.3f", guided, plain);
+    genbo_reward_free(rw);
+    genbo_diffusion_free(m);
+}
