@@ -91,12 +91,20 @@ static inline void bu_stat(const bu_cell *c, const char *name, double *mean, dou
     }
 }
 
-/* "1.23 ± 0.04" (or "-" when absent) into buf. */
+/* Number of values recorded for a metric. */
+static inline int bu_count(const bu_cell *c, const char *name) {
+    for (int k = 0; k < c->n_metrics; k++)
+        if (!strcmp(c->metric[k], name)) return c->n[k];
+    return 0;
+}
+
+/* "1.23 ± 0.04" (or "1.23" for a single run, "-" when absent) into buf. */
 static inline const char *bu_fmt(const bu_cell *c, const char *name, int digits, char *buf,
                                  size_t cap) {
     double m, s;
     bu_stat(c, name, &m, &s);
     if (isnan(m)) snprintf(buf, cap, "-");
+    else if (bu_count(c, name) < 2) snprintf(buf, cap, "%.*f", digits, m); /* one run */
     else snprintf(buf, cap, "%.*f ± %.*f", digits, m, digits, s);
     return buf;
 }

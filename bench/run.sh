@@ -60,13 +60,13 @@ say "speed: scaling (bench_speed, $THREADS threads)"
 T0=$(now)
 OPENBLAS_NUM_THREADS=$THREADS "$BUILD/bench_speed" --threads "$THREADS" --out "$OUT/speed" $QFLAG
 T_SCALING=$(( $(now) - T0 ))
-say "speed: workload W1 (bench_diffusion, $THREADS threads; PyTorch through python3 if it has torch)"
+say "speed: workload W1 (bench_diffusion, $THREADS threads, then PyTorch if python3-torch is installed; ~2 min, output at the end)"
 T0=$(now)
-# PyTorch: Debian's python3-torch lives in /usr/bin/python3; a python3
-# earlier in PATH (pyenv, venv) may not have it, so /usr/bin comes first.
+# bench_diffusion runs bench/torch_w1.py with /usr/bin/python3 (Debian's
+# python3-torch), or with $GENBO_PYTHON when set.
 W1_ARGS="--sample-steps 100"
 [ -n "$QFLAG" ] && W1_ARGS="--train-steps 2 --sample-steps 5 --samples 512"
-PATH=/usr/bin:$PATH OPENBLAS_NUM_THREADS=$THREADS "$BUILD/bench_diffusion" --threads "$THREADS" \
+OPENBLAS_NUM_THREADS=$THREADS "$BUILD/bench_diffusion" --threads "$THREADS" \
     $W1_ARGS --torch-script "$ROOT/bench/torch_w1.py" | tee "$OUT/w1.txt" >&2
 T_W1=$(( $(now) - T0 ))
 T_TOTAL=$(( $(now) - T_ALL ))
