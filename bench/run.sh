@@ -111,7 +111,13 @@ RES_JSON=$ROOT/bench/results.json
     echo
     echo "## Quality"
     echo
-    cat "$OUT/quality_a.md" "$OUT/quality_b.md"
+    # settings once, then sections 1..5 in order (they come from two files)
+    head -n 1 "$OUT/quality_a.md"
+    echo
+    for n in 1 2 3 4 5; do
+        awk -v n="$n" '/^### / { on = index($0, "### " n ".") == 1 } on' \
+            "$OUT/quality_a.md" "$OUT/quality_b.md"
+    done
     echo "## Speed"
     echo
     echo "### Workload W1 (bench_diffusion, ${T_W1} s)"
