@@ -276,6 +276,22 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(sorted(map(tuple, got)), sorted(failed))
         db.close()
 
+    def check_legend_toggle(self):
+        """Clicking a legend entry hides its series (the axis refits to the
+        others); clicking it again brings it back."""
+        before = self.series_counts("subopt")
+        n0 = self.js("return +document.querySelector('svg[data-chart=\"subopt\"]').dataset.n")
+        click = ("document.querySelector('svg[data-chart=\"subopt\"]').parentNode"
+                 ".querySelector('[data-legend=\"surrogate_ascent\"]').click()")
+        self.js(click)
+        hidden = self.series_counts("subopt")
+        self.assertNotIn("surrogate_ascent", hidden)
+        self.assertEqual(hidden, {k: v for k, v in before.items() if k != "surrogate_ascent"})
+        self.assertEqual(self.js("return +document.querySelector('svg[data-chart=\"subopt\"]').dataset.n"),
+                         n0 - before["surrogate_ascent"][1])
+        self.js(click)
+        self.assertEqual(self.series_counts("subopt"), before)
+
     # ---- tests ---------------------------------------------------------
 
     def test_format_matches_c(self):
@@ -303,6 +319,7 @@ class Dashboard(unittest.TestCase):
         self.open_and_wait("file://" + path + "#study=" + STUDY)
         self.check_page()
         self.screenshot("dashboard_report.png")
+        self.check_legend_toggle()
         # The other study: its only run failed before any result, so every
         # chart says so and draws nothing, and the runs table shows why.
         self.js("const s = document.getElementById('study-select'); s.value = arguments[0];"
