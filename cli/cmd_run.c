@@ -119,7 +119,7 @@ static int print_summary(const char *db_path, const char *name, const genbo_conf
         sqlite3_finalize(st);
     }
     printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
-    print_table(db, run_id, c, "SubOpt(a) = a - mean true reward (lower is better)", "subopt");
+    print_table(db, run_id, c, "SubOpt(a) = a - mean true reward (lower is better; * = from predicted rewards)", "subopt");
     print_table(db, run_id, c, "Mean true reward", "mean_true");
     print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
                 "support_distance");

@@ -40,6 +40,9 @@ double genbo_rng_uniform(genbo_rng *r);
 double genbo_rng_normal(genbo_rng *r);
 /* uniform integer in [0, n) without modulo bias */
 uint64_t genbo_rng_below(genbo_rng *r, uint64_t n);
+/* Partial Fisher-Yates: permute idx[0..n) so that idx[0..m) is a uniform
+ * random m-subset (in random order) of its entries. m <= n. */
+void genbo_rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
 /* fill with standard normals (float) */
 void genbo_rng_normal_f(genbo_rng *r, float *out, size_t n);
 

@@ -61,6 +61,15 @@ uint64_t genbo_rng_below(genbo_rng *r, uint64_t n) {
     return x % n;
 }
 
+void genbo_rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m) {
+    for (size_t i = 0; i < m && i < n; i++) {
+        size_t j = i + (size_t)genbo_rng_below(r, n - i);
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
 void genbo_rng_normal_f(genbo_rng *r, float *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = (float)genbo_rng_normal(r);
 }

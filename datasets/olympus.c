@@ -128,12 +128,7 @@ int genbo__olympus_split(const genbo__olympus *o, size_t n_label, uint64_t seed,
     /* Partial Fisher-Yates: the first n_label entries become the draw. */
     genbo_rng r;
     genbo_rng_seed(&r, seed, 0);
-    for (size_t i = 0; i < n_label; i++) {
-        size_t j = i + (size_t)genbo_rng_below(&r, m - i);
-        size_t t = eligible[i];
-        eligible[i] = eligible[j];
-        eligible[j] = t;
-    }
+    genbo_rng_shuffle_prefix(&r, eligible, m, n_label);
     double *XL = genbo__malloc(n_label * d * sizeof(double));
     double *yL = genbo__malloc(n_label * sizeof(double));
     double *XP = genbo__malloc(n * d * sizeof(double));

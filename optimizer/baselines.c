@@ -78,13 +78,8 @@ int genbo__random_pool(const double *pool_X, size_t n_pool, size_t dim, size_t n
     size_t *idx = genbo__malloc(n_pool * sizeof *idx);
     if (!idx) return GENBO_ENOMEM;
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
-    for (size_t k = 0; k < n; k++) {
-        size_t j = k + (size_t)genbo_rng_below(&r, n_pool - k);
-        size_t t = idx[k];
-        idx[k] = idx[j];
-        idx[j] = t;
-        memcpy(out + k * dim, pool_X + idx[k] * dim, dim * sizeof *out);
-    }
+    genbo_rng_shuffle_prefix(&r, idx, n_pool, n);
+    for (size_t k = 0; k < n; k++) memcpy(out + k * dim, pool_X + idx[k] * dim, dim * sizeof *out);
     free(idx);
     return GENBO_OK;
 }

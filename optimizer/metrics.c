@@ -103,13 +103,8 @@ int genbo__knn_scale(const double *pool_X, size_t n_pool, size_t dim, size_t k, 
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
     genbo_rng r;
     genbo_rng_seed(&r, seed, 0x6b6e6e); /* "knn" stream */
-    for (size_t i = 0; i < m; i++) {
-        size_t j = i + (size_t)genbo_rng_below(&r, n_pool - i);
-        size_t t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-        memcpy(Q + i * dim, pool_X + idx[i] * dim, dim * sizeof *Q);
-    }
+    genbo_rng_shuffle_prefix(&r, idx, n_pool, m);
+    for (size_t i = 0; i < m; i++) memcpy(Q + i * dim, pool_X + idx[i] * dim, dim * sizeof *Q);
     int rc = genbo__knn_mean_dist(Q, m, pool_X, n_pool, dim, k, idx, NULL, scale);
     free(idx), free(Q);
     return rc;

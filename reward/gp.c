@@ -221,10 +221,8 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
             return GENBO_ENOMEM;
         }
         for (size_t i = 0; i < n; i++) perm[i] = i;
+        genbo_rng_shuffle_prefix(&rng, perm, n, m);
         for (size_t i = 0; i < m; i++) {
-            size_t j = i + (size_t)genbo_rng_below(&rng, n - i), t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
             memcpy(Zt + i * d, Z + perm[i] * d, d * sizeof(double));
             yt[i] = ys[perm[i]];
         }

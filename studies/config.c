@@ -308,6 +308,13 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (full[0] && access(full, R_OK) != 0)
             return key_fail(c, line, k, GENBO_EIO, "file '%s' cannot be read%s", full,
                             errno == ENOENT ? " (no such file)" : "");
+        /* Store the absolute path: the stored configuration is reused by
+         * `genbo ask` and resumed runs started from other directories. */
+        char abs[PATH_MAX];
+        if (full[0] && realpath(full, abs)) {
+            if (strlen(abs) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", abs, 0);
+            memcpy(full, abs, strlen(abs) + 1); /* fits: checked against k->size above */
+        }
         memcpy(field, full, strlen(full) + 1);
         break;
     }

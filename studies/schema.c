@@ -4,7 +4,7 @@
  * database applies the missing ones in one transaction; a database written
  * by a newer genbo (user_version > known) is refused with GENBO_EVERSION.
  * Never edit a migration that has shipped: append a new one. The full
- * schema is documented in docs/studies.md (the dashboard reads it). */
+ * schema is documented in README.md (tests/test_docs.c checks it). */
 #include "studies/store.h"
 
 static const char *const migration_1 =

@@ -149,6 +149,24 @@ Test(config, csv_paths_resolve_from_the_study_file) {
     genbo_config_free(c);
 }
 
+Test(config, csv_paths_are_stored_absolute_when_run_from_the_study_dir) {
+    /* `genbo run study.ini` from the study's own folder: the stored path must
+     * still work for `genbo ask` started elsewhere. */
+    write_file("lab.csv", "x0,reward\n1,2\n");
+    write_file("study.ini", "[data]\ntask = csv\nlabelled = lab.csv\n[evaluate]\nevaluator = none\n");
+    char old[4096];
+    cr_assert_not_null(getcwd(old, sizeof old));
+    cr_assert_eq(chdir(dir), 0);
+    genbo_config *c = NULL;
+    int rc = genbo_config_load("study.ini", &c);
+    cr_assert_eq(chdir(old), 0);
+    cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
+    char want[160];
+    snprintf(want, sizeof want, "%s/lab.csv", dir);
+    cr_assert_str_eq(c->labelled, want);
+    genbo_config_free(c);
+}
+
 Test(config, set_validates_and_keeps_old_value_on_error) {
     genbo_config *c;
     cr_assert_eq(genbo_config_default(&c), GENBO_OK);

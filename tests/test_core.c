@@ -60,3 +60,26 @@ Test(core, uniform_below_is_unbiased) {
 Test(core, crc32_matches_check_value) {
     cr_assert_eq(genbo__crc32(0, "123456789", 9), 0xCBF43926u);
 }
+
+Test(core, shuffle_prefix_draws_uniform_subsets) {
+    /* Each of 10 items lands in a 3-subset with probability 3/10. */
+    genbo_rng r;
+    genbo_rng_seed(&r, 11, 0);
+    const int trials = 30000;
+    int hits[10] = {0};
+    for (int t = 0; t < trials; t++) {
+        size_t idx[10];
+        for (size_t i = 0; i < 10; i++) idx[i] = i;
+        genbo_rng_shuffle_prefix(&r, idx, 10, 3);
+        int seen[10] = {0};
+        for (int k = 0; k < 3; k++) {
+            cr_assert_lt(idx[k], 10u);
+            cr_assert_eq(seen[idx[k]], 0, "an item was drawn twice");
+            seen[idx[k]] = 1;
+            hits[idx[k]]++;
+        }
+    }
+    double chi2 = 0, e = trials * 0.3;
+    for (int k = 0; k < 10; k++) chi2 += (hits[k] - e) * (hits[k] - e) / e;
+    cr_assert_lt(chi2, 27.88); /* chi-square, 9 dof, p = 0.001 */
+}
