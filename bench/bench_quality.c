@@ -24,12 +24,7 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
-/* datasets/olympus.h and optimizer/metrics.h both define an enum
- * genbo__support_kind (different enumerators): rename the first one here so
- * both headers can be used in one file. */
-#define genbo__support_kind genbo__olympus_support_kind
 #include "datasets/olympus.h"
-#undef genbo__support_kind
 #include "datasets/tasks.h"
 #include "diffusion/diffusion_internal.h"
 #include "optimizer/baselines.h"

@@ -12,7 +12,7 @@
 static const struct {
     const char *stem, *objective;
     int minimise;
-    genbo__support_kind support;
+    genbo__olympus_support support;
 } known[] = {
     {"oer_plate_3496", "overpotential", 1, GENBO__SUPPORT_SIMPLEX},
     {"oer_plate_3851", "overpotential", 1, GENBO__SUPPORT_SIMPLEX},
@@ -22,7 +22,7 @@ static const struct {
 };
 
 int genbo__olympus_lookup(const char *stem, const char **objective, int *minimise,
-                          genbo__support_kind *support) {
+                          genbo__olympus_support *support) {
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(stem, known[i].stem) == 0) {
             if (objective) *objective = known[i].objective;

@@ -17,16 +17,16 @@
 
 #include "genbo.h"
 
-typedef enum genbo__support_kind {
+typedef enum genbo__olympus_support {
     GENBO__SUPPORT_BOX = 0,    /* each input within the data's [min, max] */
     GENBO__SUPPORT_SIMPLEX = 1 /* inputs >= 0 and summing to 1 */
-} genbo__support_kind;
+} genbo__olympus_support;
 
 typedef struct genbo__olympus {
     char name[64];             /* file stem, e.g. "oer_plate_3496" */
     const char *objective;     /* objective column (static string) */
     int minimise;              /* 1 if the goal is to minimise the objective */
-    genbo__support_kind support;
+    genbo__olympus_support support;
     size_t n, d;
     const double *X;           /* n x d inputs (owned by data) */
     const double *objective_values; /* n measured objectives (owned by data) */
@@ -40,7 +40,7 @@ typedef struct genbo__olympus {
 /* Protocol facts for a known file stem ("hplc", "oer_plate_3496", ...).
  * Fails with GENBO_ENOTFOUND for an unknown name. */
 int genbo__olympus_lookup(const char *stem, const char **objective, int *minimise,
-                          genbo__support_kind *support);
+                          genbo__olympus_support *support);
 
 /* Read path (its file stem must be a known data set). */
 int genbo__olympus_load(const char *path, genbo__olympus **out);

@@ -34,6 +34,7 @@
 
 #include "diffusion/diffusion_internal.h"
 
+#define LOOKAHEAD_ZMAX 6.0 /* sd of the training data */
 #define SAMPLE_CHUNK 1024 /* designs per chunk (2x rows with CFG) */
 
 typedef struct sampler {
@@ -116,6 +117,10 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         for (int j = 0; j < D; j++) {
             size_t q = (size_t)i * D + j;
             double z = look ? (x[q] + k.sigma * k.sigma * sc[q]) / k.alpha : x[q];
+            /* x0_hat estimates a point of the (standardised) data, but at large t
+             * it divides the network's error by a tiny alpha_t: keep the point
+             * where f is differentiated within LOOKAHEAD_ZMAX training sd. */
+            if (look) z = fmin(fmax(z, -LOOKAHEAD_ZMAX), LOOKAHEAD_ZMAX);
             s->xo[q] = m->x_mean[j] + m->x_sd[j] * z;
         }
     int rc = s->grad_fn(s->grad_ctx, (size_t)nc, s->xo, s->go);
