@@ -21,7 +21,8 @@ check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The benchmark suite (under 30 minutes on 2 cores): bench/README.md.
-bench: deps
+bench:
+	@sh .ci/install-deps.sh bench
 	@BUILD=$(BUILD) bash bench/run.sh
 
 clean:

@@ -7,6 +7,9 @@ set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
 libsqlite3-dev sqlite3 libcriterion-dev libinih-dev libcjson-dev libmicrohttpd-dev python3 \
 chromium chromium-driver python3-selenium"
+# `install-deps.sh bench` adds PyTorch (Debian's python3-torch), which only
+# the benchmark's W1 comparison uses.
+[ "${1:-}" = "bench" ] && PKGS="$PKGS python3-torch"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
