@@ -20,6 +20,14 @@ int cmd_tell(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+/* JSON numbers that read back to the same double: cJSON's own printer
+ * uses 15 significant digits when they come within an epsilon, which
+ * changes ~12% of random doubles. These print %.17g (null when not
+ * finite) as raw JSON. */
+struct cJSON;
+struct cJSON *cli_json_double(double v);
+struct cJSON *cli_json_doubles(const double *x, size_t n);
+
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);
 /* A terminal progress display for genbo_progress_fn (ctx unused). Draws

@@ -75,8 +75,8 @@ int cmd_ask(int argc, char **argv) {
         if (json) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "trial", (double)ids[i]);
-            cJSON_AddNumberToObject(o, "target", target);
-            cJSON_AddItemToObject(o, "x", cJSON_CreateDoubleArray(X + i * dim, (int)dim));
+            cJSON_AddItemToObject(o, "target", cli_json_double(target));
+            cJSON_AddItemToObject(o, "x", cli_json_doubles(X + i * dim, dim));
             char *text = cJSON_PrintUnformatted(o);
             if (text) puts(text);
             cJSON_free(text);
@@ -106,21 +106,30 @@ int cmd_tell(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *db = NULL, *study = NULL, *failed = NULL;
-    double value = NAN, trial = NAN;
+    double value = NAN;
+    long long trial = 0;
+    char *end;
     int have_value = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:s:t:v:f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 's': study = optarg; break;
-        case 't': if (!parse_num("--trial", optarg, &trial)) return 2; break;
+        case 't':
+            errno = 0;
+            trial = strtoll(optarg, &end, 10);
+            if (errno || end == optarg || *end || trial <= 0) {
+                fprintf(stderr, "genbo: tell: --trial '%s' is not a trial id (a positive integer)\n", optarg);
+                return 2;
+            }
+            break;
         case 'v': if (!parse_num("--value", optarg, &value)) return 2; have_value = 1; break;
         case 'f': failed = optarg; break;
         case 'h': fputs(TELL_USAGE, stdout); return 0;
         default: fputs(TELL_USAGE, stderr); return 2;
         }
     }
-    if (!db || !study || isnan(trial) || trial != floor(trial) || have_value == !!failed || optind != argc) {
+    if (!db || !study || trial <= 0 || have_value == !!failed || optind != argc) {
         fputs(TELL_USAGE, stderr);
         return 2;
     }

@@ -5,7 +5,18 @@
 #include "cli.h"
 
 int cmd_info(int argc, char **argv) {
-    int json = argc > 1 && !strcmp(argv[1], "--json");
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            puts("usage: genbo info [--json]");
+            return 0;
+        } else {
+            fprintf(stderr, "genbo: info: unknown option '%s'\nusage: genbo info [--json]\n", argv[i]);
+            return 2;
+        }
+    }
     genbo_blas_info info;
     genbo_get_blas_info(&info);
     if (json) {

@@ -19,7 +19,7 @@ static void json_add_col(cJSON *o, const char *name, sqlite3_stmt *st, int col) 
     switch (sqlite3_column_type(st, col)) {
     case SQLITE_NULL: cJSON_AddNullToObject(o, name); break;
     case SQLITE_INTEGER: cJSON_AddNumberToObject(o, name, (double)sqlite3_column_int64(st, col)); break;
-    case SQLITE_FLOAT: cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, col)); break;
+    case SQLITE_FLOAT: cJSON_AddItemToObject(o, name, cli_json_double(sqlite3_column_double(st, col))); break;
     default: cJSON_AddStringToObject(o, name, text_or(st, col, "")); break;
     }
 }
@@ -237,7 +237,7 @@ int cmd_export(int argc, char **argv) {
         if (json) {
             cJSON *o = cJSON_CreateObject();
             for (int k = 0; k < N_EXPORT_COLS; k++) json_add_col(o, EXPORT_COLS[k], st, k);
-            if (has_x) cJSON_AddItemToObject(o, "x", cJSON_CreateDoubleArray(x, (int)dim));
+            if (has_x) cJSON_AddItemToObject(o, "x", cli_json_doubles(x, dim));
             else cJSON_AddNullToObject(o, "x");
             char *text = cJSON_PrintUnformatted(o);
             printf("%s\n%s", rows ? "," : "", text ? text : "null");

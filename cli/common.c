@@ -3,8 +3,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <math.h>
+
 #include "cli.h"
 #include "core/core.h"
+
+cJSON *cli_json_double(double v) {
+    if (!isfinite(v)) return cJSON_CreateNull();
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *cli_json_doubles(const double *x, size_t n) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cli_json_double(x[i]));
+    return a;
+}
 
 int cli_fail(const char *what) {
     fprintf(stderr, "genbo: %s: %s\n", what, genbo_errmsg());

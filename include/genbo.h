@@ -361,7 +361,8 @@ enum { GENBO_OPEN_READONLY = 1, GENBO_OPEN_CREATE = 2 };
 /* Open study `name` in database `db_path` (an SQLite file, created and
  * migrated as needed unless READONLY). With GENBO_OPEN_CREATE and a config,
  * the study is created if missing; a config given for an existing study
- * replaces its stored one. Without a config the stored one is used. Missing
+ * replaces its stored one. Without a config the stored one is used. Without
+ * GENBO_OPEN_CREATE the database file must exist. Missing database or
  * study: GENBO_ENOTFOUND. Any number of processes may open the same study. */
 int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg,
                      int flags, genbo_study **out);

@@ -432,6 +432,7 @@ static int validate(genbo_config *c) {
 }
 
 int genbo_config_default(genbo_config **out) {
+    if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_default: NULL out");
     *out = NULL;
     genbo_config *c = genbo__calloc(1, sizeof *c);
     if (!c) return GENBO_ENOMEM;
@@ -519,6 +520,7 @@ static int parse(parse_state *st, const char *source, const char *base_dir, genb
 }
 
 int genbo_config_load(const char *path, genbo_config **out) {
+    if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
     FILE *f = fopen(path, "r");
@@ -539,6 +541,7 @@ int genbo_config_load(const char *path, genbo_config **out) {
 }
 
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out) {
+    if (!out) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL out");
     *out = NULL;
     parse_state st = {NULL, NULL, text, 0, 0};
     return parse(&st, source ? source : "", "", out);

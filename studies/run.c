@@ -10,10 +10,14 @@
  * only those still asked, and writes the missing metrics - nothing told is
  * ever evaluated twice or lost. Designs are seeded by (round, target,
  * method), so a batch regenerated after a crash is the same batch. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "optimizer/evaluator.h"
@@ -475,13 +479,40 @@ static int run_steps(genbo_study *s, int64_t run_id) {
     return rc;
 }
 
+/* One `genbo run` of a study at a time: two processes resuming the same
+ * unfinished run would both generate its batches. An flock on a file beside
+ * the database marks the owner; the kernel drops it when the process ends,
+ * even by SIGKILL, so a killed run can always be resumed. */
+static int run_lock(genbo_study *s, int *lock_fd) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%s.runlock", s->db_path, s->name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return genbo__fail(GENBO_EIO, "%s: cannot create the run lock: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(fd);
+        if (busy)
+            return genbo__fail(GENBO_ESTATE, "study '%s' in %s is being run by another process (lock %s)",
+                               s->name, s->db_path, path);
+        return genbo__fail(GENBO_EIO, "%s: cannot lock: %s", path, strerror(errno));
+    }
+    *lock_fd = fd;
+    return GENBO_OK;
+}
+
 int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_run: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
+    int lock;
+    int rc = run_lock(s, &lock);
+    if (rc) return rc;
     int64_t run_id;
     int resumed;
-    int rc = resume_or_create(s, &run_id, &resumed);
-    if (rc) return rc;
+    rc = resume_or_create(s, &run_id, &resumed);
+    if (rc) {
+        close(lock);
+        return rc;
+    }
     s->progress = progress_fn;
     s->progress_ctx = ctx;
     if (resumed && progress_fn) {
@@ -491,6 +522,7 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
     }
     rc = run_steps(s, run_id);
     int rc2 = genbo__run_finish(s, run_id, rc);
+    close(lock);
     s->progress = NULL;
     s->progress_ctx = NULL;
     return rc ? rc : rc2;

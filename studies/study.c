@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/core.h"
@@ -86,6 +87,10 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
     int readonly = (flags & GENBO_OPEN_READONLY) != 0;
     if (readonly && (flags & GENBO_OPEN_CREATE))
         return genbo__fail(GENBO_EINVAL, "genbo_study_open: READONLY and CREATE together");
+    /* Without CREATE the database must exist: a mistyped --db on `genbo ask`
+     * must not leave an empty database behind. */
+    if (!(flags & GENBO_OPEN_CREATE) && access(db_path, F_OK) != 0)
+        return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
     genbo_study *s = genbo__calloc(1, sizeof *s);
     if (!s) return GENBO_ENOMEM;
     s->readonly = readonly;

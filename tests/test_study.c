@@ -4,6 +4,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,6 +218,36 @@ Test(study, resume_refuses_changed_csv_data) {
     cr_assert_eq(genbo_study_open(db, "c", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_ESTATE);
     cr_assert(strstr(genbo_errmsg(), "changed since run 1"), "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
+}
+
+Test(study, ask_on_a_missing_database_creates_nothing) {
+    FIXTURE_PATH(db, "typo.db");
+    genbo_study *s = (genbo_study *)1;
+    cr_assert_eq(genbo_study_open(db, "tiny", NULL, 0, &s), GENBO_ENOTFOUND);
+    cr_assert_null(s);
+    cr_assert(strstr(genbo_errmsg(), "no such database"), "%s", genbo_errmsg());
+    cr_assert_neq(access(db, F_OK), 0, "a database was created by a failed open");
+}
+
+Test(study, a_second_run_of_the_same_study_is_refused_while_one_runs) {
+    FIXTURE_PATH(db, "lock.db");
+    genbo_config *c = tiny_config();
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    /* Hold the run lock as another `genbo run` process would. */
+    char lock_path[256];
+    snprintf(lock_path, sizeof lock_path, "%s.tiny.runlock", db);
+    int fd = open(lock_path, O_RDWR | O_CREAT, 0644);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_ESTATE);
+    cr_assert(strstr(genbo_errmsg(), "being run by another process"), "%s", genbo_errmsg());
+    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs"), 0, "the refused run started anyway");
+    close(fd); /* the other process ends: the run goes ahead */
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
     genbo_study_close(s);
     genbo_config_free(c);
 }
