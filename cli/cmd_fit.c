@@ -123,7 +123,7 @@ int cmd_fit(int argc, char **argv) {
             char *end;
             if (!strcmp(v, "gcv")) p.lambda_select = GENBO_LAMBDA_GCV;
             else if (!strcmp(v, "kfold")) p.lambda_select = GENBO_LAMBDA_KFOLD;
-            else if ((p.lambda = strtod(v, &end)), *end == '\0' && end != v && p.lambda >= 0)
+            else if ((p.lambda = strtod(v, &end)), *end == '\0' && end != v && isfinite(p.lambda) && p.lambda >= 0)
                 p.lambda_select = GENBO_LAMBDA_FIXED;
             else {
                 fprintf(stderr, "genbo fit: --lambda must be gcv, kfold or a value >= 0, not '%s'\n", v);
@@ -132,7 +132,7 @@ int cmd_fit(int argc, char **argv) {
         } else if (!strcmp(a, "--seed")) {
             char *end;
             unsigned long long s = strtoull(v, &end, 10);
-            if (*end != '\0' || end == v) {
+            if (*end != '\0' || end == v || v[0] == '-') {
                 fprintf(stderr, "genbo fit: --seed must be a non-negative integer, not '%s'\n", v);
                 return 2;
             }

@@ -148,7 +148,7 @@ int genbo_diffusion_save(const genbo_diffusion *m, const char *path) {
     void *buf;
     size_t len;
     int rc = genbo_diffusion_save_buffer(m, &buf, &len);
-    if (rc) return rc;
+    if (rc) return genbo__fail_prefix(rc, "%s", path);
     FILE *f = fopen(path, "wb");
     if (!f) {
         free(buf);

@@ -49,14 +49,16 @@ int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double targ
     return genbo__store_commit(s->db);
 }
 
-/* A design as a JSON array, %.17g (reads back exactly). */
+/* A design as a JSON array, %.17g (reads back exactly); a non-finite
+ * coordinate (a diverged sample) is null, as JSON has no NaN. */
 static char *design_json(const double *x, size_t dim) {
     size_t cap = 2 + dim * 26, k = 0;
     char *out = genbo__malloc(cap);
     if (!out) return NULL;
     out[k++] = '[';
     for (size_t j = 0; j < dim; j++)
-        k += (size_t)snprintf(out + k, cap - k, "%s%.17g", j ? "," : "", x[j]);
+        k += isfinite(x[j]) ? (size_t)snprintf(out + k, cap - k, "%s%.17g", j ? "," : "", x[j])
+                            : (size_t)snprintf(out + k, cap - k, "%snull", j ? "," : "");
     out[k++] = ']';
     out[k] = '\0';
     return out;
