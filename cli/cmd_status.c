@@ -72,7 +72,8 @@ int cmd_status(int argc, char **argv) {
     if (study) sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
     cJSON *all = json ? cJSON_CreateArray() : NULL;
     int found = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         found++;
         cJSON *o = NULL, *runs = NULL;
         if (json) {
@@ -111,6 +112,15 @@ int cmd_status(int argc, char **argv) {
             }
         }
     }
+    /* A read that ends on an error (busy, corrupt) must not look complete. */
+    if (step != SQLITE_DONE) {
+        fprintf(stderr, "genbo: status: %s: reading studies: %s\n", db_path, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        sqlite3_finalize(rt);
+        genbo__store_close(db);
+        cJSON_Delete(all);
+        return 1;
+    }
     sqlite3_finalize(st);
     sqlite3_finalize(rt);
     genbo__store_close(db);
@@ -122,6 +132,10 @@ int cmd_status(int argc, char **argv) {
     }
     if (study && !found) {
         fprintf(stderr, "genbo: status: %s: no study named '%s'\n", db_path, study);
+        return 1;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "genbo: status: writing the output failed\n");
         return 1;
     }
     return 0;
@@ -231,7 +245,8 @@ int cmd_export(int argc, char **argv) {
         printf("[");
     }
     long rows = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const double *x = sqlite3_column_blob(st, 11);
         int has_x = sqlite3_column_bytes(st, 11) == (int)(dim * (int64_t)sizeof(double));
         if (json) {
@@ -259,7 +274,13 @@ int cmd_export(int argc, char **argv) {
         rows++;
     }
     if (json) printf("%s]\n", rows ? "\n" : "");
+    int failed = step != SQLITE_DONE;
+    if (failed) fprintf(stderr, "genbo: export: %s: reading trials: %s\n", db_path, sqlite3_errmsg(db));
     sqlite3_finalize(st);
     genbo__store_close(db);
-    return 0;
+    if (!failed && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "genbo: export: writing the output failed\n");
+        failed = 1;
+    }
+    return failed;
 }
