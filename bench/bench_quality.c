@@ -649,21 +649,12 @@ int main(int argc, char **argv) {
             secs[5] = genbo__now() - t;
         }
     }
-    char path[1100];
-    snprintf(path, sizeof path, "%s.md", out);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", path);
-        return 1;
-    }
+    FILE *f = bu_open_out(out, "md");
+    if (!f) return 1;
     write_md(f, &q, on, secs);
     fclose(f);
-    snprintf(path, sizeof path, "%s.json", out);
-    f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", path);
-        return 1;
-    }
+    f = bu_open_out(out, "json");
+    if (!f) return 1;
     fprintf(f, "{\"seeds\": %d, \"section_seconds\": {", q.seeds);
     for (int k = 1; k <= 5; k++) fprintf(f, "%s\"%d\": %.1f", k > 1 ? ", " : "", k, secs[k]);
     fprintf(f, "}, \"cells\": ");

@@ -244,13 +244,8 @@ int main(int argc, char **argv) {
     bench_reward(c);
     secs[2] = genbo__now() - t;
 
-    char path[1100];
-    snprintf(path, sizeof path, "%s.md", out);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", path);
-        return 1;
-    }
+    FILE *f = bu_open_out(out, "md");
+    if (!f) return 1;
     fprintf(f, "### Scaling (%d OpenBLAS threads, kernel %s; every time is the best of %d runs)\n\n",
             bi.threads, bi.corename, REPS);
     fprintf(f, "Training time against pool size (%ld steps, network %d x %d, batch %d, D = 64; "
@@ -275,12 +270,8 @@ int main(int argc, char **argv) {
     static const int rd[] = {3};
     bu_write_md(f, &T, "reward", rm, rh, rd, 1);
     fclose(f);
-    snprintf(path, sizeof path, "%s.json", out);
-    f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench: cannot write %s\n", path);
-        return 1;
-    }
+    f = bu_open_out(out, "json");
+    if (!f) return 1;
     fprintf(f, "{\"threads\": %d, \"kernel\": \"%s\", \"blas_config\": \"%s\", "
                "\"cpu_has_avx2\": %d, \"slow_kernel\": %d, \"section_seconds\": {\"pool\": %.1f, "
                "\"sampling\": %.1f, \"reward\": %.1f}, \"cells\": ",

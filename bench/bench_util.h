@@ -179,6 +179,15 @@ static inline void bu_progress(const char *fmt, ...) {
 }
 
 /* Abort the benchmark on a library failure, naming the call. */
+/* Open PREFIX.EXT for writing; NULL (after a message) if it cannot be. */
+static inline FILE *bu_open_out(const char *prefix, const char *ext) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s.%s", prefix, ext);
+    FILE *f = fopen(path, "w");
+    if (!f) fprintf(stderr, "bench: cannot write %s\n", path);
+    return f;
+}
+
 static inline void bu_check(int rc, const char *what) {
     if (rc == GENBO_OK) return;
     fprintf(stderr, "bench: %s failed: %s (%s)\n", what, genbo_errmsg(), genbo_strstatus(rc));
