@@ -588,6 +588,16 @@ static void value_text(const genbo_config *c, const key_def *k, char *buf, size_
     }
 }
 
+int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
+                     size_t size) {
+    if (!cfg || !section || !key || !buf || size == 0)
+        return genbo__fail(GENBO_EINVAL, "genbo_config_get: NULL argument");
+    int ki = find_key(section, key);
+    if (ki < 0) return genbo__fail(GENBO_ENOTFOUND, "[%s] %s: unknown key", section, key);
+    value_text(cfg, &KEYS[ki], buf, size);
+    return GENBO_OK;
+}
+
 char *genbo_config_to_ini(const genbo_config *cfg) {
     if (!cfg) return NULL;
     size_t cap = 8192, len = 0;
