@@ -39,6 +39,14 @@
 #define MAX_SETS 32
 
 static bu_table T;
+/* cases run so far, for the tables written after every seed */
+static const char *case_names[64];
+static int case_olympus_flag[64], n_cases;
+static double case_secs[64];
+static const char *out_prefix = "bench_designs", *run_label = "";
+static int n_seeds = 3;
+static char *config_ini;
+static void write_outputs(void);
 static const char *SETS[MAX_SETS][2]; /* --set: "section.key", "value" */
 static int n_sets;
 static int quick;
@@ -53,9 +61,11 @@ static genbo_config *case_config(uint64_t seed) {
     bu_check(genbo_config_set(c, "study", "seed", sb), "seed");
     bu_check(genbo_config_set(c, "reward", "model", "gp"), "reward model");
     if (quick) {
-        bu_check(genbo_config_set(c, "diffusion", "steps", "300"), "quick steps");
-        bu_check(genbo_config_set(c, "generate", "steps", "40"), "quick sampler steps");
-        bu_check(genbo_config_set(c, "data", "n_unlabel", "2000"), "quick pool");
+        bu_check(genbo_config_set(c, "diffusion", "steps", "100"), "quick steps");
+        bu_check(genbo_config_set(c, "diffusion", "batch", "128"), "quick batch");
+        bu_check(genbo_config_set(c, "generate", "steps", "20"), "quick sampler steps");
+        bu_check(genbo_config_set(c, "generate", "n", "16"), "quick n");
+        bu_check(genbo_config_set(c, "data", "n_unlabel", "1000"), "quick pool");
     }
     for (int i = 0; i < n_sets; i++) {
         char sec[64];
@@ -156,7 +166,7 @@ static void run_case(bcase *b, uint64_t seed) {
     md.reward = rm, md.diffusion = dm;
     genbo__config_sample_params(cfg, &md.sample);
     size_t n = (size_t)cfg->n;
-    double *G = bu_alloc(n * D * sizeof *G);
+    double *G = bu_alloc(n * D * sizeof *G), t_gen = 0;
     for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
         const char *name = genbo__method_name((genbo__method)m);
         int uses_a = m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL;
@@ -170,8 +180,9 @@ static void run_case(bcase *b, uint64_t seed) {
             snprintf(cf, sizeof cf, "a=%s", uses_a ? cfg->targets[j].label : "-");
             record(bu_cell_get(&T, b->name, cf, name, NAN), b, n, G, a);
         }
-        bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", genbo__now() - t0);
+        t_gen += genbo__now() - t0;
     }
+    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", t_gen);
     free(G);
     genbo_diffusion_free(dm);
     genbo_reward_free(rm);
@@ -202,6 +213,7 @@ static void case_task(const char *name, genbo_task_kind kind, int seeds) {
         genbo_config_free(cfg);
         bu_progress("%s: seed %d (%zu labels, pool %zu)", name, s, b.n_label, b.n_pool);
         run_case(&b, (uint64_t)s);
+        write_outputs();
         genbo_dataset_free(b.lab);
         genbo_dataset_free(b.pool);
         genbo_task_free(b.task);
@@ -227,6 +239,7 @@ static int case_olympus(const char *name, const char *shared, int seeds) {
         b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
         bu_progress("%s: seed %d (%zu rows x %zu)", name, s, o->n, o->d);
         run_case(&b, (uint64_t)s);
+        write_outputs();
         genbo_dataset_free(b.lab);
         genbo_dataset_free(b.pool);
     }
@@ -309,17 +322,56 @@ static void write_case(FILE *f, const char *name, int olympus) {
     fprintf(f, "\n</details>\n\n");
 }
 
+/* PREFIX.md and PREFIX.json with every seed run so far (rewritten after
+ * each seed, so a stopped run still leaves honest partial tables). */
+static void write_outputs(void) {
+    FILE *f = bu_open_out(out_prefix, "md");
+    if (!f) return;
+    fprintf(f, "### Designs off the linear toy (bench_designs%s%s)\n\n", run_label[0] ? ": " : "",
+            run_label);
+    fprintf(f, "Up to %d seed(s) per case (the `train_s` and table cells say how many ran); "
+               "study defaults with `[reward] model = gp`%s", n_seeds,
+            quick ? " (QUICK sizes: numbers meaningless)" : "");
+    for (int i = 0; i < n_sets; i++)
+        fprintf(f, "%s`%s = %s`", i ? ", " : "; overrides: ", SETS[i][0], SETS[i][1]);
+    fprintf(f, ". Each method's row is its best target (highest mean over seeds); methods that "
+               "ignore the target make one batch. Every batch has the same number of designs "
+               "(`[generate] n`).");
+    if (n_cases) fprintf(f, " Wall time per finished case:");
+    for (int i = 0; i < n_cases; i++)
+        fprintf(f, " %s %.0f s%s", case_names[i], case_secs[i], i + 1 < n_cases ? "," : ".");
+    fprintf(f, "\n\n");
+    /* finished cases, then any case with cells that is still running */
+    for (int i = 0; i < n_cases; i++) write_case(f, case_names[i], case_olympus_flag[i]);
+    if (T.n) {
+        const char *last = T.cells[T.n - 1].section;
+        int done = 0;
+        for (int i = 0; i < n_cases; i++) done |= !strcmp(case_names[i], last);
+        if (!done) write_case(f, last, strcmp(last, "quad48") && strcmp(last, "curved48"));
+    }
+    fprintf(f, "<details><summary>resolved configuration (seed 1)</summary>\n\n```ini\n%s```\n\n"
+               "</details>\n\n", config_ini ? config_ini : "");
+    fclose(f);
+    f = bu_open_out(out_prefix, "json");
+    if (!f) return;
+    fprintf(f, "{\"seeds\": %d, \"quick\": %s, \"label\": \"%s\", \"cells\": ", n_seeds,
+            quick ? "true" : "false", run_label);
+    bu_write_json(f, &T);
+    fprintf(f, "}\n");
+    fclose(f);
+}
+
 int main(int argc, char **argv) {
-    const char *out = "bench_designs", *shared = NULL, *label = "";
+    const char *shared = NULL;
     const char *cases = "quad48,curved48,oer_plate_3496,oer_plate_3851,photo_pce10,hplc,crossed_barrel";
     int threads = 0, seeds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cases") && i + 1 < argc) cases = argv[++i];
         else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_prefix = argv[++i];
         else if (!strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) run_label = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < MAX_SETS) {
             char *kv = argv[++i], *eq = strchr(kv, '='), *dot = strchr(kv, '.');
@@ -340,6 +392,7 @@ int main(int argc, char **argv) {
     if (seeds < 1) seeds = 1;
     if (seeds > BU_MAX_SEEDS) seeds = BU_MAX_SEEDS;
     if (quick && seeds > 1) seeds = 1;
+    n_seeds = seeds;
     if (threads > 0) genbo_set_threads(threads);
     char sh[1024];
     if (!shared) { /* <repo>/build/bench_designs -> <repo>/../shared/datasets */
@@ -349,14 +402,11 @@ int main(int argc, char **argv) {
         shared = sh;
     }
     genbo_config *c0 = case_config(1);
-    char *ini = genbo_config_to_ini(c0);
+    config_ini = genbo_config_to_ini(c0);
     genbo_config_free(c0);
     bu_progress("bench_designs: cases %s, %d seeds%s", cases, seeds, quick ? " (quick)" : "");
     char list[1024];
     snprintf(list, sizeof list, "%s", cases);
-    const char *names[64];
-    int olympus[64], n_cases = 0;
-    double secs[64];
     for (char *tok = strtok(list, ","); tok && n_cases < 64; tok = strtok(NULL, ",")) {
         double t = genbo__now();
         int ok = 1, oly = 0;
@@ -367,35 +417,13 @@ int main(int argc, char **argv) {
             ok = case_olympus(tok, shared, seeds);
         }
         if (!ok) continue;
-        names[n_cases] = tok;
-        olympus[n_cases] = oly;
-        secs[n_cases++] = genbo__now() - t;
+        case_names[n_cases] = tok;
+        case_olympus_flag[n_cases] = oly;
+        case_secs[n_cases++] = genbo__now() - t;
     }
-    FILE *f = bu_open_out(out, "md");
-    if (!f) return 1;
-    fprintf(f, "### Designs off the linear toy (bench_designs%s%s)\n\n", label[0] ? ": " : "",
-            label);
-    fprintf(f, "%d seed(s) per case; study defaults with `[reward] model = gp`%s", seeds,
-            quick ? " (QUICK sizes: numbers meaningless)" : "");
-    for (int i = 0; i < n_sets; i++)
-        fprintf(f, "%s`%s = %s`", i ? ", " : "; overrides: ", SETS[i][0], SETS[i][1]);
-    fprintf(f, ". Each method's row is its best target (highest mean over seeds); methods that "
-               "ignore the target make one batch. Every batch has the same number of designs "
-               "(`[generate] n`). Wall time per case:");
-    for (int i = 0; i < n_cases; i++) fprintf(f, " %s %.0f s%s", names[i], secs[i], i + 1 < n_cases ? "," : ".\n\n");
-    for (int i = 0; i < n_cases; i++) write_case(f, names[i], olympus[i]);
-    fprintf(f, "<details><summary>resolved configuration (seed 1)</summary>\n\n```ini\n%s```\n\n"
-               "</details>\n\n", ini ? ini : "");
-    fclose(f);
-    free(ini);
-    f = bu_open_out(out, "json");
-    if (!f) return 1;
-    fprintf(f, "{\"seeds\": %d, \"quick\": %s, \"label\": \"%s\", \"cells\": ", seeds,
-            quick ? "true" : "false", label);
-    bu_write_json(f, &T);
-    fprintf(f, "}\n");
-    fclose(f);
-    bu_progress("bench_designs: done, wrote %s.md / .json", out);
+    write_outputs();
+    bu_progress("bench_designs: done, wrote %s.md / .json", out_prefix);
+    free(config_ini);
     free(T.cells);
     return 0;
 }
