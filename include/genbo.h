@@ -139,7 +139,13 @@ typedef enum genbo_task_kind {
     GENBO_TASK_SUBSPACE_QUADRATIC = 1,
     /* sequences of seq_len points in R^seq_dim, covariance
      * Gamma (x) Lambda with a stationary kernel over time; flattened. */
-    GENBO_TASK_GP_SEQUENCE = 2
+    GENBO_TASK_GP_SEQUENCE = 2,
+    /* x = A phi(u), u ~ N(0, I_k), k = manifold_dim: a curved k-dim
+     * manifold inside the d-dim subspace; f*(x) = c - 1/2 ||A^T x - z*||^2
+     * - 10 dist(x)^2 (designs off the manifold are invalid and score low;
+     * best valid design 2.0); support distance = Euclidean distance to the
+     * manifold (docs/datasets.md). */
+    GENBO_TASK_CURVED_MANIFOLD = 3
 } genbo_task_kind;
 
 typedef struct genbo_task_params {
@@ -152,9 +158,11 @@ typedef struct genbo_task_params {
     int seq_dim;       /* GP sequences: dimension per time point */
     double lengthscale;/* GP sequences: kernel lengthscale over time */
     uint64_t seed;     /* seeds A, theta, ... (the task itself) */
+    int manifold_dim;  /* curved manifold: intrinsic dimension k, 1 <= k < d */
 } genbo_task_params;
 
-/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1. */
+/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1,
+ * manifold_dim 3. */
 void genbo_task_params_default(genbo_task_params *p);
 int genbo_task_create(const genbo_task_params *p, genbo_task **out);
 void genbo_task_free(genbo_task *t);
