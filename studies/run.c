@@ -409,6 +409,7 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     if (!m->pseudo) m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
     rc = m->pseudo ? genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL) : GENBO_ENOMEM;
     if (!rc && s->cfg->finetune_steps > 0) {
+        study_training tr;
         double *Xl, *yl;
         size_t nl;
         rc = genbo__run_labels(s, run_id, &Xl, &yl, &nl);
@@ -427,9 +428,12 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
             dp.seed = genbo__seed_mix(s->cfg->seed, 11, (uint64_t)round);
             dp.progress = s->progress;
             dp.progress_ctx = s->progress_ctx;
-            rc = genbo_diffusion_finetune(m->diffusion, &dp, n, X, y);
+            rc = genbo__training_attach(s, run_id, round, &dp, &tr); /* curve, checkpoint, summary */
+            if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_finetune(m->diffusion, &dp, n, X, y));
+            else free(tr.resume);
         }
         if (!rc) rc = genbo__store_diffusion(s, run_id, round, m->diffusion);
+        if (!rc) rc = genbo__training_done(&tr);
         free(X);
         free(y);
         free(Xl);

@@ -103,3 +103,23 @@ Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     free(ma);
     free(mb);
 }
+
+Test(study_training, design_loop_fine_tunes_are_recorded_per_round) {
+    FIXTURE_PATH(db, "f.db");
+    genbo_config *c;
+    fixture_write("f.ini", STUDY);
+    cr_assert_eq(genbo_config_load(fixture_path("f.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_config_set(c, "diffusion", "max_steps", "300"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "rounds", "1"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "method", "random"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "finetune_steps", "150"), GENBO_OK);
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tr", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 0 AND stop = 'max_steps' AND steps = 300"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 1 AND stop = 'steps' AND steps = 150"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_curve WHERE round = 1"), 2); /* at 100 and 150 */
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_checkpoints"), 0);
+}
