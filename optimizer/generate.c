@@ -11,7 +11,11 @@ int genbo__generate(genbo__method m, const genbo__models *models, double target,
     const char *name = genbo__method_name(m);
     if (!name) return genbo__fail(GENBO_EINVAL, "generate: method %d out of range", (int)m);
     int rc;
-    if (genbo__method_uses_diffusion(m)) {
+    if (m == GENBO__METHOD_GENBO) {
+        if (!models->diffusion)
+            return genbo__fail(GENBO_ESTATE, "method '%s' needs a trained diffusion model", name);
+        rc = genbo__genbo_batch(models, target, n, seed, designs);
+    } else if (genbo__method_uses_diffusion(m)) {
         if (!models->diffusion)
             return genbo__fail(GENBO_ESTATE, "method '%s' needs a trained diffusion model", name);
         if (genbo_diffusion_dim(models->diffusion) != models->dim)

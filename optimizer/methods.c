@@ -6,8 +6,21 @@
 #include "core/core.h"
 #include "optimizer/methods.h"
 
-static const char *const method_names[GENBO__METHOD_COUNT] = {
-    "genbo", "conditional", "unguided", "gradient", "surrogate_ascent", "best_labelled", "random"};
+/* The one list of method names, in genbo__method order: the study file's
+ * words, the error message and the docs all come from here. */
+#define METHOD_LIST(X)                                                                   \
+    X(genbo) X(conditional) X(unguided) X(gradient) X(surrogate_ascent) X(best_labelled) \
+    X(random)
+#define AS_NAME(m) #m,
+#define AS_WORD(m) "|" #m
+static const char *const method_names[] = {METHOD_LIST(AS_NAME)};
+_Static_assert(sizeof method_names / sizeof method_names[0] == GENBO__METHOD_COUNT,
+               "one name per genbo__method");
+/* "|genbo|conditional|...": the words start after the first bar */
+static const char method_bars[] = METHOD_LIST(AS_WORD);
+static const char *const method_words = method_bars + 1;
+
+const char *genbo__method_words(void) { return method_words; }
 
 int genbo__method_from_name(const char *name, genbo__method *out) {
     for (int m = 0; name && m < GENBO__METHOD_COUNT; m++)
@@ -15,10 +28,8 @@ int genbo__method_from_name(const char *name, genbo__method *out) {
             *out = (genbo__method)m;
             return GENBO_OK;
         }
-    return genbo__fail(GENBO_EINVAL,
-                       "unknown method '%s' (known: genbo, conditional, unguided, gradient, "
-                       "surrogate_ascent, best_labelled, random)",
-                       name ? name : "(null)");
+    return genbo__fail(GENBO_EINVAL, "unknown method '%s' (known: %s)", name ? name : "(null)",
+                       method_words);
 }
 
 const char *genbo__method_name(genbo__method m) {

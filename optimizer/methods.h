@@ -2,8 +2,11 @@
  * one call that produces n designs at a target for any of them (internal).
  *
  *   name               what it is
- *   genbo              conditional diffusion at a, CFG weight from the
- *                      config, look-ahead gradient guidance on f_hat
+ *   genbo              oversample x n candidates (conditional diffusion at
+ *                      a with CFG and look-ahead gradient guidance on
+ *                      f_hat, plus the other sources of `select`), return
+ *                      the n best by pessimistic reward on the support
+ *                      with a diversity rule (genbo_method.c)
  *   conditional        conditional diffusion at a, CFG weight from the
  *                      config, no gradient guidance
  *   unguided           unconditional diffusion, no guidance (a unused)
@@ -35,6 +38,8 @@ typedef enum genbo__method {
 /* "genbo", "conditional", ... -> method. Unknown names fail with
  * GENBO_EINVAL and a message listing the known ones. */
 int genbo__method_from_name(const char *name, genbo__method *out);
+/* Every method name joined by '|' ("genbo|conditional|..."), static. */
+const char *genbo__method_words(void);
 /* The name of a method (static string), NULL if out of range. */
 const char *genbo__method_name(genbo__method m);
 /* 1 for the four diffusion methods (they need a trained model). */
@@ -51,6 +56,21 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
                                 const genbo_reward *reward, uint64_t seed,
                                 genbo_sample_params *out);
 
+/* Candidate sources of the genbo method (bit mask). */
+enum { GENBO__SOURCE_GUIDED = 1 };
+
+/* How the genbo method oversamples and selects (genbo_method.c). All zero
+ * (as in a zeroed genbo__models) = one guided candidate per design, no
+ * selection: the batch is the guided sampler's, projected into the trust
+ * region. */
+typedef struct genbo__select_settings {
+    int oversample;      /* candidates per returned design (<= 1: no selection) */
+    double kappa;        /* acquisition = mean - kappa * predictive sd */
+    double min_distance; /* diversity: minimum pairwise distance in units of the
+                            pool's mean nearest-neighbour distance (standardised) */
+    unsigned sources;    /* GENBO__SOURCE_* mask; 0 = guided only */
+} genbo__select_settings;
+
 /* Everything a method may need; borrowed, read-only. */
 typedef struct genbo__models {
     size_t dim;
@@ -62,11 +82,17 @@ typedef struct genbo__models {
     const genbo_diffusion *diffusion;/* NULL if not trained */
     genbo_sample_params sample;      /* base sampler settings (see above) */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
+    genbo__select_settings select;   /* the genbo method's selection */
 } genbo__models;
 
 /* n designs (n x dim into `designs`) at target a with method m. Seeded:
  * the same call gives the same designs. Defined in generate.c. */
 int genbo__generate(genbo__method m, const genbo__models *models, double target, size_t n,
                     uint64_t seed, double *designs);
+
+/* The genbo method (genbo_method.c): candidates from the sources of
+ * models->select, projected into the trust region, scored and selected. */
+int genbo__genbo_batch(const genbo__models *models, double target, size_t n, uint64_t seed,
+                       double *designs);
 
 #endif

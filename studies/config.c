@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "optimizer/methods.h"
 #include "studies/config.h"
 
 typedef enum {
@@ -43,8 +44,8 @@ typedef struct key_def {
 #define F(field) offsetof(struct genbo_config, field), sizeof(((struct genbo_config *)0)->field)
 #define BIG 1e300
 
-static const char *const METHOD_WORDS =
-    "genbo|conditional|unguided|gradient|surrogate_ascent|best_labelled|random";
+/* The method names live in optimizer/methods.c (one list). */
+#define METHOD_WORDS genbo__method_words()
 
 static const key_def KEYS[] = {
     {"study", "name", K_STR, F(name), 0, 0, NULL, "default",
@@ -126,6 +127,12 @@ static const key_def KEYS[] = {
      "gradient guidance of `genbo` and `gradient`"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
      "gradient-guidance strength eta (docs/diffusion.md: s += eta alpha_t grad f_hat(x0_hat))"},
+    {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
+     "`genbo` draws oversample x n candidates and returns the n best (1 = no selection; docs/optimizer.md)"},
+    {"generate", "kappa", K_DOUBLE, F(kappa), 0, BIG, NULL, "1",
+     "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
+    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "1",
+     "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "

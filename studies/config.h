@@ -72,6 +72,8 @@ struct genbo_config {
     double cfg_weight;
     int grad_mode;
     double grad_eta;
+    int oversample;            /* genbo: candidates per returned design */
+    double kappa, min_distance; /* genbo: pessimism, diversity */
 
     /* [evaluate] */
     int evaluator;

@@ -274,4 +274,8 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     mm->reward = s->models.reward;
     mm->diffusion = s->models.diffusion;
     genbo__config_sample_params(s->cfg, &mm->sample);
+    mm->select.oversample = s->cfg->oversample;
+    mm->select.kappa = s->cfg->kappa;
+    mm->select.min_distance = s->cfg->min_distance;
+    mm->select.sources = GENBO__SOURCE_GUIDED;
 }
