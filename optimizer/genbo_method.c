@@ -2,8 +2,10 @@
  *
  *   1. M = oversample * n candidates, split evenly over the sources (the
  *      first source takes the remainder): `guided` = conditional diffusion
- *      at the target with CFG and gradient guidance on f_hat.
- *   2. Every candidate is projected into the trust region (trust.h).
+ *      at the target with CFG and gradient guidance on f_hat; `edit` = the
+ *      edit method's designs (edit.c); `reweighted` = the guided sampler on
+ *      the DDOM-reweighted model.
+ *   2. Every candidate is projected into the trust region (region.h).
  *   3. Each is scored with the reward model's mean mu(x) and predictive sd
  *      s(x) (below), and with the data-driven support ratio r(x)
  *      (support.h; the task's own support distance is never used).
@@ -25,7 +27,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
-#include "optimizer/trust.h"
+#include "optimizer/region.h"
 
 /* Residual variance of the reward model on the labelled set. */
 static int residual_var(const genbo__models *mm, double *out) {
@@ -58,10 +60,12 @@ static int predictive(const genbo__models *mm, size_t m, const double *X, double
 /* `share` candidates from one source into C. */
 static int source_draw(const genbo__models *mm, unsigned src, double target, size_t share,
                        uint64_t seed, double *C) {
-    (void)src; /* GENBO__SOURCE_GUIDED */
+    if (src == GENBO__SOURCE_EDIT) return genbo__edit_batch(mm, target, share, seed, C);
+    const genbo_diffusion *dm = src == GENBO__SOURCE_REWEIGHTED ? mm->reweighted : mm->diffusion;
+    if (!dm) return genbo__fail(GENBO_ESTATE, "the reweighted source needs the reweighted model");
     genbo_sample_params p;
     int rc = genbo__method_sample_params(GENBO__METHOD_GENBO, &mm->sample, mm->reward, seed, &p);
-    return rc ? rc : genbo_diffusion_sample(mm->diffusion, &p, target, share, C);
+    return rc ? rc : genbo_diffusion_sample(dm, &p, target, share, C);
 }
 
 static int score_and_select(const genbo__models *mm, size_t M, const double *C, size_t n,
@@ -102,7 +106,7 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     unsigned src[8];
     int ns = 0;
     unsigned mask = st->sources ? st->sources : GENBO__SOURCE_GUIDED;
-    for (unsigned b = 1; b <= GENBO__SOURCE_GUIDED; b <<= 1)
+    for (unsigned b = 1; b <= GENBO__SOURCE_REWEIGHTED; b <<= 1)
         if (mask & b) src[ns++] = b;
     if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
     double *lo = genbo__malloc(2 * dim * sizeof *lo);
@@ -119,8 +123,8 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
         if (rc) rc = genbo__fail_prefix(rc, "genbo: candidates");
         off += share;
     }
-    if (!rc) rc = genbo__trust_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, hi);
-    if (!rc) genbo__trust_project(dim, M, C, lo, hi);
+    if (!rc) rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, hi);
+    if (!rc) genbo__region_project(dim, M, C, lo, hi);
     if (!rc && M > n) rc = score_and_select(mm, M, C, n, seed, designs);
     if (C != designs) free(C);
     free(lo);

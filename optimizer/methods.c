@@ -10,7 +10,7 @@
  * words, the error message and the docs all come from here. */
 #define METHOD_LIST(X)                                                                   \
     X(genbo) X(conditional) X(unguided) X(gradient) X(surrogate_ascent) X(best_labelled) \
-    X(random)
+    X(random) X(edit) X(reweighted)
 #define AS_NAME(m) #m,
 #define AS_WORD(m) "|" #m
 static const char *const method_names[] = {METHOD_LIST(AS_NAME)};
@@ -38,12 +38,13 @@ const char *genbo__method_name(genbo__method m) {
 
 int genbo__method_uses_diffusion(genbo__method m) {
     return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL ||
-           m == GENBO__METHOD_UNGUIDED || m == GENBO__METHOD_GRADIENT;
+           m == GENBO__METHOD_UNGUIDED || m == GENBO__METHOD_GRADIENT ||
+           m == GENBO__METHOD_EDIT || m == GENBO__METHOD_REWEIGHTED;
 }
 
 int genbo__method_uses_reward(genbo__method m) {
     return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_GRADIENT ||
-           m == GENBO__METHOD_SURROGATE_ASCENT;
+           m == GENBO__METHOD_SURROGATE_ASCENT || m == GENBO__METHOD_EDIT;
 }
 
 int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base,
@@ -63,6 +64,8 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
         p.reward = reward;
         break;
     case GENBO__METHOD_CONDITIONAL: /* conditioning alone */
+    case GENBO__METHOD_EDIT:        /* (from given designs: edit.c) */
+    case GENBO__METHOD_REWEIGHTED:  /* (on the reweighted model) */
         p.conditional = 1;
         p.grad_mode = GENBO_GRAD_NONE;
         p.grad_eta = 0;

@@ -15,6 +15,12 @@
  *                      designs, inside the data's bounding box (a unused)
  *   best_labelled      the n best labelled designs (a unused)
  *   random             n pool designs uniformly at random (a unused)
+ *   edit               surrogate_ascent's designs noised to sigma^2 =
+ *                      edit_noise and denoised by the conditional model at
+ *                      a (SDEdit / DEMO; edit.c)
+ *   reweighted         conditional diffusion at a from the model trained
+ *                      with rows drawn toward high pseudo-rewards (DDOM;
+ *                      reweight.h)
  */
 #ifndef GENBO_OPTIMIZER_METHODS_H
 #define GENBO_OPTIMIZER_METHODS_H
@@ -32,6 +38,8 @@ typedef enum genbo__method {
     GENBO__METHOD_SURROGATE_ASCENT,
     GENBO__METHOD_BEST_LABELLED,
     GENBO__METHOD_RANDOM,
+    GENBO__METHOD_EDIT,
+    GENBO__METHOD_REWEIGHTED,
     GENBO__METHOD_COUNT
 } genbo__method;
 
@@ -42,9 +50,11 @@ int genbo__method_from_name(const char *name, genbo__method *out);
 const char *genbo__method_words(void);
 /* The name of a method (static string), NULL if out of range. */
 const char *genbo__method_name(genbo__method m);
-/* 1 for the four diffusion methods (they need a trained model). */
+/* 1 for the methods that need a trained diffusion model (reweighted: the
+ * reweighted one). */
 int genbo__method_uses_diffusion(genbo__method m);
-/* 1 if the method needs the reward model (genbo, gradient, surrogate_ascent). */
+/* 1 if the method needs the reward model (genbo, gradient, surrogate_ascent,
+ * edit). */
 int genbo__method_uses_reward(genbo__method m);
 
 /* The sampler settings of a diffusion method: `base` carries the config's
@@ -57,7 +67,10 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
                                 genbo_sample_params *out);
 
 /* Candidate sources of the genbo method (bit mask). */
-enum { GENBO__SOURCE_GUIDED = 1 };
+enum { GENBO__SOURCE_GUIDED = 1, GENBO__SOURCE_EDIT = 2, GENBO__SOURCE_REWEIGHTED = 4 };
+
+/* Default share of variance replaced by noise before an edit. */
+#define GENBO__EDIT_NOISE 0.3
 
 /* How the genbo method oversamples and selects (genbo_method.c). All zero
  * (as in a zeroed genbo__models) = one guided candidate per design, no
@@ -69,6 +82,7 @@ typedef struct genbo__select_settings {
     double min_distance; /* diversity: minimum pairwise distance in units of the
                             pool's mean nearest-neighbour distance (standardised) */
     unsigned sources;    /* GENBO__SOURCE_* mask; 0 = guided only */
+    double edit_noise;   /* edit: sigma^2 of the start time (<= 0: GENBO__EDIT_NOISE) */
 } genbo__select_settings;
 
 /* Everything a method may need; borrowed, read-only. */
@@ -80,6 +94,7 @@ typedef struct genbo__models {
     size_t n_pool;
     const genbo_reward *reward;      /* f_hat (NULL if not fitted) */
     const genbo_diffusion *diffusion;/* NULL if not trained */
+    const genbo_diffusion *reweighted;/* the DDOM-reweighted model (NULL if not trained) */
     genbo_sample_params sample;      /* base sampler settings (see above) */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
     genbo__select_settings select;   /* the genbo method's selection */
@@ -92,6 +107,10 @@ int genbo__generate(genbo__method m, const genbo__models *models, double target,
 
 /* The genbo method (genbo_method.c): candidates from the sources of
  * models->select, projected into the trust region, scored and selected. */
+/* The edit method (edit.c): surrogate ascent from the n best labelled
+ * designs, then each result noised and denoised at target a. */
+int genbo__edit_batch(const genbo__models *models, double target, size_t n, uint64_t seed,
+                      double *designs);
 int genbo__genbo_batch(const genbo__models *models, double target, size_t n, uint64_t seed,
                        double *designs);
 

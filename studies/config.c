@@ -28,7 +28,9 @@ typedef enum {
     K_LAMBDA,  /* gcv | kfold | a positive number */
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
-    K_METHODS  /* comma-separated method names */
+    K_METHODS, /* comma-separated method names */
+    K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
+                  mask (bit i = word i) goes to the int field named by max */
 } key_type;
 
 typedef struct key_def {
@@ -108,6 +110,8 @@ static const key_def KEYS[] = {
     {"diffusion", "T", K_DOUBLE, F(T), 1e-9, BIG, NULL, "10", "largest diffusion time, > t0"},
     {"diffusion", "schedule", K_ENUM, F(schedule), 0, 0, "ou|linear_vp", "ou",
      "forward process: OU dX = -X/2 dt + dW, or a linear-beta VP SDE"},
+    {"diffusion", "reweight_percentile", K_DOUBLE, F(reweight_percentile), 0, 99.9, NULL, "90",
+     "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
     {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
      "log_uniform", "distribution of training times on [t0, T]"},
 
@@ -133,6 +137,11 @@ static const key_def KEYS[] = {
      "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
     {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "1",
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
+    {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
+     "guided|edit|reweighted", "guided, edit",
+     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the reweighted model (trains it)"},
+    {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
+     "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "
@@ -358,6 +367,22 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
         memcpy(c->targets, ts, sizeof ts[0] * (size_t)n);
         c->n_targets = n;
+        memcpy(field, v, strlen(v) + 1);
+        break;
+    }
+    case K_WORDSET: {
+        int mask = 0;
+        char item[64];
+        const char *p = v;
+        while (next_item(&p, item, sizeof item)) {
+            int i = word_index(k->words, item);
+            if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", item, k->words);
+            if (mask & (1 << i)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
+            mask |= 1 << i;
+        }
+        if (!mask) return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists none of %s", v, k->words);
+        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
+        *(int *)((char *)c + (size_t)k->max) = mask;
         memcpy(field, v, strlen(v) + 1);
         break;
     }
@@ -659,6 +684,15 @@ char *genbo__config_doc_table(void) {
         case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
         case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
         case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
+        case K_WORDSET: {
+            size_t j = (size_t)snprintf(values, sizeof values, "list of ");
+            for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {
+                if (*p == '|') { memcpy(values + j, " \\| ", 4); j += 4; }
+                else values[j++] = *p;
+            }
+            values[j] = '\0';
+            break;
+        }
         }
         len += (size_t)snprintf(out + len, cap - len, "| [%s] | `%s` | `%s` | %s | %s |\n", k->section,
                                 k->name, k->dflt, values, k->doc);

@@ -59,6 +59,7 @@ struct genbo_config {
     int batch;
     double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
     int schedule, time_sampling;
+    double reweight_percentile;
 
     /* [generate] */
     char targets_text[CFG_STR];
@@ -74,6 +75,9 @@ struct genbo_config {
     double grad_eta;
     int oversample;            /* genbo: candidates per returned design */
     double kappa, min_distance; /* genbo: pessimism, diversity */
+    char sources_text[96];
+    int sources;               /* genbo: bit i = word i of guided|edit|reweighted */
+    double edit_noise;
 
     /* [evaluate] */
     int evaluator;

@@ -277,5 +277,7 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     mm->select.oversample = s->cfg->oversample;
     mm->select.kappa = s->cfg->kappa;
     mm->select.min_distance = s->cfg->min_distance;
-    mm->select.sources = GENBO__SOURCE_GUIDED;
+    mm->select.sources = (unsigned)s->cfg->sources; /* bits as GENBO__SOURCE_* */
+    mm->select.edit_noise = s->cfg->edit_noise;
+    mm->reweighted = s->models.reweighted;
 }

@@ -29,6 +29,7 @@ typedef struct study_models {
     genbo_reward *reward;
     int64_t reward_labels; /* labels the reward model was fitted on */
     genbo_diffusion *diffusion;
+    genbo_diffusion *reweighted; /* DDOM-reweighted model (NULL unless a method needs it) */
     double *pseudo;        /* pool pseudo-labels from `reward` (n_pool) */
 } study_models;
 

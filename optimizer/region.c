@@ -1,11 +1,11 @@
-/* trust.c - the per-feature trust box around the data (see trust.h). */
+/* region.c - the per-feature trust box around the data (see trust.h). */
 #include <math.h>
 
 #include "core/core.h"
 #include "optimizer/baselines.h"
-#include "optimizer/trust.h"
+#include "optimizer/region.h"
 
-int genbo__trust_box(size_t dim, const double *A, size_t na, const double *B, size_t nb,
+int genbo__region_box(size_t dim, const double *A, size_t na, const double *B, size_t nb,
                      double *lo, double *hi) {
     int rc = genbo__bounding_box(dim, A, na, B, nb, lo, hi);
     if (rc) return genbo__fail_prefix(rc, "trust region");
@@ -25,23 +25,23 @@ int genbo__trust_box(size_t dim, const double *A, size_t na, const double *B, si
             for (size_t i = 0; i < m; i++) s2 += (M[i * dim + j] - mu) * (M[i * dim + j] - mu);
         }
         double sd = n > 1 ? sqrt(s2 / (double)(n - 1)) : 0.0;
-        lo[j] -= GENBO__TRUST_MARGIN * sd;
-        hi[j] += GENBO__TRUST_MARGIN * sd;
+        lo[j] -= GENBO__REGION_MARGIN * sd;
+        hi[j] += GENBO__REGION_MARGIN * sd;
     }
     return GENBO_OK;
 }
 
-int genbo__trust_inside(size_t dim, const double *x, const double *lo, const double *hi) {
+int genbo__region_inside(size_t dim, const double *x, const double *lo, const double *hi) {
     for (size_t j = 0; j < dim; j++)
         if (!(x[j] >= lo[j] && x[j] <= hi[j])) return 0; /* also false for NaN */
     return 1;
 }
 
-size_t genbo__trust_project(size_t dim, size_t n, double *X, const double *lo, const double *hi) {
+size_t genbo__region_project(size_t dim, size_t n, double *X, const double *lo, const double *hi) {
     size_t moved = 0;
     for (size_t i = 0; i < n; i++) {
         double *x = X + i * dim;
-        if (genbo__trust_inside(dim, x, lo, hi)) continue;
+        if (genbo__region_inside(dim, x, lo, hi)) continue;
         moved++;
         for (size_t j = 0; j < dim; j++) {
             if (!isfinite(x[j])) x[j] = 0.5 * (lo[j] + hi[j]);
