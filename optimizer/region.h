@@ -2,8 +2,8 @@
  *
  * Per feature, the data's range (labelled + pool) widened on each side by
  * GENBO__REGION_MARGIN standard deviations of that feature. This is the one
- * place the optimizer asks "is this design allowed?": when the diffusion
- * own trust region (optimizer/trust.h, issue 14 part 2) lands, these calls
+ * place the optimizer asks "is this design allowed?": when the shared
+ * trust region (optimizer/trust.h, issue 14 part 2) lands, these calls
  * become thin wrappers around it. */
 #ifndef GENBO_OPTIMIZER_REGION_H
 #define GENBO_OPTIMIZER_REGION_H
