@@ -294,9 +294,18 @@ typedef enum genbo_sampler {
 
 typedef enum genbo_gradient_guidance {
     GENBO_GRAD_NONE = 0,
-    GENBO_GRAD_LOOKAHEAD = 1, /* gradient at the Tweedie estimate x0_hat */
-    GENBO_GRAD_NAIVE = 2      /* gradient at x_t */
+    GENBO_GRAD_LOOKAHEAD = 1, /* linear tilt, gradient at the Tweedie estimate x0_hat */
+    GENBO_GRAD_NAIVE = 2,     /* linear tilt, gradient at x_t */
+    GENBO_GRAD_TARGET = 3     /* Guo et al.'s look-ahead: seek f = target, normalised step */
 } genbo_gradient_guidance;
+
+/* Gradient guidance callbacks (NLopt style: a function plus its context).
+ * Both get n designs X (n x D, row-major, original units). grad fills
+ * grad_out (n x D) with the gradient of the guiding function f; value fills
+ * f_out (n) with f itself (needed by GENBO_GRAD_TARGET only). Return
+ * GENBO_OK or a genbo status (the sampler stops with it). */
+typedef int (*genbo_grad_fn)(void *ctx, size_t n, const double *X, double *grad_out);
+typedef int (*genbo_value_fn)(void *ctx, size_t n, const double *X, double *f_out);
 
 typedef struct genbo_sample_params {
     genbo_sampler sampler;
@@ -304,8 +313,14 @@ typedef struct genbo_sample_params {
     int conditional;      /* 1: condition on the target; 0: unconditional */
     double cfg_weight;    /* classifier-free guidance w (default 0) */
     genbo_gradient_guidance grad_mode;
-    double grad_eta;      /* gradient-guidance strength */
-    const genbo_reward *reward; /* reward model for gradient guidance */
+    double grad_eta;      /* gradient-guidance strength, unitless (see grad_scale) */
+    genbo_grad_fn grad;   /* gradient of f (required by every grad_mode but NONE) */
+    genbo_value_fn value; /* f itself (required by GENBO_GRAD_TARGET) */
+    void *grad_ctx;       /* passed to grad and value */
+    /* The spread of f's values (e.g. the sd of the labels f was fitted on):
+     * guidance works on f / grad_scale, so one grad_eta suits every reward
+     * unit. 0 = the pseudo-label sd the model was trained with. */
+    double grad_scale;
     uint64_t seed;
     genbo_progress_fn progress;
     void *progress_ctx;
@@ -321,6 +336,11 @@ typedef struct genbo_sample_params {
 } genbo_sample_params;
 
 void genbo_sample_params_default(genbo_sample_params *p);
+/* Make a reward model's predictive mean the guiding function (reward/):
+ * fills p->grad, p->value, p->grad_ctx (= m, which must outlive the
+ * sampling) and p->grad_scale (the sd of the labels m was fitted on; 0 for
+ * a ridge model read from a version-1 file). */
+int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p);
 
 /* Generate n designs at target reward `target` into X (n x D). Same seed
  * and thread count give bit-identical samples. */
