@@ -137,7 +137,7 @@ static const key_def KEYS[] = {
      "`genbo` draws oversample x n candidates and returns the n best (1 = no selection; docs/optimizer.md)"},
     {"generate", "kappa", K_DOUBLE, F(kappa), 0, BIG, NULL, "1",
      "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
-    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "1",
+    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
     {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
      "guided|edit|reweighted", "guided, edit",
