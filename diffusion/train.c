@@ -67,8 +67,9 @@ static double lr_at(const genbo_diffusion_params *p, long step) {
 /* The loop shared by train and finetune. Xz (n x D) and yz (n, or NULL)
  * are standardised. On success the EMA weights are copied to m->params;
  * on failure m is untouched. */
-static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
-                      const float *Xz, const float *yz, const float *init) {
+static int train_loop_rows(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
+                           const float *Xz, const float *yz, const float *init,
+                           const gd_alias *rows) {
     const dn_config *c = &m->cfg;
     const int B = p->batch, D = c->D;
     trainer t;
@@ -88,7 +89,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     for (long step = 0; step < p->steps; step++) {
         /* ---- minibatch */
         for (int i = 0; i < B; i++) {
-            size_t r = (size_t)genbo_rng_below(&rng, n);
+            size_t r = rows ? gd_alias_draw(rows, &rng) : (size_t)genbo_rng_below(&rng, n);
             double u = genbo_rng_uniform(&rng);
             double tt = p->time_sampling == GENBO_TIME_UNIFORM ? t0 + u * (T - t0)
                                                                : exp(lt0 + u * (lT - lt0));
@@ -156,6 +157,18 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     memcpy(m->params, t.ema, t.P * sizeof(float));
     trainer_free(&t);
     return GENBO_OK;
+}
+
+/* train_loop_rows with rows drawn by p->row_weights (NULL: uniformly). */
+static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
+                      const float *Xz, const float *yz, const float *init) {
+    if (!p->row_weights) return train_loop_rows(m, p, n, Xz, yz, init, NULL);
+    gd_alias rows;
+    int rc = gd_alias_build(&rows, n, p->row_weights);
+    if (rc) return genbo__fail_prefix(rc, "diffusion");
+    rc = train_loop_rows(m, p, n, Xz, yz, init, &rows);
+    gd_alias_free(&rows);
+    return rc;
 }
 
 static int check_data(size_t n, size_t D, const double *X, const double *y) {

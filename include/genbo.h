@@ -270,6 +270,10 @@ typedef struct genbo_diffusion_params {
     uint64_t seed;
     genbo_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    /* Weighted training (DDOM-style reweighting): n non-negative weights,
+     * one per training row; minibatch rows are drawn with probability
+     * proportional to them (an alias table: O(1) a draw). NULL = uniform. */
+    const double *row_weights;
 } genbo_diffusion_params;
 
 void genbo_diffusion_params_default(genbo_diffusion_params *p);

@@ -147,5 +147,10 @@ static const char *const migration_1 =
  * CSV header or x0..x{D-1}), so exports can name their columns. */
 static const char *const migration_2 = "ALTER TABLE datasets ADD COLUMN columns TEXT;";
 
-const char *const genbo__migrations[] = {migration_1, migration_2};
+/* Version 3 (this session's one migration): models.role names a model's
+ * job beside the run's main one: NULL = the main model, 'reweighted' = the
+ * diffusion model trained with DDOM weights (method `reweighted`). */
+static const char *const migration_3 = "ALTER TABLE models ADD COLUMN role TEXT;";
+
+const char *const genbo__migrations[] = {migration_1, migration_2, migration_3};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);

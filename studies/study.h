@@ -75,6 +75,12 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
                              const genbo_reward *m, const char *step, double seconds);
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds);
+/* A diffusion model with a role (models.role, e.g. "reweighted"; NULL =
+ * the run's main model), committed with a step mark when step != NULL. */
+int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
+                                     const genbo_diffusion *m, const char *step, double seconds);
+int genbo__load_diffusion_role(genbo_study *s, int64_t run_id, const char *role,
+                               genbo_diffusion **out);
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
