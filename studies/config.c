@@ -773,6 +773,15 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->seed = c->seed;
 }
 
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->oversample = c->oversample;
+    s->kappa = c->kappa;
+    s->min_distance = c->min_distance;
+    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted = bit i = GENBO__SOURCE_* */
+    s->edit_noise = c->edit_noise;
+}
+
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {
     memset(p, 0, sizeof *p);
     p->sampler = (genbo_sampler)c->sampler;

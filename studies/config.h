@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "genbo.h"
+#include "optimizer/methods.h"
 
 #define CFG_STR 512
 #define CFG_MAX_TARGETS 16
@@ -112,6 +113,9 @@ void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p);
 void genbo__config_task_params(const genbo_config *c, genbo_task_params *p);
+/* The genbo method's oversampling and selection ([generate] oversample,
+ * kappa, min_distance, sources, edit_noise). */
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s);
 
 /* Documentation of every key as a Markdown table (for docs/studies.md;
  * malloc'ed). */

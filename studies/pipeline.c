@@ -316,10 +316,6 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     mm->reward = s->models.reward;
     mm->diffusion = s->models.diffusion;
     genbo__config_sample_params(s->cfg, &mm->sample);
-    mm->select.oversample = s->cfg->oversample;
-    mm->select.kappa = s->cfg->kappa;
-    mm->select.min_distance = s->cfg->min_distance;
-    mm->select.sources = (unsigned)s->cfg->sources; /* bits as GENBO__SOURCE_* */
-    mm->select.edit_noise = s->cfg->edit_noise;
+    genbo__config_select_settings(s->cfg, &mm->select);
     mm->reweighted = s->models.reweighted;
 }
