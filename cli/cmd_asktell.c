@@ -37,20 +37,31 @@ int cmd_ask(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     const char *db = NULL, *study = NULL;
     double target = NAN, nd = 1;
-    int json = 0, c;
+    int json = 0, c, target_given = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:s:t:n:jh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 's': study = optarg; break;
-        case 't': if (!parse_num("--target", optarg, &target)) return 2; break;
+        case 't': if (!parse_num("--target", optarg, &target)) return 2; target_given = 1; break;
         case 'n': if (!parse_num("--n", optarg, &nd)) return 2; break;
         case 'j': json = 1; break;
         case 'h': fputs(ASK_USAGE, stdout); return 0;
         default: fputs(ASK_USAGE, stderr); return 2;
         }
     }
-    if (!db || !study || isnan(target) || nd < 1 || nd > 1e6 || nd != floor(nd) || optind != argc) {
+    /* Say what is wrong before the usage (issue 10.11). */
+    const char *bad = NULL;
+    char why[160];
+    if (optind != argc) snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]), bad = why;
+    else if (!db) bad = "--db FILE is required";
+    else if (!study) bad = "--study NAME is required";
+    else if (!target_given) bad = "--target A is required";
+    else if (!isfinite(target)) snprintf(why, sizeof why, "--target must be a finite number, not %g", target), bad = why;
+    else if (nd != floor(nd) || nd < 1 || nd > 1e6)
+        snprintf(why, sizeof why, "--n must be a whole number of designs from 1 to 1000000, not %.17g", nd), bad = why;
+    if (bad) {
+        fprintf(stderr, "genbo: ask: %s\n", bad);
         fputs(ASK_USAGE, stderr);
         return 2;
     }

@@ -10,6 +10,7 @@
  * only those still asked, and writes the missing metrics - nothing told is
  * ever evaluated twice or lost. Designs are seeded by (round, target,
  * method), so a batch regenerated after a crash is the same batch. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -483,9 +484,23 @@ static int run_steps(genbo_study *s, int64_t run_id) {
  * unfinished run would both generate its batches. An flock on a file beside
  * the database marks the owner; the kernel drops it when the process ends,
  * even by SIGKILL, so a killed run can always be resumed. */
+/* The study name as a file-name part: bytes other than [A-Za-z0-9._-]
+ * percent-encoded (a '/' in a name must not make a path), long names cut
+ * and tagged with their CRC so the name stays under NAME_MAX. */
+static void lock_name(const char *name, char *out, size_t size) {
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 4 < size && k < 120; p++) {
+        if (isalnum(*p) || *p == '.' || *p == '_' || *p == '-') out[k++] = (char)*p;
+        else k += (size_t)snprintf(out + k, size - k, "%%%02X", *p);
+    }
+    out[k] = '\0';
+    if (k >= 120) snprintf(out + 100, size - 100, "~%08x", (unsigned)genbo__crc32(0, name, strlen(name)));
+}
+
 static int run_lock(genbo_study *s, int *lock_fd) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.%s.runlock", s->db_path, s->name);
+    char path[4096], part[160];
+    lock_name(s->name, part, sizeof part);
+    snprintf(path, sizeof path, "%s.%s.runlock", s->db_path, part);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return genbo__fail(GENBO_EIO, "%s: cannot create the run lock: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

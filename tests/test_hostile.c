@@ -1,0 +1,189 @@
+/* test_hostile.c - bad input and hostile environments (issue 10): foreign
+ * and empty SQLite files are refused and left byte-identical, read-only
+ * directories, odd study names, ask's argument errors. The README's
+ * "Hostile input" table points at these tests. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "study_fixture.h"
+
+/* A study that trains in well under a second. */
+static const char *const MINI_STUDY =
+    "[study]\nname = mini\nseed = 5\n"
+    "[data]\nD = 4\nd = 2\nn_label = 40\nn_unlabel = 200\n"
+    "[diffusion]\nwidth = 16\ndepth = 1\nt_embed = 8\ny_embed = 8\nsteps = 20\nbatch = 32\n"
+    "[generate]\ntargets = p50\nn = 4\nsteps = 5\nmethods = genbo, random\n"
+    "[ask]\nsteps = 3\n";
+
+static const char *cli(void) {
+    const char *p = getenv("GENBO_CLI");
+    cr_assert_not_null(p, "GENBO_CLI must name the genbo program");
+    return p;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    if (len) *len = n;
+    return buf;
+}
+
+static void make_mini(const char *db) {
+    fixture_write("mini.ini", MINI_STUDY);
+    cr_assert_eq(sh("%s run %s --db %s --quiet > /dev/null", cli(), fixture_path("mini.ini"), db), 0);
+}
+
+TestSuite(hostile, .init = fixture_make_dir, .timeout = 120);
+
+/* Issue 10.5: ask/tell/status/export on another program's SQLite file or
+ * a 0-byte file fail and leave the file byte-identical (no tables, no
+ * user_version, no WAL); only run/create may create or migrate. */
+Test(hostile, foreign_and_empty_databases_are_refused_and_left_alone) {
+    FIXTURE_PATH(foreign, "foreign.db");
+    FIXTURE_PATH(empty, "empty.db");
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(foreign, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "CREATE TABLE foo(x); INSERT INTO foo VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    fclose(fopen(empty, "w"));
+    size_t len0;
+    char before[8192];
+    const char *text0 = slurp(foreign, &len0);
+    cr_assert(len0 <= sizeof before);
+    memcpy(before, text0, len0);
+    const char *files[] = {foreign, empty};
+    for (int f = 0; f < 2; f++) {
+        const char *cmds[] = {"tell --study s --trial 1 --value 1", "ask --study s --target 1",
+                              "status", "export --study s"};
+        for (int i = 0; i < 4; i++) {
+            cr_assert_eq(sh("%s %s --db %s > /dev/null 2> %s", cli(), cmds[i], files[f], fixture_path("err")), 1,
+                         "%s on %s", cmds[i], files[f]);
+            cr_assert(strstr(slurp(fixture_path("err"), NULL), "genbo database") ||
+                          strstr(slurp(fixture_path("err"), NULL), "schema version"),
+                      "%s: %s", cmds[i], slurp(fixture_path("err"), NULL));
+        }
+        struct stat st;
+        char side[200];
+        snprintf(side, sizeof side, "%s-wal", files[f]);
+        cr_assert_neq(stat(side, &st), 0, "a -wal file appeared beside %s", files[f]);
+    }
+    size_t len1;
+    char *after = slurp(foreign, &len1);
+    cr_assert_eq(len1, len0);
+    cr_assert_eq(memcmp(before, after, len0), 0, "the foreign database changed");
+    struct stat st;
+    cr_assert_eq(stat(empty, &st), 0);
+    cr_assert_eq(st.st_size, 0, "the empty file grew to %lld bytes", (long long)st.st_size);
+    /* run (the creating command) still refuses a file with foreign tables */
+    fixture_write("mini.ini", MINI_STUDY);
+    cr_assert_eq(sh("%s run %s --db %s --quiet > /dev/null 2> %s", cli(), fixture_path("mini.ini"), foreign,
+                    fixture_path("err")), 1);
+    cr_assert(strstr(slurp(fixture_path("err"), NULL), "not a genbo database"), "%s", slurp(fixture_path("err"), NULL));
+    after = slurp(foreign, &len1);
+    cr_assert(len1 == len0 && memcmp(before, after, len0) == 0, "run changed the foreign database");
+    /* ... but fills a 0-byte file */
+    cr_assert_eq(sh("%s run %s --db %s --quiet > /dev/null", cli(), fixture_path("mini.ini"), empty), 0);
+}
+
+/* status, export and report as `as` (a command prefix) on db. */
+static void read_only_commands(const char *as, const char *db) {
+    cr_assert_eq(sh("%s%s status --db %s > %s 2>&1", as, cli(), db, fixture_path("out")), 0, "%s",
+                 slurp(fixture_path("out"), NULL));
+    cr_assert(strstr(slurp(fixture_path("out"), NULL), "mini"));
+    cr_assert_eq(sh("%s%s export --db %s --study mini > %s 2>&1", as, cli(), db, fixture_path("out")), 0,
+                 "%s", slurp(fixture_path("out"), NULL));
+    cr_assert(strstr(slurp(fixture_path("out"), NULL), "trial,run,round"));
+    cr_assert_eq(chmod(fixture_dir, 0777), 0); /* somewhere to write the report */
+    cr_assert_eq(sh("%s%s report --db %s --out %s > %s 2>&1", as, cli(), db, fixture_path("r.html"),
+                    fixture_path("out")), 0, "%s", slurp(fixture_path("out"), NULL));
+    cr_assert_eq(chmod(fixture_dir, 0755), 0);
+}
+
+/* Issue 10.6: status, export, report and the dashboard's reader work in a
+ * directory the user cannot write (no -shm can be created). Root ignores
+ * permissions, so as root the commands run as 'nobody'. */
+Test(hostile, read_only_commands_work_in_a_read_only_directory) {
+    FIXTURE_PATH(rodir, "ro");
+    cr_assert_eq(mkdir(rodir, 0755), 0);
+    FIXTURE_PATH(db, "ro/mini.db");
+    make_mini(db);
+    cr_assert_eq(chmod(fixture_dir, 0755), 0);
+    const char *as = "";
+    if (geteuid() == 0) {
+        if (access("/usr/sbin/runuser", X_OK) != 0) cr_skip_test("runuser missing: cannot drop root");
+        as = "/usr/sbin/runuser -u nobody -- ";
+    }
+    /* as the writer left it (an empty -wal, an -shm we cannot write) ... */
+    cr_assert_eq(chmod(rodir, 0555), 0);
+    read_only_commands(as, db);
+    /* ... and with neither */
+    char side[200];
+    cr_assert_eq(chmod(rodir, 0755), 0);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+    cr_assert_eq(chmod(rodir, 0555), 0);
+    read_only_commands(as, db);
+    cr_assert_eq(chmod(rodir, 0755), 0);
+}
+
+/* Issue 10.9: a study name with '/' (and other bytes) runs: the run lock's
+ * file name encodes it. */
+Test(hostile, study_names_with_slashes_run) {
+    FIXTURE_PATH(db, "names.db");
+    const char *names[] = {"a/b", "../x", "sp ace%", "\xc3\xa9t\xff"};
+    for (int i = 0; i < 4; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s", MINI_STUDY);
+        genbo_config *c;
+        fixture_write("n.ini", text);
+        cr_assert_eq(genbo_config_load(fixture_path("n.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo_config_set(c, "study", "name", names[i]), GENBO_OK, "%s", genbo_errmsg());
+        genbo_study *s;
+        cr_assert_eq(genbo_study_open(db, names[i], c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s: %s", names[i], genbo_errmsg());
+        genbo_study_close(s);
+        genbo_config_free(c);
+    }
+    char lock[256];
+    snprintf(lock, sizeof lock, "%s.a%%2Fb.runlock", db);
+    cr_assert_eq(access(lock, F_OK), 0, "%s", lock);
+}
+
+/* Issue 10.11: ask says what is wrong with --n and --target. */
+Test(hostile, ask_argument_errors_say_what_is_wrong) {
+    struct {
+        const char *args, *want;
+    } cases[] = {{"--target 1 --n 0", "--n must be a whole number of designs from 1 to 1000000, not 0"},
+                 {"--target 1 --n 1.5", "not 1.5"},
+                 {"--target 1 --n 2000000", "not 2000000"},
+                 {"--target nan", "--target must be a finite number, not nan"},
+                 {"--target inf", "--target must be a finite number, not inf"},
+                 {"--n 2", "--target A is required"},
+                 {"--target 1 --n x", "--n: 'x' is not a number"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(sh("%s ask --db x.db --study s %s 2> %s", cli(), cases[i].args, fixture_path("err")), 2);
+        cr_assert(strstr(slurp(fixture_path("err"), NULL), cases[i].want), "%s: %s", cases[i].args,
+                  slurp(fixture_path("err"), NULL));
+    }
+}
