@@ -167,6 +167,11 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
                                          "rewards; set conditional = 0");
     if (p->conditional && !isfinite(target))
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: target is not finite");
+    if (p->conditional && !(fabs((target - m->y_mean) / m->y_sd) <= GD_TARGET_MAX_Z))
+        return genbo__fail(GENBO_EINVAL,
+                           "diffusion_sample: target %g is %.3g standard deviations from the mean "
+                           "training reward %g (sd %g); at most %g are supported", target,
+                           fabs((target - m->y_mean) / m->y_sd), m->y_mean, m->y_sd, GD_TARGET_MAX_Z);
     if (!isfinite(p->cfg_weight) || p->cfg_weight < 0)
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: cfg_weight must be >= 0, got %g",
                            p->cfg_weight);
@@ -261,7 +266,12 @@ int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, doubl
                 size_t q = (size_t)i * D + j;
                 double z = (x[q] + a.sigma * a.sigma * sc[q]) / a.alpha;
                 X[(first + i) * D + j] = m->x_mean[j] + m->x_sd[j] * z;
+                if (!isfinite(X[(first + i) * D + j]) && !rc)
+                    rc = genbo__fail(GENBO_ENUMERIC,
+                                     "diffusion_sample: design %zu is not finite: the score network "
+                                     "diverged (at target %g)", first + (size_t)i, target);
             }
+        if (rc) break;
     }
     if (!rc && p->progress) /* the work is done: a stop request no longer matters */
         (void)p->progress(p->progress_ctx, "sample", total, total, NULL);

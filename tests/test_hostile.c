@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "study_fixture.h"
 
 /* A study that trains in well under a second. */
@@ -186,4 +187,123 @@ Test(hostile, ask_argument_errors_say_what_is_wrong) {
         cr_assert(strstr(slurp(fixture_path("err"), NULL), cases[i].want), "%s: %s", cases[i].args,
                   slurp(fixture_path("err"), NULL));
     }
+}
+
+/* Solve the n x n system A x = b in place (Gaussian elimination, n tiny). */
+static void solve_small(int n, double *A, double *b) {
+    for (int c = 0; c < n; c++)
+        for (int r = c + 1; r < n; r++) {
+            double f = A[r * n + c] / A[c * n + c];
+            for (int k = c; k < n; k++) A[r * n + k] -= f * A[c * n + k];
+            b[r] -= f * b[c];
+        }
+    for (int r = n - 1; r >= 0; r--) {
+        for (int k = r + 1; k < n; k++) b[r] -= A[r * n + k] * b[k];
+        b[r] /= A[r * n + r];
+    }
+}
+
+/* Issue 10.4: ridge with n << d used a d x d matrix (2e4 features x 3 rows:
+ * 102 s and 3.2 GB). The wide form must agree with the dual closed form
+ * (fitted values K (K + l I)^{-1} y_c, variance (|z|^2 - k^T (K + l I)^{-1} k)
+ * / l with K = Z Z^T) and store O(n d) numbers. */
+Test(hostile, wide_ridge_matches_the_dual_form_and_stays_small) {
+    enum { N = 5, D = 40 };
+    double X[N * D], y[N], Zt[N * D];
+    genbo_rng rng;
+    genbo_rng_seed(&rng, 11, 0);
+    for (int i = 0; i < N * D; i++) X[i] = genbo_rng_normal(&rng) * (1 + i % 3);
+    for (int i = 0; i < N; i++) y[i] = X[i * D] - 2 * X[i * D + 1] + 0.1 * genbo_rng_normal(&rng);
+    genbo_reward_params p;
+    genbo_reward_params_default(&p);
+    p.lambda_select = GENBO_LAMBDA_FIXED;
+    p.lambda = 0.7;
+    genbo_reward *m;
+    cr_assert_eq(genbo_reward_fit(&p, N, D, X, y, &m), GENBO_OK, "%s", genbo_errmsg());
+    /* standardised design, as the model sees it */
+    double xm[D], xs[D], ybar = 0;
+    for (int j = 0; j < D; j++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < N; i++) s += X[i * D + j];
+        xm[j] = s / N;
+        for (int i = 0; i < N; i++) ss += (X[i * D + j] - xm[j]) * (X[i * D + j] - xm[j]);
+        xs[j] = sqrt(ss / N);
+    }
+    for (int i = 0; i < N; i++) ybar += y[i] / N;
+    for (int i = 0; i < N * D; i++) Zt[i] = (X[i] - xm[i % D]) / xs[i % D];
+    double K[N * N], alpha[N], mean[N], var[N];
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            double s = 0;
+            for (int j = 0; j < D; j++) s += Zt[a * D + j] * Zt[b * D + j];
+            K[a * N + b] = s + (a == b ? p.lambda : 0);
+        }
+    double Kc[N * N];
+    memcpy(Kc, K, sizeof K);
+    for (int i = 0; i < N; i++) alpha[i] = y[i] - ybar;
+    solve_small(N, Kc, alpha);
+    cr_assert_eq(genbo_reward_predict(m, N, X, mean, var), GENBO_OK, "%s", genbo_errmsg());
+    for (int i = 0; i < N; i++) {
+        double fit = ybar;
+        for (int b = 0; b < N; b++) fit += (K[i * N + b] - (i == b ? p.lambda : 0)) * alpha[b];
+        cr_assert_float_eq(mean[i], fit, 1e-8 * (1 + fabs(fit)), "row %d: %g vs %g", i, mean[i], fit);
+        /* variance at a training point */
+        double k[N], kk = 0, q[N * N], w[N];
+        for (int b = 0; b < N; b++) k[b] = w[b] = K[i * N + b] - (i == b ? p.lambda : 0);
+        for (int j = 0; j < D; j++) kk += Zt[i * D + j] * Zt[i * D + j];
+        memcpy(q, K, sizeof K);
+        solve_small(N, q, w);
+        double v = kk;
+        for (int b = 0; b < N; b++) v -= k[b] * w[b];
+        v /= p.lambda;
+        cr_assert_float_eq(var[i], v, 1e-8 * (1 + v), "var row %d: %g vs %g", i, var[i], v);
+    }
+    genbo_reward_free(m);
+    /* 3 rows x 20,000 features: kilobytes per feature row, not d^2 */
+    enum { N2 = 3, D2 = 20000 };
+    double *X2 = malloc(sizeof(double) * N2 * D2), y2[N2] = {1, 2, 4};
+    for (int i = 0; i < N2 * D2; i++) X2[i] = genbo_rng_normal(&rng);
+    genbo_reward_params_default(&p);
+    cr_assert_eq(genbo_reward_fit(&p, N2, D2, X2, y2, &m), GENBO_OK, "%s", genbo_errmsg());
+    void *buf;
+    size_t len;
+    cr_assert_eq(genbo_reward_save_buffer(m, &buf, &len), GENBO_OK);
+    cr_assert_lt(len, (size_t)8 * D2 * (N2 + 4) + 1024, "model is %zu bytes", len);
+    genbo_reward *back;
+    cr_assert_eq(genbo_reward_load_buffer(buf, len, &back), GENBO_OK, "%s", genbo_errmsg());
+    double v1, v2, m1, m2;
+    cr_assert_eq(genbo_reward_predict(m, 1, X2, &m1, &v1), GENBO_OK);
+    cr_assert_eq(genbo_reward_predict(back, 1, X2, &m2, &v2), GENBO_OK);
+    cr_assert(m1 == m2 && v1 == v2);
+    free(buf);
+    genbo_reward_free(back);
+    genbo_reward_free(m);
+    free(X2);
+}
+
+/* Issue 10.4: the header's duplicate-name check was quadratic (10^6
+ * columns: still in strcmp after 120 s). The timeout is the bound. */
+Test(hostile, a_million_column_header_reads_quickly, .timeout = 30) {
+    FIXTURE_PATH(path, "wide.csv");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    enum { C = 1000000 };
+    for (int j = 0; j < C; j++) fprintf(f, "c%d,", j);
+    fputs("reward\n", f);
+    for (int r = 0; r < 2; r++) {
+        for (int j = 0; j < C; j++) fputs("1,", f);
+        fprintf(f, "%d\n", r);
+    }
+    fclose(f);
+    genbo_dataset *ds;
+    cr_assert_eq(genbo_dataset_read_csv(path, NULL, &ds), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_dataset_dim(ds), (size_t)C);
+    genbo_dataset_free(ds);
+    /* a duplicate far apart is still found, naming both columns */
+    f = fopen(path, "w");
+    for (int j = 0; j < C; j++) fprintf(f, "c%d,", j);
+    fputs("c17\n", f);
+    fclose(f);
+    cr_assert_eq(genbo_dataset_read_csv(path, NULL, &ds), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "('c17') duplicates column 18"), "%s", genbo_errmsg());
 }
