@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "diffusion/kernels.h"
 #include "study_fixture.h"
 
 /* A study that trains in well under a second. */
@@ -306,4 +307,129 @@ Test(hostile, a_million_column_header_reads_quickly, .timeout = 30) {
     fclose(f);
     cr_assert_eq(genbo_dataset_read_csv(path, NULL, &ds), GENBO_EFORMAT);
     cr_assert(strstr(genbo_errmsg(), "('c17') duplicates column 18"), "%s", genbo_errmsg());
+}
+
+static void put_le32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Load buf after writing `bytes` at `off` and re-sealing the CRC (so the
+ * value checks, not the checksum, must catch it). */
+static int load_patched(int diffusion, const unsigned char *buf, size_t len, size_t off, const void *bytes,
+                        size_t k) {
+    unsigned char *b = malloc(len);
+    memcpy(b, buf, len);
+    memcpy(b + off, bytes, k);
+    put_le32(b + len - 4, genbo__crc32(0, b, len - 4));
+    int rc;
+    if (diffusion) {
+        genbo_diffusion *m = NULL;
+        rc = genbo_diffusion_load_buffer(b, len, &m);
+        genbo_diffusion_free(m);
+    } else {
+        genbo_reward *m = NULL;
+        rc = genbo_reward_load_buffer(b, len, &m);
+        genbo_reward_free(m);
+    }
+    free(b);
+    return rc;
+}
+
+/* Issue 10.8: the loaders accepted finite but absurd values (weights of
+ * 3.8e37 that overflow the network into NaN, a NaN x_mean, an infinite T):
+ * every field is checked for finiteness and its documented magnitude. */
+Test(hostile, model_loaders_validate_every_field) {
+    enum { N = 64, D = 3 };
+    double X[N * D], y[N];
+    genbo_rng rng;
+    genbo_rng_seed(&rng, 4, 0);
+    for (int i = 0; i < N * D; i++) X[i] = genbo_rng_normal(&rng);
+    for (int i = 0; i < N; i++) y[i] = X[i * D] + 0.1 * genbo_rng_normal(&rng);
+    genbo_diffusion_params dp;
+    genbo_diffusion_params_default(&dp);
+    dp.width = 8;
+    dp.depth = 1;
+    dp.t_embed = dp.y_embed = 4;
+    dp.steps = 5;
+    dp.batch = 16;
+    genbo_diffusion *dm;
+    cr_assert_eq(genbo_diffusion_train(&dp, N, D, X, y, &dm), GENBO_OK, "%s", genbo_errmsg());
+    void *vb;
+    size_t len;
+    cr_assert_eq(genbo_diffusion_save_buffer(dm, &vb, &len), GENBO_OK);
+    const unsigned char *buf = vb;
+    const size_t hdr = 4 + 4 + 7 * 4, t_off = hdr + 8, ym_off = hdr + 16, xm_off = hdr + 32,
+                 w_off = xm_off + 16 * D + 8;
+    float huge = 3.8e37f;
+    double nan = NAN, inf = INFINITY, big = 1e300;
+    cr_assert_eq(load_patched(1, buf, len, 0, "GNBD", 4), GENBO_OK, "the unpatched model loads: %s", genbo_errmsg());
+    cr_assert_eq(load_patched(1, buf, len, w_off + 4 * 7, &huge, 4), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "parameter 7"), "%s", genbo_errmsg());
+    cr_assert_eq(load_patched(1, buf, len, xm_off + 8, &nan, 8), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "feature 1"), "%s", genbo_errmsg());
+    cr_assert_eq(load_patched(1, buf, len, t_off, &inf, 8), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "T = inf"), "%s", genbo_errmsg());
+    cr_assert_eq(load_patched(1, buf, len, ym_off, &big, 8), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "y_mean"), "%s", genbo_errmsg());
+    /* a target 1e308 is refused by name, not blamed on the reward model */
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    sp.steps = 3;
+    sp.grad_mode = GENBO_GRAD_NONE;
+    double out[2 * D];
+    cr_assert_eq(genbo_diffusion_sample(dm, &sp, 1e308, 2, out), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "target 1e+308 is"), "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_sample(dm, &sp, 1.0, 2, out), GENBO_OK, "%s", genbo_errmsg());
+    free(vb);
+    genbo_diffusion_free(dm);
+
+    /* reward models: ridge (dense and wide) and GP */
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    genbo_reward *rm;
+    cr_assert_eq(genbo_reward_fit(&rp, N, D, X, y, &rm), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_reward_save_buffer(rm, &vb, &len), GENBO_OK);
+    buf = vb;
+    const size_t rh = 4 + 4 + 4 + 8 + 8, lam = rh + 8, theta = rh + 8 + 24 + 16 * D, ainv = theta + 8 * D;
+    double neg = -1;
+    cr_assert_eq(load_patched(0, buf, len, lam, &neg, 8), GENBO_EFORMAT);
+    cr_assert_eq(load_patched(0, buf, len, theta + 8, &big, 8), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "theta[1]"), "%s", genbo_errmsg());
+    cr_assert_eq(load_patched(0, buf, len, ainv + 16, &nan, 8), GENBO_EFORMAT);
+    free(vb);
+    genbo_reward_free(rm);
+    rp.kind = GENBO_REWARD_GP;
+    rp.max_evals = 20;
+    rp.restarts = 1;
+    cr_assert_eq(genbo_reward_fit(&rp, N, D, X, y, &rm), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_reward_save_buffer(rm, &vb, &len), GENBO_OK);
+    buf = vb;
+    const size_t sf2 = rh + 16;
+    cr_assert_eq(load_patched(0, buf, len, sf2, &neg, 8), GENBO_EFORMAT);
+    cr_assert(strstr(genbo_errmsg(), "sf2"), "%s", genbo_errmsg());
+    cr_assert_eq(load_patched(0, buf, len, len - 12, &inf, 8), GENBO_EFORMAT); /* last Cholesky entry */
+    free(vb);
+    genbo_reward_free(rm);
+}
+
+/* Issue 10.8: fast_expf on NaN was undefined behaviour (a NaN converted to
+ * int); now NaN in gives NaN out (the sanitizer replay checks there is no
+ * UB, this checks the value). */
+Test(hostile, silu_of_nan_is_nan) {
+    float z[4] = {NAN, 1.0f, -200.0f, 200.0f}, b[4] = {0, 0, 0, 0}, a[4];
+    dk_bias_silu(z, b, a, 1, 4);
+    cr_assert(isnan(a[0]));
+    cr_assert_float_eq(a[1], 1.0f / (1.0f + expf(-1.0f)), 1e-6);
+    cr_assert(fabsf(a[2]) < 1e-30f);
+    cr_assert_float_eq(a[3], 200.0f, 1e-3);
+}
+
+/* Issue 10.8: `genbo ask --target 1e308` names the target, not the reward
+ * predictor. */
+Test(hostile, ask_at_an_absurd_target_names_it) {
+    FIXTURE_PATH(db, "t.db");
+    make_mini(db);
+    cr_assert_eq(sh("%s ask --db %s --study mini --target 1e308 2> %s", cli(), db, fixture_path("err")), 1);
+    cr_assert(strstr(slurp(fixture_path("err"), NULL), "target 1e+308 is"), "%s", slurp(fixture_path("err"), NULL));
+    cr_assert_eq(sh("%s ask --db %s --study mini --target 0.5 > /dev/null", cli(), db), 0);
 }
