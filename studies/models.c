@@ -7,15 +7,11 @@
 #include "studies/store.h"
 #include "studies/study.h"
 
-/* Insert one model row inside its own write transaction, together with a
- * completed-step mark when step != NULL. */
-static int store_blob(genbo_study *s, int64_t run_id, const char *kind, int round,
-                      int64_t n_labels, const char *describe, const void *buf, size_t len,
-                      const char *step, double seconds) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
+/* Insert one model row; the caller holds the write transaction. */
+static int insert_blob(genbo_study *s, int64_t run_id, const char *kind, int round, int64_t n_labels,
+                       const char *describe, const void *buf, size_t len) {
     sqlite3_stmt *st;
-    rc = genbo__store_prepare(s->db,
+    int rc = genbo__store_prepare(s->db,
                               "INSERT INTO models (run_id, kind, round, n_labels, describe, created, data) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
     if (!rc) {
@@ -29,12 +25,44 @@ static int store_blob(genbo_study *s, int64_t run_id, const char *kind, int roun
         if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a model");
         sqlite3_finalize(st);
     }
+    return rc;
+}
+
+/* Insert one model row inside its own write transaction, together with a
+ * completed-step mark when step != NULL. */
+static int store_blob(genbo_study *s, int64_t run_id, const char *kind, int round,
+                      int64_t n_labels, const char *describe, const void *buf, size_t len,
+                      const char *step, double seconds) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = insert_blob(s, run_id, kind, round, n_labels, describe, buf, len);
     if (!rc && step) rc = genbo__step_mark(s, run_id, step, seconds, describe);
     if (rc) {
         genbo__store_rollback(s->db);
         return rc;
     }
     return genbo__store_commit(s->db);
+}
+
+int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                       const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
+                       double seconds) {
+    void *rbuf = NULL, *dbuf = NULL;
+    size_t rlen = 0, dlen = 0;
+    int rc = genbo_reward_save_buffer(reward, &rbuf, &rlen);
+    if (!rc && diffusion) rc = genbo_diffusion_save_buffer(diffusion, &dbuf, &dlen);
+    if (!rc) rc = genbo__store_begin(s->db);
+    if (!rc) {
+        const char *describe = genbo_reward_describe(reward);
+        if (diffusion) rc = insert_blob(s, run_id, "diffusion", round, -1, NULL, dbuf, dlen);
+        if (!rc) rc = insert_blob(s, run_id, "reward", round, n_labels, describe, rbuf, rlen);
+        if (!rc) rc = genbo__step_mark(s, run_id, step, seconds, describe);
+        if (rc) genbo__store_rollback(s->db);
+        else rc = genbo__store_commit(s->db);
+    }
+    free(rbuf);
+    free(dbuf);
+    return rc;
 }
 
 int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t n_labels,

@@ -387,7 +387,6 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
             dp.progress_ctx = s->progress_ctx;
             rc = genbo_diffusion_finetune(m->diffusion, &dp, n, X, y);
         }
-        if (!rc) rc = genbo__store_diffusion(s, run_id, round, m->diffusion);
         free(X);
         free(y);
         free(Xl);
@@ -395,12 +394,14 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     }
     char step[32];
     snprintf(step, sizeof step, "round %d", round);
-    /* The reward model and the round's mark commit together: a rerun after
-     * a crash before this point redoes the (deterministic) refit. A
-     * fine-tuned model stored above without its mark is superseded by the
-     * redo (the newest model row wins). */
-    if (!rc) rc = genbo__store_reward_step(s, run_id, round, n_labels, m->reward, step,
-                                           genbo__now() - t_start);
+    /* The reward model, the fine-tuned diffusion model and the round's mark
+     * commit together: a rerun after a crash before this point finds the
+     * previous round's models and redoes the (deterministic) refit and
+     * fine-tune from them. (Committing the fine-tuned model on its own made
+     * a resume fine-tune it twice: issue 10.1.) */
+    if (!rc) rc = genbo__store_round(s, run_id, round, n_labels, m->reward,
+                                     s->cfg->finetune_steps > 0 ? m->diffusion : NULL, step,
+                                     genbo__now() - t_start);
     return rc;
 }
 

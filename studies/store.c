@@ -6,7 +6,9 @@
  * (a deferred transaction that later upgrades can fail with SQLITE_BUSY
  * without waiting), and explicit retries with back-off on top of the busy
  * timeout for the rare long waits. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -72,10 +74,28 @@ int genbo__store_begin(sqlite3 *db) {
     }
 }
 
+/* Fault injection for the exact-resume tests: GENBO_FAULT_KILL_AFTER_COMMIT=N
+ * makes the process SIGKILL itself right after its N-th successful commit,
+ * i.e. at a chosen step boundary, as a crash or kill -9 would. Unset (the
+ * normal case) it costs one getenv per process. A testing hook: the only
+ * place the library ends its process. */
+static void fault_after_commit(void) {
+    static long limit = -1, done = 0; /* -1: not read yet, 0: off */
+    if (limit < 0) {
+        const char *e = getenv("GENBO_FAULT_KILL_AFTER_COMMIT");
+        limit = e && *e ? strtol(e, NULL, 10) : 0;
+        if (limit < 0) limit = 0;
+    }
+    if (limit > 0 && ++done >= limit) raise(SIGKILL);
+}
+
 int genbo__store_commit(sqlite3 *db) {
     for (int attempt = 0;; attempt++) {
         int s = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        if (s == SQLITE_OK) return GENBO_OK;
+        if (s == SQLITE_OK) {
+            fault_after_commit();
+            return GENBO_OK;
+        }
         if ((s & 0xff) != SQLITE_BUSY || attempt >= STORE_RETRIES) {
             int rc = genbo__store_fail(db, "COMMIT");
             genbo__store_rollback(db);

@@ -74,6 +74,13 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
                              const genbo_reward *m, const char *step, double seconds);
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds);
+/* A design-loop round's outputs - the refit reward model, the fine-tuned
+ * diffusion model (NULL: none) - and its step mark, in ONE transaction: a
+ * kill before it leaves the previous round's models the newest, so the
+ * resumed round redoes the same refit and fine-tune from the same start. */
+int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                       const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
+                       double seconds);
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
