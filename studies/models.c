@@ -131,3 +131,37 @@ int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out) {
     return load_latest(s, run_id, "diffusion", 0, (void **)out, NULL);
 }
+
+int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m) {
+    void *buf;
+    size_t len;
+    int rc = genbo_reward_save_buffer(m, &buf, &len);
+    if (rc) return rc;
+    rc = genbo__store_begin(s->db);
+    if (!rc) {
+        /* Only a refit on more labels replaces the stored one (another
+         * process may have stored a newer refit meanwhile). */
+        sqlite3_stmt *st;
+        int64_t have = 0;
+        rc = genbo__store_prepare(s->db, "SELECT COALESCE(MAX(n_labels), -1) FROM models WHERE run_id = ? AND "
+                                         "kind = 'reward' AND round IS NULL", &st);
+        if (!rc) {
+            sqlite3_bind_int64(st, 1, run_id);
+            have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+            sqlite3_finalize(st);
+        }
+        if (!rc && have < n_labels) {
+            rc = genbo__store_prepare(s->db, "DELETE FROM models WHERE run_id = ? AND kind = 'reward' AND round IS NULL", &st);
+            if (!rc) {
+                sqlite3_bind_int64(st, 1, run_id);
+                if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "replacing the refit");
+                sqlite3_finalize(st);
+            }
+            if (!rc) rc = insert_blob(s, run_id, "reward", -1, n_labels, genbo_reward_describe(m), buf, len);
+        }
+        if (rc) genbo__store_rollback(s->db);
+        else rc = genbo__store_commit(s->db);
+    }
+    free(buf);
+    return rc;
+}

@@ -81,6 +81,10 @@ int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
 int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
                        const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
                        double seconds);
+/* Ask's reward refit (round NULL): replaces the run's previous ask refit,
+ * unless that one was fitted on at least as many labels, so a run keeps at
+ * most one (issue 10.7: one row per ask was 275 MB after 8,000 pairs). */
+int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m);
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
