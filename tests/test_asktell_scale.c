@@ -12,9 +12,6 @@
 
 #include "core/core.h"
 #include "study_fixture.h"
-#ifndef PAIRS_N
-#define PAIRS_N 2000
-#endif
 
 static const char *const SCALE_STUDY =
     "[study]\nname = scale\nseed = 2\n"
@@ -53,7 +50,7 @@ static long long one_int(const char *path, const char *sql) {
 TestSuite(asktell_scale, .init = fixture_make_dir, .timeout = 240);
 
 Test(asktell_scale, two_thousand_pairs_keep_storage_and_latency_flat) {
-    enum { PAIRS = PAIRS_N, WIN = 100, D = 16 };
+    enum { PAIRS = 2000, WIN = 100, D = 16 };
     fixture_write("scale.ini", SCALE_STUDY);
     genbo_config *c;
     cr_assert_eq(genbo_config_load(fixture_path("scale.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
