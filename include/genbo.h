@@ -139,7 +139,13 @@ typedef enum genbo_task_kind {
     GENBO_TASK_SUBSPACE_QUADRATIC = 1,
     /* sequences of seq_len points in R^seq_dim, covariance
      * Gamma (x) Lambda with a stationary kernel over time; flattened. */
-    GENBO_TASK_GP_SEQUENCE = 2
+    GENBO_TASK_GP_SEQUENCE = 2,
+    /* x = A phi(u), u ~ N(0, I_k), k = manifold_dim: a curved k-dim
+     * manifold inside the d-dim subspace; f*(x) = c - 1/2 ||A^T x - z*||^2
+     * - 10 dist(x)^2 (designs off the manifold are invalid and score low;
+     * best valid design 2.0); support distance = Euclidean distance to the
+     * manifold (docs/datasets.md). */
+    GENBO_TASK_CURVED_MANIFOLD = 3
 } genbo_task_kind;
 
 typedef struct genbo_task_params {
@@ -152,9 +158,11 @@ typedef struct genbo_task_params {
     int seq_dim;       /* GP sequences: dimension per time point */
     double lengthscale;/* GP sequences: kernel lengthscale over time */
     uint64_t seed;     /* seeds A, theta, ... (the task itself) */
+    int manifold_dim;  /* curved manifold: intrinsic dimension k, 1 <= k < d */
 } genbo_task_params;
 
-/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1. */
+/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1,
+ * manifold_dim 3. */
 void genbo_task_params_default(genbo_task_params *p);
 int genbo_task_create(const genbo_task_params *p, genbo_task **out);
 void genbo_task_free(genbo_task *t);
@@ -248,9 +256,57 @@ typedef enum genbo_time_sampling {
     GENBO_TIME_UNIFORM = 1
 } genbo_time_sampling;
 
+/* Why a training stopped (genbo_train_report.stop). */
+typedef enum genbo_train_stop {
+    GENBO_STOP_STEPS = 0,       /* ran the requested fixed number of steps */
+    GENBO_STOP_CONVERGED = 1,   /* steps = auto: validation loss stopped improving */
+    GENBO_STOP_MAX_STEPS = 2,   /* steps = auto: step budget hit before converging */
+    GENBO_STOP_MAX_SECONDS = 3, /* steps = auto: wall-clock budget hit before converging */
+    GENBO_STOP_INTERRUPTED = 4  /* the progress callback asked to stop (call failed) */
+} genbo_train_stop;
+
+/* steps = GENBO_STEPS_AUTO: train until the validation loss stops
+ * improving (patience / tol), at most max_steps steps and max_seconds. */
+#define GENBO_STEPS_AUTO 0L
+
+/* What one training did (filled when genbo_diffusion_params.report != NULL,
+ * also when it fails by interruption). */
+typedef struct genbo_train_report {
+    genbo_train_stop stop;
+    long steps;           /* optimiser steps in total (a resumed training counts
+                             the steps before the checkpoint) */
+    long best_step;       /* step of the best validation loss (auto: the returned
+                             weights are those of this step) */
+    double best_val_loss; /* best validation loss (NaN without a validation split) */
+    double val_loss;      /* validation loss at the last evaluation (NaN if none) */
+    double train_loss;    /* mean training loss over the last evaluation interval */
+    double seconds;       /* wall-clock of the training (a resumed one adds the
+                             time before its checkpoint) */
+    long resumed_from;    /* step of the checkpoint it resumed from (0 = none) */
+    size_t n_train, n_val;/* rows used for training and held out */
+    uint64_t val_seed;    /* seed of the validation split */
+    int width, depth, batch; /* the resolved network and batch size */
+} genbo_train_report;
+
+/* One evaluation of the training (every eval_every steps and at the end). */
+typedef struct genbo_train_point {
+    long step;            /* steps done */
+    double train_loss;    /* mean training loss since the previous point */
+    double val_loss;      /* EMA weights on the fixed validation draws (NaN: none) */
+    double lr;            /* learning rate at this step */
+    double seconds;       /* since the training (first, if resumed) started */
+} genbo_train_point;
+/* Return non-zero to stop (as the progress callback would). */
+typedef int (*genbo_train_eval_fn)(void *ctx, const genbo_train_point *pt);
+/* A checkpoint of the whole training state (weights, Adam moments, EMA,
+ * best weights, RNG, step, schedule, best-so-far): buf is only valid
+ * during the call. Pass it back as resume / resume_len to continue.
+ * Return non-zero to fail the training. */
+typedef int (*genbo_checkpoint_fn)(void *ctx, long step, const void *buf, size_t len);
+
 typedef struct genbo_diffusion_params {
-    /* network */
-    int width;       /* hidden width (default 256) */
+    /* network (0 = auto from the data: docs/diffusion.md "Automatic sizes") */
+    int width;       /* hidden width (default 0 = auto) */
     int depth;       /* residual blocks (default 3) */
     int t_embed;     /* sinusoidal time-embedding size (default 64) */
     int y_embed;     /* sinusoidal reward-embedding size (default 64) */
@@ -259,24 +315,55 @@ typedef struct genbo_diffusion_params {
     double t0, T;    /* time interval (defaults 1e-3, 10) */
     genbo_time_sampling time_sampling;
     /* training */
-    long steps;      /* optimiser steps (default 4000) */
-    int batch;       /* batch size (default 512) */
+    long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
+    int batch;       /* batch size (default 0 = auto) */
     double lr;       /* peak learning rate (default 1e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
-    double warmup;   /* fraction of steps for linear warm-up (default 0.02) */
+    double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
+                        auto: warm-up over the first eval_every steps */
     double ema;      /* EMA decay of the weights used for sampling (0.999) */
     double p_uncond; /* condition dropout probability (default 0.1) */
     uint64_t seed;
     genbo_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    /* validation and stopping */
+    double val_fraction; /* rows held out for validation (default 0.1, at most
+                            GENBO_VAL_MAX_ROWS; 0 = none: auto then runs to max_steps) */
+    long eval_every;     /* steps between validations (default 250) */
+    int patience;        /* auto: stop after this many evaluations without a
+                            relative improvement > tol (default 6); the lr halves
+                            every patience/3 of them */
+    double tol;          /* relative improvement that counts (default 0.005) */
+    long max_steps;      /* auto: step budget (default 50000) */
+    double max_seconds;  /* auto: wall-clock budget, 0 = none (default 0) */
+    /* reporting, checkpoints, resume (all optional) */
+    genbo_train_report *report;
+    genbo_train_eval_fn on_eval;
+    void *eval_ctx;
+    genbo_checkpoint_fn checkpoint;
+    void *checkpoint_ctx;
+    double checkpoint_seconds; /* at an evaluation at least this long after the
+                                  last checkpoint (default 30; 0 = every one);
+                                  also on interruption */
+    const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh) */
+    size_t resume_len;
 } genbo_diffusion_params;
 
+/* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
+#define GENBO_VAL_MAX_ROWS 2000
+
 void genbo_diffusion_params_default(genbo_diffusion_params *p);
+/* Replace the auto fields (width = 0, batch = 0) by the sizes a training
+ * on n rows of dimension D would use (docs/diffusion.md "Automatic
+ * sizes"); other fields are left as they are. */
+void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D);
 
 /* Train on n designs X (n x D) with rewards y (pseudo-labels; NULL trains
  * an unconditional model). Data are standardised per feature internally
- * and samples are mapped back. */
+ * and samples are mapped back. A seeded val_fraction of the rows is held
+ * out; with steps = GENBO_STEPS_AUTO the best weights by validation loss
+ * are returned (docs/diffusion.md "Training to convergence"). */
 int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
                           const double *X, const double *y, genbo_diffusion **out);
 /* Continue training an existing model (fine-tuning on new data); uses
@@ -294,9 +381,18 @@ typedef enum genbo_sampler {
 
 typedef enum genbo_gradient_guidance {
     GENBO_GRAD_NONE = 0,
-    GENBO_GRAD_LOOKAHEAD = 1, /* gradient at the Tweedie estimate x0_hat */
-    GENBO_GRAD_NAIVE = 2      /* gradient at x_t */
+    GENBO_GRAD_LOOKAHEAD = 1, /* linear tilt, gradient at the Tweedie estimate x0_hat */
+    GENBO_GRAD_NAIVE = 2,     /* linear tilt, gradient at x_t */
+    GENBO_GRAD_TARGET = 3     /* Guo et al.'s look-ahead: seek f = target, normalised step */
 } genbo_gradient_guidance;
+
+/* Gradient guidance callbacks (NLopt style: a function plus its context).
+ * Both get n designs X (n x D, row-major, original units). grad fills
+ * grad_out (n x D) with the gradient of the guiding function f; value fills
+ * f_out (n) with f itself (needed by GENBO_GRAD_TARGET only). Return
+ * GENBO_OK or a genbo status (the sampler stops with it). */
+typedef int (*genbo_grad_fn)(void *ctx, size_t n, const double *X, double *grad_out);
+typedef int (*genbo_value_fn)(void *ctx, size_t n, const double *X, double *f_out);
 
 typedef struct genbo_sample_params {
     genbo_sampler sampler;
@@ -304,14 +400,25 @@ typedef struct genbo_sample_params {
     int conditional;      /* 1: condition on the target; 0: unconditional */
     double cfg_weight;    /* classifier-free guidance w (default 0) */
     genbo_gradient_guidance grad_mode;
-    double grad_eta;      /* gradient-guidance strength */
-    const genbo_reward *reward; /* reward model for gradient guidance */
+    double grad_eta;      /* gradient-guidance strength, unitless (see grad_scale) */
+    genbo_grad_fn grad;   /* gradient of f (required by every grad_mode but NONE) */
+    genbo_value_fn value; /* f itself (required by GENBO_GRAD_TARGET) */
+    void *grad_ctx;       /* passed to grad and value */
+    /* The spread of f's values (e.g. the sd of the labels f was fitted on):
+     * guidance works on f / grad_scale, so one grad_eta suits every reward
+     * unit. 0 = the pseudo-label sd the model was trained with. */
+    double grad_scale;
     uint64_t seed;
     genbo_progress_fn progress;
     void *progress_ctx;
 } genbo_sample_params;
 
 void genbo_sample_params_default(genbo_sample_params *p);
+/* Make a reward model's predictive mean the guiding function (reward/):
+ * fills p->grad, p->value, p->grad_ctx (= m, which must outlive the
+ * sampling) and p->grad_scale (the sd of the labels m was fitted on; 0 for
+ * a ridge model read from a version-1 file). */
+int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p);
 
 /* Generate n designs at target reward `target` into X (n x D). Same seed
  * and thread count give bit-identical samples. */
@@ -389,6 +496,116 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
 int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
 int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
+
+/* ------------------------------------------------------------------ */
+/* Studies without a run, the catalogue of a database, reads          */
+/* (studies/catalog.c, studies/read.c, studies/ask.c)                  */
+/* ------------------------------------------------------------------ */
+
+/* One key's resolved value as genbo_config_to_ini writes it ("ridge",
+ * "p50, p90, max", "4000") into buf (size bytes, truncated to fit).
+ * Unknown section or key: GENBO_ENOTFOUND. */
+int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
+                     size_t size);
+
+/* Create the study cfg describes ([study] name) in db_path (the database is
+ * created if missing) and check its data now: the CSV files are read (or
+ * the synthetic task drawn), so a bad file fails here, naming it, not at
+ * the first ask. An existing study of that name with the same resolved
+ * configuration is opened as it is; one with a different configuration
+ * fails with GENBO_ESTATE (delete it first). out may be NULL. */
+int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study **out);
+/* Delete a study and everything it owns (runs, models, trials, metrics).
+ * Fails with GENBO_ESTATE while a `genbo run` of it holds its run lock,
+ * GENBO_ENOTFOUND for a missing database or study. */
+int genbo_study_delete(const char *db_path, const char *name);
+
+/* Train what ask needs when the study has no models yet (data, reward
+ * model, pseudo-labels, diffusion model: the long step, minutes), with
+ * progress through `progress` (may be NULL). A non-zero return from it
+ * cancels: GENBO_ESTATE "interrupted"; what was completed is kept and the
+ * next prepare or ask goes on from there. A no-op when models exist.
+ * genbo_study_ask prepares without progress. */
+int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx);
+
+typedef struct genbo_ask_options {
+    const char *target; /* "p90", "max" or a number, resolved as in the study
+                           file (pQ: Q-th percentile of the pool's
+                           pseudo-rewards under the run's first reward
+                           model); NULL = the [loop] target */
+    const char *method; /* "genbo", "conditional", ...; NULL = [loop] method */
+    genbo_progress_fn progress; /* training on a first ask; may be NULL */
+    void *progress_ctx;
+} genbo_ask_options;
+
+typedef struct genbo_ask_info {
+    double target;         /* the resolved target reward */
+    char target_label[32]; /* its spec: "p90", "max", "1.5" */
+    char method[32];
+    int64_t run_id;        /* the run whose models produced the designs */
+    double data_max;       /* largest reward the data show: labels, told
+                              values and the pool's pseudo-rewards */
+    int beyond_data;       /* 1 when target > data_max */
+    char warning[256];     /* "" or a sentence saying why the target is odd */
+} genbo_ask_info;
+
+/* genbo_study_ask with a target spec and a method. info may be NULL. */
+int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n,
+                         int64_t *trial_ids, double *designs, genbo_ask_info *info);
+
+/* Name of feature j (the CSV header, x0..x{D-1} for synthetic tasks);
+ * NULL when j is out of range. Valid while s lives. */
+const char *genbo_study_feature_name(genbo_study *s, size_t j);
+
+typedef struct genbo_study_summary {
+    int64_t id;
+    char name[128];
+    size_t dim;              /* 0 until the study's data were loaded */
+    double created;          /* Unix seconds */
+    double last_activity;    /* newest ask or tell, else created */
+    int64_t runs, running;   /* runs (pipeline and ask), of which running */
+    int64_t asked, told, failed; /* trials by state */
+    double best_value;       /* largest told value, NaN when none */
+} genbo_study_summary;
+
+/* Every study of a database (opened read-only), in creation order.
+ * *out is malloc'ed (free() it), *n its length (0 and NULL: none). */
+int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n);
+
+enum genbo_trial_state { GENBO_TRIAL_ASKED = 0, GENBO_TRIAL_TOLD = 1, GENBO_TRIAL_FAILED = 2 };
+/* Which trials: the generation phase of runs (round 0: every method at
+ * every target), the design loop (rounds >= 1 of a run, and every ask),
+ * or all. */
+enum genbo_phase { GENBO_PHASE_ALL = 0, GENBO_PHASE_RUN = 1, GENBO_PHASE_LOOP = 2 };
+
+typedef struct genbo_trial {
+    int64_t id;
+    int64_t run_id;          /* 0: none */
+    int round;               /* 0 generation phase, r >= 1 loop round, -1 ask */
+    int state;               /* enum genbo_trial_state */
+    double target;           /* resolved target reward */
+    double value;            /* told value; NaN unless told */
+    double predicted;        /* reward model's prediction when asked; NaN if none */
+    double support_distance; /* NaN if not computed */
+    double asked, finished;  /* Unix seconds; finished NaN while asked */
+    char method[32];
+    char target_label[32];
+    char reason[256];        /* why it failed; "" unless failed */
+    size_t dim;
+    const double *x;         /* dim numbers owned by the list; NULL if the
+                                ask that reserved it never stored a design */
+} genbo_trial;
+
+typedef struct genbo_trial_list genbo_trial_list;
+/* A study's trials of a phase in id order. */
+int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
+/* The told trial of a phase with the largest value (ties: the earliest): a
+ * list of one trial, or of none when nothing of that phase was told. */
+int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out);
+size_t genbo_trial_list_size(const genbo_trial_list *l);
+/* Borrowed, valid until the list is freed; NULL when i is out of range. */
+const genbo_trial *genbo_trial_list_get(const genbo_trial_list *l, size_t i);
+void genbo_trial_list_free(genbo_trial_list *l);
 
 #ifdef __cplusplus
 }

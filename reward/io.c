@@ -2,14 +2,15 @@
  *
  * Layout, all little-endian:
  *   "GNBR" | u32 format version | u32 kind | u64 d | u64 n (GP training rows;
- *   ridge: 0, or the rank r of the low-rank form)
+ *   ridge: 0, or from version 3 on the rank r of the low-rank form)
  *   | payload | u32 CRC-32 of every byte before it.
- * ridge payload: u32 select, u32 kfold, f64 lambda, score, y_mean,
- *                x_mean[d], x_sd[d], theta[d], then ainv[d*d] (n = 0, format 1)
- *                or Vt[r*d], shrink[r] (n = r > 0, wide data, format 2)
+ * ridge payload: u32 select, u32 kfold, f64 lambda, score, y_mean, y_sd (version 2 on),
+ *                x_mean[d], x_sd[d], theta[d], then ainv[d*d] (n = 0)
+ *                or Vt[r*d], shrink[r] (n = r > 0: wide data, n < d, version 3 on)
  * gp payload:    u32 kernel, u32 ard, u64 n_tune, f64 sf2, sn2, lml, y_mean, y_sd,
  *                x_mean[d], x_sd[d], ell[d], xs[n*d], alpha[n], L lower triangle by rows
- *                (n(n+1)/2). */
+ *                (n(n+1)/2).
+ * Version 1 (no ridge y_sd) is still read; its y_sd reads as 0 (unknown). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,8 +21,7 @@
 #include "reward/reward.h"
 
 #define REWARD_MAGIC "GNBR"
-#define REWARD_FORMAT_VERSION 1u     /* written for every model but wide ridge */
-#define REWARD_FORMAT_VERSION_MAX 2u /* 2 = a ridge model in low-rank form */
+#define REWARD_FORMAT_VERSION 3u
 /* Every stored number must be finite and at most this in magnitude: a model
  * outside it is corrupt (it would overflow in predict). */
 #define REWARD_VALUE_MAX 1e150
@@ -60,9 +60,9 @@ static void put_f64s(writer *w, const double *x, size_t k) {
 }
 
 /* Exact encoded size, so one allocation holds it. */
-static size_t encoded_size(genbo_reward_kind kind, uint64_t d, uint64_t n) {
+static size_t encoded_size(uint32_t version, genbo_reward_kind kind, uint64_t d, uint64_t n) {
     size_t body = kind == GENBO_REWARD_RIDGE
-                      ? 4 + 4 + 8 * (3 + 3 * d + (n ? n * d + n : d * d))
+                      ? 4 + 4 + 8 * ((version >= 2 ? 4 : 3) + 3 * d + (n ? n * d + n : d * d))
                       : 4 + 4 + 8 + 8 * (5 + 3 * d + n * d + n + n * (n + 1) / 2);
     return HEADER_BYTES + body + 4;
 }
@@ -70,11 +70,11 @@ static size_t encoded_size(genbo_reward_kind kind, uint64_t d, uint64_t n) {
 int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
     if (!m || !buf || !len) return genbo__fail(GENBO_EINVAL, "genbo_reward_save_buffer: NULL argument");
     size_t d = m->d, n = m->kind == GENBO_REWARD_GP ? m->gp.n : m->ridge.rank;
-    size_t cap = encoded_size(m->kind, d, n);
+    size_t cap = encoded_size(REWARD_FORMAT_VERSION, m->kind, d, n);
     writer w = {genbo__malloc(cap), 0, cap};
     if (!w.p) return GENBO_ENOMEM;
     put_bytes(&w, REWARD_MAGIC, 4);
-    put_u32(&w, m->kind == GENBO_REWARD_RIDGE && n ? 2u : REWARD_FORMAT_VERSION);
+    put_u32(&w, REWARD_FORMAT_VERSION);
     put_u32(&w, (uint32_t)m->kind);
     put_u64(&w, d);
     put_u64(&w, n);
@@ -85,6 +85,7 @@ int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
         put_f64(&w, r->lambda);
         put_f64(&w, r->score);
         put_f64(&w, r->y_mean);
+        put_f64(&w, r->y_sd);
         put_f64s(&w, m->x_mean, d);
         put_f64s(&w, m->x_sd, d);
         put_f64s(&w, r->theta, d);
@@ -164,18 +165,17 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
         return genbo__fail(GENBO_EFORMAT, "not a genbo reward model (no \"GNBR\" magic)");
     reader r = {p, 4};
     uint32_t version = get_u32(&r);
-    if (version < 1 || version > REWARD_FORMAT_VERSION_MAX)
+    if (version < 1 || version > REWARD_FORMAT_VERSION)
         return genbo__fail(GENBO_EVERSION,
-                           "reward model format version %u, this genbo reads versions 1 to %u",
-                           version, REWARD_FORMAT_VERSION_MAX);
+                           "reward model format version %u, this genbo reads versions 1-%u",
+                           version, REWARD_FORMAT_VERSION);
     if (len < HEADER_BYTES + 4)
         return genbo__fail(GENBO_EFORMAT, "truncated reward model: %zu bytes", len);
     uint32_t kind = get_u32(&r);
     uint64_t d = get_u64(&r), n = get_u64(&r);
-    int header_ok = (kind == GENBO_REWARD_RIDGE && version == 1 && n == 0 && d >= 1 && d <= MAX_D) ||
-                    (kind == GENBO_REWARD_RIDGE && version == 2 && n >= 1 && n < d && d <= MAX_D) ||
-                    (kind == GENBO_REWARD_GP && version == 1 && n >= 2 && n <= MAX_N && d >= 1 && d <= MAX_D);
-    size_t expect = header_ok ? encoded_size((genbo_reward_kind)kind, d, n) : 0;
+    int header_ok = (kind == GENBO_REWARD_RIDGE && (n == 0 || (version >= 3 && n < d)) && d >= 1 && d <= MAX_D) ||
+                    (kind == GENBO_REWARD_GP && n >= 2 && n <= MAX_N && d >= 1 && d <= MAX_D);
+    size_t expect = header_ok ? encoded_size(version, (genbo_reward_kind)kind, d, n) : 0;
     uint32_t stored = 0;
     for (int i = 0; i < 4; i++) stored |= (uint32_t)p[len - 4 + i] << (8 * i);
     if (genbo__crc32(0, p, len - 4) != stored) {
@@ -202,6 +202,7 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
         rf->lambda = get_f64(&r);
         rf->score = get_f64(&r);
         rf->y_mean = get_f64(&r);
+        rf->y_sd = version >= 2 ? get_f64(&r) : 0.0;
         rf->rank = (size_t)n;
         rf->theta = genbo__malloc(d * sizeof(double));
         if (n) {
@@ -234,6 +235,10 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
         if (!(rf->lambda >= 0) || (n && !(rf->lambda > 0)) || !(rf->lambda <= REWARD_VALUE_MAX) ||
             (select != GENBO_LAMBDA_FIXED && !(fabs(rf->score) <= REWARD_VALUE_MAX))) {
             rc = genbo__fail(GENBO_EFORMAT, "bad reward model: lambda %g, score %g", rf->lambda, rf->score);
+            goto done;
+        }
+        if (!(rf->y_sd >= 0 && rf->y_sd <= REWARD_VALUE_MAX)) {
+            rc = genbo__fail(GENBO_EFORMAT, "bad reward model: label sd %g", rf->y_sd);
             goto done;
         }
         if ((rc = check_values("y_mean", &rf->y_mean, 1)) || (rc = check_values("theta", rf->theta, d)) ||

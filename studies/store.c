@@ -234,6 +234,9 @@ int genbo__store_open(const char *path, int mode, sqlite3 **out) {
     *out = NULL;
     if (!path || !*path) return genbo__fail(GENBO_EINVAL, "no database path given");
     int readonly = mode == GENBO__STORE_READONLY;
+    /* A missing file is the common mistake (a mistyped --db): say so plainly. */
+    if (mode != GENBO__STORE_CREATE && access(path, F_OK) != 0)
+        return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", path);
     sqlite3 *db = NULL;
     int rc = GENBO_OK;
     if (readonly) {

@@ -45,6 +45,8 @@ struct genbo_study {
     study_models models;
     genbo_progress_fn progress;
     void *progress_ctx;
+    char **names; /* feature names, loaded on first use (read.c) */
+    size_t n_names;
 };
 
 /* Seeds for every random step derive from the study seed and a few labels
@@ -57,6 +59,7 @@ double genbo__unix_now(void);
 int genbo__study_load_data(genbo_study *s);
 void genbo__study_data_free(study_data *d);
 void genbo__study_models_free(study_models *m);
+void genbo__study_names_free(genbo_study *s);
 /* CRC-32 of a dataset's designs and rewards, as 8 hex digits. */
 void genbo__dataset_hash(const genbo_dataset *ds, char out[9]);
 
@@ -88,6 +91,28 @@ int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, con
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
+/* The first reward model a run stored for a round (0: the pipeline's). */
+int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_reward **out);
+
+/* A diffusion training recorded in the database (training.c): attach sets
+ * dp's report, curve and checkpoint callbacks and the checkpoint to resume
+ * from; finish stores the summary (after success or an interruption) and
+ * returns train_rc or a storage failure; done deletes the checkpoint once
+ * the trained model is stored. */
+typedef struct study_training {
+    genbo_study *s;
+    int64_t run_id;
+    int round;
+    genbo_train_report report;
+    void *resume;
+    size_t resume_len;
+} study_training;
+int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diffusion_params *dp,
+                           study_training *tr);
+int genbo__training_finish(study_training *tr, int train_rc);
+int genbo__training_done(study_training *tr);
+/* "converged", "max_steps", ... as stored in trainings.stop */
+const char *genbo__train_stop_name(genbo_train_stop stop);
 
 /* Steps of a run. */
 int genbo__step_done(genbo_study *s, int64_t run_id, const char *step);
@@ -126,7 +151,14 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm);
  * end (status done, or failed with the current error message when rc). */
 int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
 int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
+/* The run lock file of a study: "<db>.<name>.runlock", the name's bytes
+ * other than [A-Za-z0-9._-] percent-encoded (a '/' must not make a path). */
+void genbo__run_lock_path(const char *db_path, const char *name, char *out, size_t size);
 /* The newest run of kind 'run' (0 if none). */
 int64_t genbo__study_last_run(genbo_study *s);
+/* After a tell: when the trial's batch (a run's round >= 0) has no asked
+ * trial left and its metrics came from predicted rewards, recompute them
+ * from the told values (evaluator = none: the user is the evaluator). */
+int genbo__batch_metrics_after_tell(genbo_study *s, int64_t trial_id);
 
 #endif

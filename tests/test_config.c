@@ -43,7 +43,8 @@ Test(config, defaults_round_trip_through_ini_text) {
     genbo_config *c;
     cr_assert_eq(genbo_config_default(&c), GENBO_OK);
     cr_assert_eq(c->D, 64);
-    cr_assert_eq(c->steps, 4000);
+    cr_assert_eq(c->steps, GENBO_STEPS_AUTO);
+    cr_assert_eq(c->width, 0); /* auto */
     cr_assert_eq(c->n_targets, 3);
     cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
     cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
@@ -51,7 +52,7 @@ Test(config, defaults_round_trip_through_ini_text) {
     cr_assert_eq(c->n_methods, 7);
     char *ini = genbo_config_to_ini(c);
     cr_assert_not_null(ini);
-    cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = 256\n"));
+    cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = auto\n"));
     cr_assert_not_null(strstr(ini, "lr = 0.001\n"));
     genbo_config *d;
     cr_assert_eq(load_text(ini, (char[256]){0}, 256, &d), GENBO_OK, "%s", genbo_errmsg());
@@ -95,7 +96,7 @@ Test(config, bad_integer_names_file_line_and_key) {
     int rc = load_text("[study]\nname = x\n\n[diffusion]\nwidth = 64\nsteps = abc\n", msg, sizeof msg, NULL);
     cr_assert_eq(rc, GENBO_EINVAL);
     char want[256];
-    snprintf(want, sizeof want, "%s/study.ini:6: [diffusion] steps: 'abc' is not an integer", dir);
+    snprintf(want, sizeof want, "%s/study.ini:6: [diffusion] steps: 'abc' is not an integer or auto", dir);
     cr_assert_str_eq(msg, want);
 }
 
@@ -192,7 +193,10 @@ Test(config, long_lines_are_one_line) {
     snprintf(text, sizeof text, "[diffusion]\n; %s steps = 7\nbatch = 64 ; %s steps = 9\n", pad, pad);
     genbo_config *c = NULL;
     cr_assert_eq(load_text(text, msg, sizeof msg, &c), GENBO_OK, "%s", msg);
-    cr_assert_eq(c->steps, 4000, "the comment's tail set steps = %d", c->steps);
+    genbo_config *dflt;
+    cr_assert_eq(genbo_config_default(&dflt), GENBO_OK);
+    cr_assert_eq(c->steps, dflt->steps, "the comment's tail set steps = %ld", (long)c->steps);
+    genbo_config_free(dflt);
     cr_assert_eq(c->batch, 64);
     genbo_config_free(c);
     /* a long value reads back whole, and the resolved text reloads equal */
@@ -233,4 +237,26 @@ Test(config, a_directory_is_not_a_study_file) {
     cr_assert_null(c);
     cr_assert_not_null(strstr(genbo_errmsg(), "cannot read study file"), "%s", genbo_errmsg());
     cr_assert_not_null(strstr(genbo_errmsg(), "directory"), "%s", genbo_errmsg());
+}
+
+Test(config, curved_manifold_task_and_its_dimension_rule) {
+    char msg[512];
+    genbo_config *c = NULL;
+    cr_assert_eq(load_text("[data]\ntask = curved_manifold\nD = 48\nd = 6\nmanifold_dim = 3\n", msg,
+                           sizeof msg, &c),
+                 GENBO_OK, "%s", msg);
+    genbo_task_params p;
+    genbo__config_task_params(c, &p);
+    cr_assert_eq(p.kind, GENBO_TASK_CURVED_MANIFOLD);
+    cr_assert_eq(p.manifold_dim, 3);
+    genbo_config_free(c);
+    /* csv keeps its meaning after the new task kind */
+    cr_assert_eq(load_text("[data]\ntask = csv\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "task = csv needs a labelled file"), "%s", msg);
+    cr_assert_eq(load_text("[data]\ntask = curved_manifold\nd = 6\nmanifold_dim = 6\n", msg,
+                           sizeof msg, NULL),
+                 GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:4: [data] manifold_dim: manifold_dim = 6 must be "
+                                   "smaller than d = 6"),
+                       "%s", msg);
 }

@@ -181,7 +181,6 @@ Test(hostile, ask_argument_errors_say_what_is_wrong) {
                  {"--target 1 --n 2000000", "not 2000000"},
                  {"--target nan", "--target must be a finite number, not nan"},
                  {"--target inf", "--target must be a finite number, not inf"},
-                 {"--n 2", "--target A is required"},
                  {"--target 1 --n x", "--n: 'x' is not a number"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cr_assert_eq(sh("%s ask --db x.db --study s %s 2> %s", cli(), cases[i].args, fixture_path("err")), 2);
@@ -390,7 +389,8 @@ Test(hostile, model_loaders_validate_every_field) {
     cr_assert_eq(genbo_reward_fit(&rp, N, D, X, y, &rm), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_reward_save_buffer(rm, &vb, &len), GENBO_OK);
     buf = vb;
-    const size_t rh = 4 + 4 + 4 + 8 + 8, lam = rh + 8, theta = rh + 8 + 24 + 16 * D, ainv = theta + 8 * D;
+    /* header, select + kfold, lambda, score, y_mean, y_sd, x_mean, x_sd, theta, ainv */
+    const size_t rh = 4 + 4 + 4 + 8 + 8, lam = rh + 8, theta = rh + 8 + 32 + 16 * D, ainv = theta + 8 * D;
     double neg = -1;
     cr_assert_eq(load_patched(0, buf, len, lam, &neg, 8), GENBO_EFORMAT);
     cr_assert_eq(load_patched(0, buf, len, theta + 8, &big, 8), GENBO_EFORMAT);
