@@ -29,6 +29,7 @@ typedef struct study_models {
     genbo_reward *reward;
     int64_t reward_labels; /* labels the reward model was fitted on */
     genbo_diffusion *diffusion;
+    genbo_diffusion *reweighted; /* DDOM-reweighted model (NULL unless a method needs it) */
     double *pseudo;        /* pool pseudo-labels from `reward` (n_pool) */
 } study_models;
 
@@ -88,6 +89,12 @@ int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labe
  * unless that one was fitted on at least as many labels, so a run keeps at
  * most one (issue 10.7: one row per ask was 275 MB after 8,000 pairs). */
 int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m);
+/* A diffusion model with a role (models.role, e.g. "reweighted"; NULL =
+ * the run's main model), committed with a step mark when step != NULL. */
+int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
+                                     const genbo_diffusion *m, const char *step, double seconds);
+int genbo__load_diffusion_role(genbo_study *s, int64_t run_id, const char *role,
+                               genbo_diffusion **out);
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);

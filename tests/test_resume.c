@@ -27,13 +27,19 @@ static const char *const DUMP[] = {
     "SELECT id, study_id, kind, config, seed, version, status, last_step, error FROM runs ORDER BY id",
     "SELECT run_id, step, detail FROM steps ORDER BY run_id, step",
     "SELECT id, run_id, role, source, hash, rows, cols, columns FROM datasets ORDER BY id",
-    "SELECT id, run_id, kind, round, n_labels, describe, hex(data) FROM models ORDER BY id",
+    "SELECT id, run_id, kind, role, round, n_labels, describe, hex(data) FROM models ORDER BY id",
     "SELECT id, study_id, run_id, round, target, target_label, method, state, hex(x), x_json, predicted, "
     "support_distance, reason FROM trials ORDER BY id",
     "SELECT trial_id, value FROM observations ORDER BY trial_id",
     "SELECT * FROM metrics ORDER BY run_id, round, target_label, method",
     "SELECT run_id, kind, value FROM reward_samples ORDER BY rowid",
     "SELECT * FROM targets ORDER BY run_id, label",
+    /* training records and loss curves (not their seconds, nor resumed_from,
+     * which says a checkpoint was used); no checkpoint may be left over */
+    "SELECT run_id, round, stop, steps, best_step, best_val_loss, val_loss, train_loss, n_train, n_val, "
+    "val_seed, width, depth, batch FROM trainings ORDER BY run_id, round",
+    "SELECT run_id, round, step, train_loss, val_loss, lr FROM train_curve ORDER BY run_id, round, step",
+    "SELECT run_id, round, step FROM train_checkpoints ORDER BY run_id, round",
 };
 #define N_DUMP (sizeof DUMP / sizeof DUMP[0])
 
