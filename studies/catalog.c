@@ -98,7 +98,7 @@ int genbo_study_delete(const char *db_path, const char *name) {
     /* A running `genbo run` holds this lock; deleting under it would pull
      * its rows away mid-batch. */
     char lock[4096];
-    snprintf(lock, sizeof lock, "%s.%s.runlock", db_path, name);
+    genbo__run_lock_path(db_path, name, lock, sizeof lock);
     int fd = open(lock, O_RDWR | O_CLOEXEC);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
@@ -106,7 +106,7 @@ int genbo_study_delete(const char *db_path, const char *name) {
                            name, db_path, lock);
     }
     sqlite3 *db;
-    int rc = genbo__store_open(db_path, 0, &db);
+    int rc = genbo__store_open(db_path, GENBO__STORE_WRITE, &db); /* never creates or migrates */
     sqlite3_stmt *st = NULL;
     if (!rc) rc = genbo__store_begin(db);
     if (!rc) rc = genbo__store_prepare(db, "DELETE FROM studies WHERE name = ?", &st);
