@@ -24,7 +24,8 @@ static int parse_num(const char *what, const char *s, double *out) {
 
 static const char *const ASK_USAGE =
     "usage: genbo ask --db FILE --study NAME --target A [--n N] [--json]\n"
-    "  prints one design per line: {\"trial\": ID, \"target\": A, \"x\": [...]} with --json,\n"
+    "  prints one design per line: {\"trial\": ID, \"target\": A, \"x\": [...], \"flags\": [...]}\n"
+    "  with --json (flags: \"projected\" / \"resampled\" when the trust region changed it),\n"
     "  else 'ID x0 x1 ...'\n";
 
 int cmd_ask(int argc, char **argv) {
@@ -64,10 +65,13 @@ int cmd_ask(int argc, char **argv) {
     }
     int64_t *ids = malloc(n * sizeof *ids);
     double *X = malloc(n * dim * sizeof *X);
-    if (!ids || !X || genbo_study_ask(s, target, n, ids, X)) {
-        int out = ids && X ? cli_fail("ask") : (fprintf(stderr, "genbo: ask: out of memory\n"), 1);
+    unsigned *flags = malloc(n * sizeof *flags);
+    if (!ids || !X || !flags || genbo_study_ask_flags(s, target, n, ids, X, flags)) {
+        int out = ids && X && flags ? cli_fail("ask")
+                                    : (fprintf(stderr, "genbo: ask: out of memory\n"), 1);
         free(ids);
         free(X);
+        free(flags);
         genbo_study_close(s);
         return out;
     }
@@ -77,6 +81,12 @@ int cmd_ask(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "trial", (double)ids[i]);
             cJSON_AddItemToObject(o, "target", cli_json_double(target));
             cJSON_AddItemToObject(o, "x", cli_json_doubles(X + i * dim, dim));
+            /* what the trust region did to the design ([] = nothing) */
+            cJSON *fl = cJSON_AddArrayToObject(o, "flags");
+            if (flags[i] & GENBO_DESIGN_RESAMPLED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("resampled"));
+            if (flags[i] & GENBO_DESIGN_PROJECTED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("projected"));
             char *text = cJSON_PrintUnformatted(o);
             if (text) puts(text);
             cJSON_free(text);
@@ -90,6 +100,7 @@ int cmd_ask(int argc, char **argv) {
     fflush(stdout);
     free(ids);
     free(X);
+    free(flags);
     genbo_study_close(s);
     return 0;
 }

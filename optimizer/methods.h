@@ -61,6 +61,7 @@ typedef struct genbo__models {
     const genbo_reward *reward;      /* f_hat (NULL if not fitted) */
     const genbo_diffusion *diffusion;/* NULL if not trained */
     genbo_sample_params sample;      /* base sampler settings (see above) */
+    const struct genbo__trust *trust;/* trust region (optimizer/trust.h); NULL = none */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
 } genbo__models;
 

@@ -70,6 +70,11 @@ static int refresh_reward(genbo_study *s) {
 }
 
 int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids, double *designs) {
+    return genbo_study_ask_flags(s, target, n, trial_ids, designs, NULL);
+}
+
+int genbo_study_ask_flags(genbo_study *s, double target, size_t n, int64_t *trial_ids,
+                          double *designs, unsigned *flags_out) {
     if (!s || !trial_ids || !designs) return genbo__fail(GENBO_EINVAL, "genbo_study_ask: NULL argument");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
     if (n == 0 || n > 1000000) return genbo__fail(GENBO_EINVAL, "ask: n = %zu designs (1..1000000)", n);
@@ -85,7 +90,8 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
     int64_t *ids = genbo__malloc(n * sizeof *ids);
     double *X = genbo__malloc(n * dim * sizeof *X), *pred = genbo__malloc(n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(n * sizeof *supp) : NULL;
-    if (!ids || !X || !pred || (s->data.task && !supp)) rc = GENBO_ENOMEM;
+    unsigned *flags = genbo__malloc(n * sizeof *flags);
+    if (!ids || !X || !pred || !flags || (s->data.task && !supp)) rc = GENBO_ENOMEM;
     if (!rc) rc = genbo__trials_reserve(s, m->run_id, -1, target, label, c->loop_method, n, ids);
     if (!rc) {
         genbo__method method;
@@ -94,10 +100,11 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
         rc = genbo__method_from_name(c->loop_method, &method);
         if (!rc)
-            rc = genbo__generate(method, &mm, target, n, genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X);
+            rc = genbo__generate_trusted(method, &mm, mm.trust, target, n,
+                                         genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X, flags);
         if (!rc) rc = genbo_reward_predict(m->reward, n, X, pred, NULL);
         if (!rc && supp) rc = genbo_task_support_distance(s->data.task, n, X, supp);
-        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp);
+        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp, flags);
         if (rc) {
             /* Do not leave reserved trials without a design looking open. */
             char reason[300];
@@ -110,7 +117,9 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
     if (!rc) {
         memcpy(trial_ids, ids, n * sizeof *ids);
         memcpy(designs, X, n * dim * sizeof *X);
+        if (flags_out) memcpy(flags_out, flags, n * sizeof *flags);
     }
+    free(flags);
     free(ids);
     free(X);
     free(pred);

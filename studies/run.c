@@ -206,18 +206,20 @@ static int generate_batch(genbo_study *s, const batch *b) {
     double *X = genbo__malloc(b->n * dim * sizeof *X), *pred = genbo__malloc(b->n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(b->n * sizeof *supp) : NULL;
     int64_t *ids = genbo__malloc(b->n * sizeof *ids);
-    int rc = X && pred && ids && (supp || !s->data.task) ? GENBO_OK : GENBO_ENOMEM;
+    unsigned *flags = genbo__malloc(b->n * sizeof *flags);
+    int rc = X && pred && ids && flags && (supp || !s->data.task) ? GENBO_OK : GENBO_ENOMEM;
     genbo__method method;
     if (!rc) rc = genbo__method_from_name(b->method, &method);
     if (!rc) {
         genbo__models mm;
         genbo__study_method_models(s, &mm);
-        rc = genbo__generate(method, &mm, b->target, b->n, b->seed, X);
+        rc = genbo__generate_trusted(method, &mm, mm.trust, b->target, b->n, b->seed, X, flags);
     }
     if (!rc) rc = genbo_reward_predict(s->models.reward, b->n, X, pred, NULL);
     if (!rc && supp) rc = genbo_task_support_distance(s->data.task, b->n, X, supp);
     if (!rc) rc = genbo__trials_insert(s, b->run_id, b->round, b->target, b->label, b->method, b->n,
-                                       X, pred, supp, ids);
+                                       X, pred, supp, flags, ids);
+    free(flags);
     free(X);
     free(pred);
     free(supp);

@@ -147,5 +147,12 @@ static const char *const migration_1 =
  * CSV header or x0..x{D-1}), so exports can name their columns. */
 static const char *const migration_2 = "ALTER TABLE datasets ADD COLUMN columns TEXT;";
 
-const char *const genbo__migrations[] = {migration_1, migration_2};
+/* Version 3 (one migration for every change of this version).
+ * trials.flags: what the trust region did to the design, NULL = nothing;
+ * 'projected' (it was outside the region and was projected onto it),
+ * 'resampled' (the sampler diverged and the design was drawn again) or
+ * 'resampled,projected'. */
+static const char *const migration_3 = "ALTER TABLE trials ADD COLUMN flags TEXT;";
+
+const char *const genbo__migrations[] = {migration_1, migration_2, migration_3};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);
