@@ -26,14 +26,22 @@ static int run_progress(void *ctx, const char *stage, long done, long total, con
     return cli_progress(NULL, stage, done, total, msg);
 }
 
+/* Tables fit 100 columns: a 12-column target, then the methods, each
+ * max(10, its name) wide; methods that do not fit go to a further block
+ * of rows below. The last character of a cell is the "*" mark. */
+#define TARGET_W 12
+#define TABLE_W 100
+
 static int col_width(const char *method) {
     int w = (int)strlen(method);
     return w < 10 ? 10 : w;
 }
 
+static void print_head(const char *name) { printf(" %*s", col_width(name), name); }
+
 static void print_cell(int w, double v, int predicted) {
-    if (isnan(v)) printf(" %*s ", w, "-");
-    else printf(" %*.4f%s", w, v, predicted ? "*" : " ");
+    if (isnan(v)) printf(" %*s", w, "- ");
+    else printf(" %*.4f%s", w - 1, v, predicted ? "*" : " ");
 }
 
 /* One table per metric: targets down, methods across. */
@@ -45,36 +53,42 @@ static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const
              "target_label = ? AND method = ?", column);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 1;
-    printf("\n%s\n%-16s", title, "target");
-    for (int j = 0; j < c->n_methods; j++) printf(" %*s ", col_width(c->methods[j]), c->methods[j]);
-    printf("\n");
+    printf("\n%s\n", title);
     int any_pred = 0;
-    for (int i = 0; i < c->n_targets; i++) {
-        char head[48];
-        double tv = NAN;
-        int printed_head = 0;
-        for (int j = 0; j < c->n_methods; j++) {
-            sqlite3_reset(st);
-            sqlite3_bind_int64(st, 1, run_id);
-            sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
-            double v = NAN;
-            int pred = 0;
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-                const char *k = (const char *)sqlite3_column_text(st, 1);
-                pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
-                tv = sqlite3_column_double(st, 2);
-            }
-            if (!printed_head) {
-                snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
-                printf("%-16s", head);
-                printed_head = 1;
-            }
-            any_pred |= pred;
-            print_cell(col_width(c->methods[j]), v, pred);
-        }
+    for (int j0 = 0, j1; j0 < c->n_methods; j0 = j1) {
+        int used = TARGET_W;
+        for (j1 = j0; j1 < c->n_methods && (j1 == j0 || used + 1 + col_width(c->methods[j1]) <= TABLE_W); j1++)
+            used += 1 + col_width(c->methods[j1]);
+        printf("%-*s", TARGET_W, "target");
+        for (int j = j0; j < j1; j++) print_head(c->methods[j]);
         printf("\n");
+        for (int i = 0; i < c->n_targets; i++) {
+            char head[48];
+            double tv = NAN;
+            int printed_head = 0;
+            for (int j = j0; j < j1; j++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, run_id);
+                sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
+                double v = NAN;
+                int pred = 0;
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                    if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
+                    const char *k = (const char *)sqlite3_column_text(st, 1);
+                    pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
+                    tv = sqlite3_column_double(st, 2);
+                }
+                if (!printed_head) {
+                    snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
+                    printf("%-*.*s", TARGET_W, TARGET_W, head);
+                    printed_head = 1;
+                }
+                any_pred |= pred;
+                print_cell(col_width(c->methods[j]), v, pred);
+            }
+            printf("\n");
+        }
     }
     sqlite3_finalize(st);
     if (any_pred) printf("* from predicted rewards (no true reward: evaluator = none)\n");
@@ -119,7 +133,10 @@ static int print_summary(const char *db_path, const char *name, const genbo_conf
         sqlite3_finalize(st);
     }
     printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
-    print_table(db, run_id, c, "SubOpt(a) = a - mean true reward (lower is better; * = from predicted rewards)", "subopt");
+    print_table(db, run_id, c,
+                "SubOpt(a) = a - mean true reward: > 0 short of the target a, < 0 above it (overshoot;\n"
+                "check the support distance: off-support designs can overshoot a model); * = predicted",
+                "subopt");
     print_table(db, run_id, c, "Mean true reward", "mean_true");
     print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
                 "support_distance");

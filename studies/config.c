@@ -55,7 +55,7 @@ static const key_def KEYS[] = {
     {"study", "db", K_STR, F(db), 0, 0, NULL, "",
      "database file (relative to the current directory); \"\" = `<name>.db`; `--db` overrides"},
 
-    {"data", "task", K_ENUM, F(task), 0, 0, "subspace_linear|subspace_quadratic|gp_sequence|csv",
+    {"data", "task", K_ENUM, F(task), 0, 0, "subspace_linear|subspace_quadratic|gp_sequence|curved_manifold|csv",
      "subspace_linear", "synthetic task with a true reward, or `csv` for your own files"},
     {"data", "D", K_INT, F(D), 1, 4096, NULL, "64", "ambient dimension (subspace tasks)"},
     {"data", "d", K_INT, F(d), 1, 4096, NULL, "16", "subspace dimension, <= D (subspace tasks)"},
@@ -67,6 +67,8 @@ static const key_def KEYS[] = {
     {"data", "seq_dim", K_INT, F(seq_dim), 1, 1024, NULL, "4", "dimension per time point (gp_sequence)"},
     {"data", "lengthscale", K_DOUBLE, F(lengthscale), 1e-9, BIG, NULL, "3",
      "kernel lengthscale over time (gp_sequence)"},
+    {"data", "manifold_dim", K_INT, F(manifold_dim), 1, 4095, NULL, "3",
+     "intrinsic dimension of the curved manifold, < d (curved_manifold)"},
     {"data", "n_label", K_LONG, F(n_label), 2, 1e8, NULL, "200",
      "labelled designs drawn from the task"},
     {"data", "n_unlabel", K_LONG, F(n_unlabel), 1, 1e8, NULL, "10000",
@@ -476,8 +478,11 @@ static int validate(genbo_config *c) {
             return key_fail(c, c->line[ki_], &KEYS[ki_], GENBO_EINVAL, "%s%s", msg_, ""); \
         }                                                                              \
     } while (0)
-    int subspace = c->task == GENBO_TASK_SUBSPACE_LINEAR || c->task == GENBO_TASK_SUBSPACE_QUADRATIC;
+    int subspace = c->task == GENBO_TASK_SUBSPACE_LINEAR || c->task == GENBO_TASK_SUBSPACE_QUADRATIC ||
+                   c->task == GENBO_TASK_CURVED_MANIFOLD;
     RULE(!subspace || c->d <= c->D, "data", "d", "d = %d must not exceed D = %d", c->d, c->D);
+    RULE(c->task != GENBO_TASK_CURVED_MANIFOLD || c->manifold_dim < c->d, "data", "manifold_dim",
+         "manifold_dim = %d must be smaller than d = %d", c->manifold_dim, c->d);
     RULE(c->task != CFG_TASK_CSV || c->labelled[0], "data", "labelled",
          "task = csv needs a labelled file");
     RULE(c->task == CFG_TASK_CSV || (!c->labelled[0] && !c->pool[0]), "data", "labelled",
@@ -648,6 +653,16 @@ static void value_text(const genbo_config *c, const key_def *k, char *buf, size_
     }
 }
 
+int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
+                     size_t size) {
+    if (!cfg || !section || !key || !buf || size == 0)
+        return genbo__fail(GENBO_EINVAL, "genbo_config_get: NULL argument");
+    int ki = find_key(section, key);
+    if (ki < 0) return genbo__fail(GENBO_ENOTFOUND, "[%s] %s: unknown key", section, key);
+    value_text(cfg, &KEYS[ki], buf, size);
+    return GENBO_OK;
+}
+
 char *genbo_config_to_ini(const genbo_config *cfg) {
     if (!cfg) return NULL;
     size_t cap = 8192, len = 0;
@@ -733,6 +748,7 @@ void genbo__config_task_params(const genbo_config *c, genbo_task_params *p) {
     p->seq_dim = c->seq_dim;
     p->lengthscale = c->lengthscale;
     p->seed = c->seed;
+    p->manifold_dim = c->manifold_dim;
 }
 
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p) {

@@ -100,7 +100,8 @@ static int step_data(genbo_study *s, int64_t run_id) {
         return rc;
     }
     char source[CFG_STR + 16];
-    static const char *const task_names[] = {"subspace_linear", "subspace_quadratic", "gp_sequence"};
+    static const char *const task_names[] = {"subspace_linear", "subspace_quadratic", "gp_sequence",
+                                                 "curved_manifold"};
     rc = genbo__store_begin(s->db);
     if (rc) return rc;
     if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);

@@ -187,19 +187,28 @@ static int tell_one(genbo_study *s, int64_t trial_id, const double *value, const
     return genbo__store_commit(s->db);
 }
 
+/* The tell is on disk before this runs; a failure here must say so. */
+static int metrics_after_tell(genbo_study *s, int64_t trial_id) {
+    int rc = genbo__batch_metrics_after_tell(s, trial_id);
+    if (rc) genbo__fail_prefix(rc, "trial %lld was recorded, but", (long long)trial_id);
+    return rc;
+}
+
 int genbo_study_tell(genbo_study *s, int64_t trial_id, double value) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
     if (!isfinite(value))
         return genbo__fail(GENBO_EINVAL, "trial %lld: the value %g is not a finite number (tell a failure instead)",
                            (long long)trial_id, value);
-    return tell_one(s, trial_id, &value, NULL);
+    int rc = tell_one(s, trial_id, &value, NULL);
+    return rc ? rc : metrics_after_tell(s, trial_id);
 }
 
 int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell_failed: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
-    return tell_one(s, trial_id, NULL, reason && *reason ? reason : "failed");
+    int rc = tell_one(s, trial_id, NULL, reason && *reason ? reason : "failed");
+    return rc ? rc : metrics_after_tell(s, trial_id);
 }
 
 int genbo__trials_fail(genbo_study *s, size_t n, const int64_t *ids, const char *reason) {
@@ -230,4 +239,22 @@ int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const
         return rc;
     }
     return genbo__store_commit(s->db);
+}
+
+int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags) {
+    if (!s || !flags) return genbo__fail(GENBO_EINVAL, "genbo_study_trial_flags: NULL argument");
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT flags FROM trials WHERE id = ? AND study_id = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, trial_id);
+    sqlite3_bind_int64(st, 2, s->id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        *flags = (t && strstr(t, "projected") ? GENBO_DESIGN_PROJECTED : 0u) |
+                 (t && strstr(t, "resampled") ? GENBO_DESIGN_RESAMPLED : 0u);
+    } else {
+        rc = genbo__fail(GENBO_ENOTFOUND, "study '%s' has no trial %lld", s->name, (long long)trial_id);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -180,3 +180,25 @@ Test(config, set_validates_and_keeps_old_value_on_error) {
     cr_assert_eq(genbo_config_set(c, "nosuch", "x", "1"), GENBO_EINVAL);
     genbo_config_free(c);
 }
+
+Test(config, curved_manifold_task_and_its_dimension_rule) {
+    char msg[512];
+    genbo_config *c = NULL;
+    cr_assert_eq(load_text("[data]\ntask = curved_manifold\nD = 48\nd = 6\nmanifold_dim = 3\n", msg,
+                           sizeof msg, &c),
+                 GENBO_OK, "%s", msg);
+    genbo_task_params p;
+    genbo__config_task_params(c, &p);
+    cr_assert_eq(p.kind, GENBO_TASK_CURVED_MANIFOLD);
+    cr_assert_eq(p.manifold_dim, 3);
+    genbo_config_free(c);
+    /* csv keeps its meaning after the new task kind */
+    cr_assert_eq(load_text("[data]\ntask = csv\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "task = csv needs a labelled file"), "%s", msg);
+    cr_assert_eq(load_text("[data]\ntask = curved_manifold\nd = 6\nmanifold_dim = 6\n", msg,
+                           sizeof msg, NULL),
+                 GENBO_EINVAL);
+    cr_assert_not_null(strstr(msg, "study.ini:4: [data] manifold_dim: manifold_dim = 6 must be "
+                                   "smaller than d = 6"),
+                       "%s", msg);
+}
