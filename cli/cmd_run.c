@@ -120,6 +120,36 @@ static void print_rounds(sqlite3 *db, int64_t run_id) {
     sqlite3_finalize(st);
 }
 
+/* The diffusion training of the run: why it stopped, steps, best
+ * validation loss, time. A budget stop before convergence is a warning on
+ * stderr (also with --quiet): the model may be undertrained. */
+static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT stop, steps, best_step, best_val_loss, seconds, n_train, n_val, width, depth, "
+                           "batch, resumed_from FROM trainings WHERE run_id = ? AND round = 0", -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *stop = (const char *)sqlite3_column_text(st, 0);
+        printf("\nDiffusion training: %s after %lld steps", stop, (long long)sqlite3_column_int64(st, 1));
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            printf(", best validation loss %.4f at step %lld", sqlite3_column_double(st, 3),
+                   (long long)sqlite3_column_int64(st, 2));
+        printf(", %.1f s (%lld training / %lld validation rows, %d x %d network, batch %d%s)\n",
+               sqlite3_column_double(st, 4), (long long)sqlite3_column_int64(st, 5),
+               (long long)sqlite3_column_int64(st, 6), sqlite3_column_int(st, 8), sqlite3_column_int(st, 7),
+               sqlite3_column_int(st, 9), sqlite3_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
+        if (!strcmp(stop, "max_steps"))
+            fprintf(stderr, "genbo: warning: diffusion training stopped on its step budget (max_steps = %ld) "
+                            "before the validation loss converged; raise [diffusion] max_steps\n", c->max_steps);
+        else if (!strcmp(stop, "max_seconds"))
+            fprintf(stderr, "genbo: warning: diffusion training stopped on its time budget (max_seconds = %g) "
+                            "before the validation loss converged; raise [diffusion] max_seconds\n", c->max_seconds);
+    }
+    sqlite3_finalize(st);
+}
+
 static int print_summary(const char *db_path, const char *name, const genbo_config *c) {
     sqlite3 *db;
     if (genbo__store_open(db_path, 1, &db)) return cli_fail("reading the results");
@@ -141,6 +171,7 @@ static int print_summary(const char *db_path, const char *name, const genbo_conf
     print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
                 "support_distance");
     print_rounds(db, run_id);
+    print_training(db, run_id, c);
     genbo__store_close(db);
     return 0;
 }
