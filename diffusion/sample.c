@@ -59,7 +59,7 @@ static void sampler_free(sampler *s) {
 }
 
 static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample_params *p,
-                        double target, gd_grad_fn fn, void *ctx) {
+                        double target, size_t n, gd_grad_fn fn, void *ctx) {
     memset(s, 0, sizeof *s);
     s->m = m;
     s->p = p;
@@ -68,12 +68,20 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     s->yz = (float)((target - m->y_mean) / m->y_sd);
     s->grad_fn = fn;
     s->grad_ctx = ctx;
-    const size_t D = (size_t)m->cfg.D, R = 2 * (size_t)SAMPLE_CHUNK;
+    /* rows of one pass: a chunk, or the whole ask when smaller (an ask of a
+     * few designs needs no buffers, plans or pages for 2 x 1024 rows) */
+    const size_t nmax = n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK;
+    const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
     int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD;
     if (dn_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
+    int rc = gd_acts_precision(m, &s->acts, p->precision, m->params);
+    if (rc) {
+        dn_acts_free(&s->acts);
+        return rc;
+    }
     s->xin = genbo__malloc((3 * R * D + 2 * R) * sizeof(float));
     s->nul = genbo__calloc(R, 1);
-    s->xo = genbo__malloc(2 * (size_t)SAMPLE_CHUNK * D * sizeof(double));
+    s->xo = genbo__malloc(2 * nmax * D * sizeof(double));
     if (!s->xin || !s->nul || !s->xo) {
         sampler_free(s);
         return GENBO_ENOMEM;
@@ -82,7 +90,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     s->dx = s->dout + R * D;
     s->lt = s->dx + R * D;
     s->yv = s->lt + R;
-    s->go = s->xo + (size_t)SAMPLE_CHUNK * D;
+    s->go = s->xo + nmax * D;
     return GENBO_OK;
 }
 
@@ -101,7 +109,8 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         s->yv[i] = s->yz;
         s->nul[i] = !s->cond || i >= nc;
     }
-    dn_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    int rc = dn_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    if (rc) return rc;
     const double w = s->p->cfg_weight, c1 = s->cfg ? 1.0 + w : 1.0, c2 = -w;
     const float *out = s->acts.out;
     for (size_t q = 0; q < (size_t)nc * D; q++) {
@@ -123,7 +132,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
             if (look) z = fmin(fmax(z, -LOOKAHEAD_ZMAX), LOOKAHEAD_ZMAX);
             s->xo[q] = m->x_mean[j] + m->x_sd[j] * z;
         }
-    int rc = s->grad_fn(s->grad_ctx, (size_t)nc, s->xo, s->go);
+    rc = s->grad_fn(s->grad_ctx, (size_t)nc, s->xo, s->go);
     if (rc) return genbo__fail_prefix(rc, "diffusion_sample: reward gradient");
     for (int i = 0; i < nc; i++)
         for (int j = 0; j < D; j++) {
@@ -144,7 +153,9 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         for (int j = 0; j < D; j++)
             s->dout[(size_t)i * D + j] = (float)(c * s->go[(size_t)(i % nc) * D + j]);
     }
-    dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul, s->dx);
+    if ((rc = dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul,
+                          s->dx)))
+        return rc;
     for (size_t q = 0; q < (size_t)nc * D; q++) {
         double v = s->dx[q];
         if (s->cfg) v += s->dx[(size_t)nc * D + q];
@@ -188,9 +199,9 @@ int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, doubl
     int rc = check_sample_params(m, p, target, n, X, grad_fn);
     if (rc) return rc;
     sampler s;
-    if ((rc = sampler_init(&s, m, p, target, grad_fn, grad_ctx))) return rc;
+    if ((rc = sampler_init(&s, m, p, target, n, grad_fn, grad_ctx))) return rc;
     const int D = m->cfg.D, N = p->steps;
-    const size_t CD = (size_t)SAMPLE_CHUNK * D;
+    const size_t CD = (n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK) * (size_t)D;
     double *mem = genbo__malloc(4 * CD * sizeof(double));
     if (!mem) {
         sampler_free(&s);

@@ -31,7 +31,7 @@ static void trainer_free(trainer *t) {
     dn_acts_free(&t->acts);
 }
 
-static int trainer_init(trainer *t, const dn_config *c, size_t P, int B) {
+static int trainer_init(trainer *t, const dn_config *c, size_t P, int B, int bf16) {
     memset(t, 0, sizeof *t);
     t->c = c;
     t->P = P;
@@ -42,6 +42,11 @@ static int trainer_init(trainer *t, const dn_config *c, size_t P, int B) {
     if (!t->mem || !t->xb || !t->nul || dn_acts_alloc(c, B, 1, &t->acts)) {
         trainer_free(t);
         return GENBO_ENOMEM;
+    }
+    int rc = bf16 ? dn_acts_use_bf16(c, &t->acts) : GENBO_OK;
+    if (rc) {
+        trainer_free(t);
+        return rc;
     }
     t->w = t->mem;
     t->g = t->w + P;
@@ -72,7 +77,9 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     const dn_config *c = &m->cfg;
     const int B = p->batch, D = c->D;
     trainer t;
-    int rc = trainer_init(&t, c, m->n_params, B);
+    const int prec = genbo_precision_resolve(p->precision);
+    if (prec < 0) return GENBO_EINVAL;
+    int rc = trainer_init(&t, c, m->n_params, B, prec == GENBO_PRECISION_BF16);
     if (rc) return rc;
     memcpy(t.w, init, t.P * sizeof(float));
     memcpy(t.ema, init, t.P * sizeof(float));
@@ -106,8 +113,13 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
                 t.nul[i] = genbo_rng_uniform(&rng) < p->p_uncond;
             }
         }
-        /* ---- forward, loss, backward */
-        dn_forward(c, t.w, &t.acts, B, t.xb, t.lt, yz ? t.yb : NULL, t.nul);
+        /* ---- forward, loss, backward (bf16: the products read a bf16
+         * copy of this step's weights) */
+        if ((rc = dn_acts_load_weights(c, &t.acts, t.w)) ||
+            (rc = dn_forward(c, t.w, &t.acts, B, t.xb, t.lt, yz ? t.yb : NULL, t.nul))) {
+            trainer_free(&t);
+            return rc;
+        }
         double loss = 0;
         const float scale = 2.0f / (float)((size_t)B * D);
         for (size_t k = 0; k < (size_t)B * D; k++) {
@@ -123,7 +135,10 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
                                "lower lr or raise clip",
                                step, loss);
         }
-        dn_backward(c, t.w, t.g, &t.acts, B, t.dout, yz ? t.yb : NULL, t.nul, NULL);
+        if ((rc = dn_backward(c, t.w, t.g, &t.acts, B, t.dout, yz ? t.yb : NULL, t.nul, NULL))) {
+            trainer_free(&t);
+            return rc;
+        }
 
         /* ---- clip, AdamW, EMA */
         double gn = gd_grad_norm(t.g, t.P);
@@ -154,6 +169,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
         }
     }
     memcpy(m->params, t.ema, t.P * sizeof(float));
+    m->precision = (genbo_precision)prec;
     trainer_free(&t);
     return GENBO_OK;
 }

@@ -59,6 +59,7 @@ struct genbo_config {
     int batch;
     double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
     int schedule, time_sampling;
+    int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */
     char targets_text[CFG_STR];
