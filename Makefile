@@ -11,7 +11,7 @@ deps:
 	@sh .ci/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DGENBO_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 demo: build

@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
     sp.cfg_weight = 1.0;
     double *G = malloc(sizeof(double) * (size_t)samples * D);
     t0 = genbo__now();
-    if (gd_sample_core(m, &sp, 1.0, (size_t)samples, G, NULL, NULL)) {
+    if (genbo_diffusion_sample(m, &sp, 1.0, (size_t)samples, G)) {
         fprintf(stderr, "sample: %s\n", genbo_errmsg());
         return 1;
     }

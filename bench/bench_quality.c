@@ -361,8 +361,10 @@ static void section_gradient(const qconf *q) {
                     /* a strong guidance term can make the explicit sampler
                      * diverge: the library stops with GENBO_ENUMERIC; that is
                      * a result (counted), not a benchmark failure */
-                    int rc = gd_sample_core(dm, &sp, 0, n, G, eta == 0 ? NULL : f1_grad, &c);
-                    if (rc != GENBO_ENUMERIC) bu_check(rc, "gd_sample_core");
+                    sp.grad = eta == 0 ? NULL : f1_grad;
+                    sp.grad_ctx = &c; /* unconditional model: grad_scale 1 = f1's units */
+                    int rc = genbo_diffusion_sample(dm, &sp, 0, n, G);
+                    if (rc != GENBO_ENUMERIC) bu_check(rc, "genbo_diffusion_sample");
                     /* ... or it may return designs far outside any sensible
                      * range (the data's norms are ~4): counted the same way */
                     double maxnorm = 0;

@@ -162,7 +162,7 @@ static void bench_sampling(const sconf *c) {
         if (v >= 2) {
             sp.grad_mode = v == 2 ? GENBO_GRAD_LOOKAHEAD : GENBO_GRAD_NAIVE;
             sp.grad_eta = 1;
-            sp.reward = rm;
+            bu_check(genbo_reward_guidance(rm, &sp), "reward guidance");
         }
         double dt = INFINITY;
         for (int r = 0; r < REPS; r++) {

@@ -2,6 +2,8 @@
 #ifndef GENBO_CLI_H
 #define GENBO_CLI_H
 
+#include <stdio.h>
+
 #include "genbo.h"
 
 /* Each sub-command gets argv with argv[0] = its own name. Returns the
@@ -19,6 +21,27 @@ int cmd_ask(int argc, char **argv);
 int cmd_tell(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* studies without a run, the catalogue, the best trial: cmd_study.c */
+int cmd_create(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_studies(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+
+/* Help of every command (help.c): one flag per line with its meaning and
+ * an example value, then example command lines. */
+#define CLI_HELP_FLAGS 16
+typedef struct cli_help {
+    const char *name, *summary, *synopsis;
+    struct { const char *flag, *meaning; } flags[CLI_HELP_FLAGS];
+    const char *examples;
+} cli_help;
+const cli_help *cli_help_find(const char *name);
+const cli_help *cli_help_at(size_t i); /* NULL past the end */
+void cli_help_print(FILE *f, const char *name);
+/* The synopsis on stderr; returns 2 (a usage error). */
+int cli_usage_error(const char *name);
+/* --help: full help on stdout, 0; anything else: cli_usage_error. */
+int cli_help_or_usage(const char *name, int is_help);
 
 /* JSON numbers that read back to the same double: cJSON's own printer
  * uses 15 significant digits when they come within an epsilon, which
@@ -27,6 +50,9 @@ int cmd_export(int argc, char **argv);
 struct cJSON;
 struct cJSON *cli_json_double(double v);
 struct cJSON *cli_json_doubles(const double *x, size_t n);
+/* A trial as a JSON object: trial, run, round, method, target_label,
+ * target, state, value, predicted, support_distance, x, params (by name). */
+struct cJSON *cli_trial_json(genbo_study *s, const genbo_trial *t);
 
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);

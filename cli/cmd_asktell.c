@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,38 +23,48 @@ static int parse_num(const char *what, const char *s, double *out) {
     return 1;
 }
 
-static const char *const ASK_USAGE =
-    "usage: genbo ask --db FILE --study NAME --target A [--n N] [--json]\n"
-    "  prints one design per line: {\"trial\": ID, \"target\": A, \"x\": [...]} with --json,\n"
-    "  else 'ID x0 x1 ...'\n";
+static volatile sig_atomic_t interrupted = 0;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Training on a first ask: the terminal display, and Ctrl-C cancels (the
+ * completed steps are kept; the next ask goes on from them). */
+static int ask_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
+    if (interrupted) return 1;
+    if (ctx) return 0; /* --quiet */
+    return cli_progress(NULL, stage, done, total, msg);
+}
 
 int cmd_ask(int argc, char **argv) {
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"study", required_argument, 0, 's'},
                                          {"target", required_argument, 0, 't'},
+                                         {"method", required_argument, 0, 'm'},
                                          {"n", required_argument, 0, 'n'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *db = NULL, *study = NULL;
-    double target = NAN, nd = 1;
-    int json = 0, c;
+    const char *db = NULL, *study = NULL, *target = NULL, *method = NULL;
+    double nd = 1;
+    int json = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:s:t:n:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:s:t:m:n:jqh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 's': study = optarg; break;
-        case 't': if (!parse_num("--target", optarg, &target)) return 2; break;
+        case 't': target = optarg; break;
+        case 'm': method = optarg; break;
         case 'n': if (!parse_num("--n", optarg, &nd)) return 2; break;
         case 'j': json = 1; break;
-        case 'h': fputs(ASK_USAGE, stdout); return 0;
-        default: fputs(ASK_USAGE, stderr); return 2;
+        case 'q': quiet = 1; break;
+        default: return cli_help_or_usage("ask", c == 'h');
         }
     }
-    if (!db || !study || isnan(target) || nd < 1 || nd > 1e6 || nd != floor(nd) || optind != argc) {
-        fputs(ASK_USAGE, stderr);
-        return 2;
-    }
+    if (!db || !study || nd < 1 || nd > 1e6 || nd != floor(nd) || optind != argc)
+        return cli_usage_error("ask");
     size_t n = (size_t)nd;
     genbo_study *s;
     if (genbo_study_open(db, study, NULL, 0, &s)) return cli_fail("ask");
@@ -64,26 +75,46 @@ int cmd_ask(int argc, char **argv) {
     }
     int64_t *ids = malloc(n * sizeof *ids);
     double *X = malloc(n * dim * sizeof *X);
-    if (!ids || !X || genbo_study_ask(s, target, n, ids, X)) {
-        int out = ids && X ? cli_fail("ask") : (fprintf(stderr, "genbo: ask: out of memory\n"), 1);
+    genbo_ask_options o = {target, method, ask_progress, quiet ? (void *)1 : NULL};
+    genbo_ask_info info;
+    signal(SIGINT, on_sigint);
+    int rc = ids && X ? genbo_study_ask_with(s, &o, n, ids, X, &info) : -1;
+    signal(SIGINT, SIG_DFL);
+    if (rc) {
+        int out = rc > 0 ? cli_fail("ask") : (fprintf(stderr, "genbo: ask: out of memory\n"), 1);
+        if (interrupted) fprintf(stderr, "genbo: interrupted; the next ask goes on from the completed steps\n");
         free(ids);
         free(X);
         genbo_study_close(s);
         return out;
     }
+    if (info.warning[0]) fprintf(stderr, "genbo: warning: %s\n", info.warning);
+    if (!json)
+        fprintf(stderr, "genbo: %zu design%s at target %s = %.6g, method %s (run %lld)\n", n,
+                n == 1 ? "" : "s", info.target_label, info.target, info.method, (long long)info.run_id);
     for (size_t i = 0; i < n; i++) {
         if (json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "trial", (double)ids[i]);
-            cJSON_AddItemToObject(o, "target", cli_json_double(target));
-            cJSON_AddItemToObject(o, "x", cli_json_doubles(X + i * dim, dim));
-            char *text = cJSON_PrintUnformatted(o);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "trial", (double)ids[i]);
+            cJSON_AddItemToObject(j, "target", cli_json_double(info.target));
+            cJSON_AddStringToObject(j, "target_label", info.target_label);
+            cJSON_AddStringToObject(j, "method", info.method);
+            cJSON_AddItemToObject(j, "x", cli_json_doubles(X + i * dim, dim));
+            cJSON *p = cJSON_AddObjectToObject(j, "params");
+            for (size_t k = 0; k < dim; k++) {
+                const char *nm = genbo_study_feature_name(s, k);
+                char fb[32];
+                snprintf(fb, sizeof fb, "x%zu", k);
+                cJSON_AddItemToObject(p, nm ? nm : fb, cli_json_double(X[i * dim + k]));
+            }
+            if (info.warning[0]) cJSON_AddStringToObject(j, "warning", info.warning);
+            char *text = cJSON_PrintUnformatted(j);
             if (text) puts(text);
             cJSON_free(text);
-            cJSON_Delete(o);
+            cJSON_Delete(j);
         } else {
             printf("%lld", (long long)ids[i]);
-            for (size_t j = 0; j < dim; j++) printf(" %.17g", X[i * dim + j]);
+            for (size_t k = 0; k < dim; k++) printf(" %.17g", X[i * dim + k]);
             printf("\n");
         }
     }
@@ -93,9 +124,6 @@ int cmd_ask(int argc, char **argv) {
     genbo_study_close(s);
     return 0;
 }
-
-static const char *const TELL_USAGE =
-    "usage: genbo tell --db FILE --study NAME --trial ID (--value Y | --failed REASON)\n";
 
 int cmd_tell(int argc, char **argv) {
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
@@ -125,14 +153,11 @@ int cmd_tell(int argc, char **argv) {
             break;
         case 'v': if (!parse_num("--value", optarg, &value)) return 2; have_value = 1; break;
         case 'f': failed = optarg; break;
-        case 'h': fputs(TELL_USAGE, stdout); return 0;
-        default: fputs(TELL_USAGE, stderr); return 2;
+        default: return cli_help_or_usage("tell", c == 'h');
         }
     }
-    if (!db || !study || trial <= 0 || have_value == !!failed || optind != argc) {
-        fputs(TELL_USAGE, stderr);
-        return 2;
-    }
+    if (!db || !study || trial <= 0 || have_value == !!failed || optind != argc)
+        return cli_usage_error("tell");
     genbo_study *s;
     if (genbo_study_open(db, study, NULL, 0, &s)) return cli_fail("tell");
     int rc = failed ? genbo_study_tell_failed(s, (int64_t)trial, failed)

@@ -7,26 +7,52 @@
 
 #include "cli.h"
 
+static int cmd_help(int argc, char **argv);
+
+/* In the order `genbo --help` lists them; summaries come from help.c. */
 static const struct {
     const char *name;
     cli_command_fn fn;
-    const char *help;
 } commands[] = {
-    {"info", cmd_info, "show version, OpenBLAS kernel and threads"},
-    {"report", cmd_report, "write a study dashboard as one self-contained HTML file"},
-    {"serve", cmd_serve, "serve a live study dashboard on http://127.0.0.1"},
-    {"fit", cmd_fit, "fit a reward model (ridge or GP) to a labelled CSV"},
-    {"run", cmd_run, "run (or resume) a study file: genbo run STUDY.ini [--db FILE]"},
-    {"ask", cmd_ask, "propose designs at a target reward (JSON lines with --json)"},
-    {"tell", cmd_tell, "record the observed reward (or failure) of a trial"},
-    {"status", cmd_status, "studies, runs and trial counts of a database"},
-    {"export", cmd_export, "a study's trials as CSV or JSON"},
+    {"create", cmd_create}, {"ask", cmd_ask},         {"tell", cmd_tell},
+    {"best", cmd_best},     {"studies", cmd_studies}, {"delete", cmd_delete},
+    {"run", cmd_run},       {"status", cmd_status},   {"export", cmd_export},
+    {"report", cmd_report}, {"serve", cmd_serve},     {"fit", cmd_fit},
+    {"info", cmd_info},     {"help", cmd_help},
 };
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: genbo <command> [options]   (genbo <command> --help for its options)\n\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "usage: genbo <command> [options]\n"
+               "       genbo help [COMMAND]   every flag of a command, with examples\n"
+               "       genbo --version        the version\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const cli_help *h = cli_help_find(commands[i].name);
+        fprintf(f, "  %-8s %s\n", commands[i].name, h ? h->summary : "");
+    }
+    fprintf(f, "\na loop without a run:\n"
+               "  genbo create study.ini --db my.db\n"
+               "  genbo ask  --db my.db --study default --target p90 --n 8 --json\n"
+               "  genbo tell --db my.db --study default --trial ID --value Y\n"
+               "  genbo best --db my.db --study default\n");
+}
+
+static int cmd_help(int argc, char **argv) {
+    if (argc == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        cli_help_print(stdout, "help");
+        return 0;
+    }
+    if (argc == 2 && cli_help_find(argv[1])) {
+        cli_help_print(stdout, argv[1]);
+        return 0;
+    }
+    fprintf(stderr, "genbo: help: unknown command '%s'\n\n", argc > 1 ? argv[1] : "");
+    usage(stderr);
+    return 2;
 }
 
 /* OPENBLAS_CORETYPE is read only when libopenblas loads, so the only way to
@@ -62,7 +88,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     ensure_fast_blas(argv);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "genbo: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

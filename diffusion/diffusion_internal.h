@@ -1,5 +1,5 @@
 /* diffusion_internal.h - the diffusion model object, the noise schedules
- * and the sampler core (internal; tests include it). */
+ * (internal; tests include it). */
 #ifndef GENBO_DIFFUSION_INTERNAL_H
 #define GENBO_DIFFUSION_INTERNAL_H
 
@@ -46,13 +46,5 @@ int gd_check_params(const genbo_diffusion_params *p);
 double gd_grad_norm(const float *g, size_t P);
 void gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                      double lr, double weight_decay, double gscale, long step, double ema_decay);
-
-/* ---- sampler core (sample.c) -------------------------------------------
- * Gradient of the reward in ORIGINAL units at n designs X (n x D, row-major
- * double) into grad (n x D). Returns a genbo status. */
-typedef int (*gd_grad_fn)(void *ctx, size_t n, const double *X, double *grad);
-
-int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, double target,
-                   size_t n, double *X, gd_grad_fn grad_fn, void *grad_ctx);
 
 #endif

@@ -1,4 +1,5 @@
-/* sample.c - guided generation (step 4): the sampler core.
+/* sample.c - guided generation (step 4): the sampler and
+ * genbo_diffusion_sample.
  *
  * The time grid is geometric from T down to t0 (t_k = T (t0/T)^{k/N}),
  * dense where the score changes fastest. Every step needs the guided
@@ -8,25 +9,44 @@
  *           w = 0 is plain conditioning, conditional = 0 uses eps(x, none))
  *   s     = -eps / sigma_t
  *   x0hat = (x + sigma_t^2 s) / alpha_t                 (Tweedie)
- *   s    += eta alpha_t grad_x f(x0hat(x))            (LOOKAHEAD)
- *         = eta (g - sigma_t (d eps / dx)^T g),  g = sd * grad f(x0hat)
- *   s    += eta alpha_t g,  g = sd * grad f(x)          (NAIVE: at x_t itself)
+ *   g     = sd * grad f(x0hat) / S                      (S = grad_scale)
+ *   u     = alpha_t grad_x (g^T x0hat) = g - sigma_t (d eps / dx)^T g
+ *   s    += eta u                                       (LOOKAHEAD tilt)
+ *   s    += eta alpha_t g,  g at x_t itself             (NAIVE tilt)
+ *   s    += eta alpha^3 r u / (alpha^4 sy^2 + sigma^2 |u|^2)   (TARGET)
+ *           r = (a - f(x0hat)) / S, sy = GUIDE_SIGMA_Y
  *
- * f and its gradient live in original units (the callback gets designs
- * mapped back, x = mean + sd z), hence g = sd * grad f. The look-ahead
- * gradient goes through the network: (d eps/dx)^T g is one backward pass
- * of the same rows (the conditional and unconditional rows of a CFG step
- * in one pass of 2n rows, weighted 1 + w and -w). Without the alpha_t
- * weight this would be the score of p_t tilted by e^{eta f(x0hat)}; near
- * the data (alpha_t ~ 1) it still is. The weight is there because
+ * The guiding function f and its gradient come from the caller's
+ * callbacks in original units (designs mapped back, x = mean + sd z),
+ * hence the factor sd. Dividing by S, the spread of f's values, makes
+ * eta unitless: a reward reported in other units (x 1000, or shifted)
+ * gives the same designs with the same eta.
+ *
+ * The look-ahead gradient goes through the network: (d eps/dx)^T g is one
+ * backward pass of the same rows (the conditional and unconditional rows
+ * of a CFG step in one pass of 2n rows, weighted 1 + w and -w).
+ *
+ * LOOKAHEAD is a linear tilt: near the data (alpha_t ~ 1) it is the score
+ * of p_t tilted by e^{eta f / S}. The alpha_t weight is there because
  * grad_x x0hat = (I - sigma (d eps/dx)) / alpha divides a near-cancellation
  * by a tiny alpha_t at large t (e^{-5} at T = 10): measured on a trained
  * model the unweighted term was 100-500x too large at t = 8-10 and sent
- * samples to rewards of 70 (see docs/diffusion.md). With the weight the
- * division disappears and the error stays below |g|.
+ * samples to rewards of 70 (see docs/diffusion.md). A tilt never stops
+ * pushing: far from the data it follows f_hat's extrapolation.
+ *
+ * TARGET is Guo et al.'s look-ahead guidance in its target-seeking,
+ * gradient-norm-normalised form: -beta_t grad_x (y - g^T x0hat)^2 with
+ * beta_t = (alpha^2/2) / (alpha^2 sy^2 + sigma^2 |grad_x g^T x0hat|^2)
+ * and grad_x g^T x0hat = u / alpha; multiplied out, no division by alpha
+ * is left. g is f's gradient at each sample's own x0hat and g^T x0hat is
+ * replaced by f(x0hat) (the two agree for a linear f; for a curved f it is
+ * the linearisation at the current point). For Gaussian data and a linear
+ * f it is the exact score of the likelihood y ~ N(f(x0), sy^2). It pulls
+ * f toward the target and stops there (r = 0), and its size is bounded by
+ * alpha^3 |r| / (sigma^2 |u|) whatever |g|: it cannot run away.
  *
  * The returned designs are x0hat at t0 (one last network evaluation),
- * mapped back to original units. */
+ * mapped back to original units; a non-finite one fails the call. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +55,7 @@
 #include "diffusion/diffusion_internal.h"
 
 #define LOOKAHEAD_ZMAX 6.0 /* sd of the training data */
+#define GUIDE_SIGMA_Y 0.1  /* TARGET: likelihood sd in units of S (Guo et al.'s 0.1) */
 #define SAMPLE_CHUNK 1024 /* designs per chunk (2x rows with CFG) */
 
 typedef struct sampler {
@@ -47,8 +68,9 @@ typedef struct sampler {
     float *xin, *lt, *yv, *dout, *dx; /* up to 2 * chunk rows */
     uint8_t *nul;
     double *xo, *go;   /* designs / gradients in original units (chunk x D) */
-    gd_grad_fn grad_fn;
-    void *grad_ctx;
+    double *fv;        /* TARGET: f at the look-ahead points (chunk) */
+    double target;     /* original units */
+    double scale;      /* S: spread of f's values */
 } sampler;
 
 static void sampler_free(sampler *s) {
@@ -59,20 +81,21 @@ static void sampler_free(sampler *s) {
 }
 
 static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample_params *p,
-                        double target, size_t n, gd_grad_fn fn, void *ctx) {
+                        double target, size_t n) {
     memset(s, 0, sizeof *s);
     s->m = m;
     s->p = p;
     s->cond = p->conditional != 0;
     s->cfg = s->cond && p->cfg_weight != 0.0;
     s->yz = (float)((target - m->y_mean) / m->y_sd);
-    s->grad_fn = fn;
-    s->grad_ctx = ctx;
+    s->target = target;
+    /* an unconditional model has y_sd = 1: reward units, unless told */
+    s->scale = p->grad_scale > 0 ? p->grad_scale : m->y_sd;
     /* rows of one pass: a chunk, or the whole ask when smaller (an ask of a
      * few designs needs no buffers, plans or pages for 2 x 1024 rows) */
     const size_t nmax = n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK;
     const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
-    int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD;
+    int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD || p->grad_mode == GENBO_GRAD_TARGET;
     if (dn_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
     int rc = gd_acts_precision(m, &s->acts, p->precision, m->params);
     if (rc) {
@@ -81,7 +104,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     }
     s->xin = genbo__malloc((3 * R * D + 2 * R) * sizeof(float));
     s->nul = genbo__calloc(R, 1);
-    s->xo = genbo__malloc(2 * nmax * D * sizeof(double));
+    s->xo = genbo__malloc((2 * D + 1) * nmax * sizeof(double));
     if (!s->xin || !s->nul || !s->xo) {
         sampler_free(s);
         return GENBO_ENOMEM;
@@ -91,6 +114,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     s->lt = s->dx + R * D;
     s->yv = s->lt + R;
     s->go = s->xo + nmax * D;
+    s->fv = s->go + nmax * D;
     return GENBO_OK;
 }
 
@@ -121,7 +145,8 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     if (s->p->grad_mode == GENBO_GRAD_NONE) return GENBO_OK;
 
     /* gradient guidance: evaluate grad f in original units */
-    const int look = s->p->grad_mode == GENBO_GRAD_LOOKAHEAD;
+    const genbo_gradient_guidance mode = s->p->grad_mode;
+    const int look = mode != GENBO_GRAD_NAIVE;
     for (int i = 0; i < nc; i++)
         for (int j = 0; j < D; j++) {
             size_t q = (size_t)i * D + j;
@@ -132,19 +157,26 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
             if (look) z = fmin(fmax(z, -LOOKAHEAD_ZMAX), LOOKAHEAD_ZMAX);
             s->xo[q] = m->x_mean[j] + m->x_sd[j] * z;
         }
-    rc = s->grad_fn(s->grad_ctx, (size_t)nc, s->xo, s->go);
-    if (rc) return genbo__fail_prefix(rc, "diffusion_sample: reward gradient");
+    rc = s->p->grad(s->p->grad_ctx, (size_t)nc, s->xo, s->go);
+    if (rc) return genbo__fail_prefix(rc, "diffusion_sample: guidance gradient");
+    if (mode == GENBO_GRAD_TARGET) {
+        rc = s->p->value(s->p->grad_ctx, (size_t)nc, s->xo, s->fv);
+        if (rc) return genbo__fail_prefix(rc, "diffusion_sample: guidance value");
+        for (int i = 0; i < nc; i++)
+            if (!isfinite(s->fv[i]))
+                return genbo__fail(GENBO_ENUMERIC, "diffusion_sample: guidance value is not finite");
+    }
     for (int i = 0; i < nc; i++)
         for (int j = 0; j < D; j++) {
             size_t q = (size_t)i * D + j;
             if (!isfinite(s->go[q]))
                 return genbo__fail(GENBO_ENUMERIC,
-                                   "diffusion_sample: reward gradient is not finite");
-            s->go[q] *= m->x_sd[j]; /* g = sd * grad_x f */
+                                   "diffusion_sample: guidance gradient is not finite");
+            s->go[q] *= m->x_sd[j] / s->scale; /* g = sd * grad_x f / S */
         }
-    const double eta = s->p->grad_eta * k.alpha;
+    const double eta = s->p->grad_eta;
     if (!look) {
-        for (size_t q = 0; q < (size_t)nc * D; q++) sc[q] += eta * s->go[q];
+        for (size_t q = 0; q < (size_t)nc * D; q++) sc[q] += eta * k.alpha * s->go[q];
         return GENBO_OK;
     }
     /* (d eps / dx)^T g by one backward pass over the same rows */
@@ -156,16 +188,34 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     if ((rc = dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul,
                           s->dx)))
         return rc;
-    for (size_t q = 0; q < (size_t)nc * D; q++) {
-        double v = s->dx[q];
-        if (s->cfg) v += s->dx[(size_t)nc * D + q];
-        sc[q] += eta * (s->go[q] - k.sigma * v) / k.alpha; /* eta = grad_eta * alpha_t */
+    /* u = g - sigma (d eps/dx)^T g, written over go */
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < D; j++) {
+            size_t q = (size_t)i * D + j;
+            double v = s->dx[q];
+            if (s->cfg) v += s->dx[(size_t)nc * D + q];
+            s->go[q] -= k.sigma * v;
+        }
+    if (mode == GENBO_GRAD_LOOKAHEAD) {
+        for (size_t q = 0; q < (size_t)nc * D; q++) sc[q] += eta * s->go[q];
+        return GENBO_OK;
+    }
+    const double a2 = k.alpha * k.alpha, s2 = k.sigma * k.sigma;
+    const double sy2 = GUIDE_SIGMA_Y * GUIDE_SIGMA_Y;
+    for (int i = 0; i < nc; i++) {
+        const double *u = s->go + (size_t)i * D;
+        double uu = 0;
+        for (int j = 0; j < D; j++) uu += u[j] * u[j];
+        double r = (s->target - s->fv[i]) / s->scale;
+        double c = eta * a2 * k.alpha * r / (a2 * a2 * sy2 + s2 * uu);
+        if (!(a2 * a2 * sy2 + s2 * uu > 0)) c = 0; /* g = 0 and alpha underflowed */
+        for (int j = 0; j < D; j++) sc[(size_t)i * D + j] += c * u[j];
     }
     return GENBO_OK;
 }
 
 static int check_sample_params(const genbo_diffusion *m, const genbo_sample_params *p,
-                               double target, size_t n, const double *X, gd_grad_fn fn) {
+                               double target, size_t n, const double *X) {
     if (!m || !p) return genbo__fail(GENBO_EINVAL, "diffusion_sample: NULL model or params");
     if (n && !X) return genbo__fail(GENBO_EINVAL, "diffusion_sample: X is NULL");
     if (p->sampler < GENBO_SAMPLER_EULER_MARUYAMA || p->sampler > GENBO_SAMPLER_HEUN_ODE)
@@ -176,30 +226,36 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
     if (p->conditional && !m->conditional)
         return genbo__fail(GENBO_ESTATE, "diffusion_sample: the model was trained without "
                                          "rewards; set conditional = 0");
-    if (p->conditional && !isfinite(target))
+    if ((p->conditional || p->grad_mode == GENBO_GRAD_TARGET) && !isfinite(target))
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: target is not finite");
     if (!isfinite(p->cfg_weight) || p->cfg_weight < 0)
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: cfg_weight must be >= 0, got %g",
                            p->cfg_weight);
-    if (p->grad_mode < GENBO_GRAD_NONE || p->grad_mode > GENBO_GRAD_NAIVE)
+    if (p->grad_mode < GENBO_GRAD_NONE || p->grad_mode > GENBO_GRAD_TARGET)
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: unknown grad_mode %d",
                            (int)p->grad_mode);
     if (p->grad_mode != GENBO_GRAD_NONE) {
-        if (!fn)
-            return genbo__fail(GENBO_EINVAL,
-                               "diffusion_sample: gradient guidance needs a reward model");
+        if (!p->grad)
+            return genbo__fail(GENBO_EINVAL, "diffusion_sample: gradient guidance needs a "
+                                             "gradient callback (grad; genbo_reward_guidance)");
+        if (p->grad_mode == GENBO_GRAD_TARGET && !p->value)
+            return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_mode target needs a value "
+                                             "callback (value; genbo_reward_guidance)");
         if (!isfinite(p->grad_eta))
             return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_eta is not finite");
+        if (!(p->grad_scale >= 0) || !isfinite(p->grad_scale))
+            return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_scale must be >= 0, got %g",
+                               p->grad_scale);
     }
     return GENBO_OK;
 }
 
-int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, double target,
-                   size_t n, double *X, gd_grad_fn grad_fn, void *grad_ctx) {
-    int rc = check_sample_params(m, p, target, n, X, grad_fn);
+int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *p,
+                           double target, size_t n, double *X) {
+    int rc = check_sample_params(m, p, target, n, X);
     if (rc) return rc;
     sampler s;
-    if ((rc = sampler_init(&s, m, p, target, n, grad_fn, grad_ctx))) return rc;
+    if ((rc = sampler_init(&s, m, p, target, n))) return rc;
     const int D = m->cfg.D, N = p->steps;
     const size_t CD = (n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK) * (size_t)D;
     double *mem = genbo__malloc(4 * CD * sizeof(double));
@@ -272,6 +328,10 @@ int gd_sample_core(const genbo_diffusion *m, const genbo_sample_params *p, doubl
                 size_t q = (size_t)i * D + j;
                 double z = (x[q] + a.sigma * a.sigma * sc[q]) / a.alpha;
                 X[(first + i) * D + j] = m->x_mean[j] + m->x_sd[j] * z;
+                if (!isfinite(X[(first + i) * D + j]) && !rc)
+                    rc = genbo__fail(GENBO_ENUMERIC, "diffusion_sample: design %zu is not finite "
+                                     "(the sampler diverged; lower grad_eta or cfg_weight)",
+                                     first + (size_t)i);
             }
     }
     if (!rc && p->progress) /* the work is done: a stop request no longer matters */

@@ -325,9 +325,18 @@ typedef enum genbo_sampler {
 
 typedef enum genbo_gradient_guidance {
     GENBO_GRAD_NONE = 0,
-    GENBO_GRAD_LOOKAHEAD = 1, /* gradient at the Tweedie estimate x0_hat */
-    GENBO_GRAD_NAIVE = 2      /* gradient at x_t */
+    GENBO_GRAD_LOOKAHEAD = 1, /* linear tilt, gradient at the Tweedie estimate x0_hat */
+    GENBO_GRAD_NAIVE = 2,     /* linear tilt, gradient at x_t */
+    GENBO_GRAD_TARGET = 3     /* Guo et al.'s look-ahead: seek f = target, normalised step */
 } genbo_gradient_guidance;
+
+/* Gradient guidance callbacks (NLopt style: a function plus its context).
+ * Both get n designs X (n x D, row-major, original units). grad fills
+ * grad_out (n x D) with the gradient of the guiding function f; value fills
+ * f_out (n) with f itself (needed by GENBO_GRAD_TARGET only). Return
+ * GENBO_OK or a genbo status (the sampler stops with it). */
+typedef int (*genbo_grad_fn)(void *ctx, size_t n, const double *X, double *grad_out);
+typedef int (*genbo_value_fn)(void *ctx, size_t n, const double *X, double *f_out);
 
 typedef struct genbo_sample_params {
     genbo_sampler sampler;
@@ -335,8 +344,14 @@ typedef struct genbo_sample_params {
     int conditional;      /* 1: condition on the target; 0: unconditional */
     double cfg_weight;    /* classifier-free guidance w (default 0) */
     genbo_gradient_guidance grad_mode;
-    double grad_eta;      /* gradient-guidance strength */
-    const genbo_reward *reward; /* reward model for gradient guidance */
+    double grad_eta;      /* gradient-guidance strength, unitless (see grad_scale) */
+    genbo_grad_fn grad;   /* gradient of f (required by every grad_mode but NONE) */
+    genbo_value_fn value; /* f itself (required by GENBO_GRAD_TARGET) */
+    void *grad_ctx;       /* passed to grad and value */
+    /* The spread of f's values (e.g. the sd of the labels f was fitted on):
+     * guidance works on f / grad_scale, so one grad_eta suits every reward
+     * unit. 0 = the pseudo-label sd the model was trained with. */
+    double grad_scale;
     uint64_t seed;
     genbo_progress_fn progress;
     void *progress_ctx;
@@ -344,6 +359,11 @@ typedef struct genbo_sample_params {
 } genbo_sample_params;
 
 void genbo_sample_params_default(genbo_sample_params *p);
+/* Make a reward model's predictive mean the guiding function (reward/):
+ * fills p->grad, p->value, p->grad_ctx (= m, which must outlive the
+ * sampling) and p->grad_scale (the sd of the labels m was fitted on; 0 for
+ * a ridge model read from a version-1 file). */
+int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p);
 
 /* Generate n designs at target reward `target` into X (n x D). Same seed
  * and thread count give bit-identical samples. */
@@ -421,6 +441,116 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
 int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
 int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
+
+/* ------------------------------------------------------------------ */
+/* Studies without a run, the catalogue of a database, reads          */
+/* (studies/catalog.c, studies/read.c, studies/ask.c)                  */
+/* ------------------------------------------------------------------ */
+
+/* One key's resolved value as genbo_config_to_ini writes it ("ridge",
+ * "p50, p90, max", "4000") into buf (size bytes, truncated to fit).
+ * Unknown section or key: GENBO_ENOTFOUND. */
+int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
+                     size_t size);
+
+/* Create the study cfg describes ([study] name) in db_path (the database is
+ * created if missing) and check its data now: the CSV files are read (or
+ * the synthetic task drawn), so a bad file fails here, naming it, not at
+ * the first ask. An existing study of that name with the same resolved
+ * configuration is opened as it is; one with a different configuration
+ * fails with GENBO_ESTATE (delete it first). out may be NULL. */
+int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study **out);
+/* Delete a study and everything it owns (runs, models, trials, metrics).
+ * Fails with GENBO_ESTATE while a `genbo run` of it holds its run lock,
+ * GENBO_ENOTFOUND for a missing database or study. */
+int genbo_study_delete(const char *db_path, const char *name);
+
+/* Train what ask needs when the study has no models yet (data, reward
+ * model, pseudo-labels, diffusion model: the long step, minutes), with
+ * progress through `progress` (may be NULL). A non-zero return from it
+ * cancels: GENBO_ESTATE "interrupted"; what was completed is kept and the
+ * next prepare or ask goes on from there. A no-op when models exist.
+ * genbo_study_ask prepares without progress. */
+int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx);
+
+typedef struct genbo_ask_options {
+    const char *target; /* "p90", "max" or a number, resolved as in the study
+                           file (pQ: Q-th percentile of the pool's
+                           pseudo-rewards under the run's first reward
+                           model); NULL = the [loop] target */
+    const char *method; /* "genbo", "conditional", ...; NULL = [loop] method */
+    genbo_progress_fn progress; /* training on a first ask; may be NULL */
+    void *progress_ctx;
+} genbo_ask_options;
+
+typedef struct genbo_ask_info {
+    double target;         /* the resolved target reward */
+    char target_label[32]; /* its spec: "p90", "max", "1.5" */
+    char method[32];
+    int64_t run_id;        /* the run whose models produced the designs */
+    double data_max;       /* largest reward the data show: labels, told
+                              values and the pool's pseudo-rewards */
+    int beyond_data;       /* 1 when target > data_max */
+    char warning[256];     /* "" or a sentence saying why the target is odd */
+} genbo_ask_info;
+
+/* genbo_study_ask with a target spec and a method. info may be NULL. */
+int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n,
+                         int64_t *trial_ids, double *designs, genbo_ask_info *info);
+
+/* Name of feature j (the CSV header, x0..x{D-1} for synthetic tasks);
+ * NULL when j is out of range. Valid while s lives. */
+const char *genbo_study_feature_name(genbo_study *s, size_t j);
+
+typedef struct genbo_study_summary {
+    int64_t id;
+    char name[128];
+    size_t dim;              /* 0 until the study's data were loaded */
+    double created;          /* Unix seconds */
+    double last_activity;    /* newest ask or tell, else created */
+    int64_t runs, running;   /* runs (pipeline and ask), of which running */
+    int64_t asked, told, failed; /* trials by state */
+    double best_value;       /* largest told value, NaN when none */
+} genbo_study_summary;
+
+/* Every study of a database (opened read-only), in creation order.
+ * *out is malloc'ed (free() it), *n its length (0 and NULL: none). */
+int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n);
+
+enum genbo_trial_state { GENBO_TRIAL_ASKED = 0, GENBO_TRIAL_TOLD = 1, GENBO_TRIAL_FAILED = 2 };
+/* Which trials: the generation phase of runs (round 0: every method at
+ * every target), the design loop (rounds >= 1 of a run, and every ask),
+ * or all. */
+enum genbo_phase { GENBO_PHASE_ALL = 0, GENBO_PHASE_RUN = 1, GENBO_PHASE_LOOP = 2 };
+
+typedef struct genbo_trial {
+    int64_t id;
+    int64_t run_id;          /* 0: none */
+    int round;               /* 0 generation phase, r >= 1 loop round, -1 ask */
+    int state;               /* enum genbo_trial_state */
+    double target;           /* resolved target reward */
+    double value;            /* told value; NaN unless told */
+    double predicted;        /* reward model's prediction when asked; NaN if none */
+    double support_distance; /* NaN if not computed */
+    double asked, finished;  /* Unix seconds; finished NaN while asked */
+    char method[32];
+    char target_label[32];
+    char reason[256];        /* why it failed; "" unless failed */
+    size_t dim;
+    const double *x;         /* dim numbers owned by the list; NULL if the
+                                ask that reserved it never stored a design */
+} genbo_trial;
+
+typedef struct genbo_trial_list genbo_trial_list;
+/* A study's trials of a phase in id order. */
+int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
+/* The told trial of a phase with the largest value (ties: the earliest): a
+ * list of one trial, or of none when nothing of that phase was told. */
+int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out);
+size_t genbo_trial_list_size(const genbo_trial_list *l);
+/* Borrowed, valid until the list is freed; NULL when i is out of range. */
+const genbo_trial *genbo_trial_list_get(const genbo_trial_list *l, size_t i);
+void genbo_trial_list_free(genbo_trial_list *l);
 
 #ifdef __cplusplus
 }

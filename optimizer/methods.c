@@ -49,31 +49,33 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
     case GENBO__METHOD_GENBO: /* conditional + CFG + gradient guidance */
         p.conditional = 1;
         p.grad_mode = grad;
-        p.reward = reward;
         break;
     case GENBO__METHOD_CONDITIONAL: /* conditioning alone */
         p.conditional = 1;
         p.grad_mode = GENBO_GRAD_NONE;
         p.grad_eta = 0;
-        p.reward = NULL;
         break;
     case GENBO__METHOD_UNGUIDED: /* the learned data distribution */
         p.conditional = 0;
         p.cfg_weight = 0;
         p.grad_mode = GENBO_GRAD_NONE;
         p.grad_eta = 0;
-        p.reward = NULL;
         break;
     default: /* GRADIENT: gradient guidance without conditioning */
         p.conditional = 0;
         p.cfg_weight = 0;
         p.grad_mode = grad;
-        p.reward = reward;
         break;
     }
-    if (p.grad_mode != GENBO_GRAD_NONE && !p.reward)
-        return genbo__fail(GENBO_EINVAL, "method '%s' needs a reward model for gradient guidance",
-                           genbo__method_name(m));
+    p.grad = NULL, p.value = NULL, p.grad_ctx = NULL, p.grad_scale = 0;
+    if (p.grad_mode != GENBO_GRAD_NONE) {
+        if (!reward)
+            return genbo__fail(GENBO_EINVAL,
+                               "method '%s' needs a reward model for gradient guidance",
+                               genbo__method_name(m));
+        int rc = genbo_reward_guidance(reward, &p);
+        if (rc) return rc;
+    }
     *out = p;
     return GENBO_OK;
 }

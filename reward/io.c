@@ -3,11 +3,12 @@
  * Layout, all little-endian:
  *   "GNBR" | u32 format version | u32 kind | u64 d | u64 n (GP training rows, 0 for ridge)
  *   | payload | u32 CRC-32 of every byte before it.
- * ridge payload: u32 select, u32 kfold, f64 lambda, score, y_mean,
+ * ridge payload: u32 select, u32 kfold, f64 lambda, score, y_mean, y_sd (version 2 on),
  *                x_mean[d], x_sd[d], theta[d], ainv[d*d]
  * gp payload:    u32 kernel, u32 ard, u64 n_tune, f64 sf2, sn2, lml, y_mean, y_sd,
  *                x_mean[d], x_sd[d], ell[d], xs[n*d], alpha[n], L lower triangle by rows
- *                (n(n+1)/2). */
+ *                (n(n+1)/2).
+ * Version 1 (no ridge y_sd) is still read; its y_sd reads as 0 (unknown). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include "reward/reward.h"
 
 #define REWARD_MAGIC "GNBR"
-#define REWARD_FORMAT_VERSION 1u
+#define REWARD_FORMAT_VERSION 2u
 #define HEADER_BYTES (4 + 4 + 4 + 8 + 8)
 #define MAX_D ((uint64_t)1 << 20)
 #define MAX_N ((uint64_t)1 << 24)
@@ -54,9 +55,9 @@ static void put_f64s(writer *w, const double *x, size_t k) {
 }
 
 /* Exact encoded size, so one allocation holds it. */
-static size_t encoded_size(genbo_reward_kind kind, uint64_t d, uint64_t n) {
+static size_t encoded_size(uint32_t version, genbo_reward_kind kind, uint64_t d, uint64_t n) {
     size_t body = kind == GENBO_REWARD_RIDGE
-                      ? 4 + 4 + 8 * (3 + 3 * d + d * d)
+                      ? 4 + 4 + 8 * ((version >= 2 ? 4 : 3) + 3 * d + d * d)
                       : 4 + 4 + 8 + 8 * (5 + 3 * d + n * d + n + n * (n + 1) / 2);
     return HEADER_BYTES + body + 4;
 }
@@ -64,7 +65,7 @@ static size_t encoded_size(genbo_reward_kind kind, uint64_t d, uint64_t n) {
 int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
     if (!m || !buf || !len) return genbo__fail(GENBO_EINVAL, "genbo_reward_save_buffer: NULL argument");
     size_t d = m->d, n = m->kind == GENBO_REWARD_GP ? m->gp.n : 0;
-    size_t cap = encoded_size(m->kind, d, n);
+    size_t cap = encoded_size(REWARD_FORMAT_VERSION, m->kind, d, n);
     writer w = {genbo__malloc(cap), 0, cap};
     if (!w.p) return GENBO_ENOMEM;
     put_bytes(&w, REWARD_MAGIC, 4);
@@ -79,6 +80,7 @@ int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
         put_f64(&w, r->lambda);
         put_f64(&w, r->score);
         put_f64(&w, r->y_mean);
+        put_f64(&w, r->y_sd);
         put_f64s(&w, m->x_mean, d);
         put_f64s(&w, m->x_sd, d);
         put_f64s(&w, r->theta, d);
@@ -144,9 +146,9 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
         return genbo__fail(GENBO_EFORMAT, "not a genbo reward model (no \"GNBR\" magic)");
     reader r = {p, 4};
     uint32_t version = get_u32(&r);
-    if (version != REWARD_FORMAT_VERSION)
+    if (version < 1 || version > REWARD_FORMAT_VERSION)
         return genbo__fail(GENBO_EVERSION,
-                           "reward model format version %u, this genbo reads version %u",
+                           "reward model format version %u, this genbo reads versions 1-%u",
                            version, REWARD_FORMAT_VERSION);
     if (len < HEADER_BYTES + 4)
         return genbo__fail(GENBO_EFORMAT, "truncated reward model: %zu bytes", len);
@@ -154,7 +156,7 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
     uint64_t d = get_u64(&r), n = get_u64(&r);
     int header_ok = (kind == GENBO_REWARD_RIDGE && n == 0 && d >= 1 && d <= MAX_D) ||
                     (kind == GENBO_REWARD_GP && n >= 2 && n <= MAX_N && d >= 1 && d <= MAX_D);
-    size_t expect = header_ok ? encoded_size((genbo_reward_kind)kind, d, n) : 0;
+    size_t expect = header_ok ? encoded_size(version, (genbo_reward_kind)kind, d, n) : 0;
     uint32_t stored = 0;
     for (int i = 0; i < 4; i++) stored |= (uint32_t)p[len - 4 + i] << (8 * i);
     if (genbo__crc32(0, p, len - 4) != stored) {
@@ -181,6 +183,7 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
         rf->lambda = get_f64(&r);
         rf->score = get_f64(&r);
         rf->y_mean = get_f64(&r);
+        rf->y_sd = version >= 2 ? get_f64(&r) : 0.0;
         rf->theta = genbo__malloc(d * sizeof(double));
         rf->ainv = genbo__malloc(d * d * sizeof(double));
         if (!rf->theta || !rf->ainv) {

@@ -190,6 +190,25 @@ int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, doub
                                          : genbo__gp_gradient(m, n, X, grad);
 }
 
+/* The reward model as a sampler's guiding function (genbo_sample_params'
+ * callbacks): diffusion/ sees only the callbacks, never this type. */
+static int guide_grad(void *ctx, size_t n, const double *X, double *grad) {
+    return genbo_reward_gradient((const genbo_reward *)ctx, n, X, grad);
+}
+static int guide_value(void *ctx, size_t n, const double *X, double *f) {
+    return genbo_reward_predict((const genbo_reward *)ctx, n, X, f, NULL);
+}
+
+int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p) {
+    if (!m || !p) return genbo__fail(GENBO_EINVAL, "genbo_reward_guidance: NULL model or params");
+    p->grad = guide_grad;
+    p->value = guide_value;
+    p->grad_ctx = (void *)m;
+    double sd = m->kind == GENBO_REWARD_RIDGE ? m->ridge.y_sd : m->gp.y_sd;
+    p->grad_scale = isfinite(sd) && sd > 0 ? sd : 0.0;
+    return GENBO_OK;
+}
+
 static const char *select_name(genbo_lambda_select s) {
     return s == GENBO_LAMBDA_GCV ? "GCV" : s == GENBO_LAMBDA_KFOLD ? "k-fold CV" : "fixed";
 }

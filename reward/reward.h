@@ -33,6 +33,7 @@ typedef struct genbo_ridge_fit {
     double lambda;
     double score;  /* GCV value or k-fold CV mean squared error at lambda (NaN if FIXED) */
     double y_mean; /* intercept in standardised features */
+    double y_sd;   /* sd of the training labels (0: unknown, read from a v1 file) */
     double *theta; /* d: coefficients in standardised features */
     double *ainv;  /* d x d: (Z^T Z + lambda I)^{-1} */
 } genbo_ridge_fit;

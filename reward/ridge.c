@@ -209,8 +209,13 @@ int genbo__ridge_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, co
     double ybar = 0.0;
     for (size_t i = 0; i < n; i++) ybar += y[i];
     ybar /= (double)n;
-    for (size_t i = 0; i < n; i++) yc[i] = y[i] - ybar;
+    double yss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        yc[i] = y[i] - ybar;
+        yss += yc[i] * yc[i];
+    }
     r->y_mean = ybar;
+    r->y_sd = sqrt(yss / (double)n);
     r->select = p->lambda_select;
     r->kfold = p->lambda_select == GENBO_LAMBDA_KFOLD ? p->kfold : 0;
     r->score = NAN;

@@ -34,18 +34,45 @@ static int find_model_run(genbo_study *s, int64_t *run_id) {
                             s->id, 0, run_id);
 }
 
+/* An unfinished ask run with this configuration (a prepare that was
+ * cancelled or crashed), to go on from its completed steps; 0 if none. */
+static int find_resumable(genbo_study *s, int64_t *run_id) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                                  "SELECT id FROM runs WHERE study_id = ? AND kind = 'ask' AND status <> 'done' "
+                                  "AND config = ? ORDER BY id DESC LIMIT 1", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, s->id);
+    sqlite3_bind_text(st, 2, s->cfg_text, -1, SQLITE_STATIC);
+    *run_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return GENBO_OK;
+}
+
 static int ensure_models(genbo_study *s) {
     int64_t run_id;
     int rc = find_model_run(s, &run_id);
     if (rc) return rc;
     if (run_id == 0) {
-        rc = genbo__run_create(s, "ask", &run_id);
+        rc = find_resumable(s, &run_id);
+        if (!rc && run_id == 0) rc = genbo__run_create(s, "ask", &run_id);
         if (rc) return rc;
         rc = genbo__pipeline_models(s, run_id);
         int rc2 = genbo__run_finish(s, run_id, rc);
         return rc ? rc : rc2;
     }
     return genbo__pipeline_models(s, run_id);
+}
+
+int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx) {
+    if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_prepare: NULL study");
+    if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
+    s->progress = progress;
+    s->progress_ctx = ctx;
+    int rc = ensure_models(s);
+    s->progress = NULL;
+    s->progress_ctx = NULL;
+    return rc;
 }
 
 /* Refit the reward model if tells arrived since it was fitted. */
@@ -69,32 +96,116 @@ static int refresh_reward(genbo_study *s) {
     return GENBO_OK;
 }
 
-int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids, double *designs) {
+/* A target spec's value for the run ask samples from: the run's stored
+ * value for that label (so "p90" means what it meant in the run), else
+ * resolved on the pool's pseudo-labels under the run's first reward model
+ * (as the run resolves its own targets) and stored for the next ask. */
+static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
+    if (t->kind == TARGET_ABSOLUTE) {
+        *value = t->value;
+        return GENBO_OK;
+    }
+    int64_t run_id = s->models.run_id;
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT value FROM targets WHERE run_id = ? AND label = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, t->label, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) *value = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    if (found) return GENBO_OK;
+    genbo_reward *first = NULL;
+    rc = genbo__load_reward_round(s, run_id, 0, &first);
+    const study_data *d = &s->data;
+    double *pseudo = rc ? NULL : genbo__malloc(d->n_pool * sizeof *pseudo);
+    if (!rc && !pseudo) rc = GENBO_ENOMEM;
+    if (!rc) rc = genbo_reward_predict(first, d->n_pool, d->pool_X, pseudo, NULL);
+    if (!rc) {
+        *value = genbo__resolve_target(t, pseudo, d->n_pool);
+        if (!isfinite(*value)) rc = genbo__fail(GENBO_ENUMERIC, "target %s is not a finite number", t->label);
+    }
+    free(pseudo);
+    genbo_reward_free(first);
+    if (rc) return rc;
+    rc = genbo__store_begin(s->db);
+    if (!rc) rc = genbo__store_prepare(s->db, "INSERT OR IGNORE INTO targets (run_id, label, value) VALUES (?, ?, ?)", &st);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_text(st, 2, t->label, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, *value);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a target");
+        sqlite3_finalize(st);
+        if (rc) genbo__store_rollback(s->db);
+        else rc = genbo__store_commit(s->db);
+    }
+    return rc;
+}
+
+/* The largest reward the data show: labelled rewards, told values of the
+ * run and the pool's pseudo-rewards under the current reward model. A
+ * target above it asks the model to extrapolate. */
+static int data_max(genbo_study *s, double *out) {
+    const study_data *d = &s->data;
+    double mx = -INFINITY;
+    for (size_t i = 0; i < d->n_label; i++)
+        if (d->label_y[i] > mx) mx = d->label_y[i];
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT max(o.value) FROM observations o JOIN trials t ON "
+                                         "t.id = o.trial_id WHERE t.run_id = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, s->models.run_id);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        sqlite3_column_double(st, 0) > mx)
+        mx = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    double *pseudo = genbo__malloc(d->n_pool * sizeof *pseudo);
+    if (!pseudo) return GENBO_ENOMEM;
+    rc = genbo_reward_predict(s->models.reward, d->n_pool, d->pool_X, pseudo, NULL);
+    for (size_t i = 0; !rc && i < d->n_pool; i++)
+        if (pseudo[i] > mx) mx = pseudo[i];
+    free(pseudo);
+    *out = mx;
+    return rc;
+}
+
+int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n, int64_t *trial_ids,
+                         double *designs, genbo_ask_info *info) {
     if (!s || !trial_ids || !designs) return genbo__fail(GENBO_EINVAL, "genbo_study_ask: NULL argument");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
     if (n == 0 || n > 1000000) return genbo__fail(GENBO_EINVAL, "ask: n = %zu designs (1..1000000)", n);
-    if (!isfinite(target)) return genbo__fail(GENBO_EINVAL, "ask: the target %g is not a finite number", target);
-    int rc = ensure_models(s);
-    if (!rc) rc = refresh_reward(s);
-    if (rc) return rc;
     const genbo_config *c = s->cfg;
+    cfg_target spec = c->loop_target;
+    const char *why;
+    if (opts && opts->target && genbo__parse_target(opts->target, &spec, &why))
+        return genbo__fail(GENBO_EINVAL, "ask: target '%s' %s", opts->target, why);
+    if (spec.kind == TARGET_ABSOLUTE && !isfinite(spec.value))
+        return genbo__fail(GENBO_EINVAL, "ask: the target %g is not a finite number", spec.value);
+    const char *method_name = opts && opts->method ? opts->method : c->loop_method;
+    genbo__method method;
+    int rc = genbo__method_from_name(method_name, &method);
+    if (rc) return genbo__fail_prefix(rc, "ask");
+    rc = genbo_study_prepare(s, opts ? opts->progress : NULL, opts ? opts->progress_ctx : NULL);
+    if (!rc) rc = refresh_reward(s);
+    double target = NAN, dmax = NAN;
+    if (!rc) rc = resolve_target(s, &spec, &target);
+    if (!rc) rc = data_max(s, &dmax);
+    if (rc) return rc;
+    char label[32];
+    if (spec.kind == TARGET_ABSOLUTE) snprintf(label, sizeof label, "%.6g", target);
+    else snprintf(label, sizeof label, "%s", spec.label);
     study_models *m = &s->models;
     size_t dim = s->data.dim;
-    char label[32];
-    snprintf(label, sizeof label, "%.6g", target);
     int64_t *ids = genbo__malloc(n * sizeof *ids);
     double *X = genbo__malloc(n * dim * sizeof *X), *pred = genbo__malloc(n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(n * sizeof *supp) : NULL;
     if (!ids || !X || !pred || (s->data.task && !supp)) rc = GENBO_ENOMEM;
-    if (!rc) rc = genbo__trials_reserve(s, m->run_id, -1, target, label, c->loop_method, n, ids);
+    if (!rc) rc = genbo__trials_reserve(s, m->run_id, -1, target, label, method_name, n, ids);
     if (!rc) {
-        genbo__method method;
         genbo__models mm;
         genbo__study_method_models(s, &mm);
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
-        rc = genbo__method_from_name(c->loop_method, &method);
-        if (!rc)
-            rc = genbo__generate(method, &mm, target, n, genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X);
+        rc = genbo__generate(method, &mm, target, n, genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X);
         if (!rc) rc = genbo_reward_predict(m->reward, n, X, pred, NULL);
         if (!rc && supp) rc = genbo_task_support_distance(s->data.task, n, X, supp);
         if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp);
@@ -110,10 +221,32 @@ int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
     if (!rc) {
         memcpy(trial_ids, ids, n * sizeof *ids);
         memcpy(designs, X, n * dim * sizeof *X);
+        if (info) {
+            memset(info, 0, sizeof *info);
+            info->target = target;
+            snprintf(info->target_label, sizeof info->target_label, "%s", label);
+            snprintf(info->method, sizeof info->method, "%s", method_name);
+            info->run_id = m->run_id;
+            info->data_max = dmax;
+            info->beyond_data = target > dmax;
+            if (info->beyond_data)
+                snprintf(info->warning, sizeof info->warning,
+                         "target %s = %.6g lies beyond the data (largest reward in the labels, "
+                         "told trials and the pool's pseudo-rewards: %.6g): the designs extrapolate",
+                         label, target, dmax);
+        }
     }
     free(ids);
     free(X);
     free(pred);
     free(supp);
     return rc;
+}
+
+int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids, double *designs) {
+    if (!isfinite(target)) return genbo__fail(GENBO_EINVAL, "ask: the target %g is not a finite number", target);
+    char spec[40];
+    snprintf(spec, sizeof spec, "%.17g", target);
+    genbo_ask_options o = {spec, NULL, NULL, NULL};
+    return genbo_study_ask_with(s, &o, n, trial_ids, designs, NULL);
 }

@@ -124,10 +124,12 @@ static const key_def KEYS[] = {
     {"generate", "steps", K_INT, F(sample_steps), 1, 100000, NULL, "200", "sampler steps"},
     {"generate", "cfg_weight", K_DOUBLE, F(cfg_weight), 0, 100, NULL, "0",
      "classifier-free guidance weight w of `genbo` (0 = plain conditioning)"},
-    {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive", "lookahead",
-     "gradient guidance of `genbo` and `gradient`"},
+    {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive|target",
+     "lookahead",
+     "gradient guidance of `genbo` and `gradient`: linear tilt at x0_hat or x_t, or `target` = "
+     "Guo et al.'s target-seeking look-ahead (docs/diffusion.md)"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
-     "gradient-guidance strength eta (docs/diffusion.md: s += eta alpha_t grad f_hat(x0_hat))"},
+     "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "
@@ -588,6 +590,16 @@ static void value_text(const genbo_config *c, const key_def *k, char *buf, size_
         break;
     default: snprintf(buf, size, "%s", field); break;
     }
+}
+
+int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
+                     size_t size) {
+    if (!cfg || !section || !key || !buf || size == 0)
+        return genbo__fail(GENBO_EINVAL, "genbo_config_get: NULL argument");
+    int ki = find_key(section, key);
+    if (ki < 0) return genbo__fail(GENBO_ENOTFOUND, "[%s] %s: unknown key", section, key);
+    value_text(cfg, &KEYS[ki], buf, size);
+    return GENBO_OK;
 }
 
 char *genbo_config_to_ini(const genbo_config *cfg) {

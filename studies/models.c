@@ -104,3 +104,26 @@ int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out) {
     return load_latest(s, run_id, "diffusion", 0, (void **)out, NULL);
 }
+
+/* The reward model a run stored for a round (0: its first fit), the
+ * earliest of that round. */
+int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_reward **out) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                                  "SELECT data FROM models WHERE run_id = ? AND kind = 'reward' AND round = ? "
+                                  "ORDER BY id LIMIT 1", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, round);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        rc = genbo_reward_load_buffer(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), out);
+        if (rc) genbo__fail_prefix(rc, "loading the reward model of run %lld", (long long)run_id);
+    } else if (r == SQLITE_DONE) {
+        rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no reward model of round %d", (long long)run_id, round);
+    } else {
+        rc = genbo__store_fail(s->db, "loading a model");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

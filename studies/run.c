@@ -308,6 +308,72 @@ static int store_metrics(genbo_study *s, const batch *b, const genbo__metrics *m
     return genbo__store_commit(s->db);
 }
 
+/* The metrics row of a batch from its rows: true rewards when there are
+ * any (with_true), else the predicted ones. */
+static int batch_metrics(genbo_study *s, const batch *b, batch_rows *r, int with_true) {
+    const study_data *d = &s->data;
+    int rc = GENBO_OK;
+    if (!r->has_supp && d->knn_scale <= 0)
+        rc = genbo__knn_scale(d->pool_X, d->n_pool, d->dim, GENBO__KNN_K, GENBO__KNN_SCALE_SUBSET,
+                              genbo__seed_mix(s->cfg->seed, 5, 0), &s->data.knn_scale);
+    genbo__metrics_input in;
+    memset(&in, 0, sizeof in);
+    in.n = r->n;
+    in.dim = d->dim;
+    in.X = r->X;
+    in.target = b->target;
+    in.y_true = with_true ? r->y : NULL;
+    in.y_pred = r->pred;
+    in.support = r->has_supp ? r->supp : NULL;
+    in.label_X = d->label_X;
+    in.n_label = d->n_label;
+    in.pool_X = d->pool_X;
+    in.n_pool = d->n_pool;
+    in.knn_scale = s->data.knn_scale;
+    in.seed = genbo__seed_mix(s->cfg->seed, 5, 0);
+    genbo__metrics m;
+    if (!rc) rc = genbo__metrics_compute(&in, &m);
+    if (!rc) rc = store_metrics(s, b, &m);
+    return rc;
+}
+
+int genbo__batch_metrics_after_tell(genbo_study *s, int64_t trial_id) {
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(
+        s->db,
+        "SELECT t.run_id, t.round, t.target_label, t.method, m.target, "
+        " (SELECT count(*) FROM trials u WHERE u.run_id = t.run_id AND u.round = t.round AND "
+        "  u.target_label = t.target_label AND u.method = t.method AND u.state = 'asked') "
+        "FROM trials t JOIN metrics m ON m.run_id = t.run_id AND m.round = t.round AND "
+        " m.target_label = t.target_label AND m.method = t.method "
+        "WHERE t.id = ? AND m.subopt_kind = 'predicted'", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, trial_id);
+    char label[64] = "", method[64] = "";
+    batch b;
+    memset(&b, 0, sizeof b);
+    int due = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 5) == 0) {
+        due = 1;
+        b.run_id = sqlite3_column_int64(st, 0);
+        b.round = sqlite3_column_int(st, 1);
+        snprintf(label, sizeof label, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(method, sizeof method, "%s", (const char *)sqlite3_column_text(st, 3));
+        b.target = sqlite3_column_double(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (!due) return GENBO_OK;
+    b.label = label;
+    b.method = method;
+    rc = genbo__study_load_data(s);
+    batch_rows r;
+    memset(&r, 0, sizeof r);
+    if (!rc) rc = load_rows(s, &b, &r);
+    if (!rc && r.n > 0) rc = batch_metrics(s, &b, &r, 1);
+    rows_free(&r);
+    return rc ? genbo__fail_prefix(rc, "metrics of batch %s at %s (round %d)", method, label, b.round) : rc;
+}
+
 static int run_batch(genbo_study *s, genbo__evaluator *ev, const batch *b) {
     int64_t have;
     int rc = count_where(s, "SELECT COUNT(*) FROM metrics WHERE run_id = ?1 AND round = ?2 AND "
@@ -320,30 +386,7 @@ static int run_batch(genbo_study *s, genbo__evaluator *ev, const batch *b) {
     memset(&r, 0, sizeof r);
     if (!rc) rc = load_rows(s, b, &r);
     if (!rc) rc = evaluate_rows(s, ev, &r);
-    if (!rc && r.n > 0) {
-        const study_data *d = &s->data;
-        if (!r.has_supp && d->knn_scale <= 0)
-            rc = genbo__knn_scale(d->pool_X, d->n_pool, d->dim, GENBO__KNN_K, GENBO__KNN_SCALE_SUBSET,
-                                  genbo__seed_mix(s->cfg->seed, 5, 0), &s->data.knn_scale);
-        genbo__metrics_input in;
-        memset(&in, 0, sizeof in);
-        in.n = r.n;
-        in.dim = d->dim;
-        in.X = r.X;
-        in.target = b->target;
-        in.y_true = ev ? r.y : NULL;
-        in.y_pred = r.pred;
-        in.support = r.has_supp ? r.supp : NULL;
-        in.label_X = d->label_X;
-        in.n_label = d->n_label;
-        in.pool_X = d->pool_X;
-        in.n_pool = d->n_pool;
-        in.knn_scale = s->data.knn_scale;
-        in.seed = genbo__seed_mix(s->cfg->seed, 5, 0);
-        genbo__metrics m;
-        if (!rc) rc = genbo__metrics_compute(&in, &m);
-        if (!rc) rc = store_metrics(s, b, &m);
-    }
+    if (!rc && r.n > 0) rc = batch_metrics(s, b, &r, ev != NULL);
     rows_free(&r);
     return rc ? genbo__fail_prefix(rc, "batch %s at %s (round %d)", b->method, b->label, b->round) : rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "studies/store.h"
@@ -117,6 +118,8 @@ static int migrate(sqlite3 *db, const char *path) {
 int genbo__store_open(const char *path, int readonly, sqlite3 **out) {
     *out = NULL;
     if (!path || !*path) return genbo__fail(GENBO_EINVAL, "no database path given");
+    /* A missing file is the common mistake (a mistyped --db): say so plainly. */
+    if (readonly && access(path, F_OK) != 0) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", path);
     sqlite3 *db = NULL;
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -113,7 +113,7 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
         }
     } else if (!rc && !found) {
         rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'%s", db_path, name,
-                         cfg ? "" : " (create it with a study file: genbo run STUDY.ini)");
+                         cfg ? "" : " (create it with a study file: genbo create STUDY.ini)");
     } else if (!rc) {
         char source[300];
         snprintf(source, sizeof source, "%s: study '%s' configuration", db_path, name);
@@ -135,6 +135,7 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
 void genbo_study_close(genbo_study *s) {
     if (!s) return;
     genbo__study_models_free(&s->models);
+    genbo__study_names_free(s);
     genbo__study_data_free(&s->data);
     genbo__store_close(s->db);
     genbo_config_free(s->cfg);

@@ -45,6 +45,8 @@ struct genbo_study {
     study_models models;
     genbo_progress_fn progress;
     void *progress_ctx;
+    char **names; /* feature names, loaded on first use (read.c) */
+    size_t n_names;
 };
 
 /* Seeds for every random step derive from the study seed and a few labels
@@ -57,6 +59,7 @@ double genbo__unix_now(void);
 int genbo__study_load_data(genbo_study *s);
 void genbo__study_data_free(study_data *d);
 void genbo__study_models_free(study_models *m);
+void genbo__study_names_free(genbo_study *s);
 /* CRC-32 of a dataset's designs and rewards, as 8 hex digits. */
 void genbo__dataset_hash(const genbo_dataset *ds, char out[9]);
 
@@ -77,6 +80,8 @@ int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);
+/* The first reward model a run stored for a round (0: the pipeline's). */
+int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_reward **out);
 
 /* Steps of a run. */
 int genbo__step_done(genbo_study *s, int64_t run_id, const char *step);
@@ -117,5 +122,9 @@ int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
 int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
 /* The newest run of kind 'run' (0 if none). */
 int64_t genbo__study_last_run(genbo_study *s);
+/* After a tell: when the trial's batch (a run's round >= 0) has no asked
+ * trial left and its metrics came from predicted rewards, recompute them
+ * from the told values (evaluator = none: the user is the evaluator). */
+int genbo__batch_metrics_after_tell(genbo_study *s, int64_t trial_id);
 
 #endif

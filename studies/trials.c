@@ -183,19 +183,28 @@ static int tell_one(genbo_study *s, int64_t trial_id, const double *value, const
     return genbo__store_commit(s->db);
 }
 
+/* The tell is on disk before this runs; a failure here must say so. */
+static int metrics_after_tell(genbo_study *s, int64_t trial_id) {
+    int rc = genbo__batch_metrics_after_tell(s, trial_id);
+    if (rc) genbo__fail_prefix(rc, "trial %lld was recorded, but", (long long)trial_id);
+    return rc;
+}
+
 int genbo_study_tell(genbo_study *s, int64_t trial_id, double value) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
     if (!isfinite(value))
         return genbo__fail(GENBO_EINVAL, "trial %lld: the value %g is not a finite number (tell a failure instead)",
                            (long long)trial_id, value);
-    return tell_one(s, trial_id, &value, NULL);
+    int rc = tell_one(s, trial_id, &value, NULL);
+    return rc ? rc : metrics_after_tell(s, trial_id);
 }
 
 int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_tell_failed: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
-    return tell_one(s, trial_id, NULL, reason && *reason ? reason : "failed");
+    int rc = tell_one(s, trial_id, NULL, reason && *reason ? reason : "failed");
+    return rc ? rc : metrics_after_tell(s, trial_id);
 }
 
 int genbo__trials_fail(genbo_study *s, size_t n, const int64_t *ids, const char *reason) {

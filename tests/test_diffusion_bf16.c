@@ -154,9 +154,9 @@ Test(diffusion_bf16, same_seed_same_threads_is_bit_identical_in_bf16) {
         genbo_sample_params_default(&sp);
         sp.steps = 15;
         sp.cfg_weight = 0.5;
-        cr_assert_eq(gd_sample_core(a, &sp, 0.3, n, x1, NULL, NULL), GENBO_OK, "%s",
+        cr_assert_eq(genbo_diffusion_sample(a, &sp, 0.3, n, x1), GENBO_OK, "%s",
                      genbo_errmsg());
-        cr_assert_eq(gd_sample_core(b, &sp, 0.3, n, x2, NULL, NULL), GENBO_OK);
+        cr_assert_eq(genbo_diffusion_sample(b, &sp, 0.3, n, x2), GENBO_OK);
         cr_assert_eq(memcmp(x1, x2, sizeof(double) * n * 3), 0, "n = %zu", n);
         for (size_t q = 0; q < n * 3; q++) cr_assert(isfinite(x1[q]));
         free(x1);

@@ -17,8 +17,10 @@ static int linear_grad(void *ctx, size_t n, const double *X, double *grad) {
 static double mean_reward(const genbo_diffusion *m, const subspace_task *t,
                           const genbo_sample_params *sp, double a, double *support) {
     double *G = malloc(sizeof(double) * NS * SS_D), reward;
-    cr_assert_eq(gd_sample_core(m, sp, a, NS, G, linear_grad, (void *)t), GENBO_OK, "%s",
-                 genbo_errmsg());
+    genbo_sample_params p = *sp;
+    p.grad = linear_grad;
+    p.grad_ctx = (void *)t;
+    cr_assert_eq(genbo_diffusion_sample(m, &p, a, NS, G), GENBO_OK, "%s", genbo_errmsg());
     ss_means(t, NS, G, &reward, support);
     free(G);
     return reward;

@@ -146,7 +146,7 @@ static void sample_tiny(const genbo_diffusion *m, genbo_sampler s, uint64_t seed
     sp.steps = 20;
     sp.cfg_weight = 0.5;
     sp.seed = seed;
-    cr_assert_eq(gd_sample_core(m, &sp, 0.3, 10, out, NULL, NULL), GENBO_OK, "%s",
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0.3, 10, out), GENBO_OK, "%s",
                  genbo_errmsg());
 }
 
@@ -229,6 +229,13 @@ static int stop_at_3(void *ctx, const char *stage, long done, long total, const 
     return done >= 3;
 }
 
+/* a gradient callback for the argument checks (zero gradient) */
+static int stub_grad(void *ctx, size_t n, const double *X, double *grad) {
+    (void)ctx, (void)X;
+    memset(grad, 0, n * 3 * sizeof *grad);
+    return GENBO_OK;
+}
+
 Test(diffusion_net, bad_input_and_interruption_fail_without_output) {
     double X[6] = {1, 2, 3, 4, 5, NAN}, y[2] = {0, 1};
     genbo_diffusion_params p;
@@ -255,11 +262,20 @@ Test(diffusion_net, bad_input_and_interruption_fail_without_output) {
     genbo_sample_params sp;
     genbo_sample_params_default(&sp);
     double out[3];
-    cr_assert_eq(gd_sample_core(m, &sp, 1.0, 1, out, NULL, NULL), GENBO_ESTATE);
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 1.0, 1, out), GENBO_ESTATE);
     sp.conditional = 0;
     sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
-    cr_assert_eq(gd_sample_core(m, &sp, 1.0, 1, out, NULL, NULL), GENBO_EINVAL);
-    cr_assert(strstr(genbo_errmsg(), "reward model"), "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 1.0, 1, out), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "gradient callback"), "%s", genbo_errmsg());
+    /* target-seeking guidance also needs f itself */
+    sp.grad_mode = GENBO_GRAD_TARGET;
+    sp.grad = stub_grad;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 1.0, 1, out), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "value callback"), "%s", genbo_errmsg());
+    sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
+    sp.grad_scale = -1;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 1.0, 1, out), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "grad_scale"), "%s", genbo_errmsg());
     genbo_diffusion_free(m);
 }
 
@@ -289,7 +305,7 @@ Test(diffusion_net, public_sample_uses_reward_model_gradient) {
     sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
     sp.grad_eta = 1.0;
     cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_EINVAL); /* no reward given */
-    sp.reward = rw;
+    cr_assert_eq(genbo_reward_guidance(rw, &sp), GENBO_OK);
     cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_OK, "%s", genbo_errmsg());
     for (int i = 0; i < NS; i++) guided += (G[i * 3] - G[i * 3 + 1]) / NS;
     cr_log_info("reward x0 - x1: plain %.3f, guided %.3f", plain, guided);
@@ -297,6 +313,40 @@ Test(diffusion_net, public_sample_uses_reward_model_gradient) {
     cr_assert_lt(fabs(plain), 0.3, "unguided samples off the data: %.3f", plain);
     cr_assert_gt(guided, plain + 0.1, "guided %.3f vs plain %.3f", guided, plain);
     cr_assert_lt(guided, plain + 2.0, "guided %.3f vs plain %.3f", guided, plain);
+    /* target-seeking guidance lands the reward near the target, on either
+     * side of the data's mean (a tilt could only push one way) */
+    sp.grad_mode = GENBO_GRAD_TARGET;
+    const double targets[2] = {0.7, -0.7};
+    for (int k = 0; k < 2; k++) {
+        double mean = 0;
+        cr_assert_eq(genbo_diffusion_sample(m, &sp, targets[k], NS, G), GENBO_OK, "%s",
+                     genbo_errmsg());
+        for (int i = 0; i < NS; i++) mean += (G[i * 3] - G[i * 3 + 1]) / NS;
+        cr_log_info("target %.1f: reward x0 - x1 %.3f", targets[k], mean);
+        cr_assert_lt(fabs(mean - targets[k]), 0.25, "target %.2f reached %.3f", targets[k], mean);
+    }
+    /* scale-free strength: the same reward in other units (x 1000, shifted)
+     * gives the same designs at the same eta, in every mode */
+    double y2[NL], *G2 = malloc(sizeof(double) * NS * 3);
+    for (int i = 0; i < NL; i++) y2[i] = 1000.0 * y[i] - 5.0;
+    genbo_reward *rw2 = NULL;
+    cr_assert_eq(genbo_reward_fit(&rp, NL, 3, X, y2, &rw2), GENBO_OK, "%s", genbo_errmsg());
+    const genbo_gradient_guidance modes[3] = {GENBO_GRAD_LOOKAHEAD, GENBO_GRAD_NAIVE,
+                                              GENBO_GRAD_TARGET};
+    for (int k = 0; k < 3; k++) {
+        genbo_sample_params sp2 = sp;
+        sp.grad_mode = sp2.grad_mode = modes[k];
+        cr_assert_eq(genbo_reward_guidance(rw2, &sp2), GENBO_OK);
+        cr_assert_eq(genbo_diffusion_sample(m, &sp, 0.5, NS, G), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo_diffusion_sample(m, &sp2, 1000.0 * 0.5 - 5.0, NS, G2), GENBO_OK, "%s",
+                     genbo_errmsg());
+        double worst = 0;
+        for (int q = 0; q < NS * 3; q++) worst = fmax(worst, fabs(G[q] - G2[q]));
+        cr_assert_lt(worst, 1e-6, "mode %d: designs moved by %g with the reward's units",
+                     (int)modes[k], worst);
+    }
+    free(G2);
+    genbo_reward_free(rw2);
     genbo_reward_free(rw);
     genbo_diffusion_free(m);
 }

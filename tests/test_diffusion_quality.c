@@ -178,7 +178,7 @@ static void ring_case(genbo_precision prec) {
     genbo_sample_params_default(&sp);
     sp.conditional = 0;
     sp.steps = 100;
-    cr_assert_eq(gd_sample_core(m, &sp, 0, M, G, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, M, G), GENBO_OK, "%s", genbo_errmsg());
 
     double base = sliced_w1(M, H1, H2), dist = sliced_w1(M, G, H1);
     cr_log_info("ring (%s): SW1 generated-heldout %.4f, heldout-heldout %.4f",

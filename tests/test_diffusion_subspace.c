@@ -20,7 +20,7 @@ static void support_and_target_case(genbo_precision prec) {
     genbo_sample_params_default(&sp);
     sp.conditional = 0;
     sp.steps = 100;
-    cr_assert_eq(gd_sample_core(m, &sp, 0, NS, G, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_OK, "%s", genbo_errmsg());
     ss_means(&t, NS, G, &reward, &support);
     cr_log_info("%s unconditional: support distance %.4f, reward %.3f", genbo_precision_name(prec),
                 support, reward);
@@ -38,7 +38,7 @@ static void support_and_target_case(genbo_precision prec) {
     sp.conditional = 1;
     for (int q = 0; q < 3; q++) {
         double a = ss_quantile(&t, qs[q]);
-        cr_assert_eq(gd_sample_core(m, &sp, a, NS, G, NULL, NULL), GENBO_OK);
+        cr_assert_eq(genbo_diffusion_sample(m, &sp, a, NS, G), GENBO_OK);
         ss_means(&t, NS, G, &got[q], &support);
         cr_log_info("target %.3f (q %.2f): mean reward %.3f, support %.4f", a, qs[q], got[q],
                     support);

@@ -225,14 +225,23 @@ Test(methods, sample_params_set_conditioning_and_guidance) {
     base.cfg_weight = 1.5;
     base.grad_mode = GENBO_GRAD_NONE;
     base.grad_eta = 0.3;
-    const genbo_reward *fake = (const genbo_reward *)&base; /* never dereferenced */
+    /* a real (tiny) reward model: its labels have sd 2 exactly */
+    double X[4] = {0, 1, 2, 3}, y[4] = {-2, 2, -2, 2};
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    genbo_reward *fake = NULL;
+    cr_assert_eq(genbo_reward_fit(&rp, 4, 1, X, y, &fake), GENBO_OK, "%s", genbo_errmsg());
     genbo_sample_params p;
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_GENBO, &base, fake, 9, &p), GENBO_OK);
     cr_assert(p.conditional == 1 && p.cfg_weight == 1.5 && p.grad_mode == GENBO_GRAD_LOOKAHEAD &&
-              p.grad_eta == 0.3 && p.reward == fake && p.seed == 9 && p.steps == 77);
+              p.grad_eta == 0.3 && p.grad_ctx == fake && p.grad && p.value && p.seed == 9 &&
+              p.steps == 77);
+    cr_assert_float_eq(p.grad_scale, 2.0, 1e-12, "guidance scale %g is not the labels' sd",
+                       p.grad_scale);
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_CONDITIONAL, &base, fake, 9, &p),
                  GENBO_OK);
-    cr_assert(p.conditional == 1 && p.cfg_weight == 1.5 && p.grad_mode == GENBO_GRAD_NONE);
+    cr_assert(p.conditional == 1 && p.cfg_weight == 1.5 && p.grad_mode == GENBO_GRAD_NONE &&
+              !p.grad && !p.grad_ctx);
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_UNGUIDED, &base, fake, 9, &p),
                  GENBO_OK);
     cr_assert(p.conditional == 0 && p.cfg_weight == 0 && p.grad_mode == GENBO_GRAD_NONE);
@@ -240,9 +249,10 @@ Test(methods, sample_params_set_conditioning_and_guidance) {
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_GRADIENT, &base, fake, 9, &p),
                  GENBO_OK);
     cr_assert(p.conditional == 0 && p.cfg_weight == 0 && p.grad_mode == GENBO_GRAD_NAIVE &&
-              p.reward == fake);
+              p.grad_ctx == fake);
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_GRADIENT, &base, NULL, 9, &p),
                  GENBO_EINVAL);
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_RANDOM, &base, fake, 9, &p),
                  GENBO_EINVAL);
+    genbo_reward_free(fake);
 }

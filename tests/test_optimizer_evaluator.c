@@ -119,7 +119,12 @@ static int pid_with_cmdline_alive(const char *needle) {
 Test(evaluator, timeout_kills_the_group_within_bound) {
     double X[2 * 3] = {1, 2, 3, 4, 5, 6}, y[2];
     int fds = count_open_fds();
-    genbo__evaluator *ev = command("slow.sh 30.4321", 1.0, 3);
+    /* a sleep length unique to this process: other test runs on the
+     * machine (parallel ctest, other checkouts) have their own */
+    char arg[64], needle[64];
+    snprintf(arg, sizeof arg, "slow.sh 30.%d", (int)getpid());
+    snprintf(needle, sizeof needle, "sleep 30.%d", (int)getpid());
+    genbo__evaluator *ev = command(arg, 1.0, 3);
     double t0 = genbo__now();
     int rc = genbo__evaluate(ev, 2, X, y, NULL);
     double took = genbo__now() - t0;
@@ -129,7 +134,11 @@ Test(evaluator, timeout_kills_the_group_within_bound) {
     cr_assert(took >= 0.9 && took < 5.0, "returned after %.2f s", took);
     cr_assert(isnan(y[0]) && isnan(y[1]));
     /* the grandchild `sleep 30.4321` was killed with its group */
-    cr_assert_not(pid_with_cmdline_alive("sleep 30.4321"), "the sleep survived the time-out");
+    /* SIGKILL is delivered asynchronously: allow the kernel a moment to
+     * end the grandchild (a live sleep after 2 s means it was not killed) */
+    int alive = 1;
+    for (int i = 0; i < 200 && (alive = pid_with_cmdline_alive(needle)); i++) usleep(10000);
+    cr_assert_not(alive, "the sleep survived the time-out");
     genbo__evaluator_free(ev);
     cr_assert_eq(count_open_fds(), fds, "descriptor leak");
     assert_no_children();
