@@ -2,8 +2,12 @@
 # bench/run.sh - genbo's whole benchmark suite in one command (`make bench`).
 #
 # Builds the bench programs (Release), then runs
-#   1. quality (bench_quality): two processes side by side, one OpenBLAS
-#      thread each (sections 1,3,4 and sections 2,5), so both cores work;
+#   1. quality: two processes side by side, one OpenBLAS thread each, so
+#      both cores work: bench_quality sections 1,3,4 then bench_designs on
+#      quad48, curved48, crossed_barrel; bench_quality section 2 then
+#      bench_designs on the other Olympus sets (bench_quality's section 5,
+#      Olympus with the bench's own recipe, is superseded by bench_designs'
+#      Olympus cases with the study defaults and is not run);
 #   2. speed (bench_speed: scaling; bench_diffusion: workload W1 against
 #      cblas_sgemm and PyTorch) alone, with every core;
 # and writes bench/results.md and bench/results.json (machine, OpenBLAS
@@ -29,23 +33,31 @@ now() { date +%s; }
 
 say "building (Release) in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j"$THREADS" --target bench_quality bench_speed bench_diffusion >/dev/null
+cmake --build "$BUILD" -j"$THREADS" --target bench_quality bench_designs bench_speed bench_diffusion >/dev/null
 
 T_ALL=$(now)
 # ---- 1. quality: two single-threaded processes in parallel --------------
-say "quality: sections 1,3,4 and 2,5 in parallel, 1 OpenBLAS thread each"
+say "quality: (sections 1,3,4 + designs on quad48,curved48,crossed_barrel) and (section 2 + designs on the other Olympus sets) in parallel, 1 OpenBLAS thread each"
 T0=$(now)
-run_quality() { # name sections
-    local name=$1 sections=$2
+run_quality() { # name sections designs-cases
+    local name=$1 sections=$2 cases=$3
     set +e
-    OPENBLAS_NUM_THREADS=1 "$BUILD/bench_quality" --sections "$sections" --threads 1 \
-        --shared "$SHARED" --out "$OUT/quality_$name" $QFLAG 2>&1 | sed -u "s/^/[quality $sections] /" >&2
-    echo "${PIPESTATUS[0]}" >"$OUT/quality_$name.rc"
+    {
+        OPENBLAS_NUM_THREADS=1 "$BUILD/bench_quality" --sections "$sections" --threads 1 \
+            --shared "$SHARED" --out "$OUT/quality_$name" $QFLAG 2>&1 | sed -u "s/^/[quality $sections] /" >&2
+        rc=${PIPESTATUS[0]}
+        if [ "$rc" = 0 ]; then
+            OPENBLAS_NUM_THREADS=1 "$BUILD/bench_designs" --cases "$cases" --threads 1 \
+                --shared "$SHARED" --out "$OUT/designs_$name" $QFLAG 2>&1 | sed -u "s/^/[designs $name] /" >&2
+            rc=${PIPESTATUS[0]}
+        fi
+        echo "$rc" >"$OUT/quality_$name.rc"
+    }
     set -e
 }
-run_quality a 1,3,4 &
+run_quality a 1,3,4 quad48,curved48,crossed_barrel &
 PID_A=$!
-run_quality b 2,5 &
+run_quality b 2 oer_plate_3496,oer_plate_3851,photo_pce10,hplc &
 PID_B=$!
 wait "$PID_A" "$PID_B"
 for n in a b; do
@@ -118,6 +130,10 @@ RES_JSON=$ROOT/bench/results.json
         awk -v n="$n" '/^### / { on = index($0, "### " n ".") == 1 } on' \
             "$OUT/quality_a.md" "$OUT/quality_b.md"
     done
+    # issue 14: the same header in both files; the cases of b after a's
+    cat "$OUT/designs_a.md"
+    awk 'NR > 1 && /^#### / { on = 1 } /^<details><summary>resolved/ { on = 0 } on' "$OUT/designs_b.md"
+
     echo "## Speed"
     echo
     echo "### Workload W1 (bench_diffusion, ${T_W1} s)"
@@ -138,7 +154,9 @@ RES_JSON=$ROOT/bench/results.json
     echo "         \"sample_steps_per_s\": $W1_SAMPLE, \"sample_of_sgemm_pct\": $W1_SAMPLE_ROOF,"
     echo "         \"genbo_over_torch_train\": $W1_TORCH_TRAIN, \"genbo_over_torch_sample\": $W1_TORCH_SAMPLE},"
     echo "  \"quality_sections_1_3_4\": $(cat "$OUT/quality_a.json"),"
-    echo "  \"quality_sections_2_5\": $(cat "$OUT/quality_b.json"),"
+    echo "  \"quality_sections_2\": $(cat "$OUT/quality_b.json"),"
+    echo "  \"designs_a\": $(cat "$OUT/designs_a.json"),"
+    echo "  \"designs_b\": $(cat "$OUT/designs_b.json"),"
     echo "  \"speed\": $(cat "$OUT/speed.json")"
     echo "}"
 } >"$RES_JSON"

@@ -5,13 +5,19 @@
  * Gaussian matrix), z ~ N(0, I_d). The data live on a d-dimensional
  * subspace, and the support distance is the relative norm of the part of
  * x outside it.
+ * Curved manifold: x = A phi(u), phi(u) = (u, sin(W u + b)) in R^d, u ~
+ * N(0, I_k) (datasets/manifold.c): a curved k-dimensional manifold inside
+ * the same kind of subspace. The oracle penalises the squared Euclidean
+ * distance to it, which is also the support distance.
  * GP sequences: x = vec(L_Gamma Z L_Lambda^T) (row-major, time-major), a
  * full-rank Gaussian with covariance Gamma (x) Lambda; the support distance
  * is the Mahalanobis radius in excess of what the data ever reach.
  *
  * Random streams (core RNG) are fixed per purpose, so changing one knob
  * (say off_ratio) does not change the rest of the task:
- *   task seed: 1 = A, 2 = beta, 3 = theta_perp, 4 = z*, 5 = Lambda, 6 = w
+ *   task seed: 1 = A, 2 = beta, 3 = theta_perp, 4 = z* (curved: u*),
+ *   5 = Lambda, 6 = w, 7 = W, 8 = b, 9 = the normal offset of z*,
+ *   10 = the Monte Carlo moments of the curved task's reward
  *   sample/split seed: 0 = genbo_task_sample, 1 = labelled designs,
  *   2 = label noise, 3 = pool designs. */
 #include <cblas.h>
@@ -22,9 +28,13 @@
 
 #include "core/core.h"
 #include "datasets/dataset.h"
+#include "datasets/manifold.h"
 #include "datasets/tasks.h"
 
-enum { STREAM_A = 1, STREAM_BETA, STREAM_PERP, STREAM_ZSTAR, STREAM_LAMBDA, STREAM_W };
+enum {
+    STREAM_A = 1, STREAM_BETA, STREAM_PERP, STREAM_ZSTAR, STREAM_LAMBDA, STREAM_W,
+    STREAM_MW, STREAM_MB, STREAM_NORMAL, STREAM_MOMENTS
+};
 enum { SPLIT_SAMPLE = 0, SPLIT_LABELLED, SPLIT_NOISE, SPLIT_POOL };
 
 /* Jitter on Gamma's diagonal: an RBF Gram matrix over a regular grid is
@@ -50,6 +60,9 @@ struct genbo_task {
     double *Gamma, *Lambda; /* N x N, m x m */
     double *LG, *LL;        /* their lower Cholesky factors */
     double radius;          /* Mahalanobis radius of the support */
+    /* curved manifold (zstar, c above are its reward's) */
+    genbo__manifold mf;
+    double *ustar;          /* k: parameter of the best valid design */
     double mean, sd;        /* of f* on the data */
 };
 
@@ -64,6 +77,7 @@ void genbo_task_params_default(genbo_task_params *p) {
     p->seq_dim = 4;
     p->lengthscale = 3.0;
     p->seed = 1;
+    p->manifold_dim = 3;
 }
 
 void genbo_task_free(genbo_task *t) {
@@ -76,6 +90,8 @@ void genbo_task_free(genbo_task *t) {
     free(t->Lambda);
     free(t->LG);
     free(t->LL);
+    free(t->ustar);
+    genbo__manifold_clear(&t->mf);
     free(t);
 }
 
@@ -171,6 +187,86 @@ static int make_subspace(genbo_task *t) {
     return GENBO_OK;
 }
 
+/* Curved manifold: A, the manifold, z* = phi(u*) + H n* with n* a unit
+ * normal at phi(u*), and c chosen so the best valid design scores exactly
+ * GENBO__CURVED_OPTIMUM. The quadratic's own peak z* lies off the manifold:
+ * ascending it leaves the valid designs, which the penalty punishes. */
+static int make_curved(genbo_task *t) {
+    size_t D = t->D, d = t->d, k = (size_t)t->p.manifold_dim;
+    int rc = genbo__manifold_init(&t->mf, d, k, t->p.seed, STREAM_MW, STREAM_MB);
+    if (rc) return rc;
+    t->A = genbo__malloc(D * d * sizeof(double));
+    t->zstar = genbo__malloc(d * sizeof(double));
+    t->ustar = genbo__malloc(k * sizeof(double));
+    double *J = genbo__malloc(d * k * sizeof(double)), *nv = genbo__malloc(d * sizeof(double));
+    if (!t->A || !t->zstar || !t->ustar || !J || !nv) {
+        rc = GENBO_ENOMEM;
+        goto done;
+    }
+    if ((rc = make_basis(t))) goto done;
+    unit_vector(t->p.seed, STREAM_ZSTAR, t->ustar, k);
+    cblas_dscal((int)k, GENBO__CURVED_USTAR_NORM, t->ustar, 1);
+    genbo__manifold_map(&t->mf, t->ustar, t->zstar);
+    /* n*: a Gaussian vector minus its part in the tangent space (columns
+     * of J, orthonormalised by Gram-Schmidt, twice for rounding) */
+    genbo__manifold_jacobian(&t->mf, t->ustar, J);
+    for (size_t a = 0; a < k; a++)
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t b = 0; b < a; b++) {
+                double s = 0;
+                for (size_t i = 0; i < d; i++) s += J[i * k + a] * J[i * k + b];
+                for (size_t i = 0; i < d; i++) J[i * k + a] -= s * J[i * k + b];
+            }
+            double s = 0;
+            for (size_t i = 0; i < d; i++) s += J[i * k + a] * J[i * k + a];
+            for (size_t i = 0; i < d; i++) J[i * k + a] /= sqrt(s);
+        }
+    genbo_rng r;
+    genbo_rng_seed(&r, t->p.seed, STREAM_NORMAL);
+    double nn = 0;
+    while (nn < 1e-8) {
+        fill_normal(&r, nv, d);
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t a = 0; a < k; a++) {
+                double s = 0;
+                for (size_t i = 0; i < d; i++) s += J[i * k + a] * nv[i];
+                for (size_t i = 0; i < d; i++) nv[i] -= s * J[i * k + a];
+            }
+        nn = norm2(nv, d);
+    }
+    cblas_daxpy((int)d, GENBO__CURVED_OFFSET / nn, nv, 1, t->zstar, 1);
+    /* the nearest manifold point to z* is the best valid design (phi(u*)
+     * itself unless the manifold comes back closer) */
+    double h2 = genbo__manifold_project(&t->mf, t->zstar, t->ustar);
+    if (!isfinite(h2)) {
+        rc = GENBO_ENOMEM;
+        goto done;
+    }
+    t->c = GENBO__CURVED_OPTIMUM + 0.5 * h2;
+    /* mean and sd of f* on the data: no closed form, Monte Carlo with a
+     * fixed stream (on the data the penalty is 0) */
+    {
+        enum { NMC = 1 << 15 };
+        double *u = J, *z = nv, s = 0, s2 = 0; /* reuse: k <= d */
+        genbo_rng_seed(&r, t->p.seed, STREAM_MOMENTS);
+        for (int i = 0; i < NMC; i++) {
+            fill_normal(&r, u, k);
+            genbo__manifold_map(&t->mf, u, z);
+            double e = 0;
+            for (size_t j = 0; j < d; j++) e += (z[j] - t->zstar[j]) * (z[j] - t->zstar[j]);
+            double f = t->c - 0.5 * e;
+            s += f;
+            s2 += f * f;
+        }
+        t->mean = s / NMC;
+        t->sd = sqrt(fmax(0.0, s2 / NMC - t->mean * t->mean));
+    }
+done:
+    free(J);
+    free(nv);
+    return rc;
+}
+
 static int cholesky(double *L, const double *S, size_t n, const char *what) {
     memcpy(L, S, n * n * sizeof(double));
     int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (int)n, L, (int)n);
@@ -251,6 +347,7 @@ int genbo_task_create(const genbo_task_params *p, genbo_task **out) {
     switch (p->kind) {
     case GENBO_TASK_SUBSPACE_LINEAR:
     case GENBO_TASK_SUBSPACE_QUADRATIC:
+    case GENBO_TASK_CURVED_MANIFOLD:
         if (p->D < 1 || p->D > (1 << 20) || p->d < 1 || p->d > p->D) {
             rc = genbo__fail(GENBO_EINVAL, "task: need 1 <= d <= D <= 2^20 (got D=%d, d=%d)",
                              p->D, p->d);
@@ -266,9 +363,15 @@ int genbo_task_create(const genbo_task_params *p, genbo_task **out) {
                              p->D);
             break;
         }
+        if (p->kind == GENBO_TASK_CURVED_MANIFOLD &&
+            (p->manifold_dim < 1 || p->manifold_dim >= p->d)) {
+            rc = genbo__fail(GENBO_EINVAL, "task: need 1 <= manifold_dim < d (got %d, d = %d)",
+                             p->manifold_dim, p->d);
+            break;
+        }
         t->D = (size_t)p->D;
         t->d = (size_t)p->d;
-        rc = make_subspace(t);
+        rc = p->kind == GENBO_TASK_CURVED_MANIFOLD ? make_curved(t) : make_subspace(t);
         break;
     case GENBO_TASK_GP_SEQUENCE:
         if (p->seq_len < 1 || p->seq_dim < 1 || p->seq_len > 4096 || p->seq_dim > 4096 ||
@@ -307,16 +410,30 @@ static int sample_rng(const genbo_task *t, size_t n, genbo_rng *r, double *X) {
     size_t D = t->D;
     if (t->p.kind != GENBO_TASK_GP_SEQUENCE) {
         size_t d = t->d, chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
+        size_t k = t->mf.k;
         double *Z = genbo__malloc(chunk * d * sizeof(double));
-        if (!Z) return GENBO_ENOMEM;
+        double *U = k ? genbo__malloc(k * sizeof(double)) : NULL;
+        if (!Z || (k && !U)) {
+            free(Z);
+            free(U);
+            return GENBO_ENOMEM;
+        }
         for (size_t i0 = 0; i0 < n; i0 += chunk) {
             size_t b = n - i0 < chunk ? n - i0 : chunk;
-            fill_normal(r, Z, b * d);
+            if (k) { /* curved: z = phi(u), u ~ N(0, I_k) */
+                for (size_t i = 0; i < b; i++) {
+                    fill_normal(r, U, k);
+                    genbo__manifold_map(&t->mf, U, Z + i * d);
+                }
+            } else {
+                fill_normal(r, Z, b * d);
+            }
             /* X = Z A^T */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)D, (int)d, 1.0, Z,
                         (int)d, t->A, (int)d, 0.0, X + i0 * D, (int)D);
         }
         free(Z);
+        free(U);
         return GENBO_OK;
     }
     /* GP: lay a chunk of b sequences out as [time][sequence][dim], so both
@@ -355,10 +472,57 @@ int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X) {
     return sample_rng(t, n, &r, X);
 }
 
+/* Curved manifold, per design: the squared distance to the manifold,
+ * ||(I - A A^T) x||^2 + dist_M(A^T x)^2 (A orthonormal, so the two parts
+ * are orthogonal), and with it the reward (y) or the distance (dist). */
+static int curved_eval(const genbo_task *t, size_t n, const double *X, double *y, double *dist) {
+    size_t D = t->D, d = t->d, chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
+    double *Z = genbo__malloc(chunk * d * sizeof(double));
+    double *R = genbo__malloc(chunk * D * sizeof(double));
+    if (!Z || !R) {
+        free(Z);
+        free(R);
+        return GENBO_ENOMEM;
+    }
+    int rc = GENBO_OK;
+    for (size_t i0 = 0; i0 < n && !rc; i0 += chunk) {
+        size_t b = n - i0 < chunk ? n - i0 : chunk;
+        const double *Xb = X + i0 * D;
+        memcpy(R, Xb, b * D * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)d, (int)D, 1.0, Xb,
+                    (int)D, t->A, (int)d, 0.0, Z, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)D, (int)d, -1.0, Z,
+                    (int)d, t->A, (int)d, 1.0, R, (int)D);
+        for (size_t i = 0; i < b; i++) {
+            const double *z = Z + i * d;
+            double perp = norm2(R + i * D, D), dm = genbo__manifold_project(&t->mf, z, NULL);
+            if (isnan(dm) && isfinite(perp)) { /* only an allocation can fail for finite z */
+                int finite = 1;
+                for (size_t j = 0; j < d; j++) finite &= isfinite(z[j]) != 0;
+                if (finite) {
+                    rc = GENBO_ENOMEM;
+                    break;
+                }
+            }
+            double dist2 = perp * perp + dm;
+            if (dist) dist[i0 + i] = sqrt(dist2);
+            if (y) {
+                double e = 0;
+                for (size_t j = 0; j < d; j++) e += (z[j] - t->zstar[j]) * (z[j] - t->zstar[j]);
+                y[i0 + i] = t->c - 0.5 * e - GENBO__CURVED_PENALTY * dist2;
+            }
+        }
+    }
+    free(Z);
+    free(R);
+    return rc;
+}
+
 int genbo_task_oracle(const genbo_task *t, size_t n, const double *X, double *y) {
     if (!t || (n && (!X || !y))) return genbo__fail(GENBO_EINVAL, "genbo_task_oracle: NULL argument");
     if (n == 0) return GENBO_OK;
     size_t D = t->D;
+    if (t->p.kind == GENBO_TASK_CURVED_MANIFOLD) return curved_eval(t, n, X, y, NULL);
     if (t->theta) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)D, 1.0, X, (int)D, t->theta, 1, 0.0,
                     y, 1);
@@ -390,6 +554,7 @@ int genbo_task_support_distance(const genbo_task *t, size_t n, const double *X, 
         return genbo__fail(GENBO_EINVAL, "genbo_task_support_distance: NULL argument");
     if (n == 0) return GENBO_OK;
     size_t D = t->D;
+    if (t->p.kind == GENBO_TASK_CURVED_MANIFOLD) return curved_eval(t, n, X, NULL, dist);
     if (t->p.kind != GENBO_TASK_GP_SEQUENCE) {
         /* ||x - A A^T x|| / ||x||, through Z = X A and R = X - Z A^T. */
         size_t d = t->d, chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
@@ -523,3 +688,9 @@ const double *genbo__task_gp_lambda(const genbo_task *t, size_t *m) {
 }
 
 double genbo__task_gp_radius(const genbo_task *t) { return t->radius; }
+
+const genbo__manifold *genbo__task_manifold(const genbo_task *t, const double **ustar) {
+    if (t->p.kind != GENBO_TASK_CURVED_MANIFOLD) return NULL;
+    if (ustar) *ustar = t->ustar;
+    return &t->mf;
+}

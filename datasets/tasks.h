@@ -9,7 +9,18 @@
 
 #include <stddef.h>
 
+#include "datasets/manifold.h"
 #include "genbo.h"
+
+/* GENBO_TASK_CURVED_MANIFOLD's constants (docs/datasets.md):
+ * f*(x) = c - 1/2 ||A^T x - z*||^2 - PENALTY dist(x)^2, with
+ * z* = phi(u*) + OFFSET n* (||u*|| = USTAR_NORM, n* a unit normal of the
+ * manifold at phi(u*)) and c such that the best design on the manifold
+ * scores OPTIMUM. */
+#define GENBO__CURVED_PENALTY 10.0
+#define GENBO__CURVED_OFFSET 0.5
+#define GENBO__CURVED_USTAR_NORM 0.5
+#define GENBO__CURVED_OPTIMUM 2.0
 
 const genbo_task_params *genbo__task_params(const genbo_task *t);
 
@@ -23,8 +34,9 @@ const double *genbo__task_basis(const genbo_task *t, size_t *d);
  * the quadratic task. */
 const double *genbo__task_theta(const genbo_task *t);
 
-/* Quadratic task: z* (length d) and the offset c in
- * f*(x) = c - 1/2 ||A^T x - z*||^2. NULL for the other tasks. */
+/* Quadratic and curved tasks: z* (length d) and the offset c in
+ * f*(x) = c - 1/2 ||A^T x - z*||^2 (- the curved task's penalty). NULL for
+ * the other tasks. */
 const double *genbo__task_zstar(const genbo_task *t, double *c);
 
 /* Exact mean and standard deviation of the noiseless reward f*(x) under
@@ -40,5 +52,13 @@ const double *genbo__task_gp_lambda(const genbo_task *t, size_t *m);
 /* GP sequences: the Mahalanobis radius beyond which a design is off the
  * support: sqrt of the chi-square(D) quantile at z = 5 (Wilson-Hilferty). */
 double genbo__task_gp_radius(const genbo_task *t);
+
+/* Curved manifold task: the manifold (in subspace coordinates z = A^T x)
+ * and through *ustar the parameter of the best valid design, whose design
+ * is A phi(u*) and scores GENBO__CURVED_OPTIMUM. NULL for other kinds. */
+const genbo__manifold *genbo__task_manifold(const genbo_task *t, const double **ustar);
+
+/* Mean and sd (genbo__task_reward_mean/sd) of the curved task are Monte
+ * Carlo estimates over 2^15 designs of a fixed stream, not closed forms. */
 
 #endif

@@ -143,7 +143,13 @@ typedef enum genbo_task_kind {
     GENBO_TASK_SUBSPACE_QUADRATIC = 1,
     /* sequences of seq_len points in R^seq_dim, covariance
      * Gamma (x) Lambda with a stationary kernel over time; flattened. */
-    GENBO_TASK_GP_SEQUENCE = 2
+    GENBO_TASK_GP_SEQUENCE = 2,
+    /* x = A phi(u), u ~ N(0, I_k), k = manifold_dim: a curved k-dim
+     * manifold inside the d-dim subspace; f*(x) = c - 1/2 ||A^T x - z*||^2
+     * - 10 dist(x)^2 (designs off the manifold are invalid and score low;
+     * best valid design 2.0); support distance = Euclidean distance to the
+     * manifold (docs/datasets.md). */
+    GENBO_TASK_CURVED_MANIFOLD = 3
 } genbo_task_kind;
 
 typedef struct genbo_task_params {
@@ -156,9 +162,11 @@ typedef struct genbo_task_params {
     int seq_dim;       /* GP sequences: dimension per time point */
     double lengthscale;/* GP sequences: kernel lengthscale over time */
     uint64_t seed;     /* seeds A, theta, ... (the task itself) */
+    int manifold_dim;  /* curved manifold: intrinsic dimension k, 1 <= k < d */
 } genbo_task_params;
 
-/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1. */
+/* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1,
+ * manifold_dim 3. */
 void genbo_task_params_default(genbo_task_params *p);
 int genbo_task_create(const genbo_task_params *p, genbo_task **out);
 void genbo_task_free(genbo_task *t);
@@ -252,6 +260,53 @@ typedef enum genbo_time_sampling {
     GENBO_TIME_UNIFORM = 1
 } genbo_time_sampling;
 
+/* Why a training stopped (genbo_train_report.stop). */
+typedef enum genbo_train_stop {
+    GENBO_STOP_STEPS = 0,       /* ran the requested fixed number of steps */
+    GENBO_STOP_CONVERGED = 1,   /* steps = auto: validation loss stopped improving */
+    GENBO_STOP_MAX_STEPS = 2,   /* steps = auto: step budget hit before converging */
+    GENBO_STOP_MAX_SECONDS = 3, /* steps = auto: wall-clock budget hit before converging */
+    GENBO_STOP_INTERRUPTED = 4  /* the progress callback asked to stop (call failed) */
+} genbo_train_stop;
+
+/* steps = GENBO_STEPS_AUTO: train until the validation loss stops
+ * improving (patience / tol), at most max_steps steps and max_seconds. */
+#define GENBO_STEPS_AUTO 0L
+
+/* What one training did (filled when genbo_diffusion_params.report != NULL,
+ * also when it fails by interruption). */
+typedef struct genbo_train_report {
+    genbo_train_stop stop;
+    long steps;           /* optimiser steps in total (a resumed training counts
+                             the steps before the checkpoint) */
+    long best_step;       /* step of the best validation loss (auto: the returned
+                             weights are those of this step) */
+    double best_val_loss; /* best validation loss (NaN without a validation split) */
+    double val_loss;      /* validation loss at the last evaluation (NaN if none) */
+    double train_loss;    /* mean training loss over the last evaluation interval */
+    double seconds;       /* wall-clock of the training (a resumed one adds the
+                             time before its checkpoint) */
+    long resumed_from;    /* step of the checkpoint it resumed from (0 = none) */
+    size_t n_train, n_val;/* rows used for training and held out */
+    uint64_t val_seed;    /* seed of the validation split */
+    int width, depth, batch; /* the resolved network and batch size */
+} genbo_train_report;
+
+/* One evaluation of the training (every eval_every steps and at the end). */
+typedef struct genbo_train_point {
+    long step;            /* steps done */
+    double train_loss;    /* mean training loss since the previous point */
+    double val_loss;      /* EMA weights on the fixed validation draws (NaN: none) */
+    double lr;            /* learning rate at this step */
+    double seconds;       /* since the training (first, if resumed) started */
+} genbo_train_point;
+/* Return non-zero to stop (as the progress callback would). */
+typedef int (*genbo_train_eval_fn)(void *ctx, const genbo_train_point *pt);
+/* A checkpoint of the whole training state (weights, Adam moments, EMA,
+ * best weights, RNG, step, schedule, best-so-far): buf is only valid
+ * during the call. Pass it back as resume / resume_len to continue.
+ * Return non-zero to fail the training. */
+typedef int (*genbo_checkpoint_fn)(void *ctx, long step, const void *buf, size_t len);
 /* Arithmetic of the score network's matrix products. bf16: bf16 inputs,
  * fp32 accumulation (oneDNN, AMX or AVX512-BF16), with fp32 master
  * weights, optimiser state and loss; fp32: OpenBLAS sgemm. auto = bf16
@@ -271,8 +326,8 @@ int genbo_precision_resolve(genbo_precision p);
 const char *genbo_precision_name(genbo_precision p);
 
 typedef struct genbo_diffusion_params {
-    /* network */
-    int width;       /* hidden width (default 256) */
+    /* network (0 = auto from the data: docs/diffusion.md "Automatic sizes") */
+    int width;       /* hidden width (default 0 = auto) */
     int depth;       /* residual blocks (default 3) */
     int t_embed;     /* sinusoidal time-embedding size (default 64) */
     int y_embed;     /* sinusoidal reward-embedding size (default 64) */
@@ -281,25 +336,56 @@ typedef struct genbo_diffusion_params {
     double t0, T;    /* time interval (defaults 1e-3, 10) */
     genbo_time_sampling time_sampling;
     /* training */
-    long steps;      /* optimiser steps (default 4000) */
-    int batch;       /* batch size (default 512) */
+    long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
+    int batch;       /* batch size (default 0 = auto) */
     double lr;       /* peak learning rate (default 1e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
-    double warmup;   /* fraction of steps for linear warm-up (default 0.02) */
+    double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
+                        auto: warm-up over the first eval_every steps */
     double ema;      /* EMA decay of the weights used for sampling (0.999) */
     double p_uncond; /* condition dropout probability (default 0.1) */
     uint64_t seed;
     genbo_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    /* validation and stopping */
+    double val_fraction; /* rows held out for validation (default 0.1, at most
+                            GENBO_VAL_MAX_ROWS; 0 = none: auto then runs to max_steps) */
+    long eval_every;     /* steps between validations (default 250) */
+    int patience;        /* auto: stop after this many evaluations without a
+                            relative improvement > tol (default 6); the lr halves
+                            every patience/3 of them */
+    double tol;          /* relative improvement that counts (default 0.005) */
+    long max_steps;      /* auto: step budget (default 50000) */
+    double max_seconds;  /* auto: wall-clock budget, 0 = none (default 0) */
+    /* reporting, checkpoints, resume (all optional) */
+    genbo_train_report *report;
+    genbo_train_eval_fn on_eval;
+    void *eval_ctx;
+    genbo_checkpoint_fn checkpoint;
+    void *checkpoint_ctx;
+    double checkpoint_seconds; /* at an evaluation at least this long after the
+                                  last checkpoint (default 30; 0 = every one);
+                                  also on interruption */
+    const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh) */
+    size_t resume_len;
     genbo_precision precision;  /* default auto */
 } genbo_diffusion_params;
 
+/* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
+#define GENBO_VAL_MAX_ROWS 2000
+
 void genbo_diffusion_params_default(genbo_diffusion_params *p);
+/* Replace the auto fields (width = 0, batch = 0) by the sizes a training
+ * on n rows of dimension D would use (docs/diffusion.md "Automatic
+ * sizes"); other fields are left as they are. */
+void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D);
 
 /* Train on n designs X (n x D) with rewards y (pseudo-labels; NULL trains
  * an unconditional model). Data are standardised per feature internally
- * and samples are mapped back. */
+ * and samples are mapped back. A seeded val_fraction of the rows is held
+ * out; with steps = GENBO_STEPS_AUTO the best weights by validation loss
+ * are returned (docs/diffusion.md "Training to convergence"). */
 int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
                           const double *X, const double *y, genbo_diffusion **out);
 /* Continue training an existing model (fine-tuning on new data); uses

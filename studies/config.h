@@ -14,7 +14,7 @@
 #define CFG_MAX_METHODS 16
 
 /* [data] task: the three synthetic tasks of genbo_task_kind, or CSV files. */
-enum { CFG_TASK_CSV = 3 };
+enum { CFG_TASK_CSV = 4 }; /* after the genbo_task_kind values */
 /* [evaluate] evaluator */
 enum { CFG_EVAL_AUTO = 0, CFG_EVAL_ORACLE = 1, CFG_EVAL_COMMAND = 2, CFG_EVAL_NONE = 3 };
 
@@ -43,6 +43,7 @@ struct genbo_config {
     int D, d;
     double off_ratio, noise_sd;
     int seq_len, seq_dim;
+    int manifold_dim;
     double lengthscale;
     long n_label, n_unlabel;
     char labelled[CFG_STR], pool[CFG_STR], reward_column[128];
@@ -59,6 +60,9 @@ struct genbo_config {
     int batch;
     double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
     int schedule, time_sampling;
+    long max_steps, eval_every; /* steps = 0 (auto): budget; validation interval */
+    int patience;
+    double max_seconds, val_fraction, tol, checkpoint_seconds;
     int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */

@@ -380,3 +380,238 @@ Test(tasks, bad_parameters_fail_cleanly) {
     cr_assert_eq(genbo_task_create(&p, &t), GENBO_EINVAL);
     cr_assert(strstr(genbo_errmsg(), "kind"));
 }
+
+/* ---- curved manifold (the issue-14 case: D = 48, d = 6, k = 3) ---------- */
+
+static genbo_task *make_curved(int D, int d, int k, uint64_t seed) {
+    genbo_task_params p;
+    genbo_task_params_default(&p);
+    p.kind = GENBO_TASK_CURVED_MANIFOLD;
+    p.D = D;
+    p.d = d;
+    p.manifold_dim = k;
+    p.seed = seed;
+    genbo_task *t = NULL;
+    cr_assert_eq(genbo_task_create(&p, &t), GENBO_OK, "%s", genbo_errmsg());
+    return t;
+}
+
+/* x = A z (A: D x d orthonormal columns) */
+static void embed(const double *A, size_t D, size_t d, const double *z, double *x) {
+    for (size_t i = 0; i < D; i++) {
+        x[i] = 0;
+        for (size_t k = 0; k < d; k++) x[i] += A[i * d + k] * z[k];
+    }
+}
+
+/* A unit vector normal to the manifold at phi(u): Gaussian minus its
+ * least-squares fit by the tangent columns (normal equations, k <= 3). */
+static void unit_normal(const genbo__manifold *m, const double *u, genbo_rng *r, double *n) {
+    size_t d = m->d, k = m->k;
+    double J[6 * 3], G[9] = {0}, c[3] = {0};
+    cr_assert(d <= 6 && k <= 3);
+    genbo__manifold_jacobian(m, u, J);
+    for (size_t i = 0; i < d; i++) n[i] = genbo_rng_normal(r);
+    for (size_t a = 0; a < k; a++) {
+        for (size_t i = 0; i < d; i++) c[a] += J[i * k + a] * n[i];
+        for (size_t b = 0; b < k; b++)
+            for (size_t i = 0; i < d; i++) G[a * k + b] += J[i * k + a] * J[i * k + b];
+    }
+    /* Gram-Schmidt on the columns would do as well; Cramer's rule for 3x3 */
+    double det = G[0] * (G[4] * G[8] - G[5] * G[7]) - G[1] * (G[3] * G[8] - G[5] * G[6]) +
+                 G[2] * (G[3] * G[7] - G[4] * G[6]);
+    cr_assert(k == 3 && fabs(det) > 1e-12);
+    double s[3];
+    for (int a = 0; a < 3; a++) {
+        double M[9];
+        memcpy(M, G, sizeof M);
+        for (int b = 0; b < 3; b++) M[b * 3 + a] = c[b];
+        s[a] = (M[0] * (M[4] * M[8] - M[5] * M[7]) - M[1] * (M[3] * M[8] - M[5] * M[6]) +
+                M[2] * (M[3] * M[7] - M[4] * M[6])) / det;
+    }
+    double nn = 0;
+    for (size_t i = 0; i < d; i++) {
+        for (size_t a = 0; a < k; a++) n[i] -= J[i * k + a] * s[a];
+        nn += n[i] * n[i];
+    }
+    for (size_t i = 0; i < d; i++) n[i] /= sqrt(nn);
+    for (size_t a = 0; a < k; a++) { /* really normal */
+        double dot = 0;
+        for (size_t i = 0; i < d; i++) dot += J[i * k + a] * n[i];
+        cr_assert_lt(fabs(dot), 1e-10);
+    }
+}
+
+Test(tasks, curved_support_distance_zero_on_data_exact_near_it) {
+    genbo_task *t = make_curved(48, 6, 3, 2);
+    size_t n = 2000, D = 48, d;
+    const double *A = genbo__task_basis(t, &d);
+    const genbo__manifold *m = genbo__task_manifold(t, NULL);
+    cr_assert_not_null(m);
+    cr_assert_eq(d, 6);
+    double *X = sample(t, n, 4), *dist = malloc(n * sizeof(double));
+    cr_assert_eq(genbo_task_support_distance(t, n, X, dist), GENBO_OK);
+    for (size_t i = 0; i < n; i++) cr_assert_lt(dist[i], 1e-9, "row %zu: %g", i, dist[i]);
+    /* x = A (phi(u) + h n) + v, n a unit normal, v orthogonal to span(A):
+     * the distance is sqrt(h^2 + ||v||^2) while h is below the local
+     * radius of curvature (>= 1 / max ||w_j||^2, about 0.1 here) */
+    genbo_rng r;
+    genbo_rng_seed(&r, 5, 0);
+    for (size_t i = 0; i < 500; i++) {
+        double u[3], z[6], nv[6], x[48], v[48], got;
+        for (int a = 0; a < 3; a++) u[a] = genbo_rng_normal(&r);
+        genbo__manifold_map(m, u, z);
+        unit_normal(m, u, &r, nv);
+        double h = 0.002 + 0.03 * genbo_rng_uniform(&r), p = 2.0 * genbo_rng_uniform(&r), nv2 = 0;
+        for (size_t k = 0; k < d; k++) z[k] += h * nv[k];
+        embed(A, D, d, z, x);
+        for (size_t k = 0; k < D; k++) v[k] = genbo_rng_normal(&r);
+        remove_span(A, D, d, v);
+        for (size_t k = 0; k < D; k++) nv2 += v[k] * v[k];
+        for (size_t k = 0; k < D; k++) x[k] += p * v[k] / sqrt(nv2);
+        cr_assert_eq(genbo_task_support_distance(t, 1, x, &got), GENBO_OK);
+        cr_assert_lt(fabs(got - sqrt(h * h + p * p)), 1e-7, "h %g p %g: %g", h, p, got);
+    }
+    free(X);
+    free(dist);
+    genbo_task_free(t);
+}
+
+Test(tasks, curved_projection_is_no_worse_than_a_dense_search) {
+    /* designs off the manifold by about the data's own spread (what an
+     * undertrained model makes): the Gauss-Newton projection must find a
+     * manifold point at least as close as the best of 20,000 candidates
+     * drawn in the ball that contains the nearest point */
+    genbo_task *t = make_curved(48, 6, 3, 3);
+    const genbo__manifold *m = genbo__task_manifold(t, NULL);
+    genbo_rng r;
+    genbo_rng_seed(&r, 6, 0);
+    double worst = 0, mean_d = 0;
+    for (int i = 0; i < 40; i++) {
+        double u[3], z[6], zc[6], uc[3], res[6];
+        for (int a = 0; a < 3; a++) u[a] = genbo_rng_normal(&r);
+        genbo__manifold_map(m, u, z);
+        for (int k = 0; k < 6; k++) z[k] += 0.6 * genbo_rng_normal(&r);
+        double f = genbo__manifold_project(m, z, NULL);
+        /* F(a) bounds the search radius */
+        genbo__manifold_map(m, z, zc);
+        double R2 = 0;
+        for (int k = 0; k < 6; k++) R2 += (zc[k] - z[k]) * (zc[k] - z[k]);
+        double best = INFINITY, R = sqrt(R2);
+        for (int j = 0; j < 20000; j++) {
+            double s = 0;
+            for (int a = 0; a < 3; a++) uc[a] = z[a] + R * (2 * genbo_rng_uniform(&r) - 1);
+            genbo__manifold_map(m, uc, res);
+            for (int k = 0; k < 6; k++) s += (res[k] - z[k]) * (res[k] - z[k]);
+            best = fmin(best, s);
+        }
+        cr_assert_leq(f, best + 1e-12, "design %d: projection %g, dense search %g", i, f, best);
+        worst = fmax(worst, best - f);
+        mean_d += sqrt(f) / 40;
+    }
+    /* these really are off the manifold, by a fraction of the spread */
+    cr_assert(mean_d > 0.1 && mean_d < 1.0, "mean distance %g", mean_d);
+    genbo_task_free(t);
+}
+
+Test(tasks, curved_oracle_formula_optimum_and_penalty) {
+    genbo_task *t = make_curved(48, 6, 3, 4);
+    size_t n = 4000, D = 48, d;
+    double c;
+    const double *ustar;
+    const double *A = genbo__task_basis(t, &d), *zs = genbo__task_zstar(t, &c);
+    const genbo__manifold *m = genbo__task_manifold(t, &ustar);
+    cr_assert_null(genbo__task_theta(t));
+    /* the best valid design A phi(u*) scores exactly 2 and is on the support */
+    double zb[6], xb[48], yb, db;
+    genbo__manifold_map(m, ustar, zb);
+    embed(A, D, d, zb, xb);
+    cr_assert_eq(genbo_task_oracle(t, 1, xb, &yb), GENBO_OK);
+    genbo_task_support_distance(t, 1, xb, &db);
+    cr_assert_lt(fabs(yb - GENBO__CURVED_OPTIMUM), 1e-9, "f*(best valid) = %.12g", yb);
+    cr_assert_lt(db, 1e-9);
+    /* the quadratic's own peak A z* lies off the manifold (by the offset)
+     * and the penalty makes it score low */
+    double xz[48], yz, dz;
+    embed(A, D, d, zs, xz);
+    genbo_task_oracle(t, 1, xz, &yz);
+    genbo_task_support_distance(t, 1, xz, &dz);
+    cr_assert_lt(fabs(dz - GENBO__CURVED_OFFSET), 1e-6, "dist(A z*) = %g", dz);
+    cr_assert_lt(fabs(yz - (c - GENBO__CURVED_PENALTY * dz * dz)), 1e-9);
+    cr_assert_lt(yz, 0.0);
+    /* on the data: f* = c - 1/2 ||A^T x - z*||^2 (no penalty), never above
+     * the optimum, mean and sd as reported (Monte Carlo, 5 standard errors) */
+    double *X = sample(t, n, 8), *y = malloc(n * sizeof(double));
+    cr_assert_eq(genbo_task_oracle(t, n, X, y), GENBO_OK);
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t k = 0; k < d; k++) {
+            double z = 0;
+            for (size_t j = 0; j < D; j++) z += A[j * d + k] * X[i * D + j];
+            s += (z - zs[k]) * (z - zs[k]);
+        }
+        cr_assert_lt(fabs(y[i] - (c - 0.5 * s)), 1e-9);
+        cr_assert_leq(y[i], GENBO__CURVED_OPTIMUM + 1e-9);
+    }
+    double mean, sd, sdr = genbo__task_reward_sd(t);
+    mean_sd(y, n, &mean, &sd);
+    cr_assert(sdr > 0.3 && sdr < 5, "sd %g", sdr);
+    cr_assert_lt(fabs(mean - genbo__task_reward_mean(t)), 5.0 * sdr / sqrt((double)n));
+    /* penalty: moving a data design by v off the subspace changes nothing
+     * but the penalty, -10 ||v||^2, so the score falls as the distance grows */
+    genbo_rng r;
+    genbo_rng_seed(&r, 9, 0);
+    for (size_t i = 0; i < 50; i++) {
+        double v[48], x[48], nv2 = 0, prev = y[i];
+        for (size_t k = 0; k < D; k++) v[k] = genbo_rng_normal(&r);
+        remove_span(A, D, d, v);
+        for (size_t k = 0; k < D; k++) nv2 += v[k] * v[k];
+        for (double p = 0.1; p < 2.0; p *= 2) {
+            double yp, dp;
+            for (size_t k = 0; k < D; k++) x[k] = X[i * D + k] + p * v[k] / sqrt(nv2);
+            genbo_task_oracle(t, 1, x, &yp);
+            genbo_task_support_distance(t, 1, x, &dp);
+            cr_assert_lt(fabs(dp - p), 1e-9);
+            cr_assert_lt(fabs(yp - (y[i] - GENBO__CURVED_PENALTY * p * p)), 1e-9);
+            cr_assert_lt(yp, prev);
+            prev = yp;
+        }
+    }
+    /* designs drawn in the subspace around the data but off the manifold
+     * (Gaussian with the data's per-coordinate spread) score far lower */
+    double off_mean = 0;
+    for (size_t i = 0; i < 1000; i++) {
+        double z[6], x[48], yo;
+        for (size_t k = 0; k < d; k++) z[k] = genbo_rng_normal(&r) * (k < 3 ? 1.0 : 0.7);
+        embed(A, D, d, z, x);
+        genbo_task_oracle(t, 1, x, &yo);
+        off_mean += yo / 1000;
+    }
+    cr_assert_lt(off_mean, mean - 2 * sdr, "off-manifold mean %g vs data %g (sd %g)", off_mean,
+                 mean, sdr);
+    free(X);
+    free(y);
+    genbo_task_free(t);
+}
+
+Test(tasks, curved_bad_parameters_and_reproducibility) {
+    genbo_task_params p;
+    genbo_task_params_default(&p);
+    p.kind = GENBO_TASK_CURVED_MANIFOLD;
+    p.D = 48;
+    p.d = 6;
+    p.manifold_dim = 6;
+    genbo_task *t = (genbo_task *)0x1;
+    cr_assert_eq(genbo_task_create(&p, &t), GENBO_EINVAL);
+    cr_assert_null(t);
+    cr_assert(strstr(genbo_errmsg(), "manifold_dim"), "%s", genbo_errmsg());
+    p.manifold_dim = 0;
+    cr_assert_eq(genbo_task_create(&p, &t), GENBO_EINVAL);
+    /* chunking never changes the designs */
+    genbo_task *c = make_curved(48, 6, 3, 1);
+    double *big = sample(c, 5000, 12), *small = sample(c, 10, 12);
+    cr_assert_eq(memcmp(big, small, 10 * 48 * sizeof(double)), 0);
+    free(big);
+    free(small);
+    genbo_task_free(c);
+}

@@ -1,0 +1,429 @@
+/* bench_designs.c - does genbo find better designs than the alternatives
+ * off the linear toy? (issue 14, part 4)
+ *
+ * Every case is run as a new user would run a study: the documented
+ * defaults (genbo_config_default, i.e. the study file's defaults) with
+ * `[reward] model = gp`, through the same parameter helpers the study
+ * pipeline uses, so a change of a default on main shows up here. Cases:
+ *   quad48     GENBO_TASK_SUBSPACE_QUADRATIC, D = 48, d = 6: quadratic
+ *              reward whose optimum (c = 3.5) lies inside the data
+ *   curved48   GENBO_TASK_CURVED_MANIFOLD, D = 48, d = 6, k = 3: designs on
+ *              a curved 3-dim manifold; off-manifold designs are invalid
+ *              and penalised (best valid design 2.0)
+ *   <olympus>  every Olympus set in SHARED/olympus, offline protocol of
+ *              datasets/olympus.h (100 labels below the 80th percentile,
+ *              pool = every row, nearest-row oracle, normalised score)
+ * Per case and seed: fit the reward model, pseudo-label the pool, train
+ * the diffusion model (timed), then every method of optimizer/methods.h at
+ * every configured target with the same number of designs (`[generate] n`).
+ * Methods that ignore the target make one batch.
+ *
+ * usage: bench_designs [--cases a,b,...] [--seeds K] [--out PREFIX]
+ *                      [--shared DIR] [--threads N] [--quick]
+ *                      [--set section.key=value]... [--label TEXT]
+ * --set changes a study key for every case (ablations: e.g.
+ * --set diffusion.steps=4000). Writes PREFIX.md and PREFIX.json. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench_util.h"
+#include "datasets/olympus.h"
+#include "datasets/tasks.h"
+#include "optimizer/methods.h"
+#include "optimizer/metrics.h"
+#include "studies/config.h"
+#include "studies/study.h"
+
+#define MAX_SETS 32
+
+static bu_table T;
+/* cases run so far, for the tables written after every seed */
+static const char *case_names[64];
+static int case_olympus_flag[64], n_cases;
+static double case_secs[64];
+static const char *out_prefix = "bench_designs", *run_label = "";
+static int n_seeds = 3;
+static char *config_ini;
+static void write_outputs(void);
+static const char *SETS[MAX_SETS][2]; /* --set: "section.key", "value" */
+static int n_sets;
+static int quick;
+
+/* The study defaults with a GP reward, the seed, the quick sizes and the
+ * --set overrides. */
+static genbo_config *case_config(uint64_t seed) {
+    genbo_config *c = NULL;
+    bu_check(genbo_config_default(&c), "genbo_config_default");
+    char sb[32];
+    snprintf(sb, sizeof sb, "%llu", (unsigned long long)seed);
+    bu_check(genbo_config_set(c, "study", "seed", sb), "seed");
+    bu_check(genbo_config_set(c, "reward", "model", "gp"), "reward model");
+    if (quick) {
+        bu_check(genbo_config_set(c, "diffusion", "steps", "100"), "quick steps");
+        bu_check(genbo_config_set(c, "diffusion", "batch", "128"), "quick batch");
+        bu_check(genbo_config_set(c, "generate", "steps", "20"), "quick sampler steps");
+        bu_check(genbo_config_set(c, "generate", "n", "16"), "quick n");
+        bu_check(genbo_config_set(c, "data", "n_unlabel", "1000"), "quick pool");
+    }
+    for (int i = 0; i < n_sets; i++) {
+        char sec[64];
+        const char *dot = strchr(SETS[i][0], '.');
+        snprintf(sec, sizeof sec, "%.*s", (int)(dot - SETS[i][0]), SETS[i][0]);
+        bu_check(genbo_config_set(c, sec, dot + 1, SETS[i][1]), SETS[i][0]);
+    }
+    return c;
+}
+
+/* One case's data and true-reward functions. */
+typedef struct bcase {
+    const char *name;
+    size_t dim, n_label, n_pool;
+    const double *LX, *LY, *PX;
+    genbo_task *task;          /* synthetic */
+    genbo__olympus *oly;       /* measured */
+    genbo_dataset *lab, *pool;
+} bcase;
+
+/* True reward (synthetic: f*; Olympus: normalised score) and support
+ * distance of n designs. */
+static void truth(const bcase *b, size_t n, const double *X, double *y, double *sup) {
+    if (b->task) {
+        bu_check(genbo_task_oracle(b->task, n, X, y), "oracle");
+        bu_check(genbo_task_support_distance(b->task, n, X, sup), "support distance");
+        return;
+    }
+    double *r = bu_alloc(n * sizeof *r), *dist = bu_alloc(n * sizeof *dist);
+    bu_check(genbo__olympus_oracle(b->oly, n, X, r, dist, y), "olympus oracle");
+    bu_check(genbo__olympus_support_distance(b->oly, n, X, sup), "olympus support");
+    free(r);
+    free(dist);
+}
+
+static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a) {
+    size_t D = b->dim;
+    double *y = bu_alloc(n * sizeof *y), *sup = bu_alloc(n * sizeof *sup);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int fin = 1;
+        for (size_t k = 0; k < D; k++) fin &= isfinite(X[i * D + k]) != 0;
+        bad += !fin;
+    }
+    truth(b, n, X, y, sup);
+    genbo__metrics_input in = {0};
+    in.n = n, in.dim = D, in.X = X, in.target = a, in.y_true = y, in.support = sup;
+    genbo__metrics mt;
+    bu_check(genbo__metrics_compute(&in, &mt), "metrics");
+    bu_add(c, "a", a);
+    bu_add(c, "reward", mt.true_mean);
+    bu_add(c, "best", mt.true_best);
+    bu_add(c, "support", mt.support);
+    bu_add(c, "diversity", mt.diversity);
+    bu_add(c, "nonfinite", (double)bad);
+    free(y);
+    free(sup);
+}
+
+static void run_case(bcase *b, uint64_t seed) {
+    genbo_config *cfg = case_config(seed);
+    size_t D = b->dim, np = b->n_pool;
+    /* reward model (steps 1-2) and pseudo-labels */
+    genbo_reward_params rp;
+    genbo__config_reward_params(cfg, &rp);
+    genbo_reward *rm = NULL;
+    double t0 = genbo__now();
+    bu_check(genbo_reward_fit(&rp, b->n_label, D, b->LX, b->LY, &rm), "reward fit");
+    double t_fit = genbo__now() - t0;
+    double *yhat = bu_alloc(np * sizeof *yhat);
+    bu_check(genbo_reward_predict(rm, np, b->PX, yhat, NULL), "pseudo-labels");
+    /* diffusion (step 3), timed */
+    genbo_diffusion_params dp;
+    genbo__config_diffusion_params(cfg, &dp);
+    genbo_diffusion *dm = NULL;
+    t0 = genbo__now();
+    bu_check(genbo_diffusion_train(&dp, np, D, b->PX, yhat, &dm), "diffusion train");
+    double t_train = genbo__now() - t0;
+    bu_progress("  %s seed %llu: GP %.1f s (%s), diffusion %.1f s", b->name,
+                (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train);
+    bu_cell *mc = bu_cell_get(&T, b->name, "models", "-", NAN);
+    bu_add(mc, "fit_s", t_fit);
+    bu_add(mc, "train_s", t_train);
+    bu_add(mc, "train_steps", (double)dp.steps);
+    {   /* what the data offer: the pool's best true reward, the labels' best */
+        double *y = bu_alloc(np * sizeof *y), *sup = bu_alloc(np * sizeof *sup);
+        truth(b, np, b->PX, y, sup);
+        bu_add(mc, "pool_best", bu_max(y, np));
+        bu_add(mc, "pool_mean", bu_mean(y, np));
+        free(y);
+        free(sup);
+    }
+    /* step 4: every method, every target, the same n */
+    genbo__models md = {0};
+    md.dim = D;
+    md.label_X = b->LX, md.label_y = b->LY, md.n_label = b->n_label;
+    md.pool_X = b->PX, md.n_pool = np;
+    md.reward = rm, md.diffusion = dm;
+    genbo__config_sample_params(cfg, &md.sample);
+    size_t n = (size_t)cfg->n;
+    double *G = bu_alloc(n * D * sizeof *G), t_gen = 0;
+    for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
+        const char *name = genbo__method_name((genbo__method)m);
+        int uses_a = m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL;
+        t0 = genbo__now();
+        for (int j = 0; j < (uses_a ? cfg->n_targets : 1); j++) {
+            double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
+            bu_check(genbo__generate((genbo__method)m, &md, a, n, 7000 + 31 * seed + (uint64_t)j,
+                                     G),
+                     name);
+            char cf[64];
+            snprintf(cf, sizeof cf, "a=%s", uses_a ? cfg->targets[j].label : "-");
+            record(bu_cell_get(&T, b->name, cf, name, NAN), b, n, G, a);
+        }
+        t_gen += genbo__now() - t0;
+    }
+    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", t_gen);
+    free(G);
+    genbo_diffusion_free(dm);
+    genbo_reward_free(rm);
+    free(yhat);
+    genbo_config_free(cfg);
+}
+
+static void case_task(const char *name, genbo_task_kind kind, int seeds) {
+    for (int s = 1; s <= seeds; s++) {
+        genbo_config *cfg = case_config((uint64_t)s);
+        genbo_task_params tp;
+        genbo_task_params_default(&tp);
+        tp.kind = kind;
+        tp.D = 48;
+        tp.d = 6;
+        tp.manifold_dim = 3;
+        tp.noise_sd = cfg->noise_sd;
+        tp.seed = (uint64_t)s;
+        bcase b = {0};
+        b.name = name;
+        bu_check(genbo_task_create(&tp, &b.task), "task");
+        bu_check(genbo_task_split(b.task, (size_t)cfg->n_label, (size_t)cfg->n_unlabel,
+                                  (uint64_t)s, &b.lab, &b.pool),
+                 "split");
+        b.dim = 48;
+        b.n_label = (size_t)cfg->n_label, b.n_pool = (size_t)cfg->n_unlabel;
+        b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
+        genbo_config_free(cfg);
+        bu_progress("%s: seed %d (%zu labels, pool %zu)", name, s, b.n_label, b.n_pool);
+        run_case(&b, (uint64_t)s);
+        write_outputs();
+        genbo_dataset_free(b.lab);
+        genbo_dataset_free(b.pool);
+        genbo_task_free(b.task);
+    }
+}
+
+static int case_olympus(const char *name, const char *shared, int seeds) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/olympus/%s.csv", shared, name);
+    genbo__olympus *o = NULL;
+    if (genbo__olympus_load(path, &o) != GENBO_OK) {
+        bu_progress("%s: SKIPPED: %s", name, genbo_errmsg());
+        return 0;
+    }
+    for (int s = 1; s <= seeds; s++) {
+        bcase b = {0};
+        b.name = name;
+        b.oly = o;
+        b.n_label = 100;
+        bu_check(genbo__olympus_split(o, b.n_label, (uint64_t)s, &b.lab, &b.pool), "olympus split");
+        b.dim = o->d;
+        b.n_pool = genbo_dataset_rows(b.pool);
+        b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
+        bu_progress("%s: seed %d (%zu rows x %zu)", name, s, o->n, o->d);
+        run_case(&b, (uint64_t)s);
+        write_outputs();
+        genbo_dataset_free(b.lab);
+        genbo_dataset_free(b.pool);
+    }
+    genbo__olympus_free(o);
+    return 1;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static double cell_mean(const bu_cell *c, const char *m) {
+    double mean, sd;
+    bu_stat(c, m, &mean, &sd);
+    return mean;
+}
+
+/* The cell of `method` in case `name` with the highest mean reward over
+ * seeds (its best target). */
+static const bu_cell *best_cell(const char *name, const char *method) {
+    const bu_cell *best = NULL;
+    for (size_t i = 0; i < T.n; i++) {
+        const bu_cell *c = &T.cells[i];
+        if (strcmp(c->section, name) || strcmp(c->method, method)) continue;
+        if (!best || cell_mean(c, "reward") > cell_mean(best, "reward")) best = c;
+    }
+    return best;
+}
+
+static void write_case(FILE *f, const char *name, int olympus) {
+    const bu_cell *mc = NULL;
+    for (size_t i = 0; i < T.n; i++)
+        if (!strcmp(T.cells[i].section, name) && !strcmp(T.cells[i].config, "models"))
+            mc = &T.cells[i];
+    if (!mc) return;
+    char b1[64], b2[64], b3[64], b4[64], b5[64], b6[64];
+    fprintf(f, "#### %s\n\n", name);
+    fprintf(f, "%s: pool best %s, pool mean %s; GP fit %s s; diffusion training %s s (%s steps); "
+               "generation, all methods: %s s.\n\n",
+            olympus ? "normalised score" : "true reward",
+            bu_fmt(mc, "pool_best", 3, b1, sizeof b1), bu_fmt(mc, "pool_mean", 3, b2, sizeof b2),
+            bu_fmt(mc, "fit_s", 1, b3, sizeof b3), bu_fmt(mc, "train_s", 1, b4, sizeof b4),
+            bu_fmt(mc, "train_steps", 0, b5, sizeof b5), bu_fmt(mc, "gen_s", 1, b6, sizeof b6));
+    fprintf(f, "| method | best target | mean %s | best design | support dist | diversity | "
+               "non-finite |\n|---|---|---|---|---|---|---|\n",
+            olympus ? "score" : "f*");
+    double g_mean = NAN, g_best = NAN, other = -INFINITY, rnd_best = NAN;
+    const char *other_name = "-";
+    for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
+        const char *meth = genbo__method_name((genbo__method)m);
+        const bu_cell *c = best_cell(name, meth);
+        if (!c) continue;
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
+                bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
+                bu_fmt(c, "support", 3, b3, sizeof b3), bu_fmt(c, "diversity", 2, b4, sizeof b4),
+                bu_fmt(c, "nonfinite", 0, b5, sizeof b5));
+        double r = cell_mean(c, "reward");
+        if (m == GENBO__METHOD_GENBO) {
+            g_mean = r;
+            g_best = cell_mean(c, "best");
+        } else if (r > other) {
+            other = r;
+            other_name = meth;
+        }
+        if (m == GENBO__METHOD_RANDOM) rnd_best = cell_mean(c, "best");
+    }
+    fprintf(f, "\nVerdict: genbo mean %.3f vs best other (%s) %.3f: %s by %.3f; genbo's best "
+               "design %.3f vs random search's best of the same number %.3f: %s by %.3f.\n\n",
+            g_mean, other_name, other, g_mean >= other ? "WINS" : "LOSES", fabs(g_mean - other),
+            g_best, rnd_best, g_best >= rnd_best ? "WINS" : "LOSES", fabs(g_best - rnd_best));
+    /* every target of the target-seeking methods */
+    fprintf(f, "<details><summary>every target</summary>\n\n| method | target | a | mean | best | "
+               "support | diversity |\n|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < T.n; i++) {
+        const bu_cell *c = &T.cells[i];
+        if (strcmp(c->section, name) || !strcmp(c->config, "models")) continue;
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", c->method, c->config + 2,
+                bu_fmt(c, "a", 2, b5, sizeof b5), bu_fmt(c, "reward", 3, b1, sizeof b1),
+                bu_fmt(c, "best", 3, b2, sizeof b2), bu_fmt(c, "support", 3, b3, sizeof b3),
+                bu_fmt(c, "diversity", 2, b4, sizeof b4));
+    }
+    fprintf(f, "\n</details>\n\n");
+}
+
+/* PREFIX.md and PREFIX.json with every seed run so far (rewritten after
+ * each seed, so a stopped run still leaves honest partial tables). */
+static void write_outputs(void) {
+    FILE *f = bu_open_out(out_prefix, "md");
+    if (!f) return;
+    fprintf(f, "### Designs off the linear toy (bench_designs%s%s)\n\n", run_label[0] ? ": " : "",
+            run_label);
+    fprintf(f, "Up to %d seed(s) per case (the `train_s` and table cells say how many ran); "
+               "study defaults with `[reward] model = gp`%s", n_seeds,
+            quick ? " (QUICK sizes: numbers meaningless)" : "");
+    for (int i = 0; i < n_sets; i++)
+        fprintf(f, "%s`%s = %s`", i ? ", " : "; overrides: ", SETS[i][0], SETS[i][1]);
+    fprintf(f, ". Each method's row is its best target (highest mean over seeds); methods that "
+               "ignore the target make one batch. Every batch has the same number of designs "
+               "(`[generate] n`).");
+    if (n_cases) fprintf(f, " Wall time per finished case:");
+    for (int i = 0; i < n_cases; i++)
+        fprintf(f, " %s %.0f s%s", case_names[i], case_secs[i], i + 1 < n_cases ? "," : ".");
+    fprintf(f, "\n\n");
+    /* finished cases, then any case with cells that is still running */
+    for (int i = 0; i < n_cases; i++) write_case(f, case_names[i], case_olympus_flag[i]);
+    if (T.n) {
+        const char *last = T.cells[T.n - 1].section;
+        int done = 0;
+        for (int i = 0; i < n_cases; i++) done |= !strcmp(case_names[i], last);
+        if (!done) write_case(f, last, strcmp(last, "quad48") && strcmp(last, "curved48"));
+    }
+    fprintf(f, "<details><summary>resolved configuration (seed 1)</summary>\n\n```ini\n%s```\n\n"
+               "</details>\n\n", config_ini ? config_ini : "");
+    fclose(f);
+    f = bu_open_out(out_prefix, "json");
+    if (!f) return;
+    fprintf(f, "{\"seeds\": %d, \"quick\": %s, \"label\": \"%s\", \"cells\": ", n_seeds,
+            quick ? "true" : "false", run_label);
+    bu_write_json(f, &T);
+    fprintf(f, "}\n");
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    const char *shared = NULL;
+    const char *cases = "quad48,curved48,oer_plate_3496,oer_plate_3851,photo_pce10,hplc,crossed_barrel";
+    int threads = 0, seeds = 3;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cases") && i + 1 < argc) cases = argv[++i];
+        else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_prefix = argv[++i];
+        else if (!strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) run_label = argv[++i];
+        else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < MAX_SETS) {
+            char *kv = argv[++i], *eq = strchr(kv, '='), *dot = strchr(kv, '.');
+            if (!eq || !dot || dot > eq) {
+                fprintf(stderr, "bench_designs: --set wants section.key=value (got '%s')\n", kv);
+                return 2;
+            }
+            *eq = '\0';
+            SETS[n_sets][0] = kv;
+            SETS[n_sets++][1] = eq + 1;
+        } else {
+            fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] "
+                            "[--out PREFIX] [--shared DIR] [--threads N] [--quick] "
+                            "[--set section.key=value]... [--label TEXT]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (seeds < 1) seeds = 1;
+    if (seeds > BU_MAX_SEEDS) seeds = BU_MAX_SEEDS;
+    if (quick && seeds > 1) seeds = 1;
+    n_seeds = seeds;
+    if (threads > 0) genbo_set_threads(threads);
+    char sh[1024];
+    if (!shared) { /* <repo>/build/bench_designs -> <repo>/../shared/datasets */
+        const char *slash = strrchr(argv[0], '/');
+        snprintf(sh, sizeof sh, "%.*s/../../shared/datasets", slash ? (int)(slash - argv[0]) : 1,
+                 slash ? argv[0] : ".");
+        shared = sh;
+    }
+    genbo_config *c0 = case_config(1);
+    config_ini = genbo_config_to_ini(c0);
+    genbo_config_free(c0);
+    bu_progress("bench_designs: cases %s, %d seeds%s", cases, seeds, quick ? " (quick)" : "");
+    char list[1024];
+    snprintf(list, sizeof list, "%s", cases);
+    for (char *tok = strtok(list, ","); tok && n_cases < 64; tok = strtok(NULL, ",")) {
+        double t = genbo__now();
+        int ok = 1, oly = 0;
+        if (!strcmp(tok, "quad48")) case_task(tok, GENBO_TASK_SUBSPACE_QUADRATIC, seeds);
+        else if (!strcmp(tok, "curved48")) case_task(tok, GENBO_TASK_CURVED_MANIFOLD, seeds);
+        else {
+            oly = 1;
+            ok = case_olympus(tok, shared, seeds);
+        }
+        if (!ok) continue;
+        case_names[n_cases] = tok;
+        case_olympus_flag[n_cases] = oly;
+        case_secs[n_cases++] = genbo__now() - t;
+    }
+    write_outputs();
+    bu_progress("bench_designs: done, wrote %s.md / .json", out_prefix);
+    free(config_ini);
+    free(T.cells);
+    return 0;
+}
