@@ -153,9 +153,17 @@ dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
             DN(dnnl_post_ops_append_binary(po, dnnl_binary_add, &s1md));
         DN(dnnl_primitive_attr_set_post_ops(attr, po));
     }
-    DN(dnnl_primitive_desc_create(&pd, &md, attr, g_engine, NULL));
-    p->bmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    DN(dnnl_primitive_create(&p->prim, pd));
+    /* oneDNN fixes a primitive's thread count when it is created: a serial
+     * plan is created with one OpenMP thread and then runs inline */
+    int keep = omp_get_max_threads();
+    if (s->serial) omp_set_num_threads(1);
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &md, attr, g_engine, NULL);
+    if (st == dnnl_success) {
+        p->bmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        st = dnnl_primitive_create(&p->prim, pd);
+    }
+    if (s->serial) omp_set_num_threads(keep);
+    DN(st);
     DN(dnnl_memory_create(&p->a, &amd, g_engine, DNNL_MEMORY_NONE));
     DN(dnnl_memory_create(&p->b, &p->bmd, g_engine, DNNL_MEMORY_NONE));
     DN(dnnl_memory_create(&p->c, &cmd, g_engine, DNNL_MEMORY_NONE));

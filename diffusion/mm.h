@@ -42,6 +42,7 @@ typedef struct dm_spec {
     int a_trans, b_trans, b_any;
     const dm_wbuf *wfmt;
     int bias, c_bf16, post;
+    int serial; /* 1: run on the calling thread only (small products) */
 } dm_spec;
 
 /* NULL with the error message set on failure. */

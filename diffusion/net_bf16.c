@@ -25,6 +25,8 @@
 #include "diffusion/net.h"
 
 enum { PLAN_CACHE = 3 };
+/* multiply-adds of a W x W product below which a pass runs serially */
+#define SERIAL_MACS (double)(1 << 21)
 
 typedef struct plan_set {
     int rows;
@@ -79,11 +81,15 @@ static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int 
     memset(s, 0, sizeof *s);
     s->rows = B;
     const dm_wbuf *wblk = any ? NULL : bf->blk_f[0];
-    dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE};
-    dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE};
+    /* A few rows (an ask of a handful of designs): a product takes tens of
+     * microseconds, less than waking and joining a thread team, and far
+     * less on a loaded machine; run the whole pass on this thread. */
+    const int ser = (double)B * W * W < SERIAL_MACS;
+    dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE, ser};
+    dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE, ser};
     if (!bf->store) z.c_bf16 = 1, z.post = DM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
-    dm_spec res = {B, W, W, 0, 0, 0, NULL, 1, 0, bf->store ? DM_POST_ADD : DM_POST_SUM};
-    dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE};
+    dm_spec res = {B, W, W, 0, 0, 0, NULL, 1, 0, bf->store ? DM_POST_ADD : DM_POST_SUM, ser};
+    dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE, ser};
     if (!(s->in = dm_plan_new(&in, bf->stream)) || !(s->z = dm_plan_new(&z, bf->stream)) ||
         !(s->out = dm_plan_new(&out, bf->stream)))
         return GENBO_EINVAL;
@@ -94,12 +100,12 @@ static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int 
     res.wfmt = bf->blk_f[0];
     if (!(s->res = dm_plan_new(&res, bf->stream))) return GENBO_EINVAL;
     if (!bf->store) return GENBO_OK;
-    dm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE};
-    dm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 0, DM_POST_NONE};
-    dm_spec wg_blk = {W, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE};
-    dm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 0, DM_POST_NONE};
-    dm_spec wg_in = {W, din, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE};
-    dm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, DM_POST_NONE};
+    dm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 0, DM_POST_NONE, ser};
+    dm_spec wg_blk = {W, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 0, DM_POST_NONE, ser};
+    dm_spec wg_in = {W, din, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, DM_POST_NONE, ser};
     if (!(s->wg_out = dm_plan_new(&wg_out, bf->stream)) ||
         !(s->dg_out = dm_plan_new(&dg_out, bf->stream)) ||
         !(s->wg_blk = dm_plan_new(&wg_blk, bf->stream)) ||
@@ -168,7 +174,11 @@ int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
     dn_layout l;
     dn_layout_init(c, &l);
     const size_t W = (size_t)c->width;
-    dm_sync_threads();
+    /* a serial context (few rows) converts its weights serially too */
+    if ((double)bf->max_rows * c->width * c->width < SERIAL_MACS)
+        dm_set_threads(1);
+    else
+        dm_sync_threads();
     dm_wbuf_load(bf->in_f, params + l.w_in);
     dm_wbuf_load(bf->out_f, params + l.w_out);
     if (bf->store) {
@@ -185,6 +195,7 @@ int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
         }
     }
     bf->loaded = 1;
+    dm_sync_threads();
     return GENBO_OK;
 }
 
