@@ -7,6 +7,14 @@
 #include "diffusion/net.h"
 #include "genbo.h"
 
+/* Numeric limits of a loaded model and of a sampling request
+ * (docs/diffusion.md): a model outside them is refused as corrupt, a
+ * target outside them is an error naming it; within them the float network
+ * stays finite. */
+#define GD_TARGET_MAX_Z 1e6   /* |target - y_mean| / y_sd */
+#define GD_WEIGHT_MAX 1e4f    /* |network parameter| */
+#define GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
+
 struct genbo_diffusion {
     dn_config cfg;
     genbo_schedule schedule;
@@ -38,6 +46,19 @@ ds_coef ds_schedule(genbo_schedule s, double T, double t);
 /* ---- model lifetime (model.c) ----------------------------------------- */
 int gd_model_alloc(const dn_config *c, genbo_diffusion **out);
 int gd_check_params(const genbo_diffusion_params *p);
+
+/* ---- weighted row draws (alias.c) -------------------------------------
+ * Walker's alias method (Vose's construction): O(n) to build, O(1) a draw
+ * of row i with probability w_i / sum w. */
+typedef struct gd_alias {
+    size_t n;
+    double *prob;  /* n: keep i with this probability, else take alias[i] */
+    size_t *alias; /* n */
+} gd_alias;
+/* Fails (GENBO_EINVAL) on a negative or non-finite weight or a zero sum. */
+int gd_alias_build(gd_alias *a, size_t n, const double *w);
+size_t gd_alias_draw(const gd_alias *a, genbo_rng *r);
+void gd_alias_free(gd_alias *a);
 
 /* ---- optimiser (optim.c) ----------------------------------------------
  * One AdamW step (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected,

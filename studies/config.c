@@ -3,7 +3,6 @@
  * text and the documentation, so the four can never disagree. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "optimizer/methods.h"
 #include "studies/config.h"
 
 typedef enum {
@@ -29,7 +29,9 @@ typedef enum {
     K_LAMBDA,  /* gcv | kfold | a positive number */
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
-    K_METHODS  /* comma-separated method names */
+    K_METHODS, /* comma-separated method names */
+    K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
+                  mask (bit i = word i) goes to the int field named by max */
 } key_type;
 
 typedef struct key_def {
@@ -45,8 +47,8 @@ typedef struct key_def {
 #define F(field) offsetof(struct genbo_config, field), sizeof(((struct genbo_config *)0)->field)
 #define BIG 1e300
 
-static const char *const METHOD_WORDS =
-    "genbo|conditional|unguided|gradient|surrogate_ascent|best_labelled|random";
+/* The method names live in optimizer/methods.c (one list). */
+#define METHOD_WORDS genbo__method_words()
 
 static const key_def KEYS[] = {
     {"study", "name", K_STR, F(name), 0, 0, NULL, "default",
@@ -128,6 +130,8 @@ static const key_def KEYS[] = {
     {"diffusion", "T", K_DOUBLE, F(T), 1e-9, BIG, NULL, "10", "largest diffusion time, > t0"},
     {"diffusion", "schedule", K_ENUM, F(schedule), 0, 0, "ou|linear_vp", "ou",
      "forward process: OU dX = -X/2 dt + dW, or a linear-beta VP SDE"},
+    {"diffusion", "reweight_percentile", K_DOUBLE, F(reweight_percentile), 0, 99.9, NULL, "90",
+     "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
     {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
      "log_uniform", "distribution of training times on [t0, T]"},
     {"diffusion", "precision", K_ENUM, F(precision), 0, 0, "auto|fp32|bf16", "auto",
@@ -151,6 +155,17 @@ static const key_def KEYS[] = {
      "Guo et al.'s target-seeking look-ahead (docs/diffusion.md)"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
      "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
+    {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
+     "`genbo` draws oversample x n candidates and returns the n best (1 = no selection; docs/optimizer.md)"},
+    {"generate", "kappa", K_DOUBLE, F(kappa), 0, BIG, NULL, "1",
+     "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
+    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
+     "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
+    {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
+     "guided|edit|reweighted", "guided, edit",
+     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the reweighted model (trains it)"},
+    {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
+     "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "
@@ -390,6 +405,22 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         memcpy(field, v, strlen(v) + 1);
         break;
     }
+    case K_WORDSET: {
+        int mask = 0;
+        char item[64];
+        const char *p = v;
+        while (next_item(&p, item, sizeof item)) {
+            int i = word_index(k->words, item);
+            if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", item, k->words);
+            if (mask & (1 << i)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
+            mask |= 1 << i;
+        }
+        if (!mask) return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists none of %s", v, k->words);
+        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
+        *(int *)((char *)c + (size_t)k->max) = mask;
+        memcpy(field, v, strlen(v) + 1);
+        break;
+    }
     case K_METHODS: {
         char ms[CFG_MAX_METHODS][32];
         int n = 0;
@@ -499,56 +530,29 @@ int genbo_config_set(genbo_config *cfg, const char *section, const char *key, co
 
 typedef struct parse_state {
     genbo_config *c;
-    FILE *f;          /* read from a file, or */
-    const char *text; /* from text in memory (the configuration stored in a database) */
-    int line;         /* lines read so far = the line the handler is looking at */
     int rc;
 } parse_state;
 
-/* inih's reader: counts lines so the handler knows where it is (Debian's
- * libinih is built without INI_HANDLER_LINENO). A line longer than the
- * buffer arrives in pieces; only the piece ending in '\n' counts. */
-static char *counting_reader(char *str, int num, void *stream) {
-    parse_state *st = stream;
-    char *r;
-    if (st->f) {
-        r = fgets(str, num, st->f);
-    } else {
-        if (!*st->text || num < 2) return NULL;
-        size_t k = strcspn(st->text, "\n");
-        if (st->text[k] == '\n') k++;
-        if (k > (size_t)num - 1) k = (size_t)num - 1;
-        memcpy(str, st->text, k);
-        str[k] = '\0';
-        st->text += k;
-        r = str;
-    }
-    if (r) {
-        size_t k = strlen(r);
-        if ((k && r[k - 1] == '\n') || (st->f ? feof(st->f) : !*st->text)) st->line++;
-    }
-    return r;
-}
-
-static int ini_handler_fn(void *user, const char *section, const char *name, const char *value) {
+static int ini_handler_fn(void *user, int line, const char *section, const char *name,
+                          const char *value) {
     parse_state *st = user;
-    if (st->rc) return 0;
-    if (!name) return 1; /* a section header alone (only with INI_CALL_HANDLER_ON_NEW_SECTION) */
-    st->rc = config_set_at(st->c, section, name, value, st->line);
+    st->rc = config_set_at(st->c, section, name, value, line);
     return st->rc == GENBO_OK;
 }
 
-static int parse(parse_state *st, const char *source, const char *base_dir, genbo_config **out) {
+/* text: len bytes plus a terminating NUL, modified in place. */
+static int parse(char *text, size_t len, const char *source, const char *base_dir,
+                 genbo_config **out) {
     genbo_config *c;
     int rc = genbo_config_default(&c);
     if (rc) return rc;
     snprintf(c->source, sizeof c->source, "%s", source);
     snprintf(c->base_dir, sizeof c->base_dir, "%s", base_dir);
-    st->c = c;
-    int e = ini_parse_stream(counting_reader, st, ini_handler_fn, st);
-    if (st->rc) rc = st->rc;
+    parse_state st = {c, GENBO_OK};
+    int e = genbo__ini_parse(text, len, ini_handler_fn, &st);
+    if (st.rc) rc = st.rc;
     else if (e > 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: not a section header or key = value line", source, e);
-    else if (e < 0) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file", source);
+    else if (e < 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: a NUL byte (not a text file)", source, -e);
     else rc = validate(c);
     if (rc) {
         free(c);
@@ -558,12 +562,43 @@ static int parse(parse_state *st, const char *source, const char *base_dir, genb
     return GENBO_OK;
 }
 
+/* Study files larger than this are refused (they are a few KB). */
+#define STUDY_FILE_MAX ((size_t)16 << 20)
+
 int genbo_config_load(const char *path, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
     FILE *f = fopen(path, "r");
     if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
+    /* The whole file: a read error (a directory gives EISDIR here, not at
+     * fopen) is an error, never an early end of file. */
+    size_t len = 0, cap = 4096;
+    char *text = genbo__malloc(cap + 1);
+    int rc = text ? GENBO_OK : GENBO_ENOMEM;
+    while (!rc) {
+        if (len == cap) {
+            char *bigger = cap >= STUDY_FILE_MAX ? NULL : realloc(text, 2 * cap + 1);
+            if (!bigger) {
+                rc = genbo__fail(GENBO_EFORMAT, "%s: study file larger than %zu bytes", path, STUDY_FILE_MAX);
+                break;
+            }
+            text = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    text[len] = '\0';
     char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
@@ -573,17 +608,22 @@ int genbo_config_load(const char *path, genbo_config **out) {
         memcpy(base, path, k);
         base[k] = '\0';
     }
-    parse_state st = {NULL, f, NULL, 0, 0};
-    int rc = parse(&st, path, base, out);
-    fclose(f);
+    rc = parse(text, len, path, base, out);
+    free(text);
     return rc;
 }
 
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL out");
     *out = NULL;
-    parse_state st = {NULL, NULL, text, 0, 0};
-    return parse(&st, source ? source : "", "", out);
+    if (!text) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL text");
+    size_t len = strlen(text);
+    char *copy = genbo__malloc(len + 1);
+    if (!copy) return GENBO_ENOMEM;
+    memcpy(copy, text, len + 1);
+    int rc = parse(copy, len, source ? source : "", "", out);
+    free(copy);
+    return rc;
 }
 
 void genbo_config_free(genbo_config *cfg) { free(cfg); }
@@ -712,6 +752,15 @@ char *genbo__config_doc_table(void) {
         case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
         case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
         case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
+        case K_WORDSET: {
+            size_t j = (size_t)snprintf(values, sizeof values, "list of ");
+            for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {
+                if (*p == '|') { memcpy(values + j, " \\| ", 4); j += 4; }
+                else values[j++] = *p;
+            }
+            values[j] = '\0';
+            break;
+        }
         }
         len += (size_t)snprintf(out + len, cap - len, "| [%s] | `%s` | `%s` | %s | %s |\n", k->section,
                                 k->name, k->dflt, values, k->doc);
@@ -781,6 +830,15 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->tol = c->tol;
     p->checkpoint_seconds = c->checkpoint_seconds;
     p->precision = (genbo_precision)c->precision;
+}
+
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->oversample = c->oversample;
+    s->kappa = c->kappa;
+    s->min_distance = c->min_distance;
+    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted = bit i = GENBO__SOURCE_* */
+    s->edit_noise = c->edit_noise;
 }
 
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {

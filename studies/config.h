@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "genbo.h"
+#include "optimizer/methods.h"
 
 #define CFG_STR 512
 #define CFG_MAX_TARGETS 16
@@ -63,6 +64,7 @@ struct genbo_config {
     long max_steps, eval_every; /* steps = 0 (auto): budget; validation interval */
     int patience;
     double max_seconds, val_fraction, tol, checkpoint_seconds;
+    double reweight_percentile;
     int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */
@@ -77,6 +79,11 @@ struct genbo_config {
     double cfg_weight;
     int grad_mode;
     double grad_eta;
+    int oversample;            /* genbo: candidates per returned design */
+    double kappa, min_distance; /* genbo: pessimism, diversity */
+    char sources_text[96];
+    int sources;               /* genbo: bit i = word i of guided|edit|reweighted */
+    double edit_noise;
 
     /* [evaluate] */
     int evaluator;
@@ -105,11 +112,22 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why);
  * names it in messages. */
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out);
 
+/* The study-file line reader (ini.c) over text[0..len) (text[len] == '\0';
+ * modified in place). The handler gets each key = value with its line and
+ * returns 0 to stop. Returns 0 (done or stopped by the handler), the line
+ * of a malformed line (> 0), or -line of a NUL byte (< 0). */
+typedef int (*genbo__ini_handler)(void *user, int line, const char *section, const char *name,
+                                  const char *value);
+int genbo__ini_parse(char *text, size_t len, genbo__ini_handler handler, void *user);
+
 /* Fill the library's parameter structs from a configuration. */
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p);
 void genbo__config_task_params(const genbo_config *c, genbo_task_params *p);
+/* The genbo method's oversampling and selection ([generate] oversample,
+ * kappa, min_distance, sources, edit_noise). */
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s);
 
 /* Documentation of every key as a Markdown table (for docs/studies.md;
  * malloc'ed). */
