@@ -216,7 +216,7 @@ class Dashboard(unittest.TestCase):
         want = {}
         for kind, col in (("val", "val_loss"), ("train", "train_loss")):
             for run, n in q(db, "SELECT c.run_id, count(%s) FROM train_curve c JOIN runs r ON r.id = c.run_id"
-                                " WHERE r.study_id = ? AND c.round = 0 GROUP BY c.run_id" % col, sid):
+                                " WHERE r.study_id = ? AND c.round = 0 AND %s > 0 GROUP BY c.run_id" % (col, col), sid):
                 want["%s:%d" % (kind, run)] = n
         self.assertGreater(sum(want.values()), 0, "no training curve stored")
         got = self.series_counts("training")
