@@ -655,6 +655,19 @@ typedef struct genbo_trial {
                                 ask that reserved it never stored a design */
 } genbo_trial;
 
+typedef struct genbo_run_info {
+    int64_t id;
+    char kind[8];          /* "run" (genbo run) or "ask" (trained by a first ask) */
+    char status[12];       /* "running", "done" or "failed" */
+    char last_step[64];    /* last completed step; "" before the first */
+    double started, ended; /* Unix seconds; ended NaN while running */
+    uint64_t seed;
+    char version[32];      /* the genbo version that ran it */
+    char error[1024];      /* why it failed; "" unless failed */
+} genbo_run_info;
+/* A study's runs in id order: *out malloc'ed (free() it), *n its length. */
+int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
+
 typedef struct genbo_trial_list genbo_trial_list;
 /* A study's trials of a phase in id order. */
 int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
