@@ -24,7 +24,7 @@
 typedef struct bu_cell {
     char section[16];
     char config[96]; /* e.g. "n_label=200 off=0" */
-    char method[32];
+    char method[48];
     double target;   /* NaN when the row has no target */
     int n_metrics;
     char metric[BU_MAX_METRICS][24];
