@@ -26,14 +26,22 @@ static int run_progress(void *ctx, const char *stage, long done, long total, con
     return cli_progress(NULL, stage, done, total, msg);
 }
 
+/* Tables fit 100 columns: a 12-column target, then the methods, each
+ * max(10, its name) wide; methods that do not fit go to a further block
+ * of rows below. The last character of a cell is the "*" mark. */
+#define TARGET_W 12
+#define TABLE_W 100
+
 static int col_width(const char *method) {
     int w = (int)strlen(method);
     return w < 10 ? 10 : w;
 }
 
+static void print_head(const char *name) { printf(" %*s", col_width(name), name); }
+
 static void print_cell(int w, double v, int predicted) {
-    if (isnan(v)) printf(" %*s ", w, "-");
-    else printf(" %*.4f%s", w, v, predicted ? "*" : " ");
+    if (isnan(v)) printf(" %*s", w, "- ");
+    else printf(" %*.4f%s", w - 1, v, predicted ? "*" : " ");
 }
 
 /* One table per metric: targets down, methods across. */
@@ -45,36 +53,42 @@ static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const
              "target_label = ? AND method = ?", column);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 1;
-    printf("\n%s\n%-16s", title, "target");
-    for (int j = 0; j < c->n_methods; j++) printf(" %*s ", col_width(c->methods[j]), c->methods[j]);
-    printf("\n");
+    printf("\n%s\n", title);
     int any_pred = 0;
-    for (int i = 0; i < c->n_targets; i++) {
-        char head[48];
-        double tv = NAN;
-        int printed_head = 0;
-        for (int j = 0; j < c->n_methods; j++) {
-            sqlite3_reset(st);
-            sqlite3_bind_int64(st, 1, run_id);
-            sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
-            double v = NAN;
-            int pred = 0;
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-                const char *k = (const char *)sqlite3_column_text(st, 1);
-                pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
-                tv = sqlite3_column_double(st, 2);
-            }
-            if (!printed_head) {
-                snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
-                printf("%-16s", head);
-                printed_head = 1;
-            }
-            any_pred |= pred;
-            print_cell(col_width(c->methods[j]), v, pred);
-        }
+    for (int j0 = 0, j1; j0 < c->n_methods; j0 = j1) {
+        int used = TARGET_W;
+        for (j1 = j0; j1 < c->n_methods && (j1 == j0 || used + 1 + col_width(c->methods[j1]) <= TABLE_W); j1++)
+            used += 1 + col_width(c->methods[j1]);
+        printf("%-*s", TARGET_W, "target");
+        for (int j = j0; j < j1; j++) print_head(c->methods[j]);
         printf("\n");
+        for (int i = 0; i < c->n_targets; i++) {
+            char head[48];
+            double tv = NAN;
+            int printed_head = 0;
+            for (int j = j0; j < j1; j++) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, run_id);
+                sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
+                double v = NAN;
+                int pred = 0;
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                    if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
+                    const char *k = (const char *)sqlite3_column_text(st, 1);
+                    pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
+                    tv = sqlite3_column_double(st, 2);
+                }
+                if (!printed_head) {
+                    snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
+                    printf("%-*.*s", TARGET_W, TARGET_W, head);
+                    printed_head = 1;
+                }
+                any_pred |= pred;
+                print_cell(col_width(c->methods[j]), v, pred);
+            }
+            printf("\n");
+        }
     }
     sqlite3_finalize(st);
     if (any_pred) printf("* from predicted rewards (no true reward: evaluator = none)\n");
@@ -106,6 +120,36 @@ static void print_rounds(sqlite3 *db, int64_t run_id) {
     sqlite3_finalize(st);
 }
 
+/* The diffusion training of the run: why it stopped, steps, best
+ * validation loss, time. A budget stop before convergence is a warning on
+ * stderr (also with --quiet): the model may be undertrained. */
+static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT stop, steps, best_step, best_val_loss, seconds, n_train, n_val, width, depth, "
+                           "batch, resumed_from FROM trainings WHERE run_id = ? AND round = 0", -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *stop = (const char *)sqlite3_column_text(st, 0);
+        printf("\nDiffusion training: %s after %lld steps", stop, (long long)sqlite3_column_int64(st, 1));
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            printf(", best validation loss %.4f at step %lld", sqlite3_column_double(st, 3),
+                   (long long)sqlite3_column_int64(st, 2));
+        printf(", %.1f s (%lld training / %lld validation rows, %d x %d network, batch %d%s)\n",
+               sqlite3_column_double(st, 4), (long long)sqlite3_column_int64(st, 5),
+               (long long)sqlite3_column_int64(st, 6), sqlite3_column_int(st, 8), sqlite3_column_int(st, 7),
+               sqlite3_column_int(st, 9), sqlite3_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
+        if (!strcmp(stop, "max_steps"))
+            fprintf(stderr, "genbo: warning: diffusion training stopped on its step budget (max_steps = %ld) "
+                            "before the validation loss converged; raise [diffusion] max_steps\n", c->max_steps);
+        else if (!strcmp(stop, "max_seconds"))
+            fprintf(stderr, "genbo: warning: diffusion training stopped on its time budget (max_seconds = %g) "
+                            "before the validation loss converged; raise [diffusion] max_seconds\n", c->max_seconds);
+    }
+    sqlite3_finalize(st);
+}
+
 static int print_summary(const char *db_path, const char *name, const genbo_config *c) {
     sqlite3 *db;
     if (genbo__store_open(db_path, 1, &db)) return cli_fail("reading the results");
@@ -119,11 +163,15 @@ static int print_summary(const char *db_path, const char *name, const genbo_conf
         sqlite3_finalize(st);
     }
     printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
-    print_table(db, run_id, c, "SubOpt(a) = a - mean true reward (lower is better; * = from predicted rewards)", "subopt");
+    print_table(db, run_id, c,
+                "SubOpt(a) = a - mean true reward: > 0 short of the target a, < 0 above it (overshoot;\n"
+                "check the support distance: off-support designs can overshoot a model); * = predicted",
+                "subopt");
     print_table(db, run_id, c, "Mean true reward", "mean_true");
     print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
                 "support_distance");
     print_rounds(db, run_id);
+    print_training(db, run_id, c);
     genbo__store_close(db);
     return 0;
 }

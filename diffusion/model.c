@@ -8,7 +8,7 @@
 
 void genbo_diffusion_params_default(genbo_diffusion_params *p) {
     memset(p, 0, sizeof *p);
-    p->width = 256;
+    p->width = 0; /* auto */
     p->depth = 3;
     p->t_embed = 64;
     p->y_embed = 64;
@@ -16,8 +16,8 @@ void genbo_diffusion_params_default(genbo_diffusion_params *p) {
     p->t0 = 1e-3;
     p->T = 10.0;
     p->time_sampling = GENBO_TIME_LOG_UNIFORM;
-    p->steps = 4000;
-    p->batch = 512;
+    p->steps = GENBO_STEPS_AUTO;
+    p->batch = 0; /* auto */
     p->lr = 1e-3;
     p->weight_decay = 0.0;
     p->clip = 1.0;
@@ -25,6 +25,41 @@ void genbo_diffusion_params_default(genbo_diffusion_params *p) {
     p->ema = 0.999;
     p->p_uncond = 0.1;
     p->seed = 1;
+    p->val_fraction = 0.1;
+    p->eval_every = 250;
+    p->patience = 6;
+    p->tol = 0.005;
+    p->max_steps = 50000;
+    p->max_seconds = 0;
+    p->checkpoint_seconds = 30;
+}
+
+static int pow2_at_least(double x) {
+    int k = 1;
+    while (k < x && k < (1 << 20)) k *= 2;
+    return k;
+}
+
+/* Automatic sizes, from the dimension and the rows (docs/diffusion.md):
+ * width: the next power of two >= 4 D, within [64, 512] - the hidden layer
+ *   must carry the input (x, and the embeddings) with room to spare; 4 D
+ *   gives the papers' 256 at D = 64.
+ * batch: the largest power of two <= n_train / 16, within [32, 256] - the
+ *   measured fact (docs/diffusion.md) is that more steps of 256 beat fewer
+ *   of 512 for the same compute, and a small pool should still see many
+ *   distinct minibatches per epoch. */
+void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D) {
+    if (!p) return;
+    if (p->width == 0) {
+        int w = pow2_at_least(4.0 * (double)D);
+        p->width = w < 64 ? 64 : w > 512 ? 512 : w;
+    }
+    if (p->batch == 0) {
+        double n_train = (double)n * (1.0 - p->val_fraction);
+        int b = 32;
+        while (b < 256 && 2.0 * b <= n_train / 16.0) b *= 2;
+        p->batch = b;
+    }
 }
 
 void genbo_sample_params_default(genbo_sample_params *p) {
@@ -40,8 +75,8 @@ void genbo_sample_params_default(genbo_sample_params *p) {
 
 int gd_check_params(const genbo_diffusion_params *p) {
     if (!p) return genbo__fail(GENBO_EINVAL, "diffusion: params is NULL");
-    if (p->width < 1 || p->width > 65536)
-        return genbo__fail(GENBO_EINVAL, "diffusion: width must be in [1, 65536], got %d",
+    if (p->width < 0 || p->width > 65536)
+        return genbo__fail(GENBO_EINVAL, "diffusion: width must be in [1, 65536] or 0 (auto), got %d",
                            p->width);
     if (p->depth < 0 || p->depth > 256)
         return genbo__fail(GENBO_EINVAL, "diffusion: depth must be in [0, 256], got %d",
@@ -60,9 +95,10 @@ int gd_check_params(const genbo_diffusion_params *p) {
     if (p->time_sampling != GENBO_TIME_LOG_UNIFORM && p->time_sampling != GENBO_TIME_UNIFORM)
         return genbo__fail(GENBO_EINVAL, "diffusion: unknown time_sampling %d",
                            (int)p->time_sampling);
-    if (p->steps < 1) return genbo__fail(GENBO_EINVAL, "diffusion: steps must be >= 1");
-    if (p->batch < 1 || p->batch > (1 << 20))
-        return genbo__fail(GENBO_EINVAL, "diffusion: batch must be in [1, 2^20], got %d",
+    if (p->steps < 0)
+        return genbo__fail(GENBO_EINVAL, "diffusion: steps must be >= 1 or GENBO_STEPS_AUTO (0)");
+    if (p->batch < 0 || p->batch > (1 << 20))
+        return genbo__fail(GENBO_EINVAL, "diffusion: batch must be in [1, 2^20] or 0 (auto), got %d",
                            p->batch);
     if (!(p->lr > 0) || !isfinite(p->lr))
         return genbo__fail(GENBO_EINVAL, "diffusion: lr must be > 0, got %g", p->lr);
@@ -77,6 +113,22 @@ int gd_check_params(const genbo_diffusion_params *p) {
     if (!(p->p_uncond >= 0 && p->p_uncond <= 1))
         return genbo__fail(GENBO_EINVAL, "diffusion: p_uncond must be in [0, 1], got %g",
                            p->p_uncond);
+    if (!(p->val_fraction >= 0 && p->val_fraction < 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion: val_fraction must be in [0, 1), got %g",
+                           p->val_fraction);
+    if (p->eval_every < 1)
+        return genbo__fail(GENBO_EINVAL, "diffusion: eval_every must be >= 1, got %ld", p->eval_every);
+    if (p->patience < 1)
+        return genbo__fail(GENBO_EINVAL, "diffusion: patience must be >= 1, got %d", p->patience);
+    if (!(p->tol >= 0 && p->tol < 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion: tol must be in [0, 1), got %g", p->tol);
+    if (p->steps == GENBO_STEPS_AUTO && p->max_steps < 1)
+        return genbo__fail(GENBO_EINVAL, "diffusion: steps = auto needs max_steps >= 1, got %ld",
+                           p->max_steps);
+    if (!(p->max_seconds >= 0) || !(p->checkpoint_seconds >= 0))
+        return genbo__fail(GENBO_EINVAL, "diffusion: max_seconds and checkpoint_seconds must be >= 0");
+    if (p->resume && !p->resume_len)
+        return genbo__fail(GENBO_EINVAL, "diffusion: resume given with resume_len = 0");
     return GENBO_OK;
 }
 

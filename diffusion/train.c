@@ -3,44 +3,51 @@
  * Each step draws a minibatch (rows with replacement, times t, noise eps)
  * with the core RNG, forms x_t = alpha_t x_0 + sigma_t eps in standardised
  * coordinates, and minimises mean ||eps_hat(x_t, y, t) - eps||^2 with
- * AdamW, global-norm clipping, linear warm-up then cosine decay. Rows lose
- * their reward with probability p_uncond (they see the learned null
- * embedding) so one network gives both the conditional and the
- * unconditional score. The weights used for sampling are an EMA. */
+ * AdamW, global-norm clipping and an EMA of the weights (used for
+ * sampling). Rows lose their reward with probability p_uncond (they see
+ * the learned null embedding) so one network gives both the conditional
+ * and the unconditional score.
+ *
+ * A seeded val_fraction of the rows is held out. Every eval_every steps
+ * the EMA weights are scored on a FIXED set of (x0, t, eps, null) draws
+ * from those rows (validate.c), so two evaluations differ only by the
+ * weights. With steps = GENBO_STEPS_AUTO the run keeps the best weights
+ * and stops when the validation loss has not improved by a relative tol
+ * for `patience` evaluations, or at max_steps / max_seconds. Because the
+ * length is unknown, the learning rate cannot follow a cosine to a known
+ * end: it warms up over the first evaluation interval, stays constant
+ * while the loss improves, and halves on each plateau (patience/3
+ * evaluations without improvement), which anneals the SGD noise exactly
+ * when progress stalls. A fixed integer `steps` keeps the old schedule
+ * (warm-up, cosine to 0) and returns the last EMA weights.
+ *
+ * The whole state can be checkpointed (checkpoint.c) and resumed. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "diffusion/diffusion_internal.h"
+#include "diffusion/train_internal.h"
 
-typedef struct trainer {
-    const dn_config *c;
-    size_t P;
-    float *mem;                /* one allocation: w, g, m1, m2, ema */
-    float *w, *g, *m1, *m2, *ema;
-    float *xb, *eps, *dout, *lt, *yb; /* batch buffers (one allocation) */
-    uint8_t *nul;
-    dn_acts acts;
-} trainer;
-
-static void trainer_free(trainer *t) {
+void gd_trainer_free(gd_trainer *t) {
     free(t->mem);
     free(t->xb);
     free(t->nul);
+    free(t->val_rows); /* the base of both index arrays */
     dn_acts_free(&t->acts);
+    gd_valset_free(&t->val);
 }
 
-static int trainer_init(trainer *t, const dn_config *c, size_t P, int B) {
+static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B) {
     memset(t, 0, sizeof *t);
     t->c = c;
     t->P = P;
     size_t D = (size_t)c->D;
-    t->mem = genbo__malloc(5 * P * sizeof(float));
+    t->mem = genbo__malloc(6 * P * sizeof(float));
     t->xb = genbo__malloc((3 * (size_t)B * D + 2 * (size_t)B) * sizeof(float));
     t->nul = genbo__calloc((size_t)B, 1);
     if (!t->mem || !t->xb || !t->nul || dn_acts_alloc(c, B, 1, &t->acts)) {
-        trainer_free(t);
+        gd_trainer_free(t);
         return GENBO_ENOMEM;
     }
     t->w = t->mem;
@@ -48,114 +55,257 @@ static int trainer_init(trainer *t, const dn_config *c, size_t P, int B) {
     t->m1 = t->g + P;
     t->m2 = t->m1 + P;
     t->ema = t->m2 + P;
+    t->best = t->ema + P;
     memset(t->m1, 0, 2 * P * sizeof(float));
     t->eps = t->xb + (size_t)B * D;
     t->dout = t->eps + (size_t)B * D;
     t->lt = t->dout + (size_t)B * D;
     t->yb = t->lt + B;
+    t->best_val = INFINITY;
+    t->ref_val = INFINITY;
+    t->last_val = NAN;
+    t->lr_scale = 1.0;
     return GENBO_OK;
 }
 
-/* Peak lr * linear warm-up, then cosine decay to 0. */
-static double lr_at(const genbo_diffusion_params *p, long step) {
+/* Fixed steps: peak lr * linear warm-up, then cosine decay to 0. */
+static double lr_fixed(const genbo_diffusion_params *p, long step) {
     long warm = (long)ceil(p->warmup * (double)p->steps);
     if (step < warm) return p->lr * (double)(step + 1) / (double)warm;
     double prog = p->steps > warm ? (double)(step - warm) / (double)(p->steps - warm) : 1.0;
     return p->lr * 0.5 * (1.0 + cos(M_PI * prog));
 }
 
+/* Auto: warm-up over the first evaluation interval, then the peak lr
+ * times the plateau factor (halved on each plateau, see gd_after_eval). */
+static double lr_auto(const genbo_diffusion_params *p, const gd_trainer *t, long step) {
+    long warm = p->eval_every;
+    double s = step < warm ? (double)(step + 1) / (double)warm : 1.0;
+    return p->lr * s * t->lr_scale;
+}
+
+static double lr_at(const genbo_diffusion_params *p, const gd_trainer *t, long step) {
+    return p->steps == GENBO_STEPS_AUTO ? lr_auto(p, t, step) : lr_fixed(p, step);
+}
+
+/* The one place a training row is chosen: uniform over the training rows
+ * (with replacement). A reweighted training draws here by its weights. */
+static size_t draw_row(const gd_trainer *t, genbo_rng *rng) {
+    return t->rows[genbo_rng_below(rng, t->n_rows)];
+}
+
+/* One optimiser step on a fresh minibatch; returns its loss. */
+static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_diffusion_params *p,
+                         const float *Xz, const float *yz) {
+    const dn_config *c = t->c;
+    const int B = p->batch, D = c->D;
+    const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
+    genbo_rng *rng = &t->rng;
+    for (int i = 0; i < B; i++) {
+        size_t r = draw_row(t, rng);
+        double u = genbo_rng_uniform(rng);
+        double tt = p->time_sampling == GENBO_TIME_UNIFORM ? t0 + u * (T - t0)
+                                                           : exp(lt0 + u * (lT - lt0));
+        ds_coef k = ds_schedule(m->schedule, m->T, tt);
+        t->lt[i] = (float)log(tt);
+        const float *x0 = Xz + r * D;
+        float *xr = t->xb + (size_t)i * D, *er = t->eps + (size_t)i * D;
+        for (int j = 0; j < D; j++) {
+            double e = genbo_rng_normal(rng);
+            er[j] = (float)e;
+            xr[j] = (float)(k.alpha * x0[j] + k.sigma * e);
+        }
+        if (yz) {
+            t->yb[i] = yz[r];
+            t->nul[i] = genbo_rng_uniform(rng) < p->p_uncond;
+        }
+    }
+    dn_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
+    double loss = 0;
+    const float scale = 2.0f / (float)((size_t)B * D);
+    for (size_t k = 0; k < (size_t)B * D; k++) {
+        float d = t->acts.out[k] - t->eps[k];
+        loss += (double)d * d;
+        t->dout[k] = scale * d;
+    }
+    loss /= (double)B * D;
+    if (!isfinite(loss)) return loss;
+    dn_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
+    double gn = gd_grad_norm(t->g, t->P);
+    double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
+    /* EMA warm-up: early on, average over the steps so far only, so a
+     * short run's EMA is not dominated by the random initialisation */
+    long step = t->step;
+    double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
+    gd_adamw_update(t->w, t->g, t->m1, t->m2, t->ema, t->P, lr_at(p, t, step), p->weight_decay,
+                    gscale, step, ed);
+    t->step++;
+    return loss;
+}
+
+/* Book-keeping after an evaluation: best weights, plateaus, stop. Returns
+ * 1 when an auto run has converged. */
+static int after_eval(gd_trainer *t, const genbo_diffusion_params *p, double val) {
+    t->last_val = val;
+    if (!(val >= t->best_val)) { /* the best weights so far (any improvement) */
+        t->best_val = val;
+        t->best_step = t->step;
+        memcpy(t->best, t->ema, t->P * sizeof(float));
+    }
+    /* progress counts against the loss of the last counted improvement, so
+     * a slow but steady fall adds up to tol and is not taken for a plateau */
+    if (!(val >= t->ref_val * (1.0 - p->tol))) {
+        t->ref_val = val;
+        t->bad = 0;
+        return 0;
+    }
+    t->bad++;
+    if (p->steps != GENBO_STEPS_AUTO) return 0;
+    int drop_every = p->patience >= 3 ? p->patience / 3 : 1;
+    if (t->bad >= p->patience) return 1;
+    if (t->bad % drop_every == 0) t->lr_scale *= 0.5;
+    return 0;
+}
+
+static void fill_report(const gd_trainer *t, const genbo_diffusion_params *p, genbo_train_stop stop,
+                        double seconds) {
+    genbo_train_report *r = p->report;
+    if (!r) return;
+    memset(r, 0, sizeof *r);
+    r->stop = stop;
+    r->steps = t->step;
+    r->best_step = t->have_val ? t->best_step : t->step;
+    r->best_val_loss = t->have_val ? t->best_val : NAN;
+    r->val_loss = t->have_val ? t->last_val : NAN;
+    r->train_loss = t->last_train;
+    r->seconds = seconds;
+    r->resumed_from = t->resumed_from;
+    r->n_train = t->n_rows;
+    r->n_val = t->n_val;
+    r->val_seed = p->seed;
+    r->width = t->c->width;
+    r->depth = t->c->depth;
+    r->batch = p->batch;
+}
+
+/* Checkpoint through the caller's callback. */
+static int save_checkpoint(gd_trainer *t, const genbo_diffusion_params *p, double elapsed) {
+    if (!p->checkpoint) return GENBO_OK;
+    void *buf;
+    size_t len;
+    int rc = gd_checkpoint_write(t, elapsed, &buf, &len);
+    if (rc) return rc;
+    rc = p->checkpoint(p->checkpoint_ctx, t->step, buf, len);
+    free(buf);
+    if (rc) return genbo__fail(GENBO_ESTATE, "diffusion: storing the training checkpoint failed");
+    return GENBO_OK;
+}
+
 /* The loop shared by train and finetune. Xz (n x D) and yz (n, or NULL)
- * are standardised. On success the EMA weights are copied to m->params;
- * on failure m is untouched. */
+ * are standardised; p is resolved (no auto width / batch). On success the
+ * returned weights (best for auto, last EMA for fixed steps) are copied
+ * to m->params; on failure m is untouched. */
 static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
                       const float *Xz, const float *yz, const float *init) {
     const dn_config *c = &m->cfg;
-    const int B = p->batch, D = c->D;
-    trainer t;
+    const int B = p->batch;
+    const int is_auto = p->steps == GENBO_STEPS_AUTO;
+    const long limit = is_auto ? p->max_steps : p->steps;
+    gd_trainer t;
     int rc = trainer_init(&t, c, m->n_params, B);
-    if (rc) return rc;
+    if (!rc) rc = gd_split_rows(&t, p, n);
+    if (!rc) rc = gd_valset_build(&t.val, m, p, Xz, yz, t.n_val ? t.val_rows : t.rows,
+                                  t.n_val ? t.n_val : t.n_rows);
+    if (rc) {
+        gd_trainer_free(&t);
+        return rc;
+    }
+    t.have_val = 1;
+    t.ck_batch = B;
+    t.ck_auto = is_auto;
+    t.ck_seed = p->seed;
+    t.ck_data_crc = gd_checkpoint_data_crc(n, (size_t)c->D, Xz, yz);
     memcpy(t.w, init, t.P * sizeof(float));
     memcpy(t.ema, init, t.P * sizeof(float));
+    memcpy(t.best, init, t.P * sizeof(float));
+    genbo_rng_seed(&t.rng, p->seed, 0x7472u /* "tr" */);
+    double before = 0; /* seconds spent before a resumed checkpoint */
+    if (p->resume && (rc = gd_checkpoint_read(&t, p, n, Xz, yz, p->resume, p->resume_len, &before))) {
+        gd_trainer_free(&t);
+        return rc;
+    }
+    t.resumed_from = p->resume ? t.step : 0;
 
-    genbo_rng rng;
-    genbo_rng_seed(&rng, p->seed, 0x7472u /* "tr" */);
-    /* the model's interval (a fine-tune keeps the one it was trained on) */
-    const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
-    const long report_every = p->steps >= 100 ? p->steps / 100 : 1;
-    double t_start = genbo__now(), t_last = t_start, loss_acc = 0;
-    long loss_cnt = 0;
-
-    for (long step = 0; step < p->steps; step++) {
-        /* ---- minibatch */
-        for (int i = 0; i < B; i++) {
-            size_t r = (size_t)genbo_rng_below(&rng, n);
-            double u = genbo_rng_uniform(&rng);
-            double tt = p->time_sampling == GENBO_TIME_UNIFORM ? t0 + u * (T - t0)
-                                                               : exp(lt0 + u * (lT - lt0));
-            ds_coef k = ds_schedule(m->schedule, m->T, tt);
-            t.lt[i] = (float)log(tt);
-            const float *x0 = Xz + r * D;
-            float *xr = t.xb + (size_t)i * D, *er = t.eps + (size_t)i * D;
-            for (int j = 0; j < D; j++) {
-                double e = genbo_rng_normal(&rng);
-                er[j] = (float)e;
-                xr[j] = (float)(k.alpha * x0[j] + k.sigma * e);
-            }
-            if (yz) {
-                t.yb[i] = yz[r];
-                t.nul[i] = genbo_rng_uniform(&rng) < p->p_uncond;
-            }
-        }
-        /* ---- forward, loss, backward */
-        dn_forward(c, t.w, &t.acts, B, t.xb, t.lt, yz ? t.yb : NULL, t.nul);
-        double loss = 0;
-        const float scale = 2.0f / (float)((size_t)B * D);
-        for (size_t k = 0; k < (size_t)B * D; k++) {
-            float d = t.acts.out[k] - t.eps[k];
-            loss += (double)d * d;
-            t.dout[k] = scale * d;
-        }
-        loss /= (double)B * D;
+    const long report_every = limit >= 100 ? limit / 100 : 1;
+    double t_start = genbo__now(), t_last = t_start, t_ckpt = t_start;
+    genbo_train_stop stop = is_auto ? GENBO_STOP_MAX_STEPS : GENBO_STOP_STEPS;
+    int stop_now = t.step >= limit;
+    while (!stop_now) {
+        double loss = train_step(&t, m, p, Xz, yz);
         if (!isfinite(loss)) {
-            trainer_free(&t);
+            gd_trainer_free(&t);
             return genbo__fail(GENBO_ENUMERIC,
                                "diffusion: training diverged at step %ld (loss %g); "
                                "lower lr or raise clip",
-                               step, loss);
+                               t.step, loss);
         }
-        dn_backward(c, t.w, t.g, &t.acts, B, t.dout, yz ? t.yb : NULL, t.nul, NULL);
-
-        /* ---- clip, AdamW, EMA */
-        double gn = gd_grad_norm(t.g, t.P);
-        double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
-        /* EMA warm-up: early on, average over the steps so far only, so a
-         * short run's EMA is not dominated by the random initialisation */
-        double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
-        gd_adamw_update(t.w, t.g, t.m1, t.m2, t.ema, t.P, lr_at(p, step), p->weight_decay,
-                        gscale, step, ed);
-
-        /* ---- progress about every 1% of the steps or once a second */
-        loss_acc += loss;
-        loss_cnt++;
-        double now = genbo__now();
-        if (p->progress && (step + 1 == p->steps || (step + 1) % report_every == 0 ||
-                            now - t_last >= 1.0)) {
-            char msg[96];
-            double rate = (double)(step + 1) * B / fmax(now - t_start, 1e-9);
-            snprintf(msg, sizeof msg, "loss %.4f, %.0f samples/s", loss_acc / loss_cnt, rate);
-            loss_acc = 0;
-            loss_cnt = 0;
-            t_last = now;
-            if (p->progress(p->progress_ctx, "train", step + 1, p->steps, msg)) {
-                trainer_free(&t);
-                return genbo__fail(GENBO_ESTATE, "diffusion: training interrupted at step %ld",
-                                   step + 1);
+        t.train_acc += loss;
+        t.train_cnt++;
+        double now = genbo__now(), elapsed = before + (now - t_start);
+        int over_time = is_auto && p->max_seconds > 0 && elapsed >= p->max_seconds;
+        int at_end = t.step >= limit || over_time;
+        int interrupted = 0;
+        if (t.step % p->eval_every == 0 || at_end) {
+            double val = gd_valset_loss(&t.val, m, p, t.ema);
+            t.last_train = t.train_acc / (double)t.train_cnt;
+            t.train_acc = 0;
+            t.train_cnt = 0;
+            int converged = after_eval(&t, p, val);
+            if (p->on_eval) {
+                genbo_train_point pt = {t.step, t.last_train, val, lr_at(p, &t, t.step - 1), elapsed};
+                interrupted |= p->on_eval(p->eval_ctx, &pt) != 0;
+            }
+            if (converged) {
+                stop = GENBO_STOP_CONVERGED;
+                stop_now = 1;
+            } else if (over_time) {
+                stop = GENBO_STOP_MAX_SECONDS;
+                stop_now = 1;
+            } else if (at_end) {
+                stop_now = 1;
+            }
+            if (!stop_now && !interrupted && now - t_ckpt >= p->checkpoint_seconds) {
+                if ((rc = save_checkpoint(&t, p, elapsed))) break;
+                t_ckpt = genbo__now();
             }
         }
+        /* progress about every 1% of the budget or once a second */
+        if (!interrupted && p->progress && (stop_now || t.step % report_every == 0 || now - t_last >= 1.0)) {
+            char msg[160];
+            double rate = (double)(t.step - t.resumed_from) * B / fmax(now - t_start, 1e-9);
+            if (t.best_step > 0)
+                snprintf(msg, sizeof msg, "%sloss %.4f, val %.4f (best %.4f at %ld), %.0f samples/s",
+                         is_auto ? "auto: " : "", t.last_train, t.last_val, t.best_val, t.best_step, rate);
+            else
+                snprintf(msg, sizeof msg, "%sloss %.4f, %.0f samples/s", is_auto ? "auto: " : "", loss, rate);
+            t_last = now;
+            interrupted = p->progress(p->progress_ctx, "train", t.step, limit, msg) != 0;
+        }
+        if (interrupted) {
+            fill_report(&t, p, GENBO_STOP_INTERRUPTED, before + genbo__now() - t_start);
+            rc = save_checkpoint(&t, p, elapsed);
+            gd_trainer_free(&t);
+            if (rc) return rc;
+            return genbo__fail(GENBO_ESTATE, "diffusion: training interrupted at step %ld%s", t.step,
+                               p->checkpoint ? " (checkpoint stored)" : "");
+        }
     }
-    memcpy(m->params, t.ema, t.P * sizeof(float));
-    trainer_free(&t);
-    return GENBO_OK;
+    if (!rc) {
+        fill_report(&t, p, stop, before + genbo__now() - t_start);
+        memcpy(m->params, is_auto ? t.best : t.ema, t.P * sizeof(float));
+    }
+    gd_trainer_free(&t);
+    return rc;
 }
 
 static int check_data(size_t n, size_t D, const double *X, const double *y) {
@@ -194,15 +344,18 @@ static int standardise(const genbo_diffusion *m, size_t n, const double *X, cons
     return GENBO_OK;
 }
 
-int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
+int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D,
                           const double *X, const double *y, genbo_diffusion **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "diffusion_train: out is NULL");
     *out = NULL;
-    int rc = gd_check_params(p);
+    int rc = gd_check_params(p_in);
     if (rc) return rc;
     if (D < 1 || D > 65536)
         return genbo__fail(GENBO_EINVAL, "diffusion_train: dimension D must be in [1, 65536]");
     if ((rc = check_data(n, D, X, y))) return rc;
+    genbo_diffusion_params q = *p_in;
+    genbo_diffusion_params_resolve(&q, n, D);
+    const genbo_diffusion_params *p = &q;
 
     dn_config c = {(int)D, p->width, p->depth, p->t_embed, p->y_embed};
     genbo_diffusion *m;
@@ -258,15 +411,22 @@ int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
     return GENBO_OK;
 }
 
-int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
+int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p_in, size_t n,
                              const double *X, const double *y) {
     if (!m) return genbo__fail(GENBO_EINVAL, "diffusion_finetune: model is NULL");
-    int rc = gd_check_params(p);
+    int rc = gd_check_params(p_in);
     if (rc) return rc;
     if (y && !m->conditional)
         return genbo__fail(GENBO_EINVAL,
                            "diffusion_finetune: model was trained without rewards, y must be NULL");
     if ((rc = check_data(n, (size_t)m->cfg.D, X, y))) return rc;
+    /* the model's shape wins over the params' network fields */
+    genbo_diffusion_params q = *p_in;
+    q.width = m->cfg.width;
+    q.depth = m->cfg.depth;
+    q.t_embed = m->cfg.t_embed;
+    q.y_embed = m->cfg.y_embed;
+    genbo_diffusion_params_resolve(&q, n, (size_t)m->cfg.D);
     float *Xz, *yz;
     if ((rc = standardise(m, n, X, y, &Xz, &yz))) return rc;
     /* a copy of the start weights: train_loop overwrites m->params only on success */
@@ -275,7 +435,7 @@ int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p
         rc = GENBO_ENOMEM;
     } else {
         memcpy(init, m->params, m->n_params * sizeof(float));
-        rc = train_loop(m, p, n, Xz, yz, init);
+        rc = train_loop(m, &q, n, Xz, yz, init);
     }
     free(init);
     free(Xz);

@@ -256,9 +256,57 @@ typedef enum genbo_time_sampling {
     GENBO_TIME_UNIFORM = 1
 } genbo_time_sampling;
 
+/* Why a training stopped (genbo_train_report.stop). */
+typedef enum genbo_train_stop {
+    GENBO_STOP_STEPS = 0,       /* ran the requested fixed number of steps */
+    GENBO_STOP_CONVERGED = 1,   /* steps = auto: validation loss stopped improving */
+    GENBO_STOP_MAX_STEPS = 2,   /* steps = auto: step budget hit before converging */
+    GENBO_STOP_MAX_SECONDS = 3, /* steps = auto: wall-clock budget hit before converging */
+    GENBO_STOP_INTERRUPTED = 4  /* the progress callback asked to stop (call failed) */
+} genbo_train_stop;
+
+/* steps = GENBO_STEPS_AUTO: train until the validation loss stops
+ * improving (patience / tol), at most max_steps steps and max_seconds. */
+#define GENBO_STEPS_AUTO 0L
+
+/* What one training did (filled when genbo_diffusion_params.report != NULL,
+ * also when it fails by interruption). */
+typedef struct genbo_train_report {
+    genbo_train_stop stop;
+    long steps;           /* optimiser steps in total (a resumed training counts
+                             the steps before the checkpoint) */
+    long best_step;       /* step of the best validation loss (auto: the returned
+                             weights are those of this step) */
+    double best_val_loss; /* best validation loss (NaN without a validation split) */
+    double val_loss;      /* validation loss at the last evaluation (NaN if none) */
+    double train_loss;    /* mean training loss over the last evaluation interval */
+    double seconds;       /* wall-clock of the training (a resumed one adds the
+                             time before its checkpoint) */
+    long resumed_from;    /* step of the checkpoint it resumed from (0 = none) */
+    size_t n_train, n_val;/* rows used for training and held out */
+    uint64_t val_seed;    /* seed of the validation split */
+    int width, depth, batch; /* the resolved network and batch size */
+} genbo_train_report;
+
+/* One evaluation of the training (every eval_every steps and at the end). */
+typedef struct genbo_train_point {
+    long step;            /* steps done */
+    double train_loss;    /* mean training loss since the previous point */
+    double val_loss;      /* EMA weights on the fixed validation draws (NaN: none) */
+    double lr;            /* learning rate at this step */
+    double seconds;       /* since the training (first, if resumed) started */
+} genbo_train_point;
+/* Return non-zero to stop (as the progress callback would). */
+typedef int (*genbo_train_eval_fn)(void *ctx, const genbo_train_point *pt);
+/* A checkpoint of the whole training state (weights, Adam moments, EMA,
+ * best weights, RNG, step, schedule, best-so-far): buf is only valid
+ * during the call. Pass it back as resume / resume_len to continue.
+ * Return non-zero to fail the training. */
+typedef int (*genbo_checkpoint_fn)(void *ctx, long step, const void *buf, size_t len);
+
 typedef struct genbo_diffusion_params {
-    /* network */
-    int width;       /* hidden width (default 256) */
+    /* network (0 = auto from the data: docs/diffusion.md "Automatic sizes") */
+    int width;       /* hidden width (default 0 = auto) */
     int depth;       /* residual blocks (default 3) */
     int t_embed;     /* sinusoidal time-embedding size (default 64) */
     int y_embed;     /* sinusoidal reward-embedding size (default 64) */
@@ -267,24 +315,55 @@ typedef struct genbo_diffusion_params {
     double t0, T;    /* time interval (defaults 1e-3, 10) */
     genbo_time_sampling time_sampling;
     /* training */
-    long steps;      /* optimiser steps (default 4000) */
-    int batch;       /* batch size (default 512) */
+    long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
+    int batch;       /* batch size (default 0 = auto) */
     double lr;       /* peak learning rate (default 1e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
-    double warmup;   /* fraction of steps for linear warm-up (default 0.02) */
+    double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
+                        auto: warm-up over the first eval_every steps */
     double ema;      /* EMA decay of the weights used for sampling (0.999) */
     double p_uncond; /* condition dropout probability (default 0.1) */
     uint64_t seed;
     genbo_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    /* validation and stopping */
+    double val_fraction; /* rows held out for validation (default 0.1, at most
+                            GENBO_VAL_MAX_ROWS; 0 = none: auto then runs to max_steps) */
+    long eval_every;     /* steps between validations (default 250) */
+    int patience;        /* auto: stop after this many evaluations without a
+                            relative improvement > tol (default 6); the lr halves
+                            every patience/3 of them */
+    double tol;          /* relative improvement that counts (default 0.005) */
+    long max_steps;      /* auto: step budget (default 50000) */
+    double max_seconds;  /* auto: wall-clock budget, 0 = none (default 0) */
+    /* reporting, checkpoints, resume (all optional) */
+    genbo_train_report *report;
+    genbo_train_eval_fn on_eval;
+    void *eval_ctx;
+    genbo_checkpoint_fn checkpoint;
+    void *checkpoint_ctx;
+    double checkpoint_seconds; /* at an evaluation at least this long after the
+                                  last checkpoint (default 30; 0 = every one);
+                                  also on interruption */
+    const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh) */
+    size_t resume_len;
 } genbo_diffusion_params;
 
+/* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
+#define GENBO_VAL_MAX_ROWS 2000
+
 void genbo_diffusion_params_default(genbo_diffusion_params *p);
+/* Replace the auto fields (width = 0, batch = 0) by the sizes a training
+ * on n rows of dimension D would use (docs/diffusion.md "Automatic
+ * sizes"); other fields are left as they are. */
+void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D);
 
 /* Train on n designs X (n x D) with rewards y (pseudo-labels; NULL trains
  * an unconditional model). Data are standardised per feature internally
- * and samples are mapped back. */
+ * and samples are mapped back. A seeded val_fraction of the rows is held
+ * out; with steps = GENBO_STEPS_AUTO the best weights by validation loss
+ * are returned (docs/diffusion.md "Training to convergence"). */
 int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
                           const double *X, const double *y, genbo_diffusion **out);
 /* Continue training an existing model (fine-tuning on new data); uses

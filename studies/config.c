@@ -18,6 +18,8 @@
 typedef enum {
     K_INT,     /* int in [min, max] */
     K_LONG,    /* long in [min, max] */
+    K_INT_AUTO,  /* `auto` (stored as 0) or an int in [min, max], min >= 1 */
+    K_LONG_AUTO, /* `auto` (stored as 0) or a long in [min, max], min >= 1 */
     K_U64,     /* unsigned 64-bit seed */
     K_DOUBLE,  /* finite double in [min, max] */
     K_BOOL,    /* true/false/yes/no/1/0/on/off */
@@ -91,18 +93,35 @@ static const key_def KEYS[] = {
     {"reward", "restarts", K_INT, F(restarts), 1, 1000, NULL, "3",
      "GP: random restarts of the likelihood maximisation"},
 
-    {"diffusion", "width", K_INT, F(width), 1, 65536, NULL, "256", "hidden width of the score network"},
+    {"diffusion", "width", K_INT_AUTO, F(width), 1, 65536, NULL, "auto",
+     "hidden width of the score network; `auto` = next power of two >= 4 D in [64, 512]"},
     {"diffusion", "depth", K_INT, F(depth), 1, 64, NULL, "3", "residual blocks"},
     {"diffusion", "t_embed", K_INT, F(t_embed), 2, 4096, NULL, "64", "time-embedding size"},
     {"diffusion", "y_embed", K_INT, F(y_embed), 2, 4096, NULL, "64", "reward-embedding size"},
-    {"diffusion", "steps", K_LONG, F(steps), 1, 1e9, NULL, "4000", "training steps"},
-    {"diffusion", "batch", K_INT, F(batch), 1, 1000000, NULL, "512", "batch size"},
+    {"diffusion", "steps", K_LONG_AUTO, F(steps), 1, 1e9, NULL, "auto",
+     "training steps; `auto` = until the validation loss stops improving (patience, tol), at most max_steps / max_seconds"},
+    {"diffusion", "batch", K_INT_AUTO, F(batch), 1, 1000000, NULL, "auto",
+     "batch size; `auto` = largest power of two <= training rows / 16 in [32, 256]"},
+    {"diffusion", "max_steps", K_LONG, F(max_steps), 1, 1e9, NULL, "50000",
+     "steps = auto: step budget"},
+    {"diffusion", "max_seconds", K_DOUBLE, F(max_seconds), 0, BIG, NULL, "0",
+     "steps = auto: wall-clock budget of the training in seconds (0 = none)"},
+    {"diffusion", "val_fraction", K_DOUBLE, F(val_fraction), 0, 0.9, NULL, "0.1",
+     "fraction of the pool held out (seeded) for the validation loss, at most 2000 rows"},
+    {"diffusion", "eval_every", K_LONG, F(eval_every), 1, 1e9, NULL, "250",
+     "steps between validations (EMA weights on fixed draws)"},
+    {"diffusion", "patience", K_INT, F(patience), 1, 100000, NULL, "6",
+     "steps = auto: stop after this many validations without improvement; lr halves every patience/3"},
+    {"diffusion", "tol", K_DOUBLE, F(tol), 0, 0.5, NULL, "0.005",
+     "relative improvement of the validation loss that counts"},
+    {"diffusion", "checkpoint_seconds", K_DOUBLE, F(checkpoint_seconds), 0, BIG, NULL, "30",
+     "seconds between training checkpoints stored for resuming (0 = at every validation)"},
     {"diffusion", "lr", K_DOUBLE, F(lr), 1e-12, 10, NULL, "0.001", "peak learning rate (AdamW)"},
     {"diffusion", "weight_decay", K_DOUBLE, F(weight_decay), 0, 10, NULL, "0",
      "AdamW decoupled weight decay"},
     {"diffusion", "clip", K_DOUBLE, F(clip), 0, BIG, NULL, "1", "gradient-norm clip (0 = none)"},
     {"diffusion", "warmup", K_DOUBLE, F(warmup), 0, 1, NULL, "0.02",
-     "fraction of steps of linear warm-up"},
+     "fixed steps: fraction of steps of linear warm-up (auto: the first eval_every steps)"},
     {"diffusion", "ema", K_DOUBLE, F(ema), 0, 1, NULL, "0.999", "EMA decay of the sampling weights"},
     {"diffusion", "p_uncond", K_DOUBLE, F(p_uncond), 0, 1, NULL, "0.1", "condition dropout probability"},
     {"diffusion", "t0", K_DOUBLE, F(t0), 1e-9, BIG, NULL, "0.001", "smallest diffusion time"},
@@ -254,17 +273,28 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
     double x;
     const char *why = NULL;
     switch (k->type) {
+    case K_INT_AUTO:
+    case K_LONG_AUTO:
     case K_INT:
-    case K_LONG:
-        if (!parse_long(v, &l)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not an integer", v, 0);
+    case K_LONG: {
+        int is_auto = k->type == K_INT_AUTO || k->type == K_LONG_AUTO;
+        if (is_auto && !strcmp(v, "auto")) {
+            if (k->type == K_INT_AUTO) *(int *)field = 0;
+            else *(long *)field = 0;
+            break;
+        }
+        if (!parse_long(v, &l))
+            return key_fail(c, line, k, GENBO_EINVAL,
+                            is_auto ? "'%s' is not an integer or auto" : "'%s' is not an integer", v, 0);
         if (l < k->min || l > k->max) {
             char r[96];
             snprintf(r, sizeof r, "%.0f and %.0f", k->min, k->max);
             return key_fail(c, line, k, GENBO_EINVAL, "%s is out of range (between %s)", v, r);
         }
-        if (k->type == K_INT) *(int *)field = (int)l;
+        if (k->type == K_INT || k->type == K_INT_AUTO) *(int *)field = (int)l;
         else *(long *)field = l;
         break;
+    }
     case K_U64: {
         char *end;
         errno = 0;
@@ -584,6 +614,14 @@ static void value_text(const genbo_config *c, const key_def *k, char *buf, size_
     switch (k->type) {
     case K_INT: snprintf(buf, size, "%d", *(const int *)field); break;
     case K_LONG: snprintf(buf, size, "%ld", *(const long *)field); break;
+    case K_INT_AUTO:
+        if (*(const int *)field) snprintf(buf, size, "%d", *(const int *)field);
+        else snprintf(buf, size, "auto");
+        break;
+    case K_LONG_AUTO:
+        if (*(const long *)field) snprintf(buf, size, "%ld", *(const long *)field);
+        else snprintf(buf, size, "auto");
+        break;
     case K_U64: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
     case K_DOUBLE: fmt_double(buf, size, *(const double *)field); break;
     case K_BOOL: snprintf(buf, size, "%s", *(const int *)field ? "true" : "false"); break;
@@ -647,6 +685,9 @@ char *genbo__config_doc_table(void) {
         char values[256];
         switch (k->type) {
         case K_INT: case K_LONG: snprintf(values, sizeof values, "integer %.0f..%.0f", k->min, k->max); break;
+        case K_INT_AUTO: case K_LONG_AUTO:
+            snprintf(values, sizeof values, "auto \\| integer %.0f..%.0f", k->min, k->max);
+            break;
         case K_U64: snprintf(values, sizeof values, "integer >= 0"); break;
         case K_DOUBLE:
             if (k->max >= BIG) snprintf(values, sizeof values, "number >= %g", k->min);
@@ -730,6 +771,13 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->ema = c->ema;
     p->p_uncond = c->p_uncond;
     p->seed = c->seed;
+    p->max_steps = c->max_steps;
+    p->max_seconds = c->max_seconds;
+    p->val_fraction = c->val_fraction;
+    p->eval_every = c->eval_every;
+    p->patience = c->patience;
+    p->tol = c->tol;
+    p->checkpoint_seconds = c->checkpoint_seconds;
 }
 
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {

@@ -60,6 +60,9 @@ struct genbo_config {
     int batch;
     double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
     int schedule, time_sampling;
+    long max_steps, eval_every; /* steps = 0 (auto): budget; validation interval */
+    int patience;
+    double max_seconds, val_fraction, tol, checkpoint_seconds;
 
     /* [generate] */
     char targets_text[CFG_STR];

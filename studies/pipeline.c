@@ -245,10 +245,15 @@ static int step_diffusion(genbo_study *s, int64_t run_id) {
     dp.progress = s->progress;
     dp.progress_ctx = s->progress_ctx;
     double t = genbo__now();
-    int rc = genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim, s->data.pool_X, m->pseudo,
-                                   &m->diffusion);
+    /* curve, checkpoints (resumed from if one is stored) and summary */
+    study_training tr;
+    int rc = genbo__training_attach(s, run_id, 0, &dp, &tr);
+    if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim,
+                                                                   s->data.pool_X, m->pseudo, &m->diffusion));
+    else free(tr.resume);
     if (rc) return genbo__fail_prefix(rc, "training the diffusion model");
-    return genbo__store_diffusion_step(s, run_id, 0, m->diffusion, "diffusion", genbo__now() - t);
+    rc = genbo__store_diffusion_step(s, run_id, 0, m->diffusion, "diffusion", genbo__now() - t);
+    return rc ? rc : genbo__training_done(&tr);
 }
 
 int genbo__pipeline_models(genbo_study *s, int64_t run_id) {

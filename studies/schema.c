@@ -147,5 +147,58 @@ static const char *const migration_1 =
  * CSV header or x0..x{D-1}), so exports can name their columns. */
 static const char *const migration_2 = "ALTER TABLE datasets ADD COLUMN columns TEXT;";
 
-const char *const genbo__migrations[] = {migration_1, migration_2};
+/* Version 3: every schema change of the second wave, in one migration. */
+static const char *const migration_3 =
+    /* One row per diffusion training of a run: round 0 = the pipeline's,
+     * r = the fine-tune after design-loop round r. stop: 'steps' (a fixed
+     * step count), 'converged' (validation loss stopped improving),
+     * 'max_steps' / 'max_seconds' (budget hit before converging),
+     * 'interrupted' (resumable from train_checkpoints). The validation
+     * split is val_seed's permutation of the pool (n_val rows held out). */
+    "CREATE TABLE trainings ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  round INTEGER NOT NULL,"
+    "  stop TEXT NOT NULL CHECK (stop IN ('steps', 'converged', 'max_steps', 'max_seconds',"
+    "    'interrupted')),"
+    "  steps INTEGER NOT NULL,"
+    "  best_step INTEGER,"
+    "  best_val_loss REAL,"
+    "  val_loss REAL,"
+    "  train_loss REAL,"
+    "  seconds REAL NOT NULL,"
+    "  resumed_from INTEGER NOT NULL DEFAULT 0,"
+    "  n_train INTEGER NOT NULL,"
+    "  n_val INTEGER NOT NULL,"
+    "  val_seed INTEGER NOT NULL,"
+    "  width INTEGER NOT NULL,"
+    "  depth INTEGER NOT NULL,"
+    "  batch INTEGER NOT NULL,"
+    "  PRIMARY KEY (run_id, round)"
+    ");"
+    /* The loss curves: one row per validation (every eval_every steps and
+     * at the end). train_loss = mean minibatch loss since the previous
+     * row, val_loss = EMA weights on the fixed validation draws. */
+    "CREATE TABLE train_curve ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  round INTEGER NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  train_loss REAL,"
+    "  val_loss REAL,"
+    "  lr REAL,"
+    "  seconds REAL,"
+    "  PRIMARY KEY (run_id, round, step)"
+    ");"
+    /* The last checkpoint of a training in progress (at most one per run
+     * and round, replaced in place, deleted when the training completes):
+     * weights, Adam moments, EMA, best weights, RNG, step, schedule. */
+    "CREATE TABLE train_checkpoints ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  round INTEGER NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  created REAL NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (run_id, round)"
+    ");";
+
+const char *const genbo__migrations[] = {migration_1, migration_2, migration_3};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);

@@ -83,6 +83,26 @@ int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out)
 /* The first reward model a run stored for a round (0: the pipeline's). */
 int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_reward **out);
 
+/* A diffusion training recorded in the database (training.c): attach sets
+ * dp's report, curve and checkpoint callbacks and the checkpoint to resume
+ * from; finish stores the summary (after success or an interruption) and
+ * returns train_rc or a storage failure; done deletes the checkpoint once
+ * the trained model is stored. */
+typedef struct study_training {
+    genbo_study *s;
+    int64_t run_id;
+    int round;
+    genbo_train_report report;
+    void *resume;
+    size_t resume_len;
+} study_training;
+int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diffusion_params *dp,
+                           study_training *tr);
+int genbo__training_finish(study_training *tr, int train_rc);
+int genbo__training_done(study_training *tr);
+/* "converged", "max_steps", ... as stored in trainings.stop */
+const char *genbo__train_stop_name(genbo_train_stop stop);
+
 /* Steps of a run. */
 int genbo__step_done(genbo_study *s, int64_t run_id, const char *step);
 int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double seconds,

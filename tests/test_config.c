@@ -43,7 +43,8 @@ Test(config, defaults_round_trip_through_ini_text) {
     genbo_config *c;
     cr_assert_eq(genbo_config_default(&c), GENBO_OK);
     cr_assert_eq(c->D, 64);
-    cr_assert_eq(c->steps, 4000);
+    cr_assert_eq(c->steps, GENBO_STEPS_AUTO);
+    cr_assert_eq(c->width, 0); /* auto */
     cr_assert_eq(c->n_targets, 3);
     cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
     cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
@@ -51,7 +52,7 @@ Test(config, defaults_round_trip_through_ini_text) {
     cr_assert_eq(c->n_methods, 7);
     char *ini = genbo_config_to_ini(c);
     cr_assert_not_null(ini);
-    cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = 256\n"));
+    cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = auto\n"));
     cr_assert_not_null(strstr(ini, "lr = 0.001\n"));
     genbo_config *d;
     cr_assert_eq(load_text(ini, (char[256]){0}, 256, &d), GENBO_OK, "%s", genbo_errmsg());
@@ -95,7 +96,7 @@ Test(config, bad_integer_names_file_line_and_key) {
     int rc = load_text("[study]\nname = x\n\n[diffusion]\nwidth = 64\nsteps = abc\n", msg, sizeof msg, NULL);
     cr_assert_eq(rc, GENBO_EINVAL);
     char want[256];
-    snprintf(want, sizeof want, "%s/study.ini:6: [diffusion] steps: 'abc' is not an integer", dir);
+    snprintf(want, sizeof want, "%s/study.ini:6: [diffusion] steps: 'abc' is not an integer or auto", dir);
     cr_assert_str_eq(msg, want);
 }
 

@@ -245,7 +245,7 @@ Test(diffusion_net, bad_input_and_interruption_fail_without_output) {
     cr_assert_null(m);
     cr_assert(strstr(genbo_errmsg(), "X[1][2]"), "%s", genbo_errmsg());
     X[5] = 6;
-    p.width = 0;
+    p.width = -1;
     cr_assert_eq(genbo_diffusion_train(&p, 2, 3, X, y, &m), GENBO_EINVAL);
     cr_assert(strstr(genbo_errmsg(), "width"), "%s", genbo_errmsg());
     genbo_diffusion_params_default(&p);

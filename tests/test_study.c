@@ -51,7 +51,7 @@ Test(study, open_missing_study_fails_and_create_needs_config) {
     cr_assert_eq(genbo_study_open(db, "tiny", NULL, GENBO_OPEN_READONLY, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_tell(s, 1, 1.0), GENBO_ESTATE);
     genbo_study_close(s);
-    cr_assert_eq(db_count(db, "PRAGMA user_version"), 2);
+    cr_assert_eq(db_count(db, "PRAGMA user_version"), 3);
     genbo_config_free(c);
 }
 
