@@ -11,20 +11,10 @@
 #include "cli.h"
 #include "core/core.h"
 
+/* The help table (help.c): everything on --help, the synopsis on errors. */
 static void fit_usage(FILE *f) {
-    fprintf(f,
-            "usage: genbo fit --data FILE.csv [--reward-col NAME] [--model ridge|gp]\n"
-            "                 [--kernel rbf|matern52] [--ard] [--lambda gcv|kfold|VALUE]\n"
-            "                 [--seed N] [--save model.bin] [--json]\n"
-            "  --data        labelled CSV with a header row (reward column: 'reward' unless named)\n"
-            "  --reward-col  name of the reward column\n"
-            "  --model       ridge (default) or gp\n"
-            "  --kernel      GP kernel: rbf (default) or matern52\n"
-            "  --ard         GP: one lengthscale per feature\n"
-            "  --lambda      ridge: gcv (default), kfold (5-fold CV) or a fixed value\n"
-            "  --seed        seed of folds and GP restarts (default 1)\n"
-            "  --save        write the fitted model (genbo binary reward format)\n"
-            "  --json        print the report as one JSON object\n");
+    if (f == stdout) cli_help_print(f, "fit");
+    else cli_usage_error("fit");
 }
 
 /* k-fold CV RMSE of the same model settings, refitting on each fold. */

@@ -10,11 +10,11 @@ int cmd_info(int argc, char **argv) {
         if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            puts("usage: genbo info [--json]");
+            cli_help_print(stdout, "info");
             return 0;
         } else {
-            fprintf(stderr, "genbo: info: unknown option '%s'\nusage: genbo info [--json]\n", argv[i]);
-            return 2;
+            fprintf(stderr, "genbo: info: unknown option '%s'\n", argv[i]);
+            return cli_usage_error("info");
         }
     }
     genbo_blas_info info;

@@ -10,12 +10,10 @@
 #include "cli/dashboard_page.h"
 #include "core/core.h"
 
+/* The help table (help.c): everything on --help, the synopsis on errors. */
 static void report_usage(FILE *f) {
-    fprintf(f,
-            "usage: genbo report --db FILE [--study NAME] [--out FILE]\n"
-            "  --db FILE      study database (opened read-only)\n"
-            "  --study NAME   only this study (default: every study in the database)\n"
-            "  --out FILE     HTML file to write (default: report.html)\n");
+    if (f == stdout) cli_help_print(f, "report");
+    else cli_usage_error("report");
 }
 
 /* Write all of buf to path through a temporary file, so a reader never

@@ -185,15 +185,9 @@ int cmd_run(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
         if (c == 'd') db = optarg;
         else if (c == 'q') quiet = 1;
-        else {
-            fprintf(c == 'h' ? stdout : stderr, "usage: genbo run STUDY.ini [--db FILE] [--quiet]\n");
-            return c == 'h' ? 0 : 2;
-        }
+        else return cli_help_or_usage("run", c == 'h');
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: genbo run STUDY.ini [--db FILE] [--quiet]\n");
-        return 2;
-    }
+    if (optind != argc - 1) return cli_usage_error("run");
     genbo_config *cfg;
     if (genbo_config_load(argv[optind], &cfg)) return cli_fail("study file");
     char dbbuf[600];

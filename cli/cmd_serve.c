@@ -46,12 +46,10 @@ typedef struct server {
     size_t page_len;
 } server;
 
+/* The help table (help.c): everything on --help, the synopsis on errors. */
 static void serve_usage(FILE *f) {
-    fprintf(f,
-            "usage: genbo serve --db FILE [--port N] [--host ADDR]\n"
-            "  --db FILE     study database (opened read-only, never written)\n"
-            "  --port N      TCP port (default 8080; 0 = any free port)\n"
-            "  --host ADDR   address to listen on (default 127.0.0.1: this machine only)\n");
+    if (f == stdout) cli_help_print(f, "serve");
+    else cli_usage_error("serve");
 }
 
 static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned code, const char *type,

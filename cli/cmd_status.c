@@ -43,7 +43,6 @@ int cmd_status(int argc, char **argv) {
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *usage = "usage: genbo status --db FILE [--study NAME] [--json]\n";
     const char *db_path = NULL, *study = NULL;
     int json = 0, c;
     optind = 1;
@@ -51,15 +50,9 @@ int cmd_status(int argc, char **argv) {
         if (c == 'd') db_path = optarg;
         else if (c == 's') study = optarg;
         else if (c == 'j') json = 1;
-        else {
-            fputs(usage, c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
+        else return cli_help_or_usage("status", c == 'h');
     }
-    if (!db_path || optind != argc) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (!db_path || optind != argc) return cli_usage_error("status");
     sqlite3 *db;
     if (genbo__store_open(db_path, 1, &db)) return cli_fail("status");
     sqlite3_stmt *st, *rt;
@@ -170,7 +163,6 @@ int cmd_export(int argc, char **argv) {
                                          {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *usage = "usage: genbo export --db FILE --study NAME [--format csv|json]\n";
     const char *db_path = NULL, *study = NULL, *format = "csv";
     int c;
     optind = 1;
@@ -178,16 +170,11 @@ int cmd_export(int argc, char **argv) {
         if (c == 'd') db_path = optarg;
         else if (c == 's') study = optarg;
         else if (c == 'f') format = optarg;
-        else {
-            fputs(usage, c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
+        else return cli_help_or_usage("export", c == 'h');
     }
     int json = !strcmp(format, "json");
-    if (!db_path || !study || optind != argc || (!json && strcmp(format, "csv"))) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (!db_path || !study || optind != argc || (!json && strcmp(format, "csv")))
+        return cli_usage_error("export");
     sqlite3 *db;
     if (genbo__store_open(db_path, 1, &db)) return cli_fail("export");
     int64_t dim = 0;

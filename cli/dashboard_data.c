@@ -90,7 +90,9 @@ static int query_rows(sqlite3 *db, const char *what, const char *sql, sqlite3_in
             break;
         }
         for (int i = 0; i < ncol; i++) {
-            cJSON *v = column_json(st, i);
+            /* A column named x holds a design as a JSON array (trials.x_json). */
+            int raw = sqlite3_column_type(st, i) == SQLITE_TEXT && !strcmp(sqlite3_column_name(st, i), "x");
+            cJSON *v = raw ? cJSON_Parse((const char *)sqlite3_column_text(st, i)) : column_json(st, i);
             if (v && !cJSON_AddItemToObject(row, sqlite3_column_name(st, i), v)) cJSON_Delete(v);
         }
     }
@@ -158,9 +160,14 @@ static const char *const sql_summary =
 
 static const char *const sql_trials =
     "SELECT t.id, t.run_id AS run, t.round, t.target, t.target_label, t.method, t.state,"
-    " t.predicted, o.value, t.support_distance, t.reason, t.asked, t.finished"
+    " t.predicted, o.value, t.support_distance, t.reason, t.asked, t.finished, t.x_json AS x"
     " FROM trials t LEFT JOIN observations o ON o.trial_id = t.id"
     " WHERE t.study_id = ?1 ORDER BY t.id";
+
+/* The feature names of the study's data (the newest labelled dataset). */
+static const char *const sql_features =
+    "SELECT d.columns FROM datasets d JOIN runs r ON r.id = d.run_id"
+    " WHERE r.study_id = ?1 AND d.role = 'labelled' ORDER BY d.id DESC LIMIT 1";
 
 static const char *const sql_counts =
     "SELECT (SELECT count(*) FROM runs WHERE study_id = ?1) AS runs,"
@@ -270,6 +277,18 @@ static int build_study(sqlite3 *db, const char *name, cJSON **out) {
     if (status == GENBO_OK) status = add_rows(db, doc, "metrics", sql_metrics, id);
     if (status == GENBO_OK) status = add_reward_samples(db, doc, id);
     if (status == GENBO_OK) status = add_rows(db, doc, "trials", sql_trials, id);
+    if (status == GENBO_OK) {
+        /* "features": the names, or null before any run recorded them. */
+        cJSON *rows = cJSON_CreateArray();
+        status = rows ? query_rows(db, "features", sql_features, id, rows)
+                      : genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
+        const char *text = status == GENBO_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                                                    cJSON_GetArrayItem(rows, 0), "columns"))
+                                              : NULL;
+        cJSON *names = text ? cJSON_Parse(text) : NULL;
+        if (status == GENBO_OK) cJSON_AddItemToObject(doc, "features", names ? names : cJSON_CreateNull());
+        cJSON_Delete(rows);
+    }
     if (status != GENBO_OK) {
         cJSON_Delete(doc);
         return status;

@@ -33,6 +33,19 @@ ds_coef ds_schedule(genbo_schedule s, double T, double t);
 int gd_model_alloc(const dn_config *c, genbo_diffusion **out);
 int gd_check_params(const genbo_diffusion_params *p);
 
+/* ---- weighted row draws (alias.c) -------------------------------------
+ * Walker's alias method (Vose's construction): O(n) to build, O(1) a draw
+ * of row i with probability w_i / sum w. */
+typedef struct gd_alias {
+    size_t n;
+    double *prob;  /* n: keep i with this probability, else take alias[i] */
+    size_t *alias; /* n */
+} gd_alias;
+/* Fails (GENBO_EINVAL) on a negative or non-finite weight or a zero sum. */
+int gd_alias_build(gd_alias *a, size_t n, const double *w);
+size_t gd_alias_draw(const gd_alias *a, genbo_rng *r);
+void gd_alias_free(gd_alias *a);
+
 /* ---- optimiser (optim.c) ----------------------------------------------
  * One AdamW step (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected,
  * decoupled weight decay) on w with gradient g * gscale; step counts from

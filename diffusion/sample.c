@@ -46,7 +46,11 @@
  * alpha^3 |r| / (sigma^2 |u|) whatever |g|: it cannot run away.
  *
  * The returned designs are x0hat at t0 (one last network evaluation),
- * mapped back to original units; a non-finite one fails the call. */
+ * mapped back to original units; a non-finite one fails the call.
+ *
+ * Editing (p->init, SDEdit): the chain starts at the time t_s where
+ * sigma^2 = init_noise from x = alpha x0 + sigma eps (x0 = the given design,
+ * standardised) instead of from N(0, I) at T; the rest is the same. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +227,14 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
     if (p->grad_mode < GENBO_GRAD_NONE || p->grad_mode > GENBO_GRAD_TARGET)
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: unknown grad_mode %d",
                            (int)p->grad_mode);
+    if (p->init && !(p->init_noise > 0 && p->init_noise < 1))
+        return genbo__fail(GENBO_EINVAL, "diffusion_sample: init_noise must be in (0, 1), got %g",
+                           p->init_noise);
+    if (p->init)
+        for (size_t i = 0; i < n * (size_t)m->cfg.D; i++)
+            if (!isfinite(p->init[i]))
+                return genbo__fail(GENBO_EINVAL, "diffusion_sample: init design %zu, feature %zu is "
+                                                 "not finite", i / (size_t)m->cfg.D, i % (size_t)m->cfg.D);
     if (p->grad_mode != GENBO_GRAD_NONE) {
         if (!p->grad)
             return genbo__fail(GENBO_EINVAL, "diffusion_sample: gradient guidance needs a "
@@ -239,13 +251,27 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
     return GENBO_OK;
 }
 
+/* The time where sigma_t^2 = s (bisection on the monotone schedule),
+ * clamped to [t0, T]. */
+static double edit_time(const genbo_diffusion *m, double s) {
+    double lo = m->t0, hi = m->T;
+    if (ds_schedule(m->schedule, m->T, lo).sigma >= sqrt(s)) return lo;
+    if (ds_schedule(m->schedule, m->T, hi).sigma <= sqrt(s)) return hi;
+    for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (ds_schedule(m->schedule, m->T, mid).sigma < sqrt(s)) lo = mid;
+        else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *p,
                            double target, size_t n, double *X) {
     int rc = check_sample_params(m, p, target, n, X);
     if (rc) return rc;
     sampler s;
     if ((rc = sampler_init(&s, m, p, target))) return rc;
-    const int D = m->cfg.D, N = p->steps;
+    const int D = m->cfg.D, N_full = p->steps;
     const size_t CD = (size_t)SAMPLE_CHUNK * D;
     double *mem = genbo__malloc(4 * CD * sizeof(double));
     if (!mem) {
@@ -253,6 +279,15 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         return GENBO_ENOMEM;
     }
     double *x = mem, *sc = x + CD, *xe = sc + CD, *d1 = xe + CD;
+    /* the grid t_k = t_hi (t0 / t_hi)^{k / N}: from T, or from the edit
+     * time with as many steps as the full grid has below it */
+    double t_hi = m->T;
+    int N = N_full;
+    if (p->init) {
+        t_hi = edit_time(m, p->init_noise);
+        N = (int)ceil(N_full * log(t_hi / m->t0) / log(m->T / m->t0));
+        if (N < 1) N = 1;
+    }
     const size_t nchunks = (n + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
     const long total = (long)(nchunks * (size_t)(N + 1));
     double t_last = genbo__now();
@@ -264,10 +299,18 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         genbo_rng rng;
         genbo_rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
         for (size_t q = 0; q < nd; q++) x[q] = genbo_rng_normal(&rng);
+        if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */
+            ds_coef a = ds_schedule(m->schedule, m->T, t_hi);
+            for (size_t q = 0; q < nd; q++) {
+                size_t j = q % (size_t)D;
+                double z = (p->init[first * D + q] - m->x_mean[j]) / m->x_sd[j];
+                x[q] = a.alpha * z + a.sigma * x[q];
+            }
+        }
 
         for (int k = 0; k < N && !rc; k++) {
-            double t = m->T * pow(m->t0 / m->T, (double)k / N);
-            double tn = m->T * pow(m->t0 / m->T, (double)(k + 1) / N);
+            double t = t_hi * pow(m->t0 / t_hi, (double)k / N);
+            double tn = t_hi * pow(m->t0 / t_hi, (double)(k + 1) / N);
             ds_coef a = ds_schedule(m->schedule, m->T, t);
             if ((rc = guided_score(&s, nc, x, t, sc))) break;
             if (p->sampler == GENBO_SAMPLER_EULER_MARUYAMA) {

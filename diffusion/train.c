@@ -34,6 +34,7 @@ void gd_trainer_free(gd_trainer *t) {
     free(t->xb);
     free(t->nul);
     free(t->val_rows); /* the base of both index arrays */
+    gd_alias_free(&t->weighted);
     dn_acts_free(&t->acts);
     gd_valset_free(&t->val);
 }
@@ -88,10 +89,24 @@ static double lr_at(const genbo_diffusion_params *p, const gd_trainer *t, long s
     return p->steps == GENBO_STEPS_AUTO ? lr_auto(p, t, step) : lr_fixed(p, step);
 }
 
-/* The one place a training row is chosen: uniform over the training rows
- * (with replacement). A reweighted training draws here by its weights. */
+/* The one place a training row is chosen (with replacement): uniform over
+ * the training rows, or by p->row_weights (an alias table over them). */
 static size_t draw_row(const gd_trainer *t, genbo_rng *rng) {
+    if (t->weighted.n) return t->rows[gd_alias_draw(&t->weighted, rng)];
     return t->rows[genbo_rng_below(rng, t->n_rows)];
+}
+
+/* The alias table of p->row_weights restricted to the training rows (the
+ * validation rows keep the uniform draw: the stopping rule judges the
+ * model on the data as they are). */
+static int build_weighted(gd_trainer *t, const genbo_diffusion_params *p) {
+    if (!p->row_weights) return GENBO_OK;
+    double *w = genbo__malloc(t->n_rows * sizeof *w);
+    if (!w) return GENBO_ENOMEM;
+    for (size_t k = 0; k < t->n_rows; k++) w[k] = p->row_weights[t->rows[k]];
+    int rc = gd_alias_build(&t->weighted, t->n_rows, w);
+    free(w);
+    return rc ? genbo__fail_prefix(rc, "diffusion: row_weights") : GENBO_OK;
 }
 
 /* One optimiser step on a fresh minibatch; returns its loss. */
@@ -214,6 +229,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     gd_trainer t;
     int rc = trainer_init(&t, c, m->n_params, B);
     if (!rc) rc = gd_split_rows(&t, p, n);
+    if (!rc) rc = build_weighted(&t, p);
     if (!rc) rc = gd_valset_build(&t.val, m, p, Xz, yz, t.n_val ? t.val_rows : t.rows,
                                   t.n_val ? t.n_val : t.n_rows);
     if (rc) {

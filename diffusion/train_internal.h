@@ -31,6 +31,7 @@ typedef struct gd_trainer {
     dn_acts acts;
     size_t *rows, n_rows;             /* training rows (indices into the data) */
     size_t *val_rows, n_val;          /* held-out rows (the tail of the same array) */
+    gd_alias weighted;                /* row_weights over rows[0..n_rows) (n = 0: uniform) */
     gd_valset val;
     int have_val;
     genbo_rng rng;                    /* the minibatch stream */

@@ -348,6 +348,10 @@ typedef struct genbo_diffusion_params {
                                   also on interruption */
     const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh) */
     size_t resume_len;
+    /* Weighted training (DDOM-style reweighting): n non-negative weights,
+     * one per training row; minibatch rows are drawn with probability
+     * proportional to them (an alias table: O(1) a draw). NULL = uniform. */
+    const double *row_weights;
 } genbo_diffusion_params;
 
 /* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
@@ -411,6 +415,15 @@ typedef struct genbo_sample_params {
     uint64_t seed;
     genbo_progress_fn progress;
     void *progress_ctx;
+    /* Editing given designs (SDEdit): when init is not NULL, sampling does
+     * not start from noise at T but from the n designs init (n x D,
+     * original units) noised to the time t_s where sigma_{t_s}^2 =
+     * init_noise (0 < init_noise < 1: the share of each design's variance
+     * replaced by noise; t_s is clamped to [t0, T]), and runs the reverse
+     * process from t_s on the same geometric grid density as from T (about
+     * steps x log(t_s/t0) / log(T/t0) steps). NULL (the default) = from noise. */
+    const double *init;
+    double init_noise;
 } genbo_sample_params;
 
 void genbo_sample_params_default(genbo_sample_params *p);

@@ -11,15 +11,26 @@ int genbo__generate(genbo__method m, const genbo__models *models, double target,
     const char *name = genbo__method_name(m);
     if (!name) return genbo__fail(GENBO_EINVAL, "generate: method %d out of range", (int)m);
     int rc;
-    if (genbo__method_uses_diffusion(m)) {
+    if (m == GENBO__METHOD_GENBO) {
         if (!models->diffusion)
             return genbo__fail(GENBO_ESTATE, "method '%s' needs a trained diffusion model", name);
-        if (genbo_diffusion_dim(models->diffusion) != models->dim)
+        rc = genbo__genbo_batch(models, target, n, seed, designs);
+    } else if (m == GENBO__METHOD_EDIT) {
+        if (!models->diffusion)
+            return genbo__fail(GENBO_ESTATE, "method '%s' needs a trained diffusion model", name);
+        rc = genbo__edit_batch(models, target, n, seed, designs);
+    } else if (genbo__method_uses_diffusion(m)) {
+        const genbo_diffusion *dm =
+            m == GENBO__METHOD_REWEIGHTED ? models->reweighted : models->diffusion;
+        if (!dm)
+            return genbo__fail(GENBO_ESTATE, "method '%s' needs a trained %sdiffusion model", name,
+                               m == GENBO__METHOD_REWEIGHTED ? "reweighted " : "");
+        if (genbo_diffusion_dim(dm) != models->dim)
             return genbo__fail(GENBO_EINVAL, "method '%s': diffusion model has dim %zu, data %zu",
-                               name, genbo_diffusion_dim(models->diffusion), models->dim);
+                               name, genbo_diffusion_dim(dm), models->dim);
         genbo_sample_params p;
         rc = genbo__method_sample_params(m, &models->sample, models->reward, seed, &p);
-        if (rc == GENBO_OK) rc = genbo_diffusion_sample(models->diffusion, &p, target, n, designs);
+        if (rc == GENBO_OK) rc = genbo_diffusion_sample(dm, &p, target, n, designs);
     } else if (m == GENBO__METHOD_SURROGATE_ASCENT) {
         rc = genbo__surrogate_ascent_reward(models->reward, models->label_X, models->label_y,
                                             models->n_label, models->pool_X, models->n_pool,

@@ -6,8 +6,21 @@
 #include "core/core.h"
 #include "optimizer/methods.h"
 
-static const char *const method_names[GENBO__METHOD_COUNT] = {
-    "genbo", "conditional", "unguided", "gradient", "surrogate_ascent", "best_labelled", "random"};
+/* The one list of method names, in genbo__method order: the study file's
+ * words, the error message and the docs all come from here. */
+#define METHOD_LIST(X)                                                                   \
+    X(genbo) X(conditional) X(unguided) X(gradient) X(surrogate_ascent) X(best_labelled) \
+    X(random) X(edit) X(reweighted)
+#define AS_NAME(m) #m,
+#define AS_WORD(m) "|" #m
+static const char *const method_names[] = {METHOD_LIST(AS_NAME)};
+_Static_assert(sizeof method_names / sizeof method_names[0] == GENBO__METHOD_COUNT,
+               "one name per genbo__method");
+/* "|genbo|conditional|...": the words start after the first bar */
+static const char method_bars[] = METHOD_LIST(AS_WORD);
+static const char *const method_words = method_bars + 1;
+
+const char *genbo__method_words(void) { return method_words; }
 
 int genbo__method_from_name(const char *name, genbo__method *out) {
     for (int m = 0; name && m < GENBO__METHOD_COUNT; m++)
@@ -15,10 +28,8 @@ int genbo__method_from_name(const char *name, genbo__method *out) {
             *out = (genbo__method)m;
             return GENBO_OK;
         }
-    return genbo__fail(GENBO_EINVAL,
-                       "unknown method '%s' (known: genbo, conditional, unguided, gradient, "
-                       "surrogate_ascent, best_labelled, random)",
-                       name ? name : "(null)");
+    return genbo__fail(GENBO_EINVAL, "unknown method '%s' (known: %s)", name ? name : "(null)",
+                       method_words);
 }
 
 const char *genbo__method_name(genbo__method m) {
@@ -27,12 +38,13 @@ const char *genbo__method_name(genbo__method m) {
 
 int genbo__method_uses_diffusion(genbo__method m) {
     return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL ||
-           m == GENBO__METHOD_UNGUIDED || m == GENBO__METHOD_GRADIENT;
+           m == GENBO__METHOD_UNGUIDED || m == GENBO__METHOD_GRADIENT ||
+           m == GENBO__METHOD_EDIT || m == GENBO__METHOD_REWEIGHTED;
 }
 
 int genbo__method_uses_reward(genbo__method m) {
     return m == GENBO__METHOD_GENBO || m == GENBO__METHOD_GRADIENT ||
-           m == GENBO__METHOD_SURROGATE_ASCENT;
+           m == GENBO__METHOD_SURROGATE_ASCENT || m == GENBO__METHOD_EDIT;
 }
 
 int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base,
@@ -51,6 +63,8 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
         p.grad_mode = grad;
         break;
     case GENBO__METHOD_CONDITIONAL: /* conditioning alone */
+    case GENBO__METHOD_EDIT:        /* (from given designs: edit.c) */
+    case GENBO__METHOD_REWEIGHTED:  /* (on the reweighted model) */
         p.conditional = 1;
         p.grad_mode = GENBO_GRAD_NONE;
         p.grad_eta = 0;

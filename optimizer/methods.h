@@ -2,8 +2,11 @@
  * one call that produces n designs at a target for any of them (internal).
  *
  *   name               what it is
- *   genbo              conditional diffusion at a, CFG weight from the
- *                      config, look-ahead gradient guidance on f_hat
+ *   genbo              oversample x n candidates (conditional diffusion at
+ *                      a with CFG and look-ahead gradient guidance on
+ *                      f_hat, plus the other sources of `select`), return
+ *                      the n best by pessimistic reward on the support
+ *                      with a diversity rule (genbo_method.c)
  *   conditional        conditional diffusion at a, CFG weight from the
  *                      config, no gradient guidance
  *   unguided           unconditional diffusion, no guidance (a unused)
@@ -12,6 +15,12 @@
  *                      designs, inside the data's bounding box (a unused)
  *   best_labelled      the n best labelled designs (a unused)
  *   random             n pool designs uniformly at random (a unused)
+ *   edit               surrogate_ascent's designs noised to sigma^2 =
+ *                      edit_noise and denoised by the conditional model at
+ *                      a (SDEdit / DEMO; edit.c)
+ *   reweighted         conditional diffusion at a from the model trained
+ *                      with rows drawn toward high pseudo-rewards (DDOM;
+ *                      reweight.h)
  */
 #ifndef GENBO_OPTIMIZER_METHODS_H
 #define GENBO_OPTIMIZER_METHODS_H
@@ -29,17 +38,23 @@ typedef enum genbo__method {
     GENBO__METHOD_SURROGATE_ASCENT,
     GENBO__METHOD_BEST_LABELLED,
     GENBO__METHOD_RANDOM,
+    GENBO__METHOD_EDIT,
+    GENBO__METHOD_REWEIGHTED,
     GENBO__METHOD_COUNT
 } genbo__method;
 
 /* "genbo", "conditional", ... -> method. Unknown names fail with
  * GENBO_EINVAL and a message listing the known ones. */
 int genbo__method_from_name(const char *name, genbo__method *out);
+/* Every method name joined by '|' ("genbo|conditional|..."), static. */
+const char *genbo__method_words(void);
 /* The name of a method (static string), NULL if out of range. */
 const char *genbo__method_name(genbo__method m);
-/* 1 for the four diffusion methods (they need a trained model). */
+/* 1 for the methods that need a trained diffusion model (reweighted: the
+ * reweighted one). */
 int genbo__method_uses_diffusion(genbo__method m);
-/* 1 if the method needs the reward model (genbo, gradient, surrogate_ascent). */
+/* 1 if the method needs the reward model (genbo, gradient, surrogate_ascent,
+ * edit). */
 int genbo__method_uses_reward(genbo__method m);
 
 /* The sampler settings of a diffusion method: `base` carries the config's
@@ -51,6 +66,25 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
                                 const genbo_reward *reward, uint64_t seed,
                                 genbo_sample_params *out);
 
+/* Candidate sources of the genbo method (bit mask). */
+enum { GENBO__SOURCE_GUIDED = 1, GENBO__SOURCE_EDIT = 2, GENBO__SOURCE_REWEIGHTED = 4 };
+
+/* Default share of variance replaced by noise before an edit. */
+#define GENBO__EDIT_NOISE 0.3
+
+/* How the genbo method oversamples and selects (genbo_method.c). All zero
+ * (as in a zeroed genbo__models) = one guided candidate per design, no
+ * selection: the batch is the guided sampler's, projected into the trust
+ * region. */
+typedef struct genbo__select_settings {
+    int oversample;      /* candidates per returned design (<= 1: no selection) */
+    double kappa;        /* acquisition = mean - kappa * predictive sd */
+    double min_distance; /* diversity: minimum pairwise distance in units of the
+                            pool's mean nearest-neighbour distance (standardised) */
+    unsigned sources;    /* GENBO__SOURCE_* mask; 0 = guided only */
+    double edit_noise;   /* edit: sigma^2 of the start time (<= 0: GENBO__EDIT_NOISE) */
+} genbo__select_settings;
+
 /* Everything a method may need; borrowed, read-only. */
 typedef struct genbo__models {
     size_t dim;
@@ -60,13 +94,24 @@ typedef struct genbo__models {
     size_t n_pool;
     const genbo_reward *reward;      /* f_hat (NULL if not fitted) */
     const genbo_diffusion *diffusion;/* NULL if not trained */
+    const genbo_diffusion *reweighted;/* the DDOM-reweighted model (NULL if not trained) */
     genbo_sample_params sample;      /* base sampler settings (see above) */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
+    genbo__select_settings select;   /* the genbo method's selection */
 } genbo__models;
 
 /* n designs (n x dim into `designs`) at target a with method m. Seeded:
  * the same call gives the same designs. Defined in generate.c. */
 int genbo__generate(genbo__method m, const genbo__models *models, double target, size_t n,
                     uint64_t seed, double *designs);
+
+/* The genbo method (genbo_method.c): candidates from the sources of
+ * models->select, projected into the trust region, scored and selected. */
+/* The edit method (edit.c): surrogate ascent from the n best labelled
+ * designs, then each result noised and denoised at target a. */
+int genbo__edit_batch(const genbo__models *models, double target, size_t n, uint64_t seed,
+                      double *designs);
+int genbo__genbo_batch(const genbo__models *models, double target, size_t n, uint64_t seed,
+                       double *designs);
 
 #endif

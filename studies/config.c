@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "optimizer/methods.h"
 #include "studies/config.h"
 
 typedef enum {
@@ -29,7 +30,9 @@ typedef enum {
     K_LAMBDA,  /* gcv | kfold | a positive number */
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
-    K_METHODS  /* comma-separated method names */
+    K_METHODS, /* comma-separated method names */
+    K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
+                  mask (bit i = word i) goes to the int field named by max */
 } key_type;
 
 typedef struct key_def {
@@ -45,8 +48,8 @@ typedef struct key_def {
 #define F(field) offsetof(struct genbo_config, field), sizeof(((struct genbo_config *)0)->field)
 #define BIG 1e300
 
-static const char *const METHOD_WORDS =
-    "genbo|conditional|unguided|gradient|surrogate_ascent|best_labelled|random";
+/* The method names live in optimizer/methods.c (one list). */
+#define METHOD_WORDS genbo__method_words()
 
 static const key_def KEYS[] = {
     {"study", "name", K_STR, F(name), 0, 0, NULL, "default",
@@ -128,6 +131,8 @@ static const key_def KEYS[] = {
     {"diffusion", "T", K_DOUBLE, F(T), 1e-9, BIG, NULL, "10", "largest diffusion time, > t0"},
     {"diffusion", "schedule", K_ENUM, F(schedule), 0, 0, "ou|linear_vp", "ou",
      "forward process: OU dX = -X/2 dt + dW, or a linear-beta VP SDE"},
+    {"diffusion", "reweight_percentile", K_DOUBLE, F(reweight_percentile), 0, 99.9, NULL, "90",
+     "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
     {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
      "log_uniform", "distribution of training times on [t0, T]"},
 
@@ -149,6 +154,17 @@ static const key_def KEYS[] = {
      "Guo et al.'s target-seeking look-ahead (docs/diffusion.md)"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
      "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
+    {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
+     "`genbo` draws oversample x n candidates and returns the n best (1 = no selection; docs/optimizer.md)"},
+    {"generate", "kappa", K_DOUBLE, F(kappa), 0, BIG, NULL, "1",
+     "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
+    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
+     "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
+    {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
+     "guided|edit|reweighted", "guided, edit",
+     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the reweighted model (trains it)"},
+    {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
+     "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
     {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
      "true rewards of generated designs: the task's oracle, an external command, or none; "
@@ -385,6 +401,22 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
         memcpy(c->targets, ts, sizeof ts[0] * (size_t)n);
         c->n_targets = n;
+        memcpy(field, v, strlen(v) + 1);
+        break;
+    }
+    case K_WORDSET: {
+        int mask = 0;
+        char item[64];
+        const char *p = v;
+        while (next_item(&p, item, sizeof item)) {
+            int i = word_index(k->words, item);
+            if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", item, k->words);
+            if (mask & (1 << i)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
+            mask |= 1 << i;
+        }
+        if (!mask) return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists none of %s", v, k->words);
+        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
+        *(int *)((char *)c + (size_t)k->max) = mask;
         memcpy(field, v, strlen(v) + 1);
         break;
     }
@@ -710,6 +742,15 @@ char *genbo__config_doc_table(void) {
         case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
         case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
         case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
+        case K_WORDSET: {
+            size_t j = (size_t)snprintf(values, sizeof values, "list of ");
+            for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {
+                if (*p == '|') { memcpy(values + j, " \\| ", 4); j += 4; }
+                else values[j++] = *p;
+            }
+            values[j] = '\0';
+            break;
+        }
         }
         len += (size_t)snprintf(out + len, cap - len, "| [%s] | `%s` | `%s` | %s | %s |\n", k->section,
                                 k->name, k->dflt, values, k->doc);
@@ -778,6 +819,15 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->patience = c->patience;
     p->tol = c->tol;
     p->checkpoint_seconds = c->checkpoint_seconds;
+}
+
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->oversample = c->oversample;
+    s->kappa = c->kappa;
+    s->min_distance = c->min_distance;
+    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted = bit i = GENBO__SOURCE_* */
+    s->edit_noise = c->edit_noise;
 }
 
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {

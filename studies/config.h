@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "genbo.h"
+#include "optimizer/methods.h"
 
 #define CFG_STR 512
 #define CFG_MAX_TARGETS 16
@@ -63,6 +64,7 @@ struct genbo_config {
     long max_steps, eval_every; /* steps = 0 (auto): budget; validation interval */
     int patience;
     double max_seconds, val_fraction, tol, checkpoint_seconds;
+    double reweight_percentile;
 
     /* [generate] */
     char targets_text[CFG_STR];
@@ -76,6 +78,11 @@ struct genbo_config {
     double cfg_weight;
     int grad_mode;
     double grad_eta;
+    int oversample;            /* genbo: candidates per returned design */
+    double kappa, min_distance; /* genbo: pessimism, diversity */
+    char sources_text[96];
+    int sources;               /* genbo: bit i = word i of guided|edit|reweighted */
+    double edit_noise;
 
     /* [evaluate] */
     int evaluator;
@@ -109,6 +116,9 @@ void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p);
 void genbo__config_task_params(const genbo_config *c, genbo_task_params *p);
+/* The genbo method's oversampling and selection ([generate] oversample,
+ * kappa, min_distance, sources, edit_noise). */
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s);
 
 /* Documentation of every key as a Markdown table (for docs/studies.md;
  * malloc'ed). */

@@ -9,15 +9,15 @@
 
 /* Insert one model row inside its own write transaction, together with a
  * completed-step mark when step != NULL. */
-static int store_blob(genbo_study *s, int64_t run_id, const char *kind, int round,
-                      int64_t n_labels, const char *describe, const void *buf, size_t len,
-                      const char *step, double seconds) {
+static int store_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role,
+                      int round, int64_t n_labels, const char *describe, const void *buf,
+                      size_t len, const char *step, double seconds) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
     sqlite3_stmt *st;
     rc = genbo__store_prepare(s->db,
-                              "INSERT INTO models (run_id, kind, round, n_labels, describe, created, data) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
+                              "INSERT INTO models (run_id, kind, round, n_labels, describe, created, data, role) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st);
     if (!rc) {
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
@@ -26,6 +26,7 @@ static int store_blob(genbo_study *s, int64_t run_id, const char *kind, int roun
         if (describe) sqlite3_bind_text(st, 5, describe, -1, SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 6, genbo__unix_now());
         sqlite3_bind_blob64(st, 7, buf, (sqlite3_uint64)len, SQLITE_STATIC);
+        if (role) sqlite3_bind_text(st, 8, role, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a model");
         sqlite3_finalize(st);
     }
@@ -43,7 +44,7 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
     size_t len;
     int rc = genbo_reward_save_buffer(m, &buf, &len);
     if (rc) return rc;
-    rc = store_blob(s, run_id, "reward", round, n_labels, genbo_reward_describe(m), buf, len, step,
+    rc = store_blob(s, run_id, "reward", NULL, round, n_labels, genbo_reward_describe(m), buf, len, step,
                     seconds);
     free(buf);
     return rc;
@@ -51,11 +52,16 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
 
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds) {
+    return genbo__store_diffusion_role_step(s, run_id, NULL, round, m, step, seconds);
+}
+
+int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
+                                     const genbo_diffusion *m, const char *step, double seconds) {
     void *buf;
     size_t len;
     int rc = genbo_diffusion_save_buffer(m, &buf, &len);
     if (rc) return rc;
-    rc = store_blob(s, run_id, "diffusion", round, -1, NULL, buf, len, step, seconds);
+    rc = store_blob(s, run_id, "diffusion", role, round, -1, NULL, buf, len, step, seconds);
     free(buf);
     return rc;
 }
@@ -69,16 +75,19 @@ int genbo__store_diffusion(genbo_study *s, int64_t run_id, int round, const genb
     return genbo__store_diffusion_step(s, run_id, round, m, NULL, 0);
 }
 
-/* The newest model of a kind for a run: its BLOB is handed to `load`. */
-static int load_latest(genbo_study *s, int64_t run_id, const char *kind, int is_reward, void **out,
-                       int64_t *n_labels) {
+/* The newest model of a kind (and role: NULL = the main one) for a run:
+ * its BLOB is handed to `load`. */
+static int load_latest(genbo_study *s, int64_t run_id, const char *kind, const char *role,
+                       int is_reward, void **out, int64_t *n_labels) {
     sqlite3_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT data, n_labels FROM models WHERE run_id = ? AND kind = ? "
-                                  "ORDER BY id DESC LIMIT 1", &st);
+                                  "AND role IS ? ORDER BY id DESC LIMIT 1", &st);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (role) sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 3);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         const void *blob = sqlite3_column_blob(st, 0);
@@ -88,7 +97,8 @@ static int load_latest(genbo_study *s, int64_t run_id, const char *kind, int is_
         if (rc) genbo__fail_prefix(rc, "loading the %s model of run %lld", kind, (long long)run_id);
         if (n_labels) *n_labels = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
     } else if (r == SQLITE_DONE) {
-        rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no %s model", (long long)run_id, kind);
+        rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no %s%s%s model", (long long)run_id,
+                         role ? role : "", role ? " " : "", kind);
     } else {
         rc = genbo__store_fail(s->db, "loading a model");
     }
@@ -97,11 +107,16 @@ static int load_latest(genbo_study *s, int64_t run_id, const char *kind, int is_
 }
 
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels) {
-    return load_latest(s, run_id, "reward", 1, (void **)out, n_labels);
+    return load_latest(s, run_id, "reward", NULL, 1, (void **)out, n_labels);
 }
 
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out) {
-    return load_latest(s, run_id, "diffusion", 0, (void **)out, NULL);
+    return load_latest(s, run_id, "diffusion", NULL, 0, (void **)out, NULL);
+}
+
+int genbo__load_diffusion_role(genbo_study *s, int64_t run_id, const char *role,
+                               genbo_diffusion **out) {
+    return load_latest(s, run_id, "diffusion", role, 0, (void **)out, NULL);
 }
 
 /* The reward model a run stored for a round (0: its first fit), the

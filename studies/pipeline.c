@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "optimizer/metrics.h"
+#include "optimizer/reweight.h"
 #include "studies/store.h"
 #include "studies/study.h"
 
@@ -192,6 +193,8 @@ static int insert_target(genbo_study *s, int64_t run_id, const cfg_target *t, co
     return rc;
 }
 
+static int needs_reweighted(const genbo_config *c);
+
 /* Pseudo-label the pool (one batched predict) and, the first time, store
  * the resolved targets and the dashboard's samples. Once the diffusion
  * model is trained nothing needs them (the design loop recomputes them
@@ -199,7 +202,9 @@ static int insert_target(genbo_study *s, int64_t run_id, const cfg_target *t, co
 static int step_pseudo(genbo_study *s, int64_t run_id) {
     const study_data *d = &s->data;
     study_models *m = &s->models;
-    if (genbo__step_done(s, run_id, "pseudo") && genbo__step_done(s, run_id, "diffusion")) return GENBO_OK;
+    if (genbo__step_done(s, run_id, "pseudo") && genbo__step_done(s, run_id, "diffusion") &&
+        (!needs_reweighted(s->cfg) || genbo__step_done(s, run_id, "reweighted")))
+        return GENBO_OK;
     free(m->pseudo);
     m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
     if (!m->pseudo) return GENBO_ENOMEM;
@@ -256,6 +261,41 @@ static int step_diffusion(genbo_study *s, int64_t run_id) {
     return rc ? rc : genbo__training_done(&tr);
 }
 
+/* The reweighted model is trained only when something uses it: the method
+ * `reweighted` (in [generate] methods or as the loop's method) or the
+ * `reweighted` source of genbo. */
+static int needs_reweighted(const genbo_config *c) {
+    int used = !strcmp(c->loop_method, "reweighted") || (c->sources & GENBO__SOURCE_REWEIGHTED);
+    for (int i = 0; i < c->n_methods; i++) used |= !strcmp(c->methods[i], "reweighted");
+    return used;
+}
+
+/* DDOM: the same network and settings as the main model, trained from
+ * scratch with rows drawn by the histogram weights of their pseudo-labels
+ * (optimizer/reweight.h). Not fine-tuned by the design loop. */
+static int step_reweighted(genbo_study *s, int64_t run_id) {
+    study_models *m = &s->models;
+    if (!needs_reweighted(s->cfg)) return GENBO_OK;
+    if (genbo__step_done(s, run_id, "reweighted"))
+        return genbo__load_diffusion_role(s, run_id, "reweighted", &m->reweighted);
+    double *w = genbo__malloc(s->data.n_pool * sizeof *w);
+    if (!w) return GENBO_ENOMEM;
+    int rc = genbo__ddom_weights(s->data.n_pool, m->pseudo, s->cfg->reweight_percentile, w);
+    genbo_diffusion_params dp;
+    genbo__config_diffusion_params(s->cfg, &dp);
+    dp.seed = genbo__seed_mix(s->cfg->seed, 13, 0);
+    dp.row_weights = w;
+    dp.progress = s->progress;
+    dp.progress_ctx = s->progress_ctx;
+    double t = genbo__now();
+    if (!rc) rc = genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim, s->data.pool_X, m->pseudo,
+                                        &m->reweighted);
+    free(w);
+    if (rc) return genbo__fail_prefix(rc, "training the reweighted diffusion model");
+    return genbo__store_diffusion_role_step(s, run_id, "reweighted", 0, m->reweighted, "reweighted",
+                                            genbo__now() - t);
+}
+
 int genbo__pipeline_models(genbo_study *s, int64_t run_id) {
     if (s->models.run_id == run_id && s->models.diffusion) return GENBO_OK;
     genbo__study_models_free(&s->models);
@@ -264,6 +304,7 @@ int genbo__pipeline_models(genbo_study *s, int64_t run_id) {
     if (!rc) rc = step_reward(s, run_id);
     if (!rc) rc = step_pseudo(s, run_id);
     if (!rc) rc = step_diffusion(s, run_id);
+    if (!rc) rc = step_reweighted(s, run_id);
     if (rc) genbo__study_models_free(&s->models);
     return rc;
 }
@@ -280,4 +321,6 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     mm->reward = s->models.reward;
     mm->diffusion = s->models.diffusion;
     genbo__config_sample_params(s->cfg, &mm->sample);
+    genbo__config_select_settings(s->cfg, &mm->select);
+    mm->reweighted = s->models.reweighted;
 }

@@ -198,7 +198,11 @@ static const char *const migration_3 =
     "  created REAL NOT NULL,"
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (run_id, round)"
-    ");";
+    ");"
+    /* models.role names a model's job beside the run's main one: NULL =
+     * the main model, 'reweighted' = the diffusion model trained with DDOM
+     * weights toward high pseudo-rewards (method `reweighted`). */
+    "ALTER TABLE models ADD COLUMN role TEXT;";
 
 const char *const genbo__migrations[] = {migration_1, migration_2, migration_3};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);

@@ -159,6 +159,7 @@ size_t genbo_study_dim(const genbo_study *s) {
 void genbo__study_models_free(study_models *m) {
     genbo_reward_free(m->reward);
     genbo_diffusion_free(m->diffusion);
+    genbo_diffusion_free(m->reweighted);
     free(m->pseudo);
     memset(m, 0, sizeof *m);
 }

@@ -29,6 +29,7 @@ typedef struct study_models {
     genbo_reward *reward;
     int64_t reward_labels; /* labels the reward model was fitted on */
     genbo_diffusion *diffusion;
+    genbo_diffusion *reweighted; /* DDOM-reweighted model (NULL unless a method needs it) */
     double *pseudo;        /* pool pseudo-labels from `reward` (n_pool) */
 } study_models;
 
@@ -77,6 +78,12 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
                              const genbo_reward *m, const char *step, double seconds);
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds);
+/* A diffusion model with a role (models.role, e.g. "reweighted"; NULL =
+ * the run's main model), committed with a step mark when step != NULL. */
+int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
+                                     const genbo_diffusion *m, const char *step, double seconds);
+int genbo__load_diffusion_role(genbo_study *s, int64_t run_id, const char *role,
+                               genbo_diffusion **out);
 /* Latest model of a kind for a run (GENBO_ENOTFOUND if none). */
 int genbo__load_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 int genbo__load_diffusion(genbo_study *s, int64_t run_id, genbo_diffusion **out);

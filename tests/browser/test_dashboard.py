@@ -274,7 +274,65 @@ class Dashboard(unittest.TestCase):
             return Array.from(document.querySelectorAll('table[data-table="failed"] tbody tr'))
               .map(tr => [+tr.dataset.id, tr.querySelector('td[data-key="reason"]').textContent]);""")
         self.assertEqual(sorted(map(tuple, got)), sorted(failed))
+        self.check_loop_panels(db, sid)
         db.close()
+
+    def check_loop_panels(self, db, sid):
+        """History of told trials (loop and run phase apart), the best-trial
+        panel with its named design, the trial filters, the CLI's method names."""
+        loop_told = q(db, "SELECT count(*) FROM trials WHERE study_id = ? AND state = 'told'"
+                          " AND (round IS NULL OR round >= 1)", sid)[0][0]
+        run_told = q(db, "SELECT count(*) FROM trials WHERE study_id = ? AND state = 'told' AND round = 0",
+                     sid)[0][0]
+        self.assertGreater(loop_told, 0)
+        for chart, told in (("history-loop", loop_told), ("history-run", run_told)):
+            got = self.series_counts(chart)
+            self.assertEqual(got["best"][1], told, chart + ": one best-so-far point per told trial")
+            self.assertEqual(sum(v[1] for k, v in got.items() if k != "best"), told, chart)
+        # The best-so-far line ends at the phase's best value.
+        last = self.js("""const g = document.querySelector('svg[data-chart="history-loop"] g[data-series="best"]');
+            const c = Array.from(g.querySelectorAll('circle')).map(c => +c.dataset.y);
+            return [Math.max.apply(null, c), c[c.length - 1]];""")
+        (best_id, best_value, best_pred), = q(
+            db, "SELECT t.id, o.value, t.predicted FROM trials t JOIN observations o ON o.trial_id = t.id"
+                " WHERE t.study_id = ? AND (t.round IS NULL OR t.round >= 1) ORDER BY o.value DESC, t.id LIMIT 1", sid)
+        self.assertEqual(last, [best_value, best_value])
+        box = self.js("""const b = document.getElementById('best-loop');
+            return [b.dataset.trial, b.querySelector('td[data-key="value"]').textContent,
+                    b.querySelector('td[data-key="predicted"]').textContent,
+                    Array.from(b.querySelectorAll('table.design th')).map(th => th.textContent),
+                    Array.from(b.querySelectorAll('table.design td')).map(td => td.textContent)];""")
+        x = json.loads(q(db, "SELECT x_json FROM trials WHERE id = ?", best_id)[0][0])
+        self.assertEqual(box, [str(best_id), g6(best_value), g6(best_pred), ["x0", "x1", "x2", "x3"],
+                               [g6(v) for v in x]])
+        (run_best,), = q(db, "SELECT t.id FROM trials t JOIN observations o ON o.trial_id = t.id"
+                             " WHERE t.study_id = ? AND t.round = 0 ORDER BY o.value DESC, t.id LIMIT 1", sid)
+        self.assertEqual(self.js("return document.getElementById('best-run').dataset.trial"), str(run_best))
+        # Method names are the CLI's, everywhere.
+        names = set(self.js("""return Array.from(document.querySelectorAll(
+            'table[data-table="summary"] td[data-key="method"]')).map(td => td.textContent);"""))
+        self.assertEqual(names, {m for (m,) in q(db, "SELECT DISTINCT method FROM trials WHERE study_id = ?"
+                                                     " AND round = 0", sid)})
+        # Filters: method random and state told leave exactly those trials.
+        want = q(db, "SELECT count(*) FROM trials WHERE study_id = ? AND method = 'random' AND state = 'told'",
+                 sid)[0][0]
+        for k, v in (("method", "random"), ("state", "told")):
+            self.js("""const s = document.querySelector('select[data-filter="' + arguments[0] + '"]');
+                s.value = arguments[1]; s.dispatchEvent(new Event('change'));""", k, v)
+        rows = self.js("""return [+document.querySelector('table[data-table="trials"]').dataset.rows,
+            Array.from(document.querySelectorAll('table[data-table="trials"] tbody tr')).map(tr =>
+              tr.querySelector('td[data-key="method"]').textContent + '/' +
+              tr.querySelector('td[data-key="state"]').textContent)];""")
+        self.assertEqual(rows[0], want)
+        self.assertEqual(set(rows[1]), {"random/told"})
+        design = self.js("""return document.querySelector('table[data-table="trials"] tbody td[data-key="x"]')
+            .textContent;""")
+        self.assertTrue(design.startswith("x0="), design)
+        for k in ("method", "state"):
+            self.js("""const s = document.querySelector('select[data-filter="' + arguments[0] + '"]');
+                s.value = ''; s.dispatchEvent(new Event('change'));""", k)
+        self.assertEqual(self.js("return +document.querySelector('table[data-table=\"trials\"]').dataset.rows"),
+                         q(db, "SELECT count(*) FROM trials WHERE study_id = ?", sid)[0][0])
 
     def check_legend_toggle(self):
         """Clicking a legend entry hides its series (the axis refits to the
@@ -327,7 +385,8 @@ class Dashboard(unittest.TestCase):
         self.wait_for(lambda: self.js("return document.body.dataset.study") == BROKEN, "study switch")
         counts = self.js("return Array.from(document.querySelectorAll('svg[data-chart]'))"
                          ".map(s => +s.dataset.n)")
-        self.assertEqual(len(counts), 8)
+        # 8 result charts + the loop's and the run phase's history.
+        self.assertEqual(len(counts), 10)
         self.assertEqual(set(counts), {0})
         db = self.db()
         (error,), = q(db, "SELECT r.error FROM runs r JOIN studies s ON s.id = r.study_id"

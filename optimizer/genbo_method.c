@@ -1,0 +1,132 @@
+/* genbo_method.c - the `genbo` method: generate many, return the best.
+ *
+ *   1. M = oversample * n candidates, split evenly over the sources (the
+ *      first source takes the remainder): `guided` = conditional diffusion
+ *      at the target with CFG and gradient guidance on f_hat; `edit` = the
+ *      edit method's designs (edit.c); `reweighted` = the guided sampler on
+ *      the DDOM-reweighted model.
+ *   2. Every candidate is projected into the trust region (region.h).
+ *   3. Each is scored with the reward model's mean mu(x) and predictive sd
+ *      s(x) (below), and with the data-driven support ratio r(x)
+ *      (support.h; the task's own support distance is never used).
+ *   4. Acquisition a(x) = mu(x) - kappa s(x) (pessimistic); the n designs
+ *      are chosen greedily by a(x) among candidates on the support, at
+ *      least min_distance x (the pool's mean nearest-neighbour distance)
+ *      apart in standardised features (select.h).
+ *
+ * Predictive sd: the GP's posterior sd of f; for ridge, whose predict
+ * returns x^T (Z^T Z + lambda I)^{-1} x in standardised features, that
+ * times the residual variance of the fit on the labelled set (the
+ * Bayesian posterior of the linear model), so a(x) is in reward units
+ * either way and kappa is scale-free. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "optimizer/methods.h"
+#include "optimizer/select.h"
+#include "optimizer/support.h"
+#include "optimizer/region.h"
+
+/* Residual variance of the reward model on the labelled set. */
+static int residual_var(const genbo__models *mm, double *out) {
+    double *mu = genbo__malloc(mm->n_label * sizeof *mu);
+    if (!mu) return GENBO_ENOMEM;
+    int rc = genbo_reward_predict(mm->reward, mm->n_label, mm->label_X, mu, NULL);
+    double s = 0;
+    size_t k = 0;
+    for (size_t i = 0; !rc && i < mm->n_label; i++)
+        if (isfinite(mm->label_y[i])) {
+            s += (mm->label_y[i] - mu[i]) * (mm->label_y[i] - mu[i]);
+            k++;
+        }
+    free(mu);
+    *out = k ? s / (double)k : 0;
+    return rc;
+}
+
+/* mu and s of the m candidates X (see the top of the file). */
+static int predictive(const genbo__models *mm, size_t m, const double *X, double *mu, double *sd) {
+    int rc = genbo_reward_predict(mm->reward, m, X, mu, sd);
+    if (rc) return rc;
+    double scale = 1;
+    if (genbo_reward_get_kind(mm->reward) == GENBO_REWARD_RIDGE && (rc = residual_var(mm, &scale)))
+        return rc;
+    for (size_t i = 0; i < m; i++) sd[i] = sqrt(scale * sd[i]);
+    return GENBO_OK;
+}
+
+/* `share` candidates from one source into C. */
+static int source_draw(const genbo__models *mm, unsigned src, double target, size_t share,
+                       uint64_t seed, double *C) {
+    if (src == GENBO__SOURCE_EDIT) return genbo__edit_batch(mm, target, share, seed, C);
+    const genbo_diffusion *dm = src == GENBO__SOURCE_REWEIGHTED ? mm->reweighted : mm->diffusion;
+    if (!dm) return genbo__fail(GENBO_ESTATE, "the reweighted source needs the reweighted model");
+    genbo_sample_params p;
+    int rc = genbo__method_sample_params(GENBO__METHOD_GENBO, &mm->sample, mm->reward, seed, &p);
+    return rc ? rc : genbo_diffusion_sample(dm, &p, target, share, C);
+}
+
+static int score_and_select(const genbo__models *mm, size_t M, const double *C, size_t n,
+                            uint64_t seed, double *out) {
+    const size_t dim = mm->dim;
+    const genbo__select_settings *st = &mm->select;
+    genbo__support sup;
+    int rc = genbo__support_build(mm->pool_X, mm->n_pool, dim, seed ^ 0x5e1ec7u, &sup);
+    if (rc) return rc;
+    double *Z = genbo__malloc(M * dim * sizeof *Z), *mu = genbo__malloc(3 * M * sizeof *mu);
+    size_t *chosen = genbo__malloc(n * sizeof *chosen);
+    if (!Z || !mu || !chosen) rc = GENBO_ENOMEM;
+    double *sd = mu ? mu + M : NULL, *ratio = mu ? mu + 2 * M : NULL;
+    if (!rc) {
+        genbo__support_standardise(&sup, M, C, Z);
+        rc = genbo__support_ratio(&sup, M, Z, ratio);
+    }
+    if (!rc) rc = predictive(mm, M, C, mu, sd);
+    if (!rc) {
+        for (size_t i = 0; i < M; i++) mu[i] -= st->kappa * sd[i]; /* acquisition */
+        double delta = st->min_distance > 0 ? st->min_distance * sup.nn_spacing : 0;
+        rc = genbo__select(M, dim, Z, mu, ratio, sup.ratio_max, delta, n, chosen, NULL);
+    }
+    for (size_t k = 0; !rc && k < n; k++)
+        memcpy(out + k * dim, C + chosen[k] * dim, dim * sizeof *out);
+    genbo__support_free(&sup);
+    free(Z), free(mu), free(chosen);
+    return rc;
+}
+
+int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_t seed,
+                       double *designs) {
+    const size_t dim = mm->dim;
+    const genbo__select_settings *st = &mm->select;
+    size_t over = st->oversample > 1 ? (size_t)st->oversample : 1, M;
+    if (!genbo__mul_ok(n, over, &M) || M > (size_t)1 << 28)
+        return genbo__fail(GENBO_EINVAL, "genbo: %zu designs x oversample %zu is too many", n, over);
+    unsigned src[8];
+    int ns = 0;
+    unsigned mask = st->sources ? st->sources : GENBO__SOURCE_GUIDED;
+    for (unsigned b = 1; b <= GENBO__SOURCE_REWEIGHTED; b <<= 1)
+        if (mask & b) src[ns++] = b;
+    if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
+    double *lo = genbo__malloc(2 * dim * sizeof *lo);
+    double *C = M == n ? designs : genbo__malloc(M * dim * sizeof *C);
+    int rc = lo && C ? GENBO_OK : GENBO_ENOMEM;
+    double *hi = lo ? lo + dim : NULL;
+    size_t off = 0;
+    for (int k = 0; !rc && k < ns; k++) {
+        size_t share = M / (size_t)ns + (k == 0 ? M % (size_t)ns : 0);
+        /* the guided source keeps the method's seed: oversample = 1 gives
+         * the sampler's own batch */
+        uint64_t sk = k == 0 ? seed : seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)src[k]);
+        if (share) rc = source_draw(mm, src[k], target, share, sk, C + off * dim);
+        if (rc) rc = genbo__fail_prefix(rc, "genbo: candidates");
+        off += share;
+    }
+    if (!rc) rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, hi);
+    if (!rc) genbo__region_project(dim, M, C, lo, hi);
+    if (!rc && M > n) rc = score_and_select(mm, M, C, n, seed, designs);
+    if (C != designs) free(C);
+    free(lo);
+    return rc;
+}

@@ -1,0 +1,30 @@
+/* region.h - the trust region a returned design must lie in (internal).
+ *
+ * Per feature, the data's range (labelled + pool) widened on each side by
+ * GENBO__REGION_MARGIN standard deviations of that feature. This is the one
+ * place the optimizer asks "is this design allowed?": when the shared
+ * trust region (optimizer/trust.h, issue 14 part 2) lands, these calls
+ * become thin wrappers around it. */
+#ifndef GENBO_OPTIMIZER_REGION_H
+#define GENBO_OPTIMIZER_REGION_H
+
+#include <stddef.h>
+
+#include "genbo.h"
+
+/* Margin in standard deviations of each feature (pool + labelled). */
+#define GENBO__REGION_MARGIN 0.5
+
+/* The box [lo, hi] (dim each) of labelled (na rows) + pool (nb rows, may
+ * be NULL). Fails on no rows or a non-finite value. */
+int genbo__region_box(size_t dim, const double *A, size_t na, const double *B, size_t nb,
+                     double *lo, double *hi);
+
+/* 1 if x (dim) is finite and inside the box. */
+int genbo__region_inside(size_t dim, const double *x, const double *lo, const double *hi);
+
+/* Clip the n rows of X (n x dim) into the box; a non-finite coordinate
+ * becomes the box's midpoint. Returns how many rows had to move. */
+size_t genbo__region_project(size_t dim, size_t n, double *X, const double *lo, const double *hi);
+
+#endif

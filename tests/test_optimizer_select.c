@@ -1,0 +1,125 @@
+/* test_optimizer_select.c - the genbo method's selection: the diversity
+ * rule, the support and trust-region rules, and the whole batch on a small
+ * trained model (never more than n designs, none off the trust region). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "optimizer/methods.h"
+#include "optimizer/select.h"
+#include "optimizer/support.h"
+#include "optimizer/region.h"
+
+static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t *idx) {
+    double best = INFINITY;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++) {
+            double s = 0;
+            for (size_t j = 0; j < dim; j++) {
+                double d = Z[idx[a] * dim + j] - Z[idx[b] * dim + j];
+                s += d * d;
+            }
+            if (sqrt(s) < best) best = sqrt(s);
+        }
+    return best;
+}
+
+/* 12 clusters of 10 near-duplicates 1 apart; the best acquisitions all sit
+ * in cluster 0. Without the rule the batch is cluster 0; with delta = 0.5
+ * it takes one design per cluster, best cluster first. */
+Test(select, diversity_rule_keeps_min_distance) {
+    enum { NCL = 12, PER = 10, M = NCL * PER, D = 3, N = 8 };
+    double Z[M * D], acq[M], ratio[M];
+    genbo_rng r;
+    genbo_rng_seed(&r, 3, 0);
+    for (int c = 0; c < NCL; c++)
+        for (int k = 0; k < PER; k++) {
+            int i = c * PER + k;
+            for (int j = 0; j < D; j++) Z[i * D + j] = (j == 0 ? c : 0) + 1e-3 * genbo_rng_normal(&r);
+            acq[i] = 100.0 - c - 0.01 * k; /* cluster 0 best */
+            ratio[i] = 1.0;
+        }
+    size_t ch[N + 1];
+    ch[N] = 12345; /* guard: never written */
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0.0, N, ch, NULL), GENBO_OK);
+    for (int k = 0; k < N; k++) cr_assert_lt(ch[k], PER, "no rule: all from cluster 0");
+    double used;
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0.5, N, ch, &used), GENBO_OK);
+    cr_assert_eq(ch[N], 12345);
+    cr_assert_eq(used, 0.5);
+    cr_assert_geq(min_pair_dist(N, D, Z, ch), 0.5);
+    for (int k = 0; k < N; k++) cr_assert_eq(ch[k] / PER, (size_t)k, "design %d from cluster %zu", k, ch[k] / PER);
+    /* more designs than clusters: the rule relaxes (halves) only as far as
+     * needed, the batch is full and its designs are distinct */
+    size_t ch2[20];
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0.5, 20, ch2, &used), GENBO_OK);
+    cr_assert_lt(used, 0.5);
+    cr_assert_gt(used, 0);
+    cr_assert_geq(min_pair_dist(20, D, Z, ch2), used);
+}
+
+Test(select, support_first_then_closest_and_never_non_finite) {
+    enum { M = 6, D = 1 };
+    double Z[M] = {0, 1, 2, 3, 4, 5};
+    double acq[M] = {10, 1, 2, 3, 9, NAN};
+    double ratio[M] = {5, 1, 1, 1, 3, 1}; /* 0 and 4 are off the support (r_max 2) */
+    size_t ch[5];
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0, 3, ch, NULL), GENBO_OK);
+    cr_assert(ch[0] == 3 && ch[1] == 2 && ch[2] == 1, "on-support by acquisition: %zu %zu %zu", ch[0], ch[1], ch[2]);
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0, 5, ch, NULL), GENBO_OK);
+    cr_assert(ch[3] == 4 && ch[4] == 0, "then off-support by ratio: %zu %zu", ch[3], ch[4]);
+    /* the NaN candidate is never chosen: 5 finite, 6 asked for */
+    size_t ch6[6];
+    cr_assert_eq(genbo__select(M, D, Z, acq, ratio, 2.0, 0, 6, ch6, NULL), GENBO_ENUMERIC);
+}
+
+Test(select, trust_project_brings_every_design_inside) {
+    enum { NL = 20, D = 3, NC = 5 };
+    double L[NL * D];
+    for (int i = 0; i < NL * D; i++) L[i] = sin(1.7 * i);
+    double lo[D], hi[D];
+    cr_assert_eq(genbo__region_box(D, L, NL, NULL, 0, lo, hi), GENBO_OK);
+    double X[NC * D] = {0, 0, 0, 1e6, -1e6, 0, NAN, 0.5, 0, INFINITY, 0, 0, 0.9, 0.9, 0.9};
+    cr_assert_eq(genbo__region_inside(D, X, lo, hi), 1);
+    cr_assert_eq(genbo__region_project(D, NC, X, lo, hi), 3);
+    for (int i = 0; i < NC; i++) cr_assert(genbo__region_inside(D, X + i * D, lo, hi), "row %d", i);
+    /* the box is the data's range widened by the margin (sd units) */
+    for (int j = 0; j < D; j++) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (int i = 0; i < NL; i++) mn = fmin(mn, L[i * D + j]), mx = fmax(mx, L[i * D + j]);
+        cr_assert_lt(lo[j], mn);
+        cr_assert_gt(hi[j], mx);
+        cr_assert_lt(hi[j] - mx, 2 * GENBO__REGION_MARGIN * (mx - mn));
+    }
+}
+
+/* A design drawn from the data has ratio ~ 1 and passes; a design far off
+ * a 1-dimensional data line does not. */
+Test(select, support_ratio_separates_on_and_off) {
+    enum { NP = 2000, D = 4, NQ = 200 };
+    double *P = malloc(sizeof(double) * NP * D), *Q = malloc(sizeof(double) * NQ * D);
+    genbo_rng r;
+    genbo_rng_seed(&r, 5, 0);
+    for (int i = 0; i < NP + NQ; i++) {
+        double t = genbo_rng_normal(&r), *row = i < NP ? P + i * D : Q + (i - NP) * D;
+        for (int j = 0; j < D; j++) row[j] = (j + 1) * t;
+    }
+    genbo__support s;
+    cr_assert_eq(genbo__support_build(P, NP, D, 1, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_gt(s.ratio_max, 1.0);
+    cr_assert_lt(s.ratio_max, 5.0);
+    double *Z = malloc(sizeof(double) * NQ * D), *ratio = malloc(sizeof(double) * NQ);
+    genbo__support_standardise(&s, NQ, Q, Z);
+    cr_assert_eq(genbo__support_ratio(&s, NQ, Z, ratio), GENBO_OK);
+    int pass = 0;
+    for (int i = 0; i < NQ; i++) pass += ratio[i] <= s.ratio_max;
+    cr_assert_geq(pass, NQ * 85 / 100, "fresh data designs on the support: %d of %d", pass, NQ);
+    double off[D] = {1, -1, 1, -1}, zo[D], ro;
+    genbo__support_standardise(&s, 1, off, zo);
+    cr_assert_eq(genbo__support_ratio(&s, 1, zo, &ro), GENBO_OK);
+    cr_assert_gt(ro, s.ratio_max, "off the line: ratio %.2f vs r_max %.2f", ro, s.ratio_max);
+    genbo__support_free(&s);
+    free(P), free(Q), free(Z), free(ratio);
+}
