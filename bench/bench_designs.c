@@ -18,11 +18,20 @@
  * every configured target with the same number of designs (`[generate] n`).
  * Methods that ignore the target make one batch.
  *
+ * The methods are the study's `[generate] methods` plus `edit`, and with
+ * --reweighted also `reweighted` (it trains a second, DDOM-reweighted
+ * model, as the pipeline does when something uses it).
+ *
  * usage: bench_designs [--cases a,b,...] [--seeds K] [--out PREFIX]
- *                      [--shared DIR] [--threads N] [--quick]
- *                      [--set section.key=value]... [--label TEXT]
- * --set changes a study key for every case (ablations: e.g.
- * --set diffusion.steps=4000). Writes PREFIX.md and PREFIX.json. */
+ *                      [--shared DIR] [--threads N] [--quick] [--reweighted]
+ *                      [--set section.key=value]...
+ *                      [--variant LABEL:section.key=value,...]... [--label TEXT]
+ * --set changes a study key for every case (e.g. --set diffusion.steps=4000
+ * for the fixed-budget training); --variant runs the genbo method again
+ * with other [generate] keys on the same trained models (ablations of
+ * guidance and selection). Cases run seed-major (every case gets seed 1
+ * before any gets seed 2); PREFIX.md and PREFIX.json are rewritten after
+ * every (case, seed). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +42,7 @@
 #include "datasets/tasks.h"
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
+#include "optimizer/reweight.h"
 #include "studies/config.h"
 #include "studies/study.h"
 
@@ -50,6 +60,7 @@ static void write_outputs(void);
 static const char *SETS[MAX_SETS][2]; /* --set: "section.key", "value" */
 static int n_sets;
 static int quick;
+static int with_reweighted; /* --reweighted: also the DDOM method (a second training) */
 
 /* The study defaults with a GP reward, the seed, the quick sizes and the
  * --set overrides. */
@@ -154,6 +165,22 @@ static void apply_sets(genbo_config *c, const char *const (*sets)[2], int n) {
  * genbo__study_method_models does). */
 static void method_models(genbo__models *md, const genbo_config *cfg) {
     genbo__config_sample_params(cfg, &md->sample);
+    genbo__config_select_settings(cfg, &md->select);
+}
+
+/* The methods of a case: the study's `[generate] methods`, plus `edit`
+ * (cheap) and, with --reweighted, `reweighted`, if they are not listed. */
+static int case_methods(const genbo_config *cfg, genbo__method *ms) {
+    int n = 0, has_edit = 0, has_rw = 0;
+    for (int i = 0; i < cfg->n_methods; i++) {
+        bu_check(genbo__method_from_name(cfg->methods[i], &ms[n]), cfg->methods[i]);
+        has_edit |= ms[n] == GENBO__METHOD_EDIT;
+        has_rw |= ms[n] == GENBO__METHOD_REWEIGHTED;
+        n++;
+    }
+    if (!has_edit) ms[n++] = GENBO__METHOD_EDIT;
+    if (!has_rw && with_reweighted) ms[n++] = GENBO__METHOD_REWEIGHTED;
+    return n;
 }
 
 static void run_methods(const bcase *b, genbo__models *md, const genbo_config *cfg,
@@ -161,14 +188,17 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
     size_t D = b->dim, np = b->n_pool, n = (size_t)cfg->n;
     double *G = bu_alloc(n * D * sizeof *G);
     method_models(md, cfg);
-    for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
-        const char *name = genbo__method_name((genbo__method)m);
+    genbo__method ms[2 * GENBO__METHOD_COUNT + 2];
+    int nm = case_methods(cfg, ms);
+    for (int k = 0; k < nm; k++) {
+        genbo__method m = ms[k];
+        const char *name = genbo__method_name(m);
         if (variant && m != GENBO__METHOD_GENBO) continue;
+        if (m == GENBO__METHOD_REWEIGHTED && !md->reweighted) continue;
         int ua = uses_target(name);
         for (int j = 0; j < (ua ? cfg->n_targets : 1); j++) {
             double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
-            bu_check(genbo__generate((genbo__method)m, md, a, n, 7000 + 31 * seed + (uint64_t)j, G),
-                     name);
+            bu_check(genbo__generate(m, md, a, n, 7000 + 31 * seed + (uint64_t)j, G), name);
             char cf[64], mn[48];
             snprintf(cf, sizeof cf, "a=%.32s", ua ? cfg->targets[j].label : "-");
             snprintf(mn, sizeof mn, "%.20s%s%.24s%s", name, variant ? " [" : "",
@@ -230,12 +260,28 @@ static void run_case(bcase *b, uint64_t seed) {
         free(y);
         free(sup);
     }
+    /* the DDOM model, as the pipeline's step_reweighted trains it, when a
+     * method or genbo's sources use it */
+    genbo_diffusion *rw = NULL;
+    if (with_reweighted || (cfg->sources & GENBO__SOURCE_REWEIGHTED)) {
+        double *w = bu_alloc(np * sizeof *w);
+        bu_check(genbo__ddom_weights(np, yhat, cfg->reweight_percentile, w), "ddom weights");
+        genbo_diffusion_params rdp;
+        genbo__config_diffusion_params(cfg, &rdp);
+        rdp.seed = genbo__seed_mix(cfg->seed, 13, 0);
+        rdp.row_weights = w;
+        t0 = genbo__now();
+        bu_check(genbo_diffusion_train(&rdp, np, D, b->PX, yhat, &rw), "reweighted train");
+        bu_add(mc, "rw_train_s", genbo__now() - t0);
+        bu_progress("  reweighted model %.1f s", genbo__now() - t0);
+        free(w);
+    }
     /* step 4: every method, every target, the same n; then the variants */
     genbo__models md = {0};
     md.dim = D;
     md.label_X = b->LX, md.label_y = b->LY, md.n_label = b->n_label;
     md.pool_X = b->PX, md.n_pool = np;
-    md.reward = rm, md.diffusion = dm;
+    md.reward = rm, md.diffusion = dm, md.reweighted = rw;
     t0 = genbo__now();
     run_methods(b, &md, cfg, yhat, seed, NULL);
     bu_add(mc, "gen_s", genbo__now() - t0);
@@ -246,6 +292,7 @@ static void run_case(bcase *b, uint64_t seed) {
         genbo_config_free(vc);
     }
     genbo_diffusion_free(dm);
+    genbo_diffusion_free(rw);
     genbo_reward_free(rm);
     free(yhat);
     genbo_config_free(cfg);
@@ -340,7 +387,7 @@ static void write_case(FILE *f, const char *name, int olympus) {
     const char *other_name = "-";
     for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
         const char *meth = genbo__method_name((genbo__method)m);
-        const bu_cell *c = best_cell(name, meth);
+        const bu_cell *c = best_cell(name, meth); /* NULL: not run */
         if (!c) continue;
         fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
                 bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
@@ -435,6 +482,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) run_label = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--reweighted")) with_reweighted = 1;
         else if (!strcmp(argv[i], "--variant") && i + 1 < argc && n_variants < MAX_VARIANTS) {
             /* LABEL:section.key=value,section.key=value */
             char *spec = argv[++i], *colon = strchr(spec, ':');
@@ -470,7 +518,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] "
                             "[--out PREFIX] [--shared DIR] [--threads N] [--quick] "
                             "[--set section.key=value]... [--variant LABEL:section.key=value,...]... "
-                            "[--label TEXT]\n", argv[0]);
+                            "[--reweighted] [--label TEXT]\n", argv[0]);
             return 2;
         }
     }

@@ -17,7 +17,7 @@
 #include "genbo.h"
 
 #define BU_MAX_SEEDS 8
-#define BU_MAX_METRICS 10
+#define BU_MAX_METRICS 16
 
 /* One row of a results table: a configuration (free text columns), a set
  * of named metrics, and one value per seed for each. */
