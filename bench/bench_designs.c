@@ -23,7 +23,8 @@
  * model, as the pipeline does when something uses it).
  *
  * usage: bench_designs [--cases a,b,...] [--seeds K] [--out PREFIX]
- *                      [--shared DIR] [--threads N] [--quick] [--reweighted]
+ *                      [--first-seed S] [--shared DIR] [--threads N] [--quick]
+ *                      [--reweighted]
  *                      [--set section.key=value]...
  *                      [--variant LABEL:section.key=value,...]... [--label TEXT]
  * --set changes a study key for every case (e.g. --set diffusion.steps=4000
@@ -473,10 +474,11 @@ static void write_outputs(void) {
 int main(int argc, char **argv) {
     const char *shared = NULL;
     const char *cases = "quad48,curved48,oer_plate_3496,oer_plate_3851,photo_pce10,hplc,crossed_barrel";
-    int threads = 0, seeds = 3;
+    int threads = 0, seeds = 3, first_seed = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cases") && i + 1 < argc) cases = argv[++i];
         else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--first-seed") && i + 1 < argc) first_seed = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_prefix = argv[++i];
         else if (!strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -515,7 +517,7 @@ int main(int argc, char **argv) {
             SETS[n_sets][0] = kv;
             SETS[n_sets++][1] = eq + 1;
         } else {
-            fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] "
+            fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] [--first-seed S] "
                             "[--out PREFIX] [--shared DIR] [--threads N] [--quick] "
                             "[--set section.key=value]... [--variant LABEL:section.key=value,...]... "
                             "[--reweighted] [--label TEXT]\n", argv[0]);
@@ -555,7 +557,8 @@ int main(int argc, char **argv) {
         case_olympus_flag[n_cases++] = !is_task;
     }
     /* seed-major: after the first pass every case has a row */
-    for (int s = 1; s <= seeds; s++)
+    if (first_seed < 1) first_seed = 1;
+    for (int s = first_seed; s <= seeds; s++)
         for (int i = 0; i < n_cases; i++) {
             double t = genbo__now();
             if (!strcmp(case_names[i], "quad48"))

@@ -14,10 +14,29 @@ import sys
 
 
 def load(paths):
-    cells = []
+    """Cells of every file; a cell present in several files (the same case
+    run for other seeds, --first-seed) gets the seeds of all of them."""
+    merged = {}
     for p in paths:
         with open(p) as f:
-            cells += json.load(f)["cells"]
+            for c in json.load(f)["cells"]:
+                key = (c["section"], c["config"], c["method"])
+                if key not in merged:
+                    merged[key] = {"section": c["section"], "config": c["config"],
+                                   "method": c["method"], "seeds": {}}
+                for name, m in c["metrics"].items():
+                    merged[key]["seeds"].setdefault(name, []).extend(
+                        v for v in m["seeds"] if v is not None)
+    cells = []
+    for c in merged.values():
+        c["metrics"] = {}
+        for name, v in c["seeds"].items():
+            if not v:
+                continue
+            mean = sum(v) / len(v)
+            sd = (sum((x - mean) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0
+            c["metrics"][name] = {"mean": mean, "sd": sd, "seeds": v}
+        cells.append(c)
     return cells
 
 
