@@ -63,8 +63,22 @@ int cmd_ask(int argc, char **argv) {
         default: return cli_help_or_usage("ask", c == 'h');
         }
     }
-    if (!db || !study || nd < 1 || nd > 1e6 || nd != floor(nd) || optind != argc)
+    /* Say what is wrong before the usage (issue 10.11). */
+    const char *bad = NULL;
+    char why[200];
+    char *tend = NULL;
+    double tv = target ? strtod(target, &tend) : 0;
+    if (optind != argc) snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]), bad = why;
+    else if (!db) bad = "--db FILE is required";
+    else if (!study) bad = "--study NAME is required";
+    else if (target && tend != target && !*tend && !isfinite(tv))
+        snprintf(why, sizeof why, "--target must be a finite number, not %s", target), bad = why;
+    else if (nd != floor(nd) || nd < 1 || nd > 1e6)
+        snprintf(why, sizeof why, "--n must be a whole number of designs from 1 to 1000000, not %.17g", nd), bad = why;
+    if (bad) {
+        fprintf(stderr, "genbo: ask: %s\n", bad);
         return cli_usage_error("ask");
+    }
     size_t n = (size_t)nd;
     genbo_study *s;
     if (genbo_study_open(db, study, NULL, 0, &s)) return cli_fail("ask");
@@ -107,6 +121,14 @@ int cmd_ask(int argc, char **argv) {
                 snprintf(fb, sizeof fb, "x%zu", k);
                 cJSON_AddItemToObject(p, nm ? nm : fb, cli_json_double(X[i * dim + k]));
             }
+            /* what the trust region did to the design ([] = nothing) */
+            unsigned fv = 0;
+            if (genbo_study_trial_flags(s, ids[i], &fv)) fv = 0; /* stored: cannot be missing */
+            cJSON *fl = cJSON_AddArrayToObject(j, "flags");
+            if (fv & GENBO_DESIGN_RESAMPLED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("resampled"));
+            if (fv & GENBO_DESIGN_PROJECTED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("projected"));
             if (info.warning[0]) cJSON_AddStringToObject(j, "warning", info.warning);
             char *text = cJSON_PrintUnformatted(j);
             if (text) puts(text);

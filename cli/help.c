@@ -43,7 +43,8 @@ static const cli_help HELP[] = {
                      "random (default: [loop] method); e.g. --method conditional"},
       {"--n N", "number of designs (default 1); e.g. --n 8"},
       {"--json", "one JSON object per design: trial, target, target_label, method, x, params (by "
-                 "feature name), warning (when the target lies beyond the data)"},
+                 "feature name), flags (\"resampled\" / \"projected\" when the trust region "
+                 "changed it), warning (when the target lies beyond the data)"},
       {"--quiet", "no training progress on stderr"},
       {"--help", "this help"}},
      "genbo ask --db my.db --study default --target p90 --n 4 --json\n"
@@ -88,10 +89,14 @@ static const cli_help HELP[] = {
       {"--help", "this help"}},
      "genbo report --db my.db --out report.html"},
     {"serve", "serve the live study dashboard",
-     "genbo serve --db FILE [--port N] [--host ADDR]",
+     "genbo serve --db FILE [--port N] [--host ADDR] [--max-connections N] [--timeout S]",
      {{"--db FILE", "study database (read-only, never written); e.g. --db my.db"},
       {"--port N", "TCP port (default 8080; 0 = any free port); e.g. --port 8123"},
       {"--host ADDR", "address to listen on (default 127.0.0.1: this machine only); e.g. --host ::1"},
+      {"--max-connections N", "connections kept at once (default 64; a new one evicts the one longest "
+                              "without a completed request); e.g. --max-connections 16"},
+      {"--timeout S", "seconds a connection may take to complete a request, not reset by trickled "
+                      "bytes (default 10); e.g. --timeout 5"},
       {"--help", "this help"}},
      "genbo serve --db my.db --port 8080   # then open http://127.0.0.1:8080/"},
     {"fit", "fit a reward model (ridge or GP) to a labelled CSV and print the fit",

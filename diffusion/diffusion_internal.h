@@ -7,6 +7,14 @@
 #include "diffusion/net.h"
 #include "genbo.h"
 
+/* Numeric limits of a loaded model and of a sampling request
+ * (docs/diffusion.md): a model outside them is refused as corrupt, a
+ * target outside them is an error naming it; within them the float network
+ * stays finite. */
+#define GD_TARGET_MAX_Z 1e6   /* |target - y_mean| / y_sd */
+#define GD_WEIGHT_MAX 1e4f    /* |network parameter| */
+#define GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
+
 struct genbo_diffusion {
     dn_config cfg;
     genbo_schedule schedule;
@@ -16,7 +24,13 @@ struct genbo_diffusion {
     double y_mean, y_sd;    /* reward standardisation */
     float *params;          /* EMA weights, used for sampling and saved */
     size_t n_params;
+    genbo_precision precision; /* trained at (fp32 or bf16); not saved */
 };
+
+/* Switch a to bf16 products if precision (resolved) is bf16 and load the
+ * weights. Returns a status. */
+int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision precision,
+                      const float *params);
 
 /* ---- noise schedules (schedule.c) -------------------------------------
  * x_t = alpha_t x_0 + sigma_t eps in standardised coordinates.

@@ -7,9 +7,11 @@
  * diffusion: the long step), storing them like a run does.
  *
  * What is refit when: before sampling, ask counts the run's told trials; if
- * there are more labels (labelled set + told trials) than the reward model
- * was fitted on, the reward model is refit on all of them (ridge: a few ms)
- * and stored (models row, round NULL). The diffusion model is never
+ * the labels (labelled set + told trials) grew by at least 1% of those the
+ * reward model was fitted on (so after every tell below 100 labels), it is
+ * refit on all of them (ridge: a few ms) and stored (models row, round
+ * NULL), replacing the previous ask refit: storage does not grow with the
+ * number of asks and neither does the amortised time of an ask. The diffusion model is never
  * retrained by ask (that is the design loop's finetune_steps).
  *
  * Trial ids are reserved first (one short write transaction), then the
@@ -75,17 +77,25 @@ int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx) {
     return rc;
 }
 
-/* Refit the reward model if tells arrived since it was fitted. */
+/* A refit matters once the labels grew by ASK_REFIT_GROWTH (1%) of those
+ * the model was fitted on: every tell while there are fewer than 100
+ * labels, every n/100-th tell after. Refitting on every tell made each ask
+ * O(labels) (issue 10.7); this keeps the amortised cost per ask flat. */
+#define ASK_REFIT_GROWTH 0.01
+
+/* Refit the reward model if enough tells arrived since it was fitted. */
 static int refresh_reward(genbo_study *s) {
     study_models *m = &s->models;
     int64_t told = genbo__run_told_count(s, m->run_id);
     if (told < 0) return GENBO_EDB;
-    if ((int64_t)s->data.n_label + told <= m->reward_labels) return GENBO_OK;
+    int64_t now = (int64_t)s->data.n_label + told;
+    if (now <= m->reward_labels || (double)(now - m->reward_labels) < ASK_REFIT_GROWTH * (double)m->reward_labels)
+        return GENBO_OK;
     genbo_reward *fresh;
     int64_t n_labels;
     int rc = genbo__refit_reward(s, m->run_id, &fresh, &n_labels);
     if (rc) return rc;
-    rc = genbo__store_reward(s, m->run_id, -1, n_labels, fresh);
+    rc = genbo__store_ask_refit(s, m->run_id, n_labels, fresh);
     if (rc) {
         genbo_reward_free(fresh);
         return rc;
@@ -199,16 +209,18 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
     int64_t *ids = genbo__malloc(n * sizeof *ids);
     double *X = genbo__malloc(n * dim * sizeof *X), *pred = genbo__malloc(n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(n * sizeof *supp) : NULL;
-    if (!ids || !X || !pred || (s->data.task && !supp)) rc = GENBO_ENOMEM;
+    unsigned *flags = genbo__malloc(n * sizeof *flags);
+    if (!ids || !X || !pred || !flags || (s->data.task && !supp)) rc = GENBO_ENOMEM;
     if (!rc) rc = genbo__trials_reserve(s, m->run_id, -1, target, label, method_name, n, ids);
     if (!rc) {
         genbo__models mm;
         genbo__study_method_models(s, &mm);
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
-        rc = genbo__generate(method, &mm, target, n, genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X);
+        rc = genbo__generate_trusted(method, &mm, mm.trust, target, n,
+                                     genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X, flags);
         if (!rc) rc = genbo_reward_predict(m->reward, n, X, pred, NULL);
         if (!rc && supp) rc = genbo_task_support_distance(s->data.task, n, X, supp);
-        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp);
+        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp, flags);
         if (rc) {
             /* Do not leave reserved trials without a design looking open. */
             char reason[300];
@@ -236,6 +248,7 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
                          label, target, dmax);
         }
     }
+    free(flags);
     free(ids);
     free(X);
     free(pred);

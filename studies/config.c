@@ -3,7 +3,6 @@
  * text and the documentation, so the four can never disagree. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -31,6 +30,7 @@ typedef enum {
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
     K_METHODS, /* comma-separated method names */
+    K_BOUNDS,  /* data | LO:HI | a list of LO:HI or data, one per feature */
     K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
                   mask (bit i = word i) goes to the int field named by max */
 } key_type;
@@ -135,6 +135,8 @@ static const key_def KEYS[] = {
      "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
     {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
      "log_uniform", "distribution of training times on [t0, T]"},
+    {"diffusion", "precision", K_ENUM, F(precision), 0, 0, "auto|fp32|bf16", "auto",
+     "matrix arithmetic of the network: bf16 (oneDNN, AMX/AVX512-BF16; fp32 master weights) or fp32 (OpenBLAS); auto = bf16 where the CPU has it; bf16 on a CPU without it is an error"},
 
     {"generate", "targets", K_TARGETS, F(targets_text), 0, 0, NULL, "p50, p90, max",
      "target rewards: `pQ` = Q-th percentile of the pool's pseudo-rewards, `max` = the pool's "
@@ -149,9 +151,9 @@ static const key_def KEYS[] = {
     {"generate", "cfg_weight", K_DOUBLE, F(cfg_weight), 0, 100, NULL, "0",
      "classifier-free guidance weight w of `genbo` (0 = plain conditioning)"},
     {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive|target",
-     "lookahead",
-     "gradient guidance of `genbo` and `gradient`: linear tilt at x0_hat or x_t, or `target` = "
-     "Guo et al.'s target-seeking look-ahead (docs/diffusion.md)"},
+     "target",
+     "gradient guidance of `genbo` and `gradient`: `target` = Guo et al.'s target-seeking "
+     "look-ahead, or a linear tilt at x0_hat (`lookahead`) or x_t (`naive`) (docs/diffusion.md)"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
      "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
     {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
@@ -186,6 +188,14 @@ static const key_def KEYS[] = {
 
     {"ask", "steps", K_INT, F(ask_steps), 0, 100000, NULL, "0",
      "sampler steps used by ask (0 = [generate] steps)"},
+
+    {"constraints", "bounds", K_BOUNDS, F(bounds), 0, 0, NULL, "data",
+     "per-feature bounds of every design: `data` = the data's range widened by `margin`, one "
+     "`LO:HI` for every feature, or a list with one `LO:HI` or `data` per feature"},
+    {"constraints", "margin", K_DOUBLE, F(trust_margin), 0, BIG, NULL, "0.5",
+     "widening of the data's range per side, in data standard deviations"},
+    {"constraints", "simplex", K_STR, F(simplex), 0, 0, NULL, "none",
+     "features that must sum to one (each in [0, 1]): `none`, `all` or a list of column names"},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -265,6 +275,47 @@ static const char *next_item(const char **p, char *buf, size_t size) {
     buf[k] = '\0';
     *p = e;
     return buf;
+}
+
+int genbo__parse_bounds(const char *text, size_t dim, double *lo, double *hi, size_t *count,
+                        const char **why) {
+    size_t n = 0;
+    char item[128];
+    const char *p = text;
+    while (next_item(&p, item, sizeof item)) {
+        double a = NAN, b = NAN;
+        if (strcmp(item, "data")) {
+            char *colon = strchr(item, ':');
+            if (!colon) {
+                *why = "is not LO:HI or data";
+                return GENBO_EINVAL;
+            }
+            *colon = '\0';
+            if (!parse_double(item, &a) || !parse_double(colon + 1, &b)) {
+                *why = "needs two numbers LO:HI";
+                return GENBO_EINVAL;
+            }
+            if (!(a <= b)) {
+                *why = "has LO above HI";
+                return GENBO_EINVAL;
+            }
+        }
+        if (dim && n < dim) lo[n] = a, hi[n] = b;
+        n++;
+    }
+    if (n == 0) {
+        *why = "lists no bounds";
+        return GENBO_EINVAL;
+    }
+    if (dim && n == 1) /* one range for every feature */
+        for (size_t j = 1; j < dim; j++) lo[j] = lo[0], hi[j] = hi[0];
+    else if (dim && n != dim) {
+        *why = "does not give one range per feature (or one for all)";
+        *count = n;
+        return GENBO_EINVAL;
+    }
+    *count = n;
+    return GENBO_OK;
 }
 
 /* Where a message comes from: "file:line: [section] key" or "[section] key". */
@@ -374,6 +425,14 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
         memcpy(field, v, strlen(v) + 1);
         break;
+    case K_BOUNDS: {
+        size_t cnt;
+        if (genbo__parse_bounds(v, 0, NULL, NULL, &cnt, &why))
+            return key_fail(c, line, k, GENBO_EINVAL, "'%s' %s", v, why);
+        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
+        memcpy(field, v, strlen(v) + 1);
+        break;
+    }
     case K_TARGET: {
         cfg_target t;
         if (genbo__parse_target(v, &t, &why))
@@ -464,7 +523,7 @@ static int config_set_at(genbo_config *c, const char *section, const char *name,
     if (c->source[0] && line > 0) snprintf(where, sizeof where, "%s:%d: ", c->source, line);
     if (!known_section(section))
         return genbo__fail(GENBO_EINVAL, "%sunknown section [%s] (known: study, data, reward, "
-                           "diffusion, generate, evaluate, loop, ask)", where, section);
+                           "diffusion, generate, evaluate, loop, ask, constraints)", where, section);
     int ki = find_key(section, name);
     if (ki < 0) return genbo__fail(GENBO_EINVAL, "%s[%s] %s: unknown key", where, section, name);
     return set_value(c, ki, value, line);
@@ -529,56 +588,29 @@ int genbo_config_set(genbo_config *cfg, const char *section, const char *key, co
 
 typedef struct parse_state {
     genbo_config *c;
-    FILE *f;          /* read from a file, or */
-    const char *text; /* from text in memory (the configuration stored in a database) */
-    int line;         /* lines read so far = the line the handler is looking at */
     int rc;
 } parse_state;
 
-/* inih's reader: counts lines so the handler knows where it is (Debian's
- * libinih is built without INI_HANDLER_LINENO). A line longer than the
- * buffer arrives in pieces; only the piece ending in '\n' counts. */
-static char *counting_reader(char *str, int num, void *stream) {
-    parse_state *st = stream;
-    char *r;
-    if (st->f) {
-        r = fgets(str, num, st->f);
-    } else {
-        if (!*st->text || num < 2) return NULL;
-        size_t k = strcspn(st->text, "\n");
-        if (st->text[k] == '\n') k++;
-        if (k > (size_t)num - 1) k = (size_t)num - 1;
-        memcpy(str, st->text, k);
-        str[k] = '\0';
-        st->text += k;
-        r = str;
-    }
-    if (r) {
-        size_t k = strlen(r);
-        if ((k && r[k - 1] == '\n') || (st->f ? feof(st->f) : !*st->text)) st->line++;
-    }
-    return r;
-}
-
-static int ini_handler_fn(void *user, const char *section, const char *name, const char *value) {
+static int ini_handler_fn(void *user, int line, const char *section, const char *name,
+                          const char *value) {
     parse_state *st = user;
-    if (st->rc) return 0;
-    if (!name) return 1; /* a section header alone (only with INI_CALL_HANDLER_ON_NEW_SECTION) */
-    st->rc = config_set_at(st->c, section, name, value, st->line);
+    st->rc = config_set_at(st->c, section, name, value, line);
     return st->rc == GENBO_OK;
 }
 
-static int parse(parse_state *st, const char *source, const char *base_dir, genbo_config **out) {
+/* text: len bytes plus a terminating NUL, modified in place. */
+static int parse(char *text, size_t len, const char *source, const char *base_dir,
+                 genbo_config **out) {
     genbo_config *c;
     int rc = genbo_config_default(&c);
     if (rc) return rc;
     snprintf(c->source, sizeof c->source, "%s", source);
     snprintf(c->base_dir, sizeof c->base_dir, "%s", base_dir);
-    st->c = c;
-    int e = ini_parse_stream(counting_reader, st, ini_handler_fn, st);
-    if (st->rc) rc = st->rc;
+    parse_state st = {c, GENBO_OK};
+    int e = genbo__ini_parse(text, len, ini_handler_fn, &st);
+    if (st.rc) rc = st.rc;
     else if (e > 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: not a section header or key = value line", source, e);
-    else if (e < 0) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file", source);
+    else if (e < 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: a NUL byte (not a text file)", source, -e);
     else rc = validate(c);
     if (rc) {
         free(c);
@@ -588,12 +620,43 @@ static int parse(parse_state *st, const char *source, const char *base_dir, genb
     return GENBO_OK;
 }
 
+/* Study files larger than this are refused (they are a few KB). */
+#define STUDY_FILE_MAX ((size_t)16 << 20)
+
 int genbo_config_load(const char *path, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
     FILE *f = fopen(path, "r");
     if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
+    /* The whole file: a read error (a directory gives EISDIR here, not at
+     * fopen) is an error, never an early end of file. */
+    size_t len = 0, cap = 4096;
+    char *text = genbo__malloc(cap + 1);
+    int rc = text ? GENBO_OK : GENBO_ENOMEM;
+    while (!rc) {
+        if (len == cap) {
+            char *bigger = cap >= STUDY_FILE_MAX ? NULL : realloc(text, 2 * cap + 1);
+            if (!bigger) {
+                rc = genbo__fail(GENBO_EFORMAT, "%s: study file larger than %zu bytes", path, STUDY_FILE_MAX);
+                break;
+            }
+            text = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    text[len] = '\0';
     char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
@@ -603,17 +666,22 @@ int genbo_config_load(const char *path, genbo_config **out) {
         memcpy(base, path, k);
         base[k] = '\0';
     }
-    parse_state st = {NULL, f, NULL, 0, 0};
-    int rc = parse(&st, path, base, out);
-    fclose(f);
+    rc = parse(text, len, path, base, out);
+    free(text);
     return rc;
 }
 
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL out");
     *out = NULL;
-    parse_state st = {NULL, NULL, text, 0, 0};
-    return parse(&st, source ? source : "", "", out);
+    if (!text) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL text");
+    size_t len = strlen(text);
+    char *copy = genbo__malloc(len + 1);
+    if (!copy) return GENBO_ENOMEM;
+    memcpy(copy, text, len + 1);
+    int rc = parse(copy, len, source ? source : "", "", out);
+    free(copy);
+    return rc;
 }
 
 void genbo_config_free(genbo_config *cfg) { free(cfg); }
@@ -742,6 +810,7 @@ char *genbo__config_doc_table(void) {
         case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
         case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
         case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
+        case K_BOUNDS: snprintf(values, sizeof values, "data \\| LO:HI \\| list of LO:HI or data"); break;
         case K_WORDSET: {
             size_t j = (size_t)snprintf(values, sizeof values, "list of ");
             for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {
@@ -819,6 +888,7 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->patience = c->patience;
     p->tol = c->tol;
     p->checkpoint_seconds = c->checkpoint_seconds;
+    p->precision = (genbo_precision)c->precision;
 }
 
 void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
@@ -839,4 +909,5 @@ void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) 
     p->grad_mode = (genbo_gradient_guidance)c->grad_mode;
     p->grad_eta = c->grad_eta;
     p->seed = c->seed;
+    p->precision = (genbo_precision)c->precision;
 }

@@ -65,6 +65,7 @@ struct genbo_config {
     int patience;
     double max_seconds, val_fraction, tol, checkpoint_seconds;
     double reweight_percentile;
+    int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */
     char targets_text[CFG_STR];
@@ -99,6 +100,11 @@ struct genbo_config {
     /* [ask] */
     int ask_steps; /* sampler steps for ask (0 = [generate] steps) */
 
+    /* [constraints] (resolved against the data in studies/data.c) */
+    char bounds[CFG_STR];  /* "data", "LO:HI" or a list (validated syntax) */
+    double trust_margin;   /* data sd per side */
+    char simplex[CFG_STR]; /* "none", "all" or column names */
+
     /* Source line of every key (0 = default or set by code), by key index. */
     int line[128];
 };
@@ -107,9 +113,23 @@ struct genbo_config {
  * reason in *why (static text). */
 int genbo__parse_target(const char *text, cfg_target *t, const char **why);
 
+/* Parse a [constraints] bounds value: with dim = 0 only its syntax; with
+ * dim > 0 also fill lo / hi (dim each; NaN = from the data; one range
+ * means every feature). *count = ranges listed. GENBO_EINVAL with *why. */
+int genbo__parse_bounds(const char *text, size_t dim, double *lo, double *hi, size_t *count,
+                        const char **why);
+
 /* Parse a configuration from INI text (as stored in a database); source
  * names it in messages. */
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out);
+
+/* The study-file line reader (ini.c) over text[0..len) (text[len] == '\0';
+ * modified in place). The handler gets each key = value with its line and
+ * returns 0 to stop. Returns 0 (done or stopped by the handler), the line
+ * of a malformed line (> 0), or -line of a NUL byte (< 0). */
+typedef int (*genbo__ini_handler)(void *user, int line, const char *section, const char *name,
+                                  const char *value);
+int genbo__ini_parse(char *text, size_t len, genbo__ini_handler handler, void *user);
 
 /* Fill the library's parameter structs from a configuration. */
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);

@@ -9,6 +9,7 @@
 
 #include "genbo.h"
 #include "optimizer/methods.h"
+#include "optimizer/trust.h"
 #include "studies/config.h"
 
 /* The data a run works on, rebuilt deterministically from the
@@ -21,6 +22,7 @@ typedef struct study_data {
     size_t dim, n_label, n_pool;
     const double *label_X, *label_y, *pool_X; /* borrowed from the datasets */
     double knn_scale;      /* pool's own kNN distance (0 = not computed yet) */
+    genbo__trust trust;    /* where designs may go ([constraints]; trust.h) */
 } study_data;
 
 /* Models of one run, as loaded or fitted. */
@@ -78,6 +80,17 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
                              const genbo_reward *m, const char *step, double seconds);
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds);
+/* A design-loop round's outputs - the refit reward model, the fine-tuned
+ * diffusion model (NULL: none) - and its step mark, in ONE transaction: a
+ * kill before it leaves the previous round's models the newest, so the
+ * resumed round redoes the same refit and fine-tune from the same start. */
+int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                       const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
+                       double seconds);
+/* Ask's reward refit (round NULL): replaces the run's previous ask refit,
+ * unless that one was fitted on at least as many labels, so a run keeps at
+ * most one (issue 10.7: one row per ask was 275 MB after 8,000 pairs). */
+int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m);
 /* A diffusion model with a role (models.role, e.g. "reweighted"; NULL =
  * the run's main model), committed with a step mark when step != NULL. */
 int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
@@ -127,12 +140,14 @@ double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n
 /* Trials. */
 int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
                           const char *target_label, const char *method, size_t n, int64_t *ids);
+/* flags (n GENBO_DESIGN_* values, may be NULL) -> trials.flags text. */
 int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
-                              const double *pred, const double *support);
+                              const double *pred, const double *support, const unsigned *flags);
 /* Reserve and store designs in one transaction (the pipeline's batches). */
 int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
                          const char *target_label, const char *method, size_t n, const double *X,
-                         const double *pred, const double *support, int64_t *ids);
+                         const double *pred, const double *support, const unsigned *flags,
+                         int64_t *ids);
 /* Tell n trials in one transaction: y[i] when finite, else a failure with
  * reasons[i] (may be NULL); batch_reason != NULL fails them all. */
 int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const double *y,
@@ -147,6 +162,9 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm);
  * end (status done, or failed with the current error message when rc). */
 int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
 int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
+/* The run lock file of a study: "<db>.<name>.runlock", the name's bytes
+ * other than [A-Za-z0-9._-] percent-encoded (a '/' must not make a path). */
+void genbo__run_lock_path(const char *db_path, const char *name, char *out, size_t size);
 /* The newest run of kind 'run' (0 if none). */
 int64_t genbo__study_last_run(genbo_study *s);
 /* After a tell: when the trial's batch (a run's round >= 0) has no asked
