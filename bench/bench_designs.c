@@ -44,6 +44,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
 #include "optimizer/reweight.h"
+#include "optimizer/trust.h"
 #include "studies/config.h"
 #include "studies/study.h"
 
@@ -113,15 +114,23 @@ static void truth(const bcase *b, size_t n, const double *X, double *y, double *
     free(dist);
 }
 
-static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a) {
+/* flags: the GENBO_DESIGN_* of each design (from the trusted generation);
+ * tr: the trust region. "unmarked" counts designs outside it or
+ * non-finite without a flag (must be 0). */
+static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a,
+                   const unsigned *flags, const genbo__trust *tr) {
     size_t D = b->dim;
     double *y = bu_alloc(n * sizeof *y), *sup = bu_alloc(n * sizeof *sup);
-    size_t bad = 0;
+    size_t bad = 0, marked = 0, unmarked = 0;
     for (size_t i = 0; i < n; i++) {
         int fin = 1;
         for (size_t k = 0; k < D; k++) fin &= isfinite(X[i * D + k]) != 0;
         bad += !fin;
+        marked += flags[i] != 0;
+        unmarked += flags[i] == 0 && (!fin || genbo__trust_check(tr, X + i * D) != 0);
     }
+    bu_add(c, "flagged", (double)marked / (double)n);
+    bu_add(c, "unmarked", (double)unmarked);
     truth(b, n, X, y, sup);
     genbo__metrics_input in = {0};
     in.n = n, in.dim = D, in.X = X, in.target = a, in.y_true = y, in.support = sup;
@@ -188,7 +197,21 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
                         const double *yhat, uint64_t seed, const char *variant) {
     size_t D = b->dim, np = b->n_pool, n = (size_t)cfg->n;
     double *G = bu_alloc(n * D * sizeof *G);
+    unsigned *flags = bu_alloc(n * sizeof *flags);
     method_models(md, cfg);
+    /* the trust region as the study builds it from [constraints] and the
+     * data (bounds = data, margin; simplex: only `all` or `none` here) */
+    genbo__trust tr;
+    unsigned char *simplex = NULL;
+    if (!strcmp(cfg->simplex, "all")) {
+        simplex = bu_alloc(D);
+        memset(simplex, 1, D);
+    }
+    bu_check(genbo__trust_init(&tr, D, b->LX, b->n_label, b->PX, np, cfg->trust_margin, NULL, NULL,
+                               simplex),
+             "trust region");
+    free(simplex);
+    md->trust = &tr;
     genbo__method ms[2 * GENBO__METHOD_COUNT + 2];
     int nm = case_methods(cfg, ms);
     for (int k = 0; k < nm; k++) {
@@ -199,14 +222,19 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
         int ua = uses_target(name);
         for (int j = 0; j < (ua ? cfg->n_targets : 1); j++) {
             double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
-            bu_check(genbo__generate(m, md, a, n, 7000 + 31 * seed + (uint64_t)j, G), name);
+            bu_check(genbo__generate_trusted(m, md, &tr, a, n, 7000 + 31 * seed + (uint64_t)j, G,
+                                             flags),
+                     name);
             char cf[64], mn[48];
             snprintf(cf, sizeof cf, "a=%.32s", ua ? cfg->targets[j].label : "-");
             snprintf(mn, sizeof mn, "%.20s%s%.24s%s", name, variant ? " [" : "",
                      variant ? variant : "", variant ? "]" : "");
-            record(bu_cell_get(&T, b->name, cf, mn, NAN), b, n, G, a);
+            record(bu_cell_get(&T, b->name, cf, mn, NAN), b, n, G, a, flags, &tr);
         }
     }
+    md->trust = NULL;
+    genbo__trust_free(&tr);
+    free(flags);
     free(G);
 }
 
@@ -382,7 +410,8 @@ static void write_case(FILE *f, const char *name, int olympus) {
             bu_fmt(mc, "width", 0, b10, sizeof b10), bu_fmt(mc, "batch", 0, b11, sizeof b11),
             bu_fmt(mc, "gen_s", 1, b6, sizeof b6));
     fprintf(f, "| method | best target | mean %s | best design | support dist | diversity | "
-               "non-finite |\n|---|---|---|---|---|---|---|\n",
+               "non-finite | projected/resampled | outside unmarked |\n"
+               "|---|---|---|---|---|---|---|---|---|\n",
             olympus ? "score" : "f*");
     double g_mean = NAN, g_best = NAN, other = -INFINITY, rnd_best = NAN;
     const char *other_name = "-";
@@ -390,10 +419,11 @@ static void write_case(FILE *f, const char *name, int olympus) {
         const char *meth = genbo__method_name((genbo__method)m);
         const bu_cell *c = best_cell(name, meth); /* NULL: not run */
         if (!c) continue;
-        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
                 bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
                 bu_fmt(c, "support", 3, b3, sizeof b3), bu_fmt(c, "diversity", 2, b4, sizeof b4),
-                bu_fmt(c, "nonfinite", 0, b5, sizeof b5));
+                bu_fmt(c, "nonfinite", 0, b5, sizeof b5), bu_fmt(c, "flagged", 2, b7, sizeof b7),
+                bu_fmt(c, "unmarked", 0, b8, sizeof b8));
         double r = cell_mean(c, "reward");
         if (m == GENBO__METHOD_GENBO) {
             g_mean = r;
@@ -409,10 +439,11 @@ static void write_case(FILE *f, const char *name, int olympus) {
         snprintf(mn, sizeof mn, "genbo [%.24s]", VARIANTS[v].label);
         const bu_cell *c = best_cell(name, mn);
         if (!c) continue;
-        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", mn, c->config + 2,
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mn, c->config + 2,
                 bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
                 bu_fmt(c, "support", 3, b3, sizeof b3), bu_fmt(c, "diversity", 2, b4, sizeof b4),
-                bu_fmt(c, "nonfinite", 0, b5, sizeof b5));
+                bu_fmt(c, "nonfinite", 0, b5, sizeof b5), bu_fmt(c, "flagged", 2, b7, sizeof b7),
+                bu_fmt(c, "unmarked", 0, b8, sizeof b8));
     }
     fprintf(f, "\nVerdict: genbo mean %.3f vs best other (%s) %.3f: %s by %.3f; genbo's best "
                "design %.3f vs random search's best of the same number %.3f: %s by %.3f.\n\n",
