@@ -207,10 +207,16 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
         simplex = bu_alloc(D);
         memset(simplex, 1, D);
     }
-    bu_check(genbo__trust_init(&tr, D, b->LX, b->n_label, b->PX, np, cfg->trust_margin, NULL, NULL,
-                               simplex),
-             "trust region");
+    int rc = genbo__trust_init(&tr, D, b->LX, b->n_label, b->PX, np, cfg->trust_margin, NULL, NULL,
+                               simplex);
     free(simplex);
+    if (rc && variant) { /* e.g. simplex = all on a box data set: no such variant here */
+        bu_progress("  variant %s skipped on %s: %s", variant, b->name, genbo_errmsg());
+        free(flags);
+        free(G);
+        return;
+    }
+    bu_check(rc, "trust region");
     md->trust = &tr;
     genbo__method ms[2 * GENBO__METHOD_COUNT + 2];
     int nm = case_methods(cfg, ms);
