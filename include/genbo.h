@@ -338,7 +338,7 @@ typedef struct genbo_diffusion_params {
     /* training */
     long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
     int batch;       /* batch size (default 0 = auto) */
-    double lr;       /* peak learning rate (default 1e-3) */
+    double lr;       /* peak learning rate (default 2e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
     double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
@@ -535,6 +535,19 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
  * the reward model first when tells arrived since it was fitted. */
 int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
                     double *designs);
+/* What the trust region did to a design (trials.flags in the database):
+ * every design genbo returns is finite and inside the trust region
+ * ([constraints]: bounds per feature, by default the data's range widened
+ * by `margin` data sd, and an optional simplex); one that was not is
+ * marked. */
+enum {
+    GENBO_DESIGN_PROJECTED = 1, /* was outside the region: projected onto it */
+    GENBO_DESIGN_RESAMPLED = 2  /* the sampler diverged: drawn again with another seed */
+};
+/* The GENBO_DESIGN_* flags of a trial (0 = untouched); GENBO_ENOTFOUND for
+ * an unknown trial. */
+int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags);
+
 /* Tell the observed reward of a trial (durable when it returns). Unknown
  * trials fail with GENBO_ENOTFOUND, already told/failed ones with
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
@@ -641,6 +654,19 @@ typedef struct genbo_trial {
     const double *x;         /* dim numbers owned by the list; NULL if the
                                 ask that reserved it never stored a design */
 } genbo_trial;
+
+typedef struct genbo_run_info {
+    int64_t id;
+    char kind[8];          /* "run" (genbo run) or "ask" (trained by a first ask) */
+    char status[12];       /* "running", "done" or "failed" */
+    char last_step[64];    /* last completed step; "" before the first */
+    double started, ended; /* Unix seconds; ended NaN while running */
+    uint64_t seed;
+    char version[32];      /* the genbo version that ran it */
+    char error[1024];      /* why it failed; "" unless failed */
+} genbo_run_info;
+/* A study's runs in id order: *out malloc'ed (free() it), *n its length. */
+int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
 
 typedef struct genbo_trial_list genbo_trial_list;
 /* A study's trials of a phase in id order. */
