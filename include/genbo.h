@@ -350,7 +350,7 @@ typedef struct genbo_diffusion_params {
     /* training */
     long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
     int batch;       /* batch size (default 0 = auto) */
-    double lr;       /* peak learning rate (default 1e-3) */
+    double lr;       /* peak learning rate (default 2e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
     double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
