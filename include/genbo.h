@@ -371,19 +371,23 @@ typedef struct genbo_diffusion_params {
     long max_steps;      /* auto: step budget (default 50000) */
     double max_seconds;  /* auto: wall-clock budget, 0 = none (default 0) */
     /* reporting, checkpoints, resume (all optional) */
-    genbo_train_report *report;
-    genbo_train_eval_fn on_eval;
-    void *eval_ctx;
-    genbo_checkpoint_fn checkpoint;
-    void *checkpoint_ctx;
+    genbo_train_report *report;     /* caller-owned; filled before the call returns */
+    genbo_train_eval_fn on_eval;    /* called at each evaluation (may be NULL) */
+    void *eval_ctx;                 /* passed to on_eval */
+    genbo_checkpoint_fn checkpoint; /* receives checkpoints (may be NULL) */
+    void *checkpoint_ctx;           /* passed to checkpoint */
     double checkpoint_seconds; /* at an evaluation at least this long after the
                                   last checkpoint (default 30; 0 = every one);
                                   also on interruption */
-    const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh) */
+    const void *resume;  /* a checkpoint buffer to continue from (NULL = fresh);
+                            read during the call only. One made on other data,
+                            seed or network fails with GENBO_ESTATE. */
     size_t resume_len;
-    /* Weighted training (DDOM-style reweighting): n non-negative weights,
-     * one per training row; minibatch rows are drawn with probability
-     * proportional to them (an alias table: O(1) a draw). NULL = uniform. */
+    /* Weighted training (DDOM-style reweighting): n finite non-negative
+     * weights, one per row of X (those of the held-out validation rows are
+     * unused), read during the call only; minibatch rows are drawn with
+     * probability proportional to them (an alias table: O(1) a draw).
+     * NULL = uniform. */
     const double *row_weights;
     genbo_precision precision;  /* default auto */
 } genbo_diffusion_params;
@@ -446,10 +450,11 @@ typedef struct genbo_sample_params {
     int conditional;      /* 1: condition on the target; 0: unconditional */
     double cfg_weight;    /* classifier-free guidance w (default 0) */
     genbo_gradient_guidance grad_mode;
-    double grad_eta;      /* gradient-guidance strength, unitless (see grad_scale) */
+    double grad_eta;      /* gradient-guidance strength, unitless (see grad_scale;
+                             default 0) */
     genbo_grad_fn grad;   /* gradient of f (required by every grad_mode but NONE) */
     genbo_value_fn value; /* f itself (required by GENBO_GRAD_TARGET) */
-    void *grad_ctx;       /* passed to grad and value */
+    void *grad_ctx;       /* passed to grad and value; must outlive the sampling */
     /* The spread of f's values (e.g. the sd of the labels f was fitted on):
      * guidance works on f / grad_scale, so one grad_eta suits every reward
      * unit. 0 = the pseudo-label sd the model was trained with. */
@@ -463,7 +468,8 @@ typedef struct genbo_sample_params {
      * init_noise (0 < init_noise < 1: the share of each design's variance
      * replaced by noise; t_s is clamped to [t0, T]), and runs the reverse
      * process from t_s on the same geometric grid density as from T (about
-     * steps x log(t_s/t0) / log(T/t0) steps). NULL (the default) = from noise. */
+     * steps x log(t_s/t0) / log(T/t0) steps). NULL (the default) = from noise.
+     * init is read during the call only. */
     const double *init;
     double init_noise;
     genbo_precision precision; /* auto (default) = the model's precision */
@@ -681,10 +687,12 @@ typedef struct genbo_run_info {
 GENBO_API int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
 
 typedef struct genbo_trial_list genbo_trial_list;
-/* A study's trials of a phase in id order. */
+/* A study's trials of a phase (enum genbo_phase) in id order. *out is
+ * the caller's: free it with genbo_trial_list_free. */
 GENBO_API int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
 /* The told trial of a phase with the largest value (ties: the earliest): a
- * list of one trial, or of none when nothing of that phase was told. */
+ * list of one trial, or of none when nothing of that phase was told; free
+ * it with genbo_trial_list_free. */
 GENBO_API int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out);
 GENBO_API size_t genbo_trial_list_size(const genbo_trial_list *l);
 /* Borrowed, valid until the list is freed; NULL when i is out of range. */
