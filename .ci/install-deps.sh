@@ -6,7 +6,7 @@
 # tests (tests/browser/), which skip themselves without them.
 set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
-libsqlite3-dev sqlite3 libcriterion-dev libinih-dev libcjson-dev libmicrohttpd-dev python3 python3-numpy python3-pytest \
+libsqlite3-dev sqlite3 libcriterion-dev libcjson-dev libmicrohttpd-dev python3 python3-numpy python3-pytest \
 chromium chromium-driver python3-selenium"
 # `install-deps.sh bench` adds PyTorch (Debian's python3-torch), which only
 # the benchmark's W1 comparison uses.

@@ -63,8 +63,22 @@ int cmd_ask(int argc, char **argv) {
         default: return cli_help_or_usage("ask", c == 'h');
         }
     }
-    if (!db || !study || nd < 1 || nd > 1e6 || nd != floor(nd) || optind != argc)
+    /* Say what is wrong before the usage (issue 10.11). */
+    const char *bad = NULL;
+    char why[200];
+    char *tend = NULL;
+    double tv = target ? strtod(target, &tend) : 0;
+    if (optind != argc) snprintf(why, sizeof why, "unexpected argument '%s'", argv[optind]), bad = why;
+    else if (!db) bad = "--db FILE is required";
+    else if (!study) bad = "--study NAME is required";
+    else if (target && tend != target && !*tend && !isfinite(tv))
+        snprintf(why, sizeof why, "--target must be a finite number, not %s", target), bad = why;
+    else if (nd != floor(nd) || nd < 1 || nd > 1e6)
+        snprintf(why, sizeof why, "--n must be a whole number of designs from 1 to 1000000, not %.17g", nd), bad = why;
+    if (bad) {
+        fprintf(stderr, "genbo: ask: %s\n", bad);
         return cli_usage_error("ask");
+    }
     size_t n = (size_t)nd;
     genbo_study *s;
     if (genbo_study_open(db, study, NULL, 0, &s)) return cli_fail("ask");

@@ -38,7 +38,13 @@ int cmd_serve(int argc, char **argv) {
 
 #include "cli/dashboard_data.h"
 #include "cli/dashboard_page.h"
+#include "cli/serve_guard.h"
 #include "core/core.h"
+
+/* Defaults of --max-connections and --timeout: the page polls over one or
+ * two keep-alive connections, so 64 leaves room for many tabs. */
+#define SERVE_MAX_CONNECTIONS 64u
+#define SERVE_TIMEOUT 10.0
 
 typedef struct server {
     sqlite3 *db;
@@ -154,7 +160,7 @@ static int resolve(const char *host, unsigned port, struct sockaddr_storage *add
 }
 
 int cmd_serve(int argc, char **argv) {
-    const char *db_path = NULL, *host = "127.0.0.1", *port_s = "8080";
+    const char *db_path = NULL, *host = "127.0.0.1", *port_s = "8080", *limit_s = NULL, *timeout_s = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -164,6 +170,8 @@ int cmd_serve(int argc, char **argv) {
         const char **dst = !strcmp(a, "--db")     ? &db_path
                            : !strcmp(a, "--port") ? &port_s
                            : !strcmp(a, "--host") ? &host
+                           : !strcmp(a, "--max-connections") ? &limit_s
+                           : !strcmp(a, "--timeout") ? &timeout_s
                                                   : NULL;
         if (!dst || i + 1 >= argc) {
             fprintf(stderr, dst ? "genbo serve: %s needs a value\n"
@@ -180,6 +188,23 @@ int cmd_serve(int argc, char **argv) {
                                 : "genbo serve: --db is required\n", port_s);
         serve_usage(stderr);
         return 2;
+    }
+    unsigned limit = SERVE_MAX_CONNECTIONS;
+    double timeout = SERVE_TIMEOUT;
+    if (limit_s) {
+        long v = strtol(limit_s, &end, 10);
+        if (*end || end == limit_s || v < 1 || v > 10000) {
+            fprintf(stderr, "genbo serve: --max-connections '%s' is not a number from 1 to 10000\n", limit_s);
+            return 2;
+        }
+        limit = (unsigned)v;
+    }
+    if (timeout_s) {
+        timeout = strtod(timeout_s, &end);
+        if (*end || end == timeout_s || !(timeout >= 0.1 && timeout <= 3600)) {
+            fprintf(stderr, "genbo serve: --timeout '%s' is not a number of seconds from 0.1 to 3600\n", timeout_s);
+            return 2;
+        }
     }
     struct sockaddr_storage addr;
     int ipv6 = 0;
@@ -202,10 +227,24 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* epoll (MHD_USE_AUTO): select() stalled past 1,024 descriptors. Still
+     * one thread, one request at a time. The guard keeps at most `limit`
+     * live connections and a deadline per request; MHD's own limit is a
+     * hard cap above it for connections being evicted. */
+    serve_guard *guard = serve_guard_start(limit, timeout);
+    if (!guard) {
+        free(s.page);
+        sqlite3_close(s.db);
+        fprintf(stderr, "genbo serve: cannot start the connection guard\n");
+        return 1;
+    }
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, &s,
                                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(timeout + 1),
+                                            MHD_OPTION_CONNECTION_LIMIT, 2 * limit + 8,
+                                            MHD_OPTION_NOTIFY_CONNECTION, serve_guard_connection, guard,
+                                            MHD_OPTION_NOTIFY_COMPLETED, serve_guard_completed, guard,
                                             MHD_OPTION_END);
     int rc = 0;
     if (!d) {
@@ -222,6 +261,7 @@ int cmd_serve(int argc, char **argv) {
         MHD_stop_daemon(d);
         fprintf(stderr, "genbo serve: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
+    serve_guard_stop(guard);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(s.page);
     sqlite3_close(s.db);

@@ -1,5 +1,5 @@
-/* cmd_status.c - `genbo status` and `genbo export`: read a study database
- * read-only (SQLITE_OPEN_READONLY; WAL: never blocks a running writer). */
+/* cmd_status.c - `genbo status`: a study database read read-only
+ * (SQLITE_OPEN_READONLY; WAL: never blocks a running writer). */
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
@@ -31,7 +31,13 @@ static const char *const STUDY_SQL =
     " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'asked'),"
     " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told'),"
     " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed'),"
-    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id)"
+    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id),"
+    /* The loop (asks, loop rounds) and the run phase apart: a run phase's
+     * best can be an off-support overshoot no loop would keep. */
+    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
+    "  AND (t.round IS NULL OR t.round >= 1)),"
+    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
+    "  AND t.round = 0)"
     " FROM studies s WHERE ?1 IS NULL OR s.name = ?1 ORDER BY s.id";
 static const char *const RUN_SQL =
     "SELECT id, kind, status, last_step, started, ended, seed, version, error FROM runs "
@@ -77,14 +83,24 @@ int cmd_status(int argc, char **argv) {
             json_add_col(o, "told", st, 4);
             json_add_col(o, "failed", st, 5);
             json_add_col(o, "best_value", st, 6);
+            json_add_col(o, "best_loop", st, 7);
+            json_add_col(o, "best_run", st, 8);
             runs = cJSON_AddArrayToObject(o, "runs");
             cJSON_AddItemToArray(all, o);
         } else {
             printf("study %s  dim %lld  trials: %lld asked, %lld told, %lld failed", text_or(st, 1, "?"),
                    (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
                    (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
-            if (sqlite3_column_type(st, 6) != SQLITE_NULL) printf("  best value %.6g", sqlite3_column_double(st, 6));
             printf("\n");
+            if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+                printf("  best told value: design loop ");
+                if (sqlite3_column_type(st, 7) != SQLITE_NULL) printf("%.6g", sqlite3_column_double(st, 7));
+                else printf("-");
+                printf(", run phase ");
+                if (sqlite3_column_type(st, 8) != SQLITE_NULL) printf("%.6g", sqlite3_column_double(st, 8));
+                else printf("-");
+                printf("  (genbo best shows the designs)\n");
+            }
         }
         sqlite3_reset(rt);
         sqlite3_bind_int64(rt, 1, sqlite3_column_int64(st, 0));
@@ -132,142 +148,4 @@ int cmd_status(int argc, char **argv) {
         return 1;
     }
     return 0;
-}
-
-/* ---- export --------------------------------------------------------------- */
-
-static const char *const EXPORT_SQL =
-    "SELECT t.id, t.run_id, t.round, t.method, t.target_label, t.target, t.state, o.value, t.predicted, "
-    "t.support_distance, t.reason, t.x FROM trials t JOIN studies s ON s.id = t.study_id "
-    "LEFT JOIN observations o ON o.trial_id = t.id WHERE s.name = ? ORDER BY t.id";
-static const char *const EXPORT_COLS[] = {"trial", "run", "round", "method", "target_label", "target",
-                                          "state", "value", "predicted", "support_distance", "reason"};
-#define N_EXPORT_COLS 11
-
-static void csv_text(const char *t) {
-    if (!strpbrk(t, ",\"\n\r")) {
-        fputs(t, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *t; t++) {
-        if (*t == '"') putchar('"');
-        putchar(*t);
-    }
-    putchar('"');
-}
-
-int cmd_export(int argc, char **argv) {
-    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
-                                         {"study", required_argument, 0, 's'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *db_path = NULL, *study = NULL, *format = "csv";
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:s:f:h", opts, NULL)) != -1) {
-        if (c == 'd') db_path = optarg;
-        else if (c == 's') study = optarg;
-        else if (c == 'f') format = optarg;
-        else return cli_help_or_usage("export", c == 'h');
-    }
-    int json = !strcmp(format, "json");
-    if (!db_path || !study || optind != argc || (!json && strcmp(format, "csv")))
-        return cli_usage_error("export");
-    sqlite3 *db;
-    if (genbo__store_open(db_path, 1, &db)) return cli_fail("export");
-    int64_t dim = 0;
-    sqlite3_stmt *st;
-    int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT dim FROM studies WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            found = 1;
-            dim = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-    }
-    if (!found) {
-        genbo__store_close(db);
-        fprintf(stderr, "genbo: export: %s: no study named '%s'\n", db_path, study);
-        return 1;
-    }
-    if (sqlite3_prepare_v2(db, EXPORT_SQL, -1, &st, NULL) != SQLITE_OK) {
-        genbo__store_fail(db, "export");
-        genbo__store_close(db);
-        return cli_fail("export");
-    }
-    sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
-    if (!json) {
-        /* Feature names as the data had them (newest run's labelled set). */
-        cJSON *names = NULL;
-        sqlite3_stmt *nt;
-        if (sqlite3_prepare_v2(db,
-                               "SELECT d.columns FROM datasets d JOIN runs r ON r.id = d.run_id JOIN studies s "
-                               "ON s.id = r.study_id WHERE s.name = ? AND d.role = 'labelled' ORDER BY d.id DESC LIMIT 1",
-                               -1, &nt, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(nt, 1, study, -1, SQLITE_STATIC);
-            if (sqlite3_step(nt) == SQLITE_ROW && sqlite3_column_text(nt, 0))
-                names = cJSON_Parse((const char *)sqlite3_column_text(nt, 0));
-            sqlite3_finalize(nt);
-        }
-        if (names && cJSON_GetArraySize(names) != (int)dim) {
-            cJSON_Delete(names);
-            names = NULL;
-        }
-        for (int k = 0; k < N_EXPORT_COLS; k++) printf("%s%s", k ? "," : "", EXPORT_COLS[k]);
-        for (int64_t j = 0; j < dim; j++) {
-            const cJSON *nm = names ? cJSON_GetArrayItem(names, (int)j) : NULL;
-            if (cJSON_IsString(nm)) {
-                putchar(',');
-                csv_text(nm->valuestring);
-            } else {
-                printf(",x%lld", (long long)j);
-            }
-        }
-        printf("\n");
-        cJSON_Delete(names);
-    } else {
-        printf("[");
-    }
-    long rows = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const double *x = sqlite3_column_blob(st, 11);
-        int has_x = sqlite3_column_bytes(st, 11) == (int)(dim * (int64_t)sizeof(double));
-        if (json) {
-            cJSON *o = cJSON_CreateObject();
-            for (int k = 0; k < N_EXPORT_COLS; k++) json_add_col(o, EXPORT_COLS[k], st, k);
-            if (has_x) cJSON_AddItemToObject(o, "x", cli_json_doubles(x, dim));
-            else cJSON_AddNullToObject(o, "x");
-            char *text = cJSON_PrintUnformatted(o);
-            printf("%s\n%s", rows ? "," : "", text ? text : "null");
-            cJSON_free(text);
-            cJSON_Delete(o);
-        } else {
-            for (int k = 0; k < N_EXPORT_COLS; k++) {
-                if (k) putchar(',');
-                int type = sqlite3_column_type(st, k);
-                if (type == SQLITE_FLOAT) printf("%.17g", sqlite3_column_double(st, k));
-                else if (type != SQLITE_NULL) csv_text(text_or(st, k, ""));
-            }
-            for (int64_t j = 0; j < dim; j++) {
-                if (has_x) printf(",%.17g", x[j]);
-                else putchar(',');
-            }
-            printf("\n");
-        }
-        rows++;
-    }
-    if (json) printf("%s]\n", rows ? "\n" : "");
-    int failed = step != SQLITE_DONE;
-    if (failed) fprintf(stderr, "genbo: export: %s: reading trials: %s\n", db_path, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    genbo__store_close(db);
-    if (!failed && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "genbo: export: writing the output failed\n");
-        failed = 1;
-    }
-    return failed;
 }

@@ -41,7 +41,7 @@ int cmd_create(int argc, char **argv) {
     int rc = genbo_study_create(db, cfg, &s);
     genbo_config_free(cfg);
     if (rc) return cli_fail("create");
-    printf("study '%s' in %s: dim %zu, data checked; the first ask trains its models\n"
+    printf("study '%s' in %s: dim %zu, data checked (ask trains the models if it has none yet)\n"
            "  genbo ask --db %s --study %s --target p90 --n 8 --json\n",
            name, db, genbo_study_dim(s), db, name);
     genbo_study_close(s);
@@ -112,6 +112,8 @@ int cmd_studies(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "told", (double)v[i].told);
             cJSON_AddNumberToObject(o, "failed", (double)v[i].failed);
             cJSON_AddItemToObject(o, "best_value", cli_json_double(v[i].best_value));
+            cJSON_AddItemToObject(o, "best_loop", cli_json_double(v[i].best_loop));
+            cJSON_AddItemToObject(o, "best_run", cli_json_double(v[i].best_run));
             cJSON_AddItemToArray(a, o);
         }
         char *text = cJSON_Print(a);
@@ -119,18 +121,20 @@ int cmd_studies(int argc, char **argv) {
         cJSON_free(text);
         cJSON_Delete(a);
     } else {
-        /* 98 columns at most: names are cut at 24 (full names in --json). */
-        printf("%-24s %5s %5s %8s %8s %8s %12s  %-16s\n", "study", "dim", "runs", "asked", "told",
-               "failed", "best value", "last activity");
+        /* 99 columns at most: names are cut at 20 (full names in --json).
+         * The loop's best and the run phase's apart: the run phase's can be
+         * an off-support overshoot. */
+        printf("%-20s %5s %4s %7s %7s %6s %11s %11s  %-16s\n", "study", "dim", "runs", "asked", "told",
+               "failed", "best loop", "best run", "last activity");
         for (size_t i = 0; i < n; i++) {
-            char when[32], best[32];
+            char when[32], bl[32], br[32];
             format_time(v[i].last_activity, when, sizeof when);
-            if (isnan(v[i].best_value)) snprintf(best, sizeof best, "-");
-            else snprintf(best, sizeof best, "%.6g", v[i].best_value);
-            print_cut(v[i].name, 24);
-            printf(" %5zu %5lld %8lld %8lld %8lld %12s  %-16s%s\n", v[i].dim, (long long)v[i].runs,
-                   (long long)v[i].asked, (long long)v[i].told, (long long)v[i].failed, best, when,
-                   v[i].running ? "  running" : "");
+            snprintf(bl, sizeof bl, isnan(v[i].best_loop) ? "-" : "%.6g", v[i].best_loop);
+            snprintf(br, sizeof br, isnan(v[i].best_run) ? "-" : "%.6g", v[i].best_run);
+            print_cut(v[i].name, 20);
+            printf(" %5zu %4lld %7lld %7lld %6lld %11s %11s  %-16s%s\n", v[i].dim, (long long)v[i].runs,
+                   (long long)v[i].asked, (long long)v[i].told, (long long)v[i].failed, bl, br, when,
+                   v[i].running ? " running" : "");
         }
         if (n == 0) printf("(no studies; genbo create STUDY.ini --db %s makes one)\n", db);
     }

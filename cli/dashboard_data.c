@@ -13,21 +13,16 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "studies/store.h"
 
 int dashboard_db_open(const char *path, sqlite3 **out) {
     *out = NULL;
     if (!path || !*path) return genbo__fail(GENBO_EINVAL, "no database given (--db)");
     sqlite3 *db = NULL;
     /* READONLY: the dashboard must never create or modify a database. */
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        genbo__fail(GENBO_EIO, "%s: cannot open database: %s", path,
-                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return GENBO_EIO;
-    }
-    /* A writer holding the lock for a moment (rollback-journal mode) makes
-     * us wait a little instead of failing the request. */
+    /* immutable in a directory we cannot write (studies/store.c) */
+    int rc = genbo__sqlite_open_read(path, SQLITE_OPEN_FULLMUTEX, &db);
+    if (rc) return GENBO_EIO;
     sqlite3_busy_timeout(db, 2000);
     sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
     sqlite3_stmt *st = NULL;

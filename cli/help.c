@@ -88,10 +88,14 @@ static const cli_help HELP[] = {
       {"--help", "this help"}},
      "genbo report --db my.db --out report.html"},
     {"serve", "serve the live study dashboard",
-     "genbo serve --db FILE [--port N] [--host ADDR]",
+     "genbo serve --db FILE [--port N] [--host ADDR] [--max-connections N] [--timeout S]",
      {{"--db FILE", "study database (read-only, never written); e.g. --db my.db"},
       {"--port N", "TCP port (default 8080; 0 = any free port); e.g. --port 8123"},
       {"--host ADDR", "address to listen on (default 127.0.0.1: this machine only); e.g. --host ::1"},
+      {"--max-connections N", "connections kept at once (default 64; a new one evicts the one longest "
+                              "without a completed request); e.g. --max-connections 16"},
+      {"--timeout S", "seconds a connection may take to complete a request, not reset by trickled "
+                      "bytes (default 10); e.g. --timeout 5"},
       {"--help", "this help"}},
      "genbo serve --db my.db --port 8080   # then open http://127.0.0.1:8080/"},
     {"fit", "fit a reward model (ridge or GP) to a labelled CSV and print the fit",

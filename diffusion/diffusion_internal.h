@@ -7,6 +7,14 @@
 #include "diffusion/net.h"
 #include "genbo.h"
 
+/* Numeric limits of a loaded model and of a sampling request
+ * (docs/diffusion.md): a model outside them is refused as corrupt, a
+ * target outside them is an error naming it; within them the float network
+ * stays finite. */
+#define GD_TARGET_MAX_Z 1e6   /* |target - y_mean| / y_sd */
+#define GD_WEIGHT_MAX 1e4f    /* |network parameter| */
+#define GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
+
 struct genbo_diffusion {
     dn_config cfg;
     genbo_schedule schedule;

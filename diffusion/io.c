@@ -11,6 +11,7 @@
  *   u32 crc32                    CRC-32 (IEEE) of every byte before it
  * Only the weights used for sampling are stored; a fine-tune starts from
  * them with a fresh optimiser. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,13 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
     if (c.D < 1 || c.D > 65536 || c.width < 1 || c.width > 65536 || c.depth < 0 ||
         c.depth > 256 || c.t_embed < 2 || c.t_embed % 2 || c.t_embed > 4096 ||
         c.y_embed < 2 || c.y_embed % 2 || c.y_embed > 4096 || schedule > 1 ||
-        conditional > 1 || !(t0 > 0) || !(T > t0) || !(y_sd > 0))
-        return genbo__fail(GENBO_EFORMAT, "diffusion model header has invalid values");
+        conditional > 1)
+        return genbo__fail(GENBO_EFORMAT, "diffusion model header has invalid shapes");
+    if (!(t0 > 0) || !(T > t0) || !isfinite(T))
+        return genbo__fail(GENBO_EFORMAT, "diffusion model: times t0 = %g, T = %g (need 0 < t0 < T, finite)", t0, T);
+    if (!(fabs(y_mean) <= GD_SCALE_MAX) || !(y_sd > 0) || !(y_sd <= GD_SCALE_MAX))
+        return genbo__fail(GENBO_EFORMAT, "diffusion model: reward scale y_mean = %g, y_sd = %g "
+                           "(need finite, |y_mean| <= %g, 0 < y_sd <= %g)", y_mean, y_sd, GD_SCALE_MAX, GD_SCALE_MAX);
     dn_layout l;
     dn_layout_init(&c, &l);
     size_t D = (size_t)c.D;
@@ -134,11 +140,20 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
     memcpy(m->x_mean, h, 8 * D);
     memcpy(m->x_sd, h + 8 * D, 8 * D);
     for (size_t j = 0; j < D; j++)
-        if (!(m->x_sd[j] > 0)) {
+        if (!(m->x_sd[j] > 0) || !(m->x_sd[j] <= GD_SCALE_MAX) || !(fabs(m->x_mean[j]) <= GD_SCALE_MAX)) {
+            genbo__fail(GENBO_EFORMAT, "diffusion model: feature %zu scale mean %g, sd %g (need finite, "
+                        "|mean| <= %g, 0 < sd <= %g)", j, m->x_mean[j], m->x_sd[j], GD_SCALE_MAX, GD_SCALE_MAX);
             genbo_diffusion_free(m);
-            return genbo__fail(GENBO_EFORMAT, "diffusion model: feature %zu has sd <= 0", j);
+            return GENBO_EFORMAT;
         }
     memcpy(m->params, h + 16 * D + 8, 4 * l.total);
+    for (size_t i = 0; i < l.total; i++)
+        if (!(fabsf(m->params[i]) <= GD_WEIGHT_MAX)) {
+            genbo__fail(GENBO_EFORMAT, "diffusion model: parameter %zu is %g (need finite, |w| <= %g)", i,
+                        (double)m->params[i], (double)GD_WEIGHT_MAX);
+            genbo_diffusion_free(m);
+            return GENBO_EFORMAT;
+        }
     *out = m;
     return GENBO_OK;
 }

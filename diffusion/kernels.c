@@ -24,9 +24,15 @@ static inline float fast_expf(float x) {
     /* clamp so 2^n stays a normal float; silu/sigmoid saturate anyway */
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     /* n = round(x / ln2) by the 1.5 * 2^23 trick (no rint call) */
+    /* NaN passes the clamp; converting it to an integer would be undefined,
+     * so n is read from t's mantissa bits instead (t = 1.5 * 2^23 + n holds
+     * n in its low bits): a NaN input gives a NaN output, never UB. */
     const float shifter = 12582912.0f;
     float t = x * 1.44269504088896341f + shifter;
     float n = t - shifter;
+    uint32_t tbits;
+    memcpy(&tbits, &t, sizeof tbits);
+    uint32_t ni = tbits - 0x4B400000u; /* the bits of 1.5 * 2^23 */
     float r = x - n * 0.693359375f; /* ln2 split in a high and a low part */
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -36,7 +42,7 @@ static inline float fast_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (ni + 127u) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

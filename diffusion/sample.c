@@ -221,6 +221,11 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
                                          "rewards; set conditional = 0");
     if ((p->conditional || p->grad_mode == GENBO_GRAD_TARGET) && !isfinite(target))
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: target is not finite");
+    if (p->conditional && !(fabs((target - m->y_mean) / m->y_sd) <= GD_TARGET_MAX_Z))
+        return genbo__fail(GENBO_EINVAL,
+                           "diffusion_sample: target %g is %.3g standard deviations from the mean "
+                           "training reward %g (sd %g); at most %g are supported", target,
+                           fabs((target - m->y_mean) / m->y_sd), m->y_mean, m->y_sd, GD_TARGET_MAX_Z);
     if (!isfinite(p->cfg_weight) || p->cfg_weight < 0)
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: cfg_weight must be >= 0, got %g",
                            p->cfg_weight);

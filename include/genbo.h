@@ -579,6 +579,8 @@ typedef struct genbo_study_summary {
     int64_t runs, running;   /* runs (pipeline and ask), of which running */
     int64_t asked, told, failed; /* trials by state */
     double best_value;       /* largest told value, NaN when none */
+    double best_loop;        /* the same over the design loop (asks, loop rounds) */
+    double best_run;         /* the same over the run phase (round 0) */
 } genbo_study_summary;
 
 /* Every study of a database (opened read-only), in creation order.

@@ -41,6 +41,8 @@ void genbo_reward_free(genbo_reward *m) {
     free(m->x_sd);
     free(m->ridge.theta);
     free(m->ridge.ainv);
+    free(m->ridge.vt);
+    free(m->ridge.shrink);
     free(m->gp.ell);
     free(m->gp.xs);
     free(m->gp.xs_sq);

@@ -35,7 +35,13 @@ typedef struct genbo_ridge_fit {
     double y_mean; /* intercept in standardised features */
     double y_sd;   /* sd of the training labels (0: unknown, read from a v1 file) */
     double *theta; /* d: coefficients in standardised features */
-    double *ainv;  /* d x d: (Z^T Z + lambda I)^{-1} */
+    double *ainv;  /* d x d: (Z^T Z + lambda I)^{-1}, when rank == 0 */
+    /* Wide data (n < d): A^{-1} = (I - V diag(shrink) V^T) / lambda from the
+     * thin SVD Z = U S V^T, stored as Vt (rank x d) and shrink_j =
+     * s_j^2 / (s_j^2 + lambda): O(n d) memory instead of O(d^2). */
+    size_t rank;
+    double *vt;
+    double *shrink;
 } genbo_ridge_fit;
 
 typedef struct genbo_gp_fit {

@@ -6,7 +6,10 @@
  *   H(l)     = 1/n 11^T + U diag(s^2 / (s^2 + l)) U^T   (Z is centred),
  *   GCV(l)   = n ||(I - H) y||^2 / (n - tr H)^2.
  * The final fit solves (Z^T Z + l I) theta = Z^T y_c by Cholesky and keeps
- * A^{-1} = (Z^T Z + l I)^{-1} for the predictive uncertainty z^T A^{-1} z. */
+ * A^{-1} = (Z^T Z + l I)^{-1} for the predictive uncertainty z^T A^{-1} z;
+ * with fewer rows than features (n < d) it uses the thin SVD instead and
+ * keeps A^{-1} in low-rank form (fit_wide), so 3 rows x 20,000 features take
+ * milliseconds and kilobytes, not a 20,000^2 matrix. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,16 +195,46 @@ done:
     return rc;
 }
 
+/* Wide data (n < d): theta = V diag(s / (s^2 + l)) U^T y_c from one thin
+ * SVD, and A^{-1} kept in its low-rank form (no d x d matrix). */
+static int fit_wide(genbo_ridge_fit *r, size_t n, size_t d, double *Z, const double *yc) {
+    size_t k = n; /* rank bound: n < d */
+    double *U = genbo__malloc(n * k * sizeof(double)), *s = genbo__malloc(k * sizeof(double));
+    double *uty = genbo__malloc(k * sizeof(double));
+    r->vt = genbo__malloc(k * d * sizeof(double));
+    r->shrink = genbo__malloc(k * sizeof(double));
+    int rc = U && s && uty && r->vt && r->shrink ? GENBO_OK : GENBO_ENOMEM;
+    if (!rc && !(r->lambda > 0))
+        rc = genbo__fail(GENBO_ENUMERIC, "ridge: with %zu rows and %zu features X^T X + lambda I is singular "
+                         "for lambda = %g: use lambda > 0 (gcv, kfold or a positive value)", n, d, r->lambda);
+    if (!rc) rc = thin_svd(n, d, Z, U, s, r->vt);
+    if (!rc) {
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)k, 1.0, U, (int)k, yc, 1, 0.0, uty, 1);
+        for (size_t j = 0; j < k; j++) {
+            double s2 = s[j] * s[j];
+            uty[j] *= s[j] / (s2 + r->lambda);
+            r->shrink[j] = s2 / (s2 + r->lambda);
+        }
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)k, (int)d, 1.0, r->vt, (int)d, uty, 1, 0.0, r->theta, 1);
+        r->rank = k;
+    }
+    free(U);
+    free(s);
+    free(uty);
+    return rc;
+}
+
 int genbo__ridge_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, const double *X,
                      const double *y) {
     size_t d = m->d;
+    int wide = n < d;
     genbo_ridge_fit *r = &m->ridge;
     double *Z = genbo__malloc(n * d * sizeof(double));
     double *yc = genbo__malloc(n * sizeof(double));
     r->theta = genbo__calloc(d, sizeof(double));
-    r->ainv = genbo__calloc(d * d, sizeof(double));
+    r->ainv = wide ? NULL : genbo__calloc(d * d, sizeof(double));
     int rc = GENBO_OK;
-    if (!Z || !yc || !r->theta || !r->ainv) {
+    if (!Z || !yc || !r->theta || (!wide && !r->ainv)) {
         rc = GENBO_ENOMEM;
         goto done;
     }
@@ -229,6 +262,10 @@ int genbo__ridge_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, co
     else
         r->lambda = p->lambda;
     if (rc) goto done;
+    if (wide) {
+        rc = fit_wide(r, n, d, Z, yc);
+        goto done;
+    }
 
     /* A = Z^T Z + lambda I. Symmetric, so the row-major lower triangle is the
      * column-major upper one: LAPACK runs without transposed copies. */
@@ -288,7 +325,21 @@ int genbo__ridge_predict(const genbo_reward *m, size_t n, const double *X, doubl
         for (size_t i = 0; i < mb; i++) mean[i0 + i] = b0;
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)mb, (int)d, 1.0, Xb, (int)d, w, 1, 1.0,
                     mean + i0, 1);
-        if (var) {
+        if (var && m->ridge.rank) {
+            /* z^T A^{-1} z = (|z|^2 - sum_j shrink_j (v_j . z)^2) / lambda */
+            const genbo_ridge_fit *r = &m->ridge;
+            size_t k = r->rank;
+            double *P = Z + rows * d; /* mb x k <= rows x d */
+            genbo__reward_standardise(m, mb, Xb, Z);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mb, (int)k, (int)d, 1.0, Z, (int)d,
+                        r->vt, (int)d, 0.0, P, (int)k);
+            for (size_t i = 0; i < mb; i++) {
+                double v = cblas_ddot((int)d, Z + i * d, 1, Z + i * d, 1);
+                for (size_t j = 0; j < k; j++) v -= r->shrink[j] * P[i * k + j] * P[i * k + j];
+                v /= r->lambda;
+                var[i0 + i] = v > 0.0 ? v : 0.0;
+            }
+        } else if (var) {
             double *T = Z + rows * d;
             genbo__reward_standardise(m, mb, Xb, Z);
             cblas_dsymm(CblasRowMajor, CblasRight, CblasLower, (int)mb, (int)d, 1.0,

@@ -7,9 +7,11 @@
  * diffusion: the long step), storing them like a run does.
  *
  * What is refit when: before sampling, ask counts the run's told trials; if
- * there are more labels (labelled set + told trials) than the reward model
- * was fitted on, the reward model is refit on all of them (ridge: a few ms)
- * and stored (models row, round NULL). The diffusion model is never
+ * the labels (labelled set + told trials) grew by at least 1% of those the
+ * reward model was fitted on (so after every tell below 100 labels), it is
+ * refit on all of them (ridge: a few ms) and stored (models row, round
+ * NULL), replacing the previous ask refit: storage does not grow with the
+ * number of asks and neither does the amortised time of an ask. The diffusion model is never
  * retrained by ask (that is the design loop's finetune_steps).
  *
  * Trial ids are reserved first (one short write transaction), then the
@@ -75,17 +77,25 @@ int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx) {
     return rc;
 }
 
-/* Refit the reward model if tells arrived since it was fitted. */
+/* A refit matters once the labels grew by ASK_REFIT_GROWTH (1%) of those
+ * the model was fitted on: every tell while there are fewer than 100
+ * labels, every n/100-th tell after. Refitting on every tell made each ask
+ * O(labels) (issue 10.7); this keeps the amortised cost per ask flat. */
+#define ASK_REFIT_GROWTH 0.01
+
+/* Refit the reward model if enough tells arrived since it was fitted. */
 static int refresh_reward(genbo_study *s) {
     study_models *m = &s->models;
     int64_t told = genbo__run_told_count(s, m->run_id);
     if (told < 0) return GENBO_EDB;
-    if ((int64_t)s->data.n_label + told <= m->reward_labels) return GENBO_OK;
+    int64_t now = (int64_t)s->data.n_label + told;
+    if (now <= m->reward_labels || (double)(now - m->reward_labels) < ASK_REFIT_GROWTH * (double)m->reward_labels)
+        return GENBO_OK;
     genbo_reward *fresh;
     int64_t n_labels;
     int rc = genbo__refit_reward(s, m->run_id, &fresh, &n_labels);
     if (rc) return rc;
-    rc = genbo__store_reward(s, m->run_id, -1, n_labels, fresh);
+    rc = genbo__store_ask_refit(s, m->run_id, n_labels, fresh);
     if (rc) {
         genbo_reward_free(fresh);
         return rc;

@@ -51,6 +51,19 @@ int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study
     char *stored = NULL, *want = genbo_config_to_ini(cfg);
     rc = want ? stored_config(db, cfg->name, &stored) : GENBO_ENOMEM;
     genbo__store_close(db);
+    /* Compare resolved configurations: the stored text parsed and written
+     * again by this genbo, so keys added by a newer version (at their
+     * defaults) do not make the same study file look changed. */
+    if (!rc && stored) {
+        genbo_config *old_cfg = NULL;
+        char *again = NULL;
+        if (genbo__config_parse_text(stored, "stored configuration", &old_cfg) == GENBO_OK &&
+            (again = genbo_config_to_ini(old_cfg)) != NULL) {
+            free(stored);
+            stored = again;
+        }
+        genbo_config_free(old_cfg);
+    }
     if (!rc && stored && strcmp(stored, want))
         rc = genbo__fail(GENBO_ESTATE,
                          "%s: study '%s' already exists with another configuration (genbo delete "
@@ -85,7 +98,7 @@ int genbo_study_delete(const char *db_path, const char *name) {
     /* A running `genbo run` holds this lock; deleting under it would pull
      * its rows away mid-batch. */
     char lock[4096];
-    snprintf(lock, sizeof lock, "%s.%s.runlock", db_path, name);
+    genbo__run_lock_path(db_path, name, lock, sizeof lock);
     int fd = open(lock, O_RDWR | O_CLOEXEC);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
@@ -93,7 +106,7 @@ int genbo_study_delete(const char *db_path, const char *name) {
                            name, db_path, lock);
     }
     sqlite3 *db;
-    int rc = genbo__store_open(db_path, 0, &db);
+    int rc = genbo__store_open(db_path, GENBO__STORE_WRITE, &db); /* never creates or migrates */
     sqlite3_stmt *st = NULL;
     if (!rc) rc = genbo__store_begin(db);
     if (!rc) rc = genbo__store_prepare(db, "DELETE FROM studies WHERE name = ?", &st);
@@ -124,7 +137,11 @@ static const char *const SUMMARY_SQL =
     " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told'),"
     " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed'),"
     " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id),"
-    " (SELECT max(coalesce(t.finished, t.asked)) FROM trials t WHERE t.study_id = s.id)"
+    " (SELECT max(coalesce(t.finished, t.asked)) FROM trials t WHERE t.study_id = s.id),"
+    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
+    "  AND (t.round IS NULL OR t.round >= 1)),"
+    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
+    "  AND t.round = 0)"
     " FROM studies s ORDER BY s.id";
 
 int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) {
@@ -165,6 +182,8 @@ int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) 
         e->failed = sqlite3_column_int64(st, 8);
         e->best_value = sqlite3_column_type(st, 9) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 9);
         e->last_activity = sqlite3_column_type(st, 10) == SQLITE_NULL ? e->created : sqlite3_column_double(st, 10);
+        e->best_loop = sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
+        e->best_run = sqlite3_column_type(st, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 12);
     }
     /* A read that ends on an error must not look complete. */
     if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(db, "reading the studies");

@@ -3,7 +3,6 @@
  * text and the documentation, so the four can never disagree. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -529,56 +528,29 @@ int genbo_config_set(genbo_config *cfg, const char *section, const char *key, co
 
 typedef struct parse_state {
     genbo_config *c;
-    FILE *f;          /* read from a file, or */
-    const char *text; /* from text in memory (the configuration stored in a database) */
-    int line;         /* lines read so far = the line the handler is looking at */
     int rc;
 } parse_state;
 
-/* inih's reader: counts lines so the handler knows where it is (Debian's
- * libinih is built without INI_HANDLER_LINENO). A line longer than the
- * buffer arrives in pieces; only the piece ending in '\n' counts. */
-static char *counting_reader(char *str, int num, void *stream) {
-    parse_state *st = stream;
-    char *r;
-    if (st->f) {
-        r = fgets(str, num, st->f);
-    } else {
-        if (!*st->text || num < 2) return NULL;
-        size_t k = strcspn(st->text, "\n");
-        if (st->text[k] == '\n') k++;
-        if (k > (size_t)num - 1) k = (size_t)num - 1;
-        memcpy(str, st->text, k);
-        str[k] = '\0';
-        st->text += k;
-        r = str;
-    }
-    if (r) {
-        size_t k = strlen(r);
-        if ((k && r[k - 1] == '\n') || (st->f ? feof(st->f) : !*st->text)) st->line++;
-    }
-    return r;
-}
-
-static int ini_handler_fn(void *user, const char *section, const char *name, const char *value) {
+static int ini_handler_fn(void *user, int line, const char *section, const char *name,
+                          const char *value) {
     parse_state *st = user;
-    if (st->rc) return 0;
-    if (!name) return 1; /* a section header alone (only with INI_CALL_HANDLER_ON_NEW_SECTION) */
-    st->rc = config_set_at(st->c, section, name, value, st->line);
+    st->rc = config_set_at(st->c, section, name, value, line);
     return st->rc == GENBO_OK;
 }
 
-static int parse(parse_state *st, const char *source, const char *base_dir, genbo_config **out) {
+/* text: len bytes plus a terminating NUL, modified in place. */
+static int parse(char *text, size_t len, const char *source, const char *base_dir,
+                 genbo_config **out) {
     genbo_config *c;
     int rc = genbo_config_default(&c);
     if (rc) return rc;
     snprintf(c->source, sizeof c->source, "%s", source);
     snprintf(c->base_dir, sizeof c->base_dir, "%s", base_dir);
-    st->c = c;
-    int e = ini_parse_stream(counting_reader, st, ini_handler_fn, st);
-    if (st->rc) rc = st->rc;
+    parse_state st = {c, GENBO_OK};
+    int e = genbo__ini_parse(text, len, ini_handler_fn, &st);
+    if (st.rc) rc = st.rc;
     else if (e > 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: not a section header or key = value line", source, e);
-    else if (e < 0) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file", source);
+    else if (e < 0) rc = genbo__fail(GENBO_EFORMAT, "%s:%d: a NUL byte (not a text file)", source, -e);
     else rc = validate(c);
     if (rc) {
         free(c);
@@ -588,12 +560,43 @@ static int parse(parse_state *st, const char *source, const char *base_dir, genb
     return GENBO_OK;
 }
 
+/* Study files larger than this are refused (they are a few KB). */
+#define STUDY_FILE_MAX ((size_t)16 << 20)
+
 int genbo_config_load(const char *path, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
     FILE *f = fopen(path, "r");
     if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
+    /* The whole file: a read error (a directory gives EISDIR here, not at
+     * fopen) is an error, never an early end of file. */
+    size_t len = 0, cap = 4096;
+    char *text = genbo__malloc(cap + 1);
+    int rc = text ? GENBO_OK : GENBO_ENOMEM;
+    while (!rc) {
+        if (len == cap) {
+            char *bigger = cap >= STUDY_FILE_MAX ? NULL : realloc(text, 2 * cap + 1);
+            if (!bigger) {
+                rc = genbo__fail(GENBO_EFORMAT, "%s: study file larger than %zu bytes", path, STUDY_FILE_MAX);
+                break;
+            }
+            text = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    text[len] = '\0';
     char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
@@ -603,17 +606,22 @@ int genbo_config_load(const char *path, genbo_config **out) {
         memcpy(base, path, k);
         base[k] = '\0';
     }
-    parse_state st = {NULL, f, NULL, 0, 0};
-    int rc = parse(&st, path, base, out);
-    fclose(f);
+    rc = parse(text, len, path, base, out);
+    free(text);
     return rc;
 }
 
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL out");
     *out = NULL;
-    parse_state st = {NULL, NULL, text, 0, 0};
-    return parse(&st, source ? source : "", "", out);
+    if (!text) return genbo__fail(GENBO_EINVAL, "genbo__config_parse_text: NULL text");
+    size_t len = strlen(text);
+    char *copy = genbo__malloc(len + 1);
+    if (!copy) return GENBO_ENOMEM;
+    memcpy(copy, text, len + 1);
+    int rc = parse(copy, len, source ? source : "", "", out);
+    free(copy);
+    return rc;
 }
 
 void genbo_config_free(genbo_config *cfg) { free(cfg); }

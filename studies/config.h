@@ -111,6 +111,14 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why);
  * names it in messages. */
 int genbo__config_parse_text(const char *text, const char *source, genbo_config **out);
 
+/* The study-file line reader (ini.c) over text[0..len) (text[len] == '\0';
+ * modified in place). The handler gets each key = value with its line and
+ * returns 0 to stop. Returns 0 (done or stopped by the handler), the line
+ * of a malformed line (> 0), or -line of a NUL byte (< 0). */
+typedef int (*genbo__ini_handler)(void *user, int line, const char *section, const char *name,
+                                  const char *value);
+int genbo__ini_parse(char *text, size_t len, genbo__ini_handler handler, void *user);
+
 /* Fill the library's parameter structs from a configuration. */
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p);
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p);

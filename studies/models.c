@@ -7,15 +7,11 @@
 #include "studies/store.h"
 #include "studies/study.h"
 
-/* Insert one model row inside its own write transaction, together with a
- * completed-step mark when step != NULL. */
-static int store_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role,
-                      int round, int64_t n_labels, const char *describe, const void *buf,
-                      size_t len, const char *step, double seconds) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
+/* Insert one model row; the caller holds the write transaction. */
+static int insert_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role, int round,
+                       int64_t n_labels, const char *describe, const void *buf, size_t len) {
     sqlite3_stmt *st;
-    rc = genbo__store_prepare(s->db,
+    int rc = genbo__store_prepare(s->db,
                               "INSERT INTO models (run_id, kind, round, n_labels, describe, created, data, role) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st);
     if (!rc) {
@@ -30,6 +26,17 @@ static int store_blob(genbo_study *s, int64_t run_id, const char *kind, const ch
         if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a model");
         sqlite3_finalize(st);
     }
+    return rc;
+}
+
+/* Insert one model row inside its own write transaction, together with a
+ * completed-step mark when step != NULL. */
+static int store_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role,
+                      int round, int64_t n_labels, const char *describe, const void *buf,
+                      size_t len, const char *step, double seconds) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    rc = insert_blob(s, run_id, kind, role, round, n_labels, describe, buf, len);
     if (!rc && step) rc = genbo__step_mark(s, run_id, step, seconds, describe);
     if (rc) {
         genbo__store_rollback(s->db);
@@ -139,5 +146,60 @@ int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_re
         rc = genbo__store_fail(s->db, "loading a model");
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                       const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
+                       double seconds) {
+    void *rbuf = NULL, *dbuf = NULL;
+    size_t rlen = 0, dlen = 0;
+    int rc = genbo_reward_save_buffer(reward, &rbuf, &rlen);
+    if (!rc && diffusion) rc = genbo_diffusion_save_buffer(diffusion, &dbuf, &dlen);
+    if (!rc) rc = genbo__store_begin(s->db);
+    if (!rc) {
+        const char *describe = genbo_reward_describe(reward);
+        if (diffusion) rc = insert_blob(s, run_id, "diffusion", NULL, round, -1, NULL, dbuf, dlen);
+        if (!rc) rc = insert_blob(s, run_id, "reward", NULL, round, n_labels, describe, rbuf, rlen);
+        if (!rc) rc = genbo__step_mark(s, run_id, step, seconds, describe);
+        if (rc) genbo__store_rollback(s->db);
+        else rc = genbo__store_commit(s->db);
+    }
+    free(rbuf);
+    free(dbuf);
+    return rc;
+}
+
+int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m) {
+    void *buf;
+    size_t len;
+    int rc = genbo_reward_save_buffer(m, &buf, &len);
+    if (rc) return rc;
+    rc = genbo__store_begin(s->db);
+    if (!rc) {
+        /* Only a refit on more labels replaces the stored one (another
+         * process may have stored a newer refit meanwhile). */
+        sqlite3_stmt *st;
+        int64_t have = 0;
+        rc = genbo__store_prepare(s->db, "SELECT COALESCE(MAX(n_labels), -1) FROM models WHERE run_id = ? AND "
+                                         "kind = 'reward' AND round IS NULL", &st);
+        if (!rc) {
+            sqlite3_bind_int64(st, 1, run_id);
+            have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+            sqlite3_finalize(st);
+        }
+        if (!rc && have < n_labels) {
+            rc = genbo__store_prepare(s->db, "DELETE FROM models WHERE run_id = ? AND kind = 'reward' AND round IS NULL", &st);
+            if (!rc) {
+                sqlite3_bind_int64(st, 1, run_id);
+                if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "replacing the refit");
+                sqlite3_finalize(st);
+            }
+            if (!rc) rc = insert_blob(s, run_id, "reward", NULL, -1, n_labels, genbo_reward_describe(m), buf, len);
+        }
+        if (rc) genbo__store_rollback(s->db);
+        else rc = genbo__store_commit(s->db);
+    }
+    free(buf);
     return rc;
 }

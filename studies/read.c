@@ -41,8 +41,9 @@ static void col_text(sqlite3_stmt *st, int col, char *buf, size_t size) {
 
 static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
     *out = NULL;
+    /* 0 when the study's data never loaded (a run that failed on its
+     * files): the trials are still listed, without designs. */
     size_t dim = genbo_study_dim(s);
-    if (dim == 0) return genbo__fail_prefix(GENBO_ESTATE, "study '%s': unknown dimension", s->name);
     genbo_trial_list *l = genbo__calloc(1, sizeof *l);
     if (!l) return GENBO_ENOMEM;
     l->dim = dim;
@@ -59,7 +60,7 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
         if (l->n == cap) {
             cap = cap ? 2 * cap : 64;
             genbo_trial *v = realloc(l->v, cap * sizeof *v);
-            double *x = v ? realloc(l->x, cap * dim * sizeof *x) : NULL;
+            double *x = v ? realloc(l->x, cap * (dim ? dim : 1) * sizeof *x) : NULL;
             if (v) l->v = v;
             if (x) l->x = x;
             if (!v || !x) {
@@ -86,7 +87,7 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
         col_text(st, 12, t->reason, sizeof t->reason);
         t->dim = dim;
         /* x is fixed up below: the array may still move. */
-        if ((size_t)sqlite3_column_bytes(st, 13) == dim * sizeof(double)) {
+        if (dim > 0 && (size_t)sqlite3_column_bytes(st, 13) == dim * sizeof(double)) {
             memcpy(l->x + l->n * dim, sqlite3_column_blob(st, 13), dim * sizeof(double));
             t->x = (const double *)1;
         }

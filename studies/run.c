@@ -10,6 +10,7 @@
  * only those still asked, and writes the missing metrics - nothing told is
  * ever evaluated twice or lost. Designs are seeded by (round, target,
  * method), so a batch regenerated after a crash is the same batch. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -429,7 +430,6 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
             dp.progress_ctx = s->progress_ctx;
             rc = genbo_diffusion_finetune(m->diffusion, &dp, n, X, y);
         }
-        if (!rc) rc = genbo__store_diffusion(s, run_id, round, m->diffusion);
         free(X);
         free(y);
         free(Xl);
@@ -437,12 +437,14 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     }
     char step[32];
     snprintf(step, sizeof step, "round %d", round);
-    /* The reward model and the round's mark commit together: a rerun after
-     * a crash before this point redoes the (deterministic) refit. A
-     * fine-tuned model stored above without its mark is superseded by the
-     * redo (the newest model row wins). */
-    if (!rc) rc = genbo__store_reward_step(s, run_id, round, n_labels, m->reward, step,
-                                           genbo__now() - t_start);
+    /* The reward model, the fine-tuned diffusion model and the round's mark
+     * commit together: a rerun after a crash before this point finds the
+     * previous round's models and redoes the (deterministic) refit and
+     * fine-tune from them. (Committing the fine-tuned model on its own made
+     * a resume fine-tune it twice: issue 10.1.) */
+    if (!rc) rc = genbo__store_round(s, run_id, round, n_labels, m->reward,
+                                     s->cfg->finetune_steps > 0 ? m->diffusion : NULL, step,
+                                     genbo__now() - t_start);
     return rc;
 }
 
@@ -526,9 +528,28 @@ static int run_steps(genbo_study *s, int64_t run_id) {
  * unfinished run would both generate its batches. An flock on a file beside
  * the database marks the owner; the kernel drops it when the process ends,
  * even by SIGKILL, so a killed run can always be resumed. */
+/* The study name as a file-name part: bytes other than [A-Za-z0-9._-]
+ * percent-encoded (a '/' in a name must not make a path), long names cut
+ * and tagged with their CRC so the name stays under NAME_MAX. */
+static void lock_name(const char *name, char *out, size_t size) {
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 4 < size && k < 120; p++) {
+        if (isalnum(*p) || *p == '.' || *p == '_' || *p == '-') out[k++] = (char)*p;
+        else k += (size_t)snprintf(out + k, size - k, "%%%02X", *p);
+    }
+    out[k] = '\0';
+    if (k >= 120) snprintf(out + 100, size - 100, "~%08x", (unsigned)genbo__crc32(0, name, strlen(name)));
+}
+
+void genbo__run_lock_path(const char *db_path, const char *name, char *out, size_t size) {
+    char part[160];
+    lock_name(name, part, sizeof part);
+    snprintf(out, size, "%s.%s.runlock", db_path, part);
+}
+
 static int run_lock(genbo_study *s, int *lock_fd) {
     char path[4096];
-    snprintf(path, sizeof path, "%s.%s.runlock", s->db_path, s->name);
+    genbo__run_lock_path(s->db_path, s->name, path, sizeof path);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return genbo__fail(GENBO_EIO, "%s: cannot create the run lock: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

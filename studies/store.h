@@ -14,10 +14,18 @@
 extern const char *const genbo__migrations[];
 extern const int genbo__n_migrations;
 
-/* Open a database. readonly: SQLITE_OPEN_READONLY, the file must exist and
- * carry the current schema. Otherwise it is created if missing, put in WAL
- * mode and migrated. Both: foreign keys on, busy timeout. */
-int genbo__store_open(const char *path, int readonly, sqlite3 **out);
+/* Open a database. mode READONLY: SQLITE_OPEN_READONLY (immutable in a
+ * directory without write access), the file must exist and carry the
+ * current schema. WRITE: the file must be a genbo database of the current
+ * schema (anything else is refused and left byte-identical). CREATE: created
+ * if missing or empty, put in WAL mode and migrated (a file with another
+ * program's tables is refused). All: foreign keys on, busy timeout. */
+enum { GENBO__STORE_CREATE = 0, GENBO__STORE_READONLY = 1, GENBO__STORE_WRITE = 2 };
+int genbo__store_open(const char *path, int mode, sqlite3 **out);
+/* sqlite3_open_v2 read-only plus extra_flags, falling back to immutable=1
+ * when the directory cannot be written and there is no pending -wal. Sets
+ * the busy timeout; the error is GENBO_ENOTFOUND with the message set. */
+int genbo__sqlite_open_read(const char *path, int extra_flags, sqlite3 **out);
 void genbo__store_close(sqlite3 *db);
 
 /* BEGIN IMMEDIATE (takes the write lock now, so a transaction never fails

@@ -97,7 +97,9 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
     snprintf(s->name, sizeof s->name, "%s", name);
     s->db_path = strdup(db_path);
     int rc = s->db_path ? GENBO_OK : genbo__fail(GENBO_ENOMEM, "out of memory");
-    if (!rc) rc = genbo__store_open(db_path, readonly, &s->db);
+    if (!rc) rc = genbo__store_open(db_path, readonly ? GENBO__STORE_READONLY
+                                               : (flags & GENBO_OPEN_CREATE) ? GENBO__STORE_CREATE
+                                                                             : GENBO__STORE_WRITE, &s->db);
     int found = 0;
     char *stored = NULL;
     if (!rc) rc = find_study(s->db, name, &s->id, &stored, &found);

@@ -78,6 +78,17 @@ int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t 
                              const genbo_reward *m, const char *step, double seconds);
 int genbo__store_diffusion_step(genbo_study *s, int64_t run_id, int round,
                                 const genbo_diffusion *m, const char *step, double seconds);
+/* A design-loop round's outputs - the refit reward model, the fine-tuned
+ * diffusion model (NULL: none) - and its step mark, in ONE transaction: a
+ * kill before it leaves the previous round's models the newest, so the
+ * resumed round redoes the same refit and fine-tune from the same start. */
+int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
+                       const genbo_reward *reward, const genbo_diffusion *diffusion, const char *step,
+                       double seconds);
+/* Ask's reward refit (round NULL): replaces the run's previous ask refit,
+ * unless that one was fitted on at least as many labels, so a run keeps at
+ * most one (issue 10.7: one row per ask was 275 MB after 8,000 pairs). */
+int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m);
 /* A diffusion model with a role (models.role, e.g. "reweighted"; NULL =
  * the run's main model), committed with a step mark when step != NULL. */
 int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char *role, int round,
@@ -147,6 +158,9 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm);
  * end (status done, or failed with the current error message when rc). */
 int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
 int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
+/* The run lock file of a study: "<db>.<name>.runlock", the name's bytes
+ * other than [A-Za-z0-9._-] percent-encoded (a '/' must not make a path). */
+void genbo__run_lock_path(const char *db_path, const char *name, char *out, size_t size);
 /* The newest run of kind 'run' (0 if none). */
 int64_t genbo__study_last_run(genbo_study *s);
 /* After a tell: when the trial's batch (a run's round >= 0) has no asked

@@ -253,8 +253,12 @@ Test(cli_study, three_round_ask_tell_loop_with_external_evaluator) {
                         "'", fixture_dir, NEGSQ, cli(), db), 0);
     }
     cr_assert_eq(db_num(db, "SELECT COUNT(*) FROM trials WHERE round IS NULL AND state = 'told'"), 12);
-    /* every ask after a tell refit the reward model on more labels */
-    cr_assert_eq(db_num(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward' AND round IS NULL"), 2);
+    /* every ask after a tell refit the reward model on more labels, each
+     * refit replacing the previous one (issue 10.7): the last one saw every
+     * label but the last 4 tells */
+    cr_assert_eq(db_num(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward' AND round IS NULL"), 1);
+    cr_assert_eq(db_num(db, "SELECT n_labels FROM models WHERE kind = 'reward' AND round IS NULL"),
+                 100 + db_num(db, "SELECT COUNT(*) FROM trials WHERE state = 'told'") - 4);
     /* the told values are -||x||^2 of the stored designs */
     cr_assert_lt(db_num(db, "SELECT COUNT(*) FROM trials t JOIN observations o ON o.trial_id = t.id "
                             "WHERE t.round IS NULL AND o.value > 0"), 1);

@@ -130,7 +130,8 @@ Test(config, missing_file_and_cross_key_rules) {
     cr_assert_not_null(strstr(msg, "[data] labelled: task = csv needs a labelled file"), "%s", msg);
     cr_assert_eq(load_text("[evaluate]\nevaluator = command\n", msg, sizeof msg, NULL), GENBO_EINVAL);
     cr_assert_not_null(strstr(msg, "[evaluate] command: evaluator = command needs a command"), "%s", msg);
-    cr_assert_eq(load_text("[data]\nD = 8\n garbage line\n", msg, sizeof msg, NULL), GENBO_EINVAL);
+    cr_assert_eq(load_text("[data]\nD = 8\n garbage line\n", msg, sizeof msg, NULL), GENBO_EFORMAT);
+    cr_assert_not_null(strstr(msg, "study.ini:3: not a section header or key = value line"), "%s", msg);
     /* the study file itself missing */
     genbo_config *c = (genbo_config *)1;
     cr_assert_eq(genbo_config_load("/nonexistent/dir/s.ini", &c), GENBO_EIO);
@@ -180,6 +181,62 @@ Test(config, set_validates_and_keeps_old_value_on_error) {
     cr_assert_eq(c->d, 16);
     cr_assert_eq(genbo_config_set(c, "nosuch", "x", "1"), GENBO_EINVAL);
     genbo_config_free(c);
+}
+
+/* Issue 10.2: libinih cut lines at 199 characters and parsed the tail as a
+ * line of its own, so a long comment ending in "steps = 7" set steps. */
+Test(config, long_lines_are_one_line) {
+    char text[2048], msg[512];
+    char pad[400];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    snprintf(text, sizeof text, "[diffusion]\n; %s steps = 7\nbatch = 64 ; %s steps = 9\n", pad, pad);
+    genbo_config *c = NULL;
+    cr_assert_eq(load_text(text, msg, sizeof msg, &c), GENBO_OK, "%s", msg);
+    genbo_config *dflt;
+    cr_assert_eq(genbo_config_default(&dflt), GENBO_OK);
+    cr_assert_eq(c->steps, dflt->steps, "the comment's tail set steps = %ld", (long)c->steps);
+    genbo_config_free(dflt);
+    cr_assert_eq(c->batch, 64);
+    genbo_config_free(c);
+    /* a long value reads back whole, and the resolved text reloads equal */
+    char cmd[400];
+    memset(cmd, 'e', sizeof cmd - 1);
+    cmd[0] = '/';
+    cmd[sizeof cmd - 1] = '\0';
+    snprintf(text, sizeof text, "[evaluate]\nevaluator = command\ncommand = %s\n", cmd);
+    cr_assert_eq(load_text(text, msg, sizeof msg, &c), GENBO_OK, "%s", msg);
+    cr_assert_str_eq(c->command, cmd);
+    char *ini = genbo_config_to_ini(c);
+    genbo_config *back = NULL;
+    cr_assert_eq(genbo__config_parse_text(ini, "stored", &back), GENBO_OK, "%s", genbo_errmsg());
+    char *ini2 = genbo_config_to_ini(back);
+    cr_assert_str_eq(ini, ini2);
+    free(ini);
+    free(ini2);
+    genbo_config_free(back);
+    genbo_config_free(c);
+    /* BOM and CRLF */
+    cr_assert_eq(load_text("\xEF\xBB\xBF[diffusion]\r\nsteps = 12\r\n", msg, sizeof msg, &c), GENBO_OK, "%s", msg);
+    cr_assert_eq(c->steps, 12);
+    genbo_config_free(c);
+    /* a NUL byte names its line */
+    const char *path = write_file("nul.ini", "");
+    FILE *f = fopen(path, "wb");
+    fwrite("[diffusion]\nsteps = 1\0 2\n", 1, 26, f);
+    fclose(f);
+    cr_assert_eq(genbo_config_load(path, &c), GENBO_EFORMAT);
+    cr_assert_not_null(strstr(genbo_errmsg(), "nul.ini:2: a NUL byte"), "%s", genbo_errmsg());
+}
+
+/* Issue 10.3: a directory opens with fopen but every read fails (EISDIR);
+ * that was taken for an empty file, i.e. the default study. */
+Test(config, a_directory_is_not_a_study_file) {
+    genbo_config *c = (genbo_config *)1;
+    cr_assert_eq(genbo_config_load(dir, &c), GENBO_EIO);
+    cr_assert_null(c);
+    cr_assert_not_null(strstr(genbo_errmsg(), "cannot read study file"), "%s", genbo_errmsg());
+    cr_assert_not_null(strstr(genbo_errmsg(), "directory"), "%s", genbo_errmsg());
 }
 
 Test(config, curved_manifold_task_and_its_dimension_rule) {

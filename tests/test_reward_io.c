@@ -106,10 +106,10 @@ Test(reward_io, damaged_buffers_fail_with_the_right_code) {
         cr_assert(strstr(genbo_errmsg(), "GNBR") != NULL, "%s", genbo_errmsg());
         buf[0] = 'G';
         /* another format version, with a valid checksum */
-        put_le32(buf + 4, 3);
+        put_le32(buf + 4, 99); /* a future format version */
         put_le32(buf + len - 4, genbo__crc32(0, buf, len - 4));
         cr_assert_eq(genbo_reward_load_buffer(buf, len, &out), GENBO_EVERSION);
-        cr_assert(strstr(genbo_errmsg(), "version 3") != NULL, "%s", genbo_errmsg());
+        cr_assert(strstr(genbo_errmsg(), "version 99") != NULL, "%s", genbo_errmsg());
         cr_assert_null(out);
         free(buf);
         genbo_reward_free(m);

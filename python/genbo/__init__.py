@@ -285,7 +285,8 @@ def delete_study(db, name):
 
 def studies(db):
     """Every study of a database as dicts: id, name, dim, created,
-    last_activity, runs, running, asked, told, failed, best_value (None)."""
+    last_activity, runs, running, asked, told, failed, best_value, best_loop
+    (asks and loop rounds), best_run (round 0); None where nothing was told."""
     arr = ctypes.POINTER(_lib.StudySummary)()
     n = ctypes.c_size_t()
     _check(lib.genbo_db_studies(_b(db), ctypes.byref(arr), ctypes.byref(n)))
@@ -296,7 +297,9 @@ def studies(db):
             out.append({"id": s.id, "name": s.name.decode(), "dim": s.dim, "created": s.created,
                         "last_activity": s.last_activity, "runs": s.runs, "running": s.running,
                         "asked": s.asked, "told": s.told, "failed": s.failed,
-                        "best_value": None if math.isnan(s.best_value) else s.best_value})
+                        "best_value": None if math.isnan(s.best_value) else s.best_value,
+                        "best_loop": None if math.isnan(s.best_loop) else s.best_loop,
+                        "best_run": None if math.isnan(s.best_run) else s.best_run})
         return out
     finally:
         libc.free(arr)

@@ -40,7 +40,8 @@ class StudySummary(ctypes.Structure):
                 ("created", ctypes.c_double), ("last_activity", ctypes.c_double),
                 ("runs", ctypes.c_int64), ("running", ctypes.c_int64), ("asked", ctypes.c_int64),
                 ("told", ctypes.c_int64), ("failed", ctypes.c_int64),
-                ("best_value", ctypes.c_double)]
+                ("best_value", ctypes.c_double), ("best_loop", ctypes.c_double),
+                ("best_run", ctypes.c_double)]
 
 
 def _find_library():

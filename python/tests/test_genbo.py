@@ -90,7 +90,8 @@ def test_three_round_loop(tmp_path):
     assert study.best_of(genbo.PHASE_RUN) is None  # no `genbo run`: no run phase
     summary = genbo.studies(db)
     assert summary[0]["name"] == "bowl" and summary[0]["told"] == 24
-    assert summary[0]["best_value"] == best.value
+    assert summary[0]["best_value"] == summary[0]["best_loop"] == best.value
+    assert summary[0]["best_run"] is None
     study.close()
 
 
@@ -171,7 +172,7 @@ def test_struct_layouts_match_genbo_h(tmp_path):
 int main(void) {
     printf("%zu %zu %zu %zu %zu %zu\\n", sizeof(genbo_ask_options), sizeof(genbo_ask_info),
            sizeof(genbo_trial), offsetof(genbo_trial, x), sizeof(genbo_study_summary),
-           offsetof(genbo_study_summary, best_value));
+           offsetof(genbo_study_summary, best_run));
     return 0;
 }
 """)
@@ -182,5 +183,5 @@ int main(void) {
                                           text=True).stdout.split()]
     import ctypes
     want = [ctypes.sizeof(_lib.AskOptions), ctypes.sizeof(_lib.AskInfo), ctypes.sizeof(_lib.Trial),
-            _lib.Trial.x.offset, ctypes.sizeof(_lib.StudySummary), _lib.StudySummary.best_value.offset]
+            _lib.Trial.x.offset, ctypes.sizeof(_lib.StudySummary), _lib.StudySummary.best_run.offset]
     assert got == want
