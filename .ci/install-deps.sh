@@ -3,10 +3,11 @@
 # what is missing (a no-op on a machine that has them all).
 # python3-numpy and python3-pytest run the Python module's tests (python/tests).
 # chromium, chromium-driver and python3-selenium run the dashboard's browser
-# tests (tests/browser/), which skip themselves without them.
+# tests (tests/browser/), which skip themselves without them. libdnnl-dev
+# (oneDNN) runs the diffusion network's bf16 products on AMX/AVX512-BF16.
 set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
-libsqlite3-dev sqlite3 libcriterion-dev libcjson-dev libmicrohttpd-dev python3 python3-numpy python3-pytest \
+libsqlite3-dev sqlite3 libcriterion-dev libcjson-dev libmicrohttpd-dev libdnnl-dev python3 python3-numpy python3-pytest \
 chromium chromium-driver python3-selenium"
 # `install-deps.sh bench` adds PyTorch (Debian's python3-torch), which only
 # the benchmark's W1 comparison uses.

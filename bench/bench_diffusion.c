@@ -1,21 +1,28 @@
 /* bench_diffusion.c - speed of the diffusion engine on workload W1.
  *
  * W1: D = 64, scalar reward, width 512, 4 residual blocks, time and reward
- * embeddings of 64, batch 1024, fp32, Adam; then 4,096 samples x 100
+ * embeddings of 64, batch 1024, Adam; then 4,096 samples x 100
  * Euler-Maruyama steps with classifier-free guidance (2 network passes a
- * step, batched as one pass of 2n rows).
+ * step, batched as one pass of 2n rows). Run at both precisions: fp32
+ * (OpenBLAS) and bf16 (oneDNN on AMX / AVX512-BF16, where the CPU has it).
  *
  * The sampling rate is per sample-step, so the default of 50 steps (to keep
  * the run short) measures the same rate as W1's 100 (--sample-steps 100).
  *
  * Reports, from one run: training samples/s, sampling sample-steps/s and
- * the GFLOP/s of their matrix products, next to (a) cblas_sgemm alone on
- * the same shapes (the roofline of this machine) and (b) the same network
- * in PyTorch on the CPU (bench/torch_w1.py, same thread count), run from
- * here through popen.
+ * the GFLOP/s of their matrix products for genbo fp32, genbo bf16, PyTorch
+ * fp32 and PyTorch under bf16 autocast (bench/torch_w1.py, same network,
+ * same threads, run from here through popen), each the best of --rounds
+ * rounds run in turn (the machine is shared: a round is all four, so a
+ * busy spell hits them alike). The rooflines are the bare products on the
+ * same shapes: cblas_sgemm for fp32, oneDNN's bf16 matmul (the layouts
+ * genbo uses, no post-ops) for bf16. Then the latency of an ask: n = 1, 8,
+ * 64 designs from a model of the default study's size, with the study's
+ * default sampler (ancestral, 200 steps, look-ahead gradient guidance).
  *
  * usage: bench_diffusion [--threads N] [--train-steps S] [--sample-steps K]
- *                        [--samples n] [--no-torch] [--torch-script PATH] */
+ *                        [--samples n] [--rounds R] [--no-torch] [--no-ask]
+ *                        [--torch-script PATH] */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "diffusion/diffusion_internal.h"
+#include "diffusion/mm.h"
 
 static const dn_config W1 = {64, 512, 4, 64, 64};
 enum { W1_BATCH = 1024 };
@@ -74,6 +82,50 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
     return flops / best / 1e9;
 }
 
+/* oneDNN's bf16 matmul alone over the same products: the weight operands
+ * (not transposed A) in the blocked layout oneDNN picks, as genbo's
+ * prepared weights; weight gradients (transposed A) on plain activations.
+ * Returns 0 where bf16 is unavailable. */
+static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
+    if (!dm_bf16_available()) return 0;
+    void *stream = dm_stream_new();
+    dm_plan *plan[64];
+    dm_wbuf *wb[64];
+    size_t maxsz = 0;
+    for (int i = 0; i < ns; i++) {
+        const gemm_shape *g = &s[i];
+        dm_spec sp = {g->M, g->N, g->K, g->transA, 0, !g->transA, NULL, 0, 0, DM_POST_NONE, 0};
+        plan[i] = dm_plan_new(&sp, stream);
+        wb[i] = plan[i] && !g->transA ? dm_wbuf_new(plan[i], 1) : NULL;
+        size_t a = (size_t)g->M * g->K, b = (size_t)g->K * g->N, c = (size_t)g->M * g->N;
+        if (a > maxsz) maxsz = a;
+        if (b > maxsz) maxsz = b;
+        if (c > maxsz) maxsz = c;
+    }
+    uint16_t *A = malloc(maxsz * 2), *Bm = malloc(maxsz * 2);
+    float *C = malloc(maxsz * 4), *W = malloc(maxsz * 4);
+    for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = 0x3c00 + (uint16_t)(i % 97), W[i] = 0.01f;
+    double flops = 0, best = 1e30;
+    for (int i = 0; i < ns; i++) {
+        flops += 2.0 * s[i].M * s[i].N * s[i].K;
+        if (wb[i]) dm_wbuf_load(wb[i], W);
+    }
+    for (int r = 0; r < reps; r++) {
+        double t0 = genbo__now();
+        for (int i = 0; i < ns; i++)
+            if (plan[i]) dm_plan_run(plan[i], A, wb[i] ? dm_wbuf_data(wb[i]) : Bm, NULL, C, NULL);
+        double dt = genbo__now() - t0;
+        if (dt < best) best = dt;
+    }
+    for (int i = 0; i < ns; i++) {
+        dm_wbuf_free(wb[i]);
+        dm_plan_free(plan[i]);
+    }
+    dm_stream_free(stream);
+    free(A), free(Bm), free(C), free(W);
+    return flops / best / 1e9;
+}
+
 static int build_shapes(const dn_config *c, int B, int train, gemm_shape *s) {
     int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed, n = 0;
     s[n++] = (gemm_shape){B, W, din, 0, 1};
@@ -120,7 +172,7 @@ static void json_str(const char *line, const char *key, char *out, size_t cap) {
 }
 
 static torch_result run_torch(const char *script, int threads, int train_steps,
-                              int sample_steps, int samples) {
+                              int sample_steps, int samples, int autocast) {
     torch_result r = {0};
     char cmd[2048];
     /* Debian's python3-torch lives in /usr/bin/python3's site-packages; a
@@ -129,9 +181,10 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
     const char *py = getenv("GENBO_PYTHON");
     if (!py) py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     snprintf(cmd, sizeof cmd,
-             "%s '%s' --threads %d --train-steps %d --sample-steps %d --samples %d "
-             "2>/dev/null",
-             py, script, threads, train_steps, sample_steps, samples);
+             "OMP_NUM_THREADS=%d %s '%s' --threads %d --train-steps %d --sample-steps %d "
+             "--samples %d%s 2>/dev/null",
+             threads, py, script, threads, train_steps, sample_steps, samples,
+             autocast ? " --autocast" : "");
     FILE *f = popen(cmd, "r");
     if (!f) return r;
     char line[4096];
@@ -147,8 +200,136 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
     return r;
 }
 
+/* One genbo configuration: train W1 for `steps` steps (after a 2-step
+ * warm-up) and sample `samples` designs with CFG; rates into r. */
+typedef struct rates {
+    double train_sps, train_gf, sample_sps, sample_gf;
+} rates;
+
+static int run_genbo(genbo_precision prec, size_t n, const double *X, const double *y,
+                     int train_steps, int sample_steps, int samples, rates *r) {
+    const size_t D = (size_t)W1.D;
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    p.width = W1.width, p.depth = W1.depth, p.t_embed = W1.t_embed, p.y_embed = W1.y_embed;
+    p.batch = W1_BATCH;
+    p.precision = prec;
+    p.steps = 2; /* warm-up: page in, thread pools up, plans built */
+    genbo_diffusion *m = NULL;
+    if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
+    genbo_diffusion_free(m);
+    p.steps = train_steps;
+    double t0 = genbo__now();
+    if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
+    double tt = genbo__now() - t0;
+    r->train_sps = (double)train_steps * W1_BATCH / tt;
+    r->train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
+
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    sp.sampler = GENBO_SAMPLER_EULER_MARUYAMA;
+    sp.steps = sample_steps;
+    sp.cfg_weight = 1.0;
+    sp.precision = prec;
+    double *G = malloc(sizeof(double) * (size_t)samples * D);
+    t0 = genbo__now();
+    int rc = genbo_diffusion_sample(m, &sp, 1.0, (size_t)samples, G);
+    double ts = genbo__now() - t0;
+    free(G);
+    genbo_diffusion_free(m);
+    if (rc) return -1;
+    /* steps + the final x0hat evaluation, each 2 * samples rows */
+    double sample_rows = 2.0 * samples * (sample_steps + 1);
+    r->sample_sps = (double)samples * sample_steps / ts;
+    r->sample_gf = sample_rows * dn_forward_flops_per_row(&W1) / ts / 1e9;
+    return 0;
+}
+
+static void best_of(rates *b, const rates *r) {
+    b->train_sps = fmax(b->train_sps, r->train_sps);
+    b->train_gf = fmax(b->train_gf, r->train_gf);
+    b->sample_sps = fmax(b->sample_sps, r->sample_sps);
+    b->sample_gf = fmax(b->sample_gf, r->sample_gf);
+}
+
+/* ---- ask latency: a linear reward's gradient for look-ahead guidance */
+static int lin_grad(void *ctx, size_t n, const double *X, double *g) {
+    (void)X;
+    const int D = *(const int *)ctx;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < D; j++) g[i * D + j] = j < 2 ? 1.0 : 0.0;
+    return 0;
+}
+
+/* Milliseconds of one ask of n designs, best of reps, or NAN. */
+static double ask_ms(const genbo_diffusion *m, genbo_precision prec, size_t n, int reps) {
+    int D = (int)genbo_diffusion_dim(m);
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp); /* the study's: ancestral, 200 steps */
+    sp.grad_mode = GENBO_GRAD_LOOKAHEAD;
+    sp.grad_eta = 1.0;
+    sp.grad = lin_grad;
+    sp.grad_ctx = &D;
+    sp.precision = prec;
+    double *G = malloc(sizeof(double) * n * D), best = NAN;
+    for (int r = 0; r < reps; r++) {
+        double t0 = genbo__now();
+        if (genbo_diffusion_sample(m, &sp, 1.0, n, G)) {
+            fprintf(stderr, "ask: %s\n", genbo_errmsg());
+            break;
+        }
+        double dt = 1e3 * (genbo__now() - t0);
+        if (!(dt >= best)) best = dt;
+    }
+    free(G);
+    return best;
+}
+
+static void ask_section(int have_bf16) {
+    enum { N = 2000, D = 64 };
+    double *X = malloc(sizeof(double) * N * D), *y = malloc(sizeof(double) * N);
+    genbo_rng r;
+    genbo_rng_seed(&r, 2, 0);
+    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = genbo_rng_normal(&r);
+    for (int i = 0; i < N; i++) y[i] = X[(size_t)i * D] + X[(size_t)i * D + 1];
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p); /* the default study's network: width 256, depth 3 */
+    p.width = 256, p.depth = 3, p.batch = 256;
+    p.steps = 5; /* latency does not depend on the weights */
+    p.precision = GENBO_PRECISION_FP32;
+    genbo_diffusion *m = NULL;
+    if (genbo_diffusion_train(&p, N, D, X, y, &m)) {
+        fprintf(stderr, "ask model: %s\n", genbo_errmsg());
+        return;
+    }
+    printf("\nask latency (D %d, width 256, depth 3; ancestral 200 steps, look-ahead guidance;"
+           " best of 3):\n", D);
+    printf("%-10s %14s %14s %14s\n", "designs", "fp32 ms", "bf16 ms", "fp32 / bf16");
+    const size_t ns[3] = {1, 8, 64};
+    for (int k = 0; k < 3; k++) {
+        double f = ask_ms(m, GENBO_PRECISION_FP32, ns[k], 3);
+        double b = have_bf16 ? ask_ms(m, GENBO_PRECISION_BF16, ns[k], 3) : NAN;
+        printf("n = %-6zu %14.1f %14.1f %13.2fx\n", ns[k], f, b, f / b);
+    }
+    genbo_diffusion_free(m);
+    free(X);
+    free(y);
+}
+
+static void row(const char *name, double rate, double gf, double roof) {
+    if (!(rate > 0)) {
+        printf("%-30s %12s\n", name, "n/a");
+        return;
+    }
+    if (roof > 0)
+        printf("%-30s %12.0f %10.1f %10.1f %8.0f%%\n", name, rate, gf, roof, 100 * gf / roof);
+    else
+        printf("%-30s %12.0f %10.1f\n", name, rate, gf);
+}
+
 int main(int argc, char **argv) {
-    int threads = 0, train_steps = 20, sample_steps = 50, samples = 4096, torch = 1;
+    int threads = 0, train_steps = 20, sample_steps = 50, samples = 4096, torch = 1, ask = 1;
+    int rounds = 3;
     /* the script sits in <repo>/bench, the program in a build directory of <repo> */
     char script[1024];
     const char *slash = strrchr(argv[0], '/');
@@ -159,15 +340,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--train-steps") && i + 1 < argc) train_steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sample-steps") && i + 1 < argc) sample_steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--samples") && i + 1 < argc) samples = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
+        else if (!strcmp(argv[i], "--no-ask")) ask = 0;
         else if (!strcmp(argv[i], "--torch-script") && i + 1 < argc)
             snprintf(script, sizeof script, "%s", argv[++i]);
         else {
             fprintf(stderr, "usage: %s [--threads N] [--train-steps S] [--sample-steps K] "
-                            "[--samples n] [--no-torch] [--torch-script PATH]\n", argv[0]);
+                            "[--samples n] [--rounds R] [--no-torch] [--no-ask] "
+                            "[--torch-script PATH]\n", argv[0]);
             return 2;
         }
     }
+    if (rounds < 1) rounds = 1;
     if (threads > 0) genbo_set_threads(threads);
     genbo_blas_info bi;
     genbo_get_blas_info(&bi);
@@ -176,89 +361,90 @@ int main(int argc, char **argv) {
            W1.depth, W1.t_embed, W1.y_embed, W1_BATCH);
     printf("OpenBLAS kernel %s, %d threads (%s)%s\n", bi.corename, threads, bi.config,
            bi.slow_kernel ? "  [generic kernel: set OPENBLAS_CORETYPE]" : "");
+    printf("oneDNN ISA %s: bf16 %s\n", bi.dnnl_isa,
+           bi.bf16 ? "native (genbo bf16 runs)" : "unavailable on this CPU (genbo bf16 skipped)");
+    fflush(stdout);
 
-    /* ---- roofline: the same products through cblas_sgemm alone, measured
-     * before and after the engine (best of both: the machine is shared) */
     gemm_shape sh_train[64], sh_sample[64];
     int ns_train = build_shapes(&W1, W1_BATCH, 1, sh_train);
     int ns_sample = build_shapes(&W1, 2048, 0, sh_sample); /* 1024 designs x 2 CFG passes */
-    double roof_train = roofline(sh_train, ns_train, 8);
-    double roof_sample = roofline(sh_sample, ns_sample, 8);
 
-    /* ---- training */
     const size_t n = 16384, D = (size_t)W1.D;
     double *X = malloc(sizeof(double) * n * D), *y = malloc(sizeof(double) * n);
     genbo_rng r;
     genbo_rng_seed(&r, 1, 0);
     for (size_t i = 0; i < n * D; i++) X[i] = genbo_rng_normal(&r);
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + 0.5 * X[i * D + 1];
-    genbo_diffusion_params p;
-    genbo_diffusion_params_default(&p);
-    p.width = W1.width, p.depth = W1.depth, p.t_embed = W1.t_embed, p.y_embed = W1.y_embed;
-    p.batch = W1_BATCH;
-    p.steps = 2; /* warm-up: page in, thread pool up */
-    genbo_diffusion *m = NULL;
-    if (genbo_diffusion_train(&p, n, D, X, y, &m)) {
-        fprintf(stderr, "train: %s\n", genbo_errmsg());
-        return 1;
-    }
-    genbo_diffusion_free(m);
-    p.steps = train_steps;
-    double t0 = genbo__now();
-    if (genbo_diffusion_train(&p, n, D, X, y, &m)) {
-        fprintf(stderr, "train: %s\n", genbo_errmsg());
-        return 1;
-    }
-    double tt = genbo__now() - t0;
-    double train_sps = (double)train_steps * W1_BATCH / tt;
-    double train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
 
-    /* ---- sampling: EM, CFG w = 1, 2n rows a pass */
-    genbo_sample_params sp;
-    genbo_sample_params_default(&sp);
-    sp.sampler = GENBO_SAMPLER_EULER_MARUYAMA;
-    sp.steps = sample_steps;
-    sp.cfg_weight = 1.0;
-    double *G = malloc(sizeof(double) * (size_t)samples * D);
-    t0 = genbo__now();
-    if (genbo_diffusion_sample(m, &sp, 1.0, (size_t)samples, G)) {
-        fprintf(stderr, "sample: %s\n", genbo_errmsg());
-        return 1;
-    }
-    double ts = genbo__now() - t0;
-    /* steps + the final x0hat evaluation, each 2 * samples rows */
-    double sample_rows = 2.0 * samples * (sample_steps + 1);
-    double sample_sps = (double)samples * sample_steps / ts;
-    double sample_gf = sample_rows * dn_forward_flops_per_row(&W1) / ts / 1e9;
-
-    roof_train = fmax(roof_train, roofline(sh_train, ns_train, 8));
-    roof_sample = fmax(roof_sample, roofline(sh_sample, ns_sample, 8));
-
-    printf("\n%-34s %14s %10s %10s\n", "", "rate", "GFLOP/s", "of sgemm");
-    printf("%-34s %10.0f s/s %10.1f %9.0f%%\n", "genbo training (samples/s)", train_sps,
-           train_gf, 100 * train_gf / roof_train);
-    printf("%-34s %10.0f s/s %10.1f %9.0f%%\n", "genbo sampling (sample-steps/s)", sample_sps,
-           sample_gf, 100 * sample_gf / roof_sample);
-    printf("%-34s %14s %10.1f\n", "cblas_sgemm alone, training shapes", "", roof_train);
-    printf("%-34s %14s %10.1f\n", "cblas_sgemm alone, sampling shapes", "", roof_sample);
-    printf("(training %d steps in %.2f s; sampling %d x %d steps in %.2f s)\n", train_steps, tt,
-           samples, sample_steps, ts);
-
-    if (torch) {
-        torch_result tr = run_torch(script, threads, train_steps, sample_steps, samples);
-        if (tr.ok) {
-            printf("\nPyTorch %s (%s), %d threads:\n", tr.version, tr.blas, threads);
-            printf("%-34s %10.0f s/s   genbo / torch = %.2fx\n", "torch training (samples/s)",
-                   tr.train_sps, train_sps / tr.train_sps);
-            printf("%-34s %10.0f s/s   genbo / torch = %.2fx\n",
-                   "torch sampling (sample-steps/s)", tr.sample_sps, sample_sps / tr.sample_sps);
-        } else {
-            printf("\nPyTorch: not available (python3 -c 'import torch' failed), no comparison\n");
+    rates g32 = {0}, g16 = {0}, t32 = {0}, t16 = {0};
+    double roof32_t = 0, roof32_s = 0, roof16_t = 0, roof16_s = 0;
+    torch_result tr = {0};
+    int torch_ok = 0;
+    for (int round = 0; round < rounds; round++) {
+        rates x;
+        roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
+        roof32_s = fmax(roof32_s, roofline(sh_sample, ns_sample, 4));
+        roof16_t = fmax(roof16_t, roofline_bf16(sh_train, ns_train, 8));
+        roof16_s = fmax(roof16_s, roofline_bf16(sh_sample, ns_sample, 8));
+        if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x)) {
+            fprintf(stderr, "genbo fp32: %s\n", genbo_errmsg());
+            return 1;
         }
+        best_of(&g32, &x);
+        if (bi.bf16) {
+            if (run_genbo(GENBO_PRECISION_BF16, n, X, y, train_steps, sample_steps, samples, &x)) {
+                fprintf(stderr, "genbo bf16: %s\n", genbo_errmsg());
+                return 1;
+            }
+            best_of(&g16, &x);
+        }
+        if (torch) {
+            for (int ac = 0; ac < 2; ac++) {
+                torch_result t = run_torch(script, threads, train_steps, sample_steps, samples, ac);
+                if (!t.ok) continue;
+                tr = t;
+                torch_ok = 1;
+                rates q = {t.train_sps, t.train_sps * train_flops(&W1, W1_BATCH) / W1_BATCH / 1e9,
+                           t.sample_sps,
+                           t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
+                               dn_forward_flops_per_row(&W1) / 1e9};
+                best_of(ac ? &t16 : &t32, &q);
+            }
+        }
+        fprintf(stderr, "bench_diffusion: round %d of %d done\n", round + 1, rounds);
     }
-    free(G);
+
+    printf("\nbest of %d rounds; rate = samples/s (training), sample-steps/s (sampling)\n",
+           rounds);
+    printf("%-30s %12s %10s %10s %9s\n", "", "rate", "GFLOP/s", "roofline", "of roof");
+    printf("training (batch %d, %d steps)\n", W1_BATCH, train_steps);
+    row("  genbo fp32 (OpenBLAS)", g32.train_sps, g32.train_gf, roof32_t);
+    row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, roof16_t);
+    row("  torch fp32", t32.train_sps, t32.train_gf, roof32_t);
+    row("  torch bf16 autocast", t16.train_sps, t16.train_gf, roof16_t);
+    printf("sampling (%d designs x %d EM steps, CFG as 2n rows)\n", samples, sample_steps);
+    row("  genbo fp32 (OpenBLAS)", g32.sample_sps, g32.sample_gf, roof32_s);
+    row("  genbo bf16 (oneDNN)", g16.sample_sps, g16.sample_gf, roof16_s);
+    row("  torch fp32", t32.sample_sps, t32.sample_gf, roof32_s);
+    row("  torch bf16 autocast", t16.sample_sps, t16.sample_gf, roof16_s);
+    printf("rooflines: bare products on the same shapes (sgemm for fp32, oneDNN bf16 matmul "
+           "for bf16)\n");
+    if (torch_ok) {
+        printf("\nPyTorch %s (%.60s), %d threads\n", tr.version, tr.blas, threads);
+        printf("genbo fp32 / torch fp32:          training %.2fx, sampling %.2fx\n",
+               g32.train_sps / t32.train_sps, g32.sample_sps / t32.sample_sps);
+        if (bi.bf16)
+            printf("genbo bf16 / torch bf16 autocast: training %.2fx, sampling %.2fx\n",
+                   g16.train_sps / t16.train_sps, g16.sample_sps / t16.sample_sps);
+    } else if (torch) {
+        printf("\nPyTorch: not available (python3 -c 'import torch' failed), no comparison\n");
+    }
+    if (bi.bf16)
+        printf("genbo bf16 / genbo fp32:          training %.2fx, sampling %.2fx\n",
+               g16.train_sps / g32.train_sps, g16.sample_sps / g32.sample_sps);
+    fflush(stdout);
+    if (ask) ask_section(bi.bf16);
     free(X);
     free(y);
-    genbo_diffusion_free(m);
     return 0;
 }

@@ -54,6 +54,8 @@ struct cJSON *cli_json_doubles(const double *x, size_t n);
  * target, state, value, predicted, support_distance, x, params (by name). */
 struct cJSON *cli_trial_json(genbo_study *s, const genbo_trial *t);
 
+/* lead, then text wrapped at 100 columns under its first column (stdout). */
+void cli_print_wrapped(const char *lead, const char *text);
 /* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);
 /* A terminal progress display for genbo_progress_fn (ctx unused). Draws

@@ -1,4 +1,5 @@
-/* cmd_info.c - `genbo info`: version and linear-algebra back end. */
+/* cmd_info.c - `genbo info`: version and linear-algebra back ends (OpenBLAS,
+ * oneDNN's instruction set and the precision `auto` resolves to). */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,15 +22,19 @@ int cmd_info(int argc, char **argv) {
     genbo_get_blas_info(&info);
     if (json) {
         printf("{\"version\":\"%s\",\"openblas_core\":\"%s\",\"threads\":%d,"
-               "\"cpu_avx2\":%d,\"slow_kernel\":%d}\n",
+               "\"cpu_avx2\":%d,\"slow_kernel\":%d,\"dnnl_isa\":\"%s\",\"bf16\":%d,"
+               "\"precision_auto\":\"%s\"}\n",
                genbo_version(), info.corename, info.threads, info.cpu_has_avx2,
-               info.slow_kernel);
+               info.slow_kernel, info.dnnl_isa, info.bf16, info.bf16 ? "bf16" : "fp32");
     } else {
         printf("genbo %s\n", genbo_version());
         printf("OpenBLAS kernel: %s%s\n", info.corename,
                info.slow_kernel ? "  (generic: slow, set OPENBLAS_CORETYPE)" : "");
         printf("OpenBLAS threads: %d\n", info.threads);
         printf("OpenBLAS config: %s\n", info.config);
+        printf("oneDNN ISA: %s\n", info.dnnl_isa);
+        printf("precision auto: %s\n",
+               info.bf16 ? "bf16 (native bf16 matrix products)" : "fp32 (no native bf16 on this CPU)");
     }
     return 0;
 }

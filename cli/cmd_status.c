@@ -116,8 +116,10 @@ int cmd_status(int argc, char **argv) {
                 printf("  run %lld (%s): %s, last step '%s'", (long long)sqlite3_column_int64(rt, 0),
                        text_or(rt, 1, "?"), text_or(rt, 2, "?"), text_or(rt, 3, "-"));
                 if (!isnan(ended)) printf(", %.1f s", ended - started);
-                if (sqlite3_column_type(rt, 8) != SQLITE_NULL) printf(", error: %s", text_or(rt, 8, ""));
                 printf("\n");
+                /* Errors can be long (a path, a library message): wrapped
+                 * at 100 columns on lines of their own. */
+                if (sqlite3_column_type(rt, 8) != SQLITE_NULL) cli_print_wrapped("    error: ", text_or(rt, 8, ""));
             }
         }
     }

@@ -203,9 +203,9 @@ static void print_best(genbo_study *s, const char *title, const genbo_trial *t) 
         return;
     }
     char r[32];
-    printf("%s: trial %lld, value %.6g (predicted %.6g when asked), %s %s at %s = %.6g\n", title,
-           (long long)t->id, t->value, t->predicted, round_text(t->round, r, sizeof r), t->method,
-           t->target_label, t->target);
+    printf("%s: trial %lld, value %.6g\n  %s, method %s at target %s = %.6g, predicted %.6g when asked\n",
+           title, (long long)t->id, t->value, round_text(t->round, r, sizeof r), t->method,
+           t->target_label, t->target, t->predicted);
     print_design(s, t);
 }
 
@@ -244,8 +244,8 @@ int cmd_best(int argc, char **argv) {
         cJSON_free(text);
         cJSON_Delete(o);
     } else {
-        print_best(s, "best of the design loop (loop rounds and asks)", tl);
-        print_best(s, "best of the run phase (every method at every target)", tr);
+        print_best(s, "design loop (asks and loop rounds)", tl);
+        print_best(s, "run phase (every method at every target)", tr);
     }
     genbo_trial_list_free(loop);
     genbo_trial_list_free(run);

@@ -87,3 +87,17 @@ int cli_progress(void *ctx, const char *stage, long done, long total, const char
     fflush(stderr);
     return 0;
 }
+
+void cli_print_wrapped(const char *lead, const char *text) {
+    int indent = (int)strlen(lead), width = 100 - indent;
+    if (width < 20) width = 20;
+    fputs(lead, stdout);
+    while ((int)strlen(text) > width) {
+        int cut = width;
+        while (cut > 0 && text[cut] != ' ') cut--;
+        if (cut == 0) cut = width; /* one long word: cut it */
+        printf("%.*s\n%*s", cut, text, indent, "");
+        text += cut + (text[cut] == ' ');
+    }
+    printf("%s\n", text);
+}

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core.h"
+#include "diffusion/mm.h"
 
 char *openblas_get_corename(void);
 char *openblas_get_config(void);
@@ -37,8 +38,14 @@ void genbo_get_blas_info(genbo_blas_info *info) {
     for (int i = 0; slow_kernels[i]; i++)
         if (strcasecmp(info->corename, slow_kernels[i]) == 0) generic = 1;
     info->slow_kernel = generic && info->cpu_has_avx2;
+    snprintf(info->dnnl_isa, sizeof info->dnnl_isa, "%s", dm_isa_name());
+    info->bf16 = dm_bf16_available();
 }
 
+/* OpenBLAS and oneDNN's OpenMP with the same count: the bf16 kernels also
+ * re-sync OpenMP to OpenBLAS's count in the calling thread (mm.c). */
 void genbo_set_threads(int threads) {
-    if (threads > 0) openblas_set_num_threads(threads);
+    if (threads <= 0) return;
+    openblas_set_num_threads(threads);
+    dm_set_threads(threads);
 }

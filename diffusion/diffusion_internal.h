@@ -24,7 +24,13 @@ struct genbo_diffusion {
     double y_mean, y_sd;    /* reward standardisation */
     float *params;          /* EMA weights, used for sampling and saved */
     size_t n_params;
+    genbo_precision precision; /* trained at (fp32 or bf16); not saved */
 };
+
+/* Switch a to bf16 products if precision (resolved) is bf16 and load the
+ * weights. Returns a status. */
+int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision precision,
+                      const float *params);
 
 /* ---- noise schedules (schedule.c) -------------------------------------
  * x_t = alpha_t x_0 + sigma_t eps in standardised coordinates.

@@ -105,3 +105,97 @@ DK_CLONES
 void dn_silu(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] * sigm(x[i]);
 }
+
+/* ---- bf16 mode ------------------------------------------------------- */
+
+static inline uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest, ties to even */
+    return (uint16_t)(u >> 16);
+}
+
+DK_CLONES
+static void to_bf16_range(const float *x, uint16_t *y, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) y[i] = to_bf16(x[i]);
+}
+
+/* Each kernel works through its range in tiles of DK_TILE: the fp32 math
+ * in one loop, the rounding to bf16 in another. GCC does not vectorise
+ * the two in one loop (the mixed widths defeat the if-conversion of
+ * fast_expf's clamp), and a tile stays in L1. */
+#define DK_TILE 512
+
+DK_CLONES
+static void silu_bf16_range(const float *x, uint16_t *y, size_t lo, size_t hi) {
+    float t[DK_TILE];
+    for (size_t i0 = lo; i0 < hi; i0 += DK_TILE) {
+        size_t m = hi - i0 < DK_TILE ? hi - i0 : DK_TILE;
+        const float *xr = x + i0;
+        for (size_t i = 0; i < m; i++) t[i] = xr[i] * sigm(xr[i]);
+        for (size_t i = 0; i < m; i++) y[i0 + i] = to_bf16(t[i]);
+    }
+}
+
+DK_CLONES
+static void silu_grad_bf16_range(const float *z, const float *dy, float *dz, uint16_t *dz16,
+                                 size_t lo, size_t hi) {
+    for (size_t i0 = lo; i0 < hi; i0 += DK_TILE) {
+        size_t m = hi - i0 < DK_TILE ? hi - i0 : DK_TILE;
+        const float *zr = z + i0, *dr = dy + i0;
+        float *o = dz + i0;
+        for (size_t i = 0; i < m; i++) {
+            float s = sigm(zr[i]);
+            o[i] = dr[i] * (s + zr[i] * s * (1.0f - s));
+        }
+        for (size_t i = 0; i < m; i++) dz16[i0 + i] = to_bf16(o[i]);
+    }
+}
+
+DK_CLONES
+static void silu_grad_add_bf16_range(const float *h, const float *da, float *dh, uint16_t *dh16,
+                                     size_t lo, size_t hi) {
+    for (size_t i0 = lo; i0 < hi; i0 += DK_TILE) {
+        size_t m = hi - i0 < DK_TILE ? hi - i0 : DK_TILE;
+        const float *hr = h + i0, *ar = da + i0;
+        float *o = dh + i0;
+        for (size_t i = 0; i < m; i++) {
+            float s = sigm(hr[i]);
+            o[i] += ar[i] * (s + hr[i] * s * (1.0f - s));
+        }
+        for (size_t i = 0; i < m; i++) dh16[i0 + i] = to_bf16(o[i]);
+    }
+}
+
+/* Blocks of 16 K elements: small inputs stay on one thread (waking the
+ * pool costs more than the work). */
+#define DK_BLOCK 16384
+#ifdef _OPENMP
+#define DK_OMP_FOR _Pragma("omp parallel for schedule(static) if (nb_ > 1)")
+#else
+#define DK_OMP_FOR
+#endif
+#define DK_PARALLEL(n, call)                                                   \
+    do {                                                                       \
+        const long nb_ = (long)(((n) + DK_BLOCK - 1) / DK_BLOCK);              \
+        DK_OMP_FOR                                                             \
+        for (long b_ = 0; b_ < nb_; b_++) {                                    \
+            size_t lo = (size_t)b_ * DK_BLOCK;                                 \
+            size_t hi = lo + DK_BLOCK < (n) ? lo + DK_BLOCK : (n);             \
+            call;                                                              \
+        }                                                                      \
+    } while (0)
+
+void dk_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
+
+void dk_silu_bf16(const float *x, uint16_t *y, size_t n) {
+    DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
+}
+
+void dk_silu_grad_bf16(const float *z, const float *dy, float *dz, uint16_t *dz16, size_t n) {
+    DK_PARALLEL(n, silu_grad_bf16_range(z, dy, dz, dz16, lo, hi));
+}
+
+void dk_silu_grad_add_bf16(const float *h, const float *da, float *dh, uint16_t *dh16, size_t n) {
+    DK_PARALLEL(n, silu_grad_add_bf16_range(h, da, dh, dh16, lo, hi));
+}

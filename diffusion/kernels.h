@@ -5,6 +5,7 @@
 #define GENBO_DIFFUSION_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* z[i][j] += b[j]; a[i][j] = silu(z[i][j])  (B rows of W) */
 void dk_bias_silu(float *z, const float *b, float *a, size_t B, size_t W);
@@ -20,3 +21,15 @@ void dk_silu_grad_add(const float *h, const float *da, const float *dres, float 
 void dk_colsum(const float *d, size_t B, size_t W, float *out);
 
 #endif
+
+/* ---- bf16 mode (net_bf16.c): fp32 -> bf16 rounding to nearest even.
+ * These run in OpenMP's threads, the pool oneDNN's products use (every
+ * element on its own: the result does not depend on the thread count). */
+/* y = bf16(x) */
+void dk_to_bf16(const float *x, uint16_t *y, size_t n);
+/* y = bf16(silu(x)) */
+void dk_silu_bf16(const float *x, uint16_t *y, size_t n);
+/* dz = dy * silu'(z), dz16 = bf16(dz) */
+void dk_silu_grad_bf16(const float *z, const float *dy, float *dz, uint16_t *dz16, size_t n);
+/* dh += da * silu'(h), dh16 = bf16(dh) */
+void dk_silu_grad_add_bf16(const float *h, const float *da, float *dh, uint16_t *dh16, size_t n);

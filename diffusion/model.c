@@ -1,10 +1,61 @@
 /* model.c - defaults, parameter checks, allocation and the score API of
  * the diffusion model. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diffusion/diffusion_internal.h"
+#include "diffusion/mm.h"
+
+char *openblas_get_corename(void);
+
+int genbo_precision_resolve(genbo_precision p) {
+    switch (p) {
+    case GENBO_PRECISION_AUTO:
+        return dm_bf16_available() ? GENBO_PRECISION_BF16 : GENBO_PRECISION_FP32;
+    case GENBO_PRECISION_FP32: return GENBO_PRECISION_FP32;
+    case GENBO_PRECISION_BF16:
+        if (dm_bf16_available()) return GENBO_PRECISION_BF16;
+        genbo__fail(GENBO_EINVAL,
+                    "precision bf16: this CPU has no native bf16 matrix products (oneDNN ISA: "
+                    "%s; needs AVX512-BF16 or AMX); use precision auto or fp32",
+                    dm_isa_name());
+        return -1;
+    }
+    genbo__fail(GENBO_EINVAL, "unknown precision %d (auto, fp32 or bf16)", (int)p);
+    return -1;
+}
+
+const char *genbo_precision_name(genbo_precision p) {
+    return p == GENBO_PRECISION_FP32 ? "fp32" : p == GENBO_PRECISION_BF16 ? "bf16" : "auto";
+}
+
+genbo_precision genbo_diffusion_precision(const genbo_diffusion *m) {
+    return m ? m->precision : GENBO_PRECISION_AUTO;
+}
+
+const char *genbo_diffusion_describe(const genbo_diffusion *m) {
+    static _Thread_local char buf[160];
+    if (!m) return "";
+    if (m->precision == GENBO_PRECISION_BF16)
+        snprintf(buf, sizeof buf, "D %d, width %d, depth %d, bf16 (oneDNN %s)", m->cfg.D,
+                 m->cfg.width, m->cfg.depth, dm_isa_name());
+    else
+        snprintf(buf, sizeof buf, "D %d, width %d, depth %d, fp32 (OpenBLAS %s)", m->cfg.D,
+                 m->cfg.width, m->cfg.depth, openblas_get_corename());
+    return buf;
+}
+
+int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision precision,
+                      const float *params) {
+    if (precision == GENBO_PRECISION_AUTO) precision = m->precision;
+    int r = genbo_precision_resolve(precision);
+    if (r < 0) return GENBO_EINVAL;
+    if (r != GENBO_PRECISION_BF16) return GENBO_OK;
+    int rc = dn_acts_use_bf16(&m->cfg, a);
+    return rc ? rc : dn_acts_load_weights(&m->cfg, a, params);
+}
 
 void genbo_diffusion_params_default(genbo_diffusion_params *p) {
     memset(p, 0, sizeof *p);
@@ -129,6 +180,8 @@ int gd_check_params(const genbo_diffusion_params *p) {
         return genbo__fail(GENBO_EINVAL, "diffusion: max_seconds and checkpoint_seconds must be >= 0");
     if (p->resume && !p->resume_len)
         return genbo__fail(GENBO_EINVAL, "diffusion: resume given with resume_len = 0");
+    if (genbo_precision_resolve(p->precision) < 0)
+        return genbo__fail_prefix(GENBO_EINVAL, "diffusion");
     return GENBO_OK;
 }
 
@@ -142,6 +195,8 @@ int gd_model_alloc(const dn_config *c, genbo_diffusion **out) {
     m->x_mean = genbo__calloc((size_t)c->D, sizeof(double));
     m->x_sd = genbo__calloc((size_t)c->D, sizeof(double));
     m->params = genbo__calloc(l.total, sizeof(float));
+    int r = genbo_precision_resolve(GENBO_PRECISION_AUTO);
+    m->precision = r < 0 ? GENBO_PRECISION_FP32 : (genbo_precision)r;
     if (!m->x_mean || !m->x_sd || !m->params) {
         genbo_diffusion_free(m);
         return GENBO_ENOMEM;
@@ -176,6 +231,10 @@ int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
     dn_acts a;
     int rc = dn_acts_alloc(&m->cfg, chunk, 0, &a);
     if (rc) return rc;
+    if ((rc = gd_acts_precision(m, &a, GENBO_PRECISION_AUTO, m->params))) {
+        dn_acts_free(&a);
+        return rc;
+    }
     float *buf = genbo__malloc(((size_t)chunk * D + 2 * (size_t)chunk) * sizeof(float));
     if (!buf) {
         dn_acts_free(&a);
@@ -192,7 +251,7 @@ int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
             lt[i] = (float)log(t);
             if (y) yz[i] = (float)((y[s + i] - m->y_mean) / m->y_sd);
         }
-        dn_forward(&m->cfg, m->params, &a, B, xz, lt, y ? yz : NULL, NULL);
+        if ((rc = dn_forward(&m->cfg, m->params, &a, B, xz, lt, y ? yz : NULL, NULL))) break;
         for (int i = 0; i < B; i++)
             for (int j = 0; j < D; j++)
                 score[(s + i) * D + j] =
@@ -200,5 +259,5 @@ int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
     }
     free(buf);
     dn_acts_free(&a);
-    return GENBO_OK;
+    return rc;
 }

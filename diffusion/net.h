@@ -42,8 +42,11 @@ void dn_layout_init(const dn_config *c, dn_layout *l);
 /* Activations for up to max_rows rows. With store = 1 every layer's values
  * are kept for the backward pass; with store = 0 only one layer's worth
  * (inference: smaller and cache-friendlier). One allocation. */
+typedef struct dn_bf16 dn_bf16; /* bf16 products (net_bf16.c); NULL = fp32 */
+
 typedef struct dn_acts {
     int max_rows, store;
+    dn_bf16 *bf;
     float *mem;
     float *u;          /* rows x Din */
     float *h, *a;      /* (depth+1 or 1) x rows x W: h_l and silu(h_l) */
@@ -55,6 +58,14 @@ typedef struct dn_acts {
 int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a);
 void dn_acts_free(dn_acts *a);
 
+/* Run this buffer's passes with bf16 matrix products (mixed precision,
+ * net_bf16.c). Fails with a clear message where the CPU has no native
+ * bf16. The products then read a bf16 copy of the weights: call
+ * dn_acts_load_weights after every change of the parameters (once per
+ * optimiser step, once per sampling call) and before dn_forward. */
+int dn_acts_use_bf16(const dn_config *c, dn_acts *a);
+int dn_acts_load_weights(const dn_config *c, dn_acts *a, const float *params);
+
 /* Random initialisation of a parameter array with the core RNG. */
 struct genbo_rng;
 void dn_init_params(const dn_config *c, float *params, struct genbo_rng *rng);
@@ -62,8 +73,8 @@ void dn_init_params(const dn_config *c, float *params, struct genbo_rng *rng);
 /* Forward pass over B rows: x (B x D, standardised), log_t (B), y (B,
  * standardised reward; NULL = every row unconditional), y_null (B flags,
  * 1 = use the null embedding; NULL = none). Result in a->out (B x D). */
-void dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
-                const float *log_t, const float *y, const uint8_t *y_null);
+int dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+               const float *log_t, const float *y, const uint8_t *y_null);
 
 /* Backward pass after a dn_forward with store = 1 (same y, y_null: a row
  * uses the null embedding when y == NULL or y_null[i]). dout (B x D) is the
@@ -71,8 +82,18 @@ void dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, cons
  * gradients are written there (overwritten, not accumulated; the null
  * embedding's gradient sums the rows with y_null set). If dx != NULL the
  * gradient w.r.t. the input x is written there (B x D). */
-void dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
-                 const float *dout, const float *y, const uint8_t *y_null, float *dx);
+int dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+                const float *dout, const float *y, const uint8_t *y_null, float *dx);
+/* Both return a genbo status (bf16 only can fail: a plan for a new row
+ * count); fp32 always succeeds. */
+
+/* net_bf16.c */
+int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out);
+void dn_bf16_free(dn_bf16 *b);
+int dn_bf16_load(const dn_config *c, dn_bf16 *b, const float *params);
+int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B);
+int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const float *dout,
+                     int want_du);
 
 /* FLOPs of the matrix products of one forward pass per row (2 m n k). */
 double dn_forward_flops_per_row(const dn_config *c);

@@ -85,7 +85,7 @@ static void sampler_free(sampler *s) {
 }
 
 static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample_params *p,
-                        double target) {
+                        double target, size_t n) {
     memset(s, 0, sizeof *s);
     s->m = m;
     s->p = p;
@@ -95,12 +95,20 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     s->target = target;
     /* an unconditional model has y_sd = 1: reward units, unless told */
     s->scale = p->grad_scale > 0 ? p->grad_scale : m->y_sd;
-    const size_t D = (size_t)m->cfg.D, R = 2 * (size_t)SAMPLE_CHUNK;
+    /* rows of one pass: a chunk, or the whole ask when smaller (an ask of a
+     * few designs needs no buffers, plans or pages for 2 x 1024 rows) */
+    const size_t nmax = n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK;
+    const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
     int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD || p->grad_mode == GENBO_GRAD_TARGET;
     if (dn_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
+    int rc = gd_acts_precision(m, &s->acts, p->precision, m->params);
+    if (rc) {
+        dn_acts_free(&s->acts);
+        return rc;
+    }
     s->xin = genbo__malloc((3 * R * D + 2 * R) * sizeof(float));
     s->nul = genbo__calloc(R, 1);
-    s->xo = genbo__malloc((2 * D + 1) * (size_t)SAMPLE_CHUNK * sizeof(double));
+    s->xo = genbo__malloc((2 * D + 1) * nmax * sizeof(double));
     if (!s->xin || !s->nul || !s->xo) {
         sampler_free(s);
         return GENBO_ENOMEM;
@@ -109,8 +117,8 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     s->dx = s->dout + R * D;
     s->lt = s->dx + R * D;
     s->yv = s->lt + R;
-    s->go = s->xo + (size_t)SAMPLE_CHUNK * D;
-    s->fv = s->go + (size_t)SAMPLE_CHUNK * D;
+    s->go = s->xo + nmax * D;
+    s->fv = s->go + nmax * D;
     return GENBO_OK;
 }
 
@@ -129,7 +137,8 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         s->yv[i] = s->yz;
         s->nul[i] = !s->cond || i >= nc;
     }
-    dn_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    int rc = dn_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    if (rc) return rc;
     const double w = s->p->cfg_weight, c1 = s->cfg ? 1.0 + w : 1.0, c2 = -w;
     const float *out = s->acts.out;
     for (size_t q = 0; q < (size_t)nc * D; q++) {
@@ -152,7 +161,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
             if (look) z = fmin(fmax(z, -LOOKAHEAD_ZMAX), LOOKAHEAD_ZMAX);
             s->xo[q] = m->x_mean[j] + m->x_sd[j] * z;
         }
-    int rc = s->p->grad(s->p->grad_ctx, (size_t)nc, s->xo, s->go);
+    rc = s->p->grad(s->p->grad_ctx, (size_t)nc, s->xo, s->go);
     if (rc) return genbo__fail_prefix(rc, "diffusion_sample: guidance gradient");
     if (mode == GENBO_GRAD_TARGET) {
         rc = s->p->value(s->p->grad_ctx, (size_t)nc, s->xo, s->fv);
@@ -180,7 +189,9 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         for (int j = 0; j < D; j++)
             s->dout[(size_t)i * D + j] = (float)(c * s->go[(size_t)(i % nc) * D + j]);
     }
-    dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul, s->dx);
+    if ((rc = dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul,
+                          s->dx)))
+        return rc;
     /* u = g - sigma (d eps/dx)^T g, written over go */
     for (int i = 0; i < nc; i++)
         for (int j = 0; j < D; j++) {
@@ -275,9 +286,9 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
     int rc = check_sample_params(m, p, target, n, X);
     if (rc) return rc;
     sampler s;
-    if ((rc = sampler_init(&s, m, p, target))) return rc;
+    if ((rc = sampler_init(&s, m, p, target, n))) return rc;
     const int D = m->cfg.D, N_full = p->steps;
-    const size_t CD = (size_t)SAMPLE_CHUNK * D;
+    const size_t CD = (n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK) * (size_t)D;
     double *mem = genbo__malloc(4 * CD * sizeof(double));
     if (!mem) {
         sampler_free(&s);

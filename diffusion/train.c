@@ -39,7 +39,7 @@ void gd_trainer_free(gd_trainer *t) {
     gd_valset_free(&t->val);
 }
 
-static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B) {
+static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B, int bf16) {
     memset(t, 0, sizeof *t);
     t->c = c;
     t->P = P;
@@ -50,6 +50,12 @@ static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B) {
     if (!t->mem || !t->xb || !t->nul || dn_acts_alloc(c, B, 1, &t->acts)) {
         gd_trainer_free(t);
         return GENBO_ENOMEM;
+    }
+    /* bf16 products (net_bf16.c): every plan is built here, for B rows */
+    int rc = bf16 ? dn_acts_use_bf16(c, &t->acts) : GENBO_OK;
+    if (rc) {
+        gd_trainer_free(t);
+        return rc;
     }
     t->w = t->mem;
     t->g = t->w + P;
@@ -135,7 +141,10 @@ static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_di
             t->nul[i] = genbo_rng_uniform(rng) < p->p_uncond;
         }
     }
-    dn_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
+    /* bf16: the products read a bf16 copy of this step's weights. Neither
+     * call can fail here: the plans for B rows exist since trainer_init. */
+    (void)dn_acts_load_weights(c, &t->acts, t->w);
+    (void)dn_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
     double loss = 0;
     const float scale = 2.0f / (float)((size_t)B * D);
     for (size_t k = 0; k < (size_t)B * D; k++) {
@@ -145,7 +154,7 @@ static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_di
     }
     loss /= (double)B * D;
     if (!isfinite(loss)) return loss;
-    dn_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
+    (void)dn_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
     double gn = gd_grad_norm(t->g, t->P);
     double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
     /* EMA warm-up: early on, average over the steps so far only, so a
@@ -227,7 +236,9 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     const int is_auto = p->steps == GENBO_STEPS_AUTO;
     const long limit = is_auto ? p->max_steps : p->steps;
     gd_trainer t;
-    int rc = trainer_init(&t, c, m->n_params, B);
+    const int prec = genbo_precision_resolve(p->precision);
+    if (prec < 0) return GENBO_EINVAL;
+    int rc = trainer_init(&t, c, m->n_params, B, prec == GENBO_PRECISION_BF16);
     if (!rc) rc = gd_split_rows(&t, p, n);
     if (!rc) rc = build_weighted(&t, p);
     if (!rc) rc = gd_valset_build(&t.val, m, p, Xz, yz, t.n_val ? t.val_rows : t.rows,
@@ -319,6 +330,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     if (!rc) {
         fill_report(&t, p, stop, before + genbo__now() - t_start);
         memcpy(m->params, is_auto ? t.best : t.ema, t.P * sizeof(float));
+        m->precision = (genbo_precision)prec;
     }
     gd_trainer_free(&t);
     return rc;

@@ -81,10 +81,14 @@ typedef struct genbo_blas_info {
     int slow_kernel;   /* 1 if the kernel is a generic one while the CPU could
                           run a much faster one (set OPENBLAS_CORETYPE=Haswell
                           or newer before the process starts) */
+    /* the bf16 back end of the diffusion network (oneDNN) */
+    char dnnl_isa[32]; /* instruction set oneDNN runs, "none" without oneDNN */
+    int bf16;          /* 1: native bf16 matrix products, precision auto = bf16 */
 } genbo_blas_info;
 
 void genbo_get_blas_info(genbo_blas_info *info);
-/* Number of threads OpenBLAS uses (<= 0 leaves the default). */
+/* Number of threads OpenBLAS and oneDNN's OpenMP use (<= 0 leaves the
+ * default); the two always run with the same count. */
 void genbo_set_threads(int threads);
 
 /* ------------------------------------------------------------------ */
@@ -303,6 +307,23 @@ typedef int (*genbo_train_eval_fn)(void *ctx, const genbo_train_point *pt);
  * during the call. Pass it back as resume / resume_len to continue.
  * Return non-zero to fail the training. */
 typedef int (*genbo_checkpoint_fn)(void *ctx, long step, const void *buf, size_t len);
+/* Arithmetic of the score network's matrix products. bf16: bf16 inputs,
+ * fp32 accumulation (oneDNN, AMX or AVX512-BF16), with fp32 master
+ * weights, optimiser state and loss; fp32: OpenBLAS sgemm. auto = bf16
+ * where the CPU has native bf16, else fp32. Asking for bf16 on a CPU
+ * without it fails with GENBO_EINVAL (no silent fallback). Results are
+ * bit-reproducible for a given precision and thread count. */
+typedef enum genbo_precision {
+    GENBO_PRECISION_AUTO = 0,
+    GENBO_PRECISION_FP32 = 1,
+    GENBO_PRECISION_BF16 = 2
+} genbo_precision;
+
+/* The precision `p` runs at on this machine (auto resolved), or -1 with
+ * the error message set if it cannot run here. */
+int genbo_precision_resolve(genbo_precision p);
+/* "auto", "fp32", "bf16" */
+const char *genbo_precision_name(genbo_precision p);
 
 typedef struct genbo_diffusion_params {
     /* network (0 = auto from the data: docs/diffusion.md "Automatic sizes") */
@@ -352,6 +373,7 @@ typedef struct genbo_diffusion_params {
      * one per training row; minibatch rows are drawn with probability
      * proportional to them (an alias table: O(1) a draw). NULL = uniform. */
     const double *row_weights;
+    genbo_precision precision;  /* default auto */
 } genbo_diffusion_params;
 
 /* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
@@ -376,6 +398,14 @@ int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p
                              const double *X, const double *y);
 void genbo_diffusion_free(genbo_diffusion *m);
 size_t genbo_diffusion_dim(const genbo_diffusion *m);
+/* The precision the model was trained at (fp32 or bf16; a loaded model:
+ * auto resolved on this machine). Sampling and the score use it unless
+ * genbo_sample_params.precision says otherwise. */
+genbo_precision genbo_diffusion_precision(const genbo_diffusion *m);
+/* The network and the arithmetic it runs as readable text, e.g. "D 64,
+ * width 256, depth 3, bf16 (oneDNN avx512_core_amx)" (valid until the
+ * next call in the same thread). */
+const char *genbo_diffusion_describe(const genbo_diffusion *m);
 
 typedef enum genbo_sampler {
     GENBO_SAMPLER_EULER_MARUYAMA = 0, /* backward SDE */
@@ -424,6 +454,7 @@ typedef struct genbo_sample_params {
      * steps x log(t_s/t0) / log(T/t0) steps). NULL (the default) = from noise. */
     const double *init;
     double init_noise;
+    genbo_precision precision; /* auto (default) = the model's precision */
 } genbo_sample_params;
 
 void genbo_sample_params_default(genbo_sample_params *p);

@@ -134,6 +134,8 @@ static const key_def KEYS[] = {
      "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
     {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
      "log_uniform", "distribution of training times on [t0, T]"},
+    {"diffusion", "precision", K_ENUM, F(precision), 0, 0, "auto|fp32|bf16", "auto",
+     "matrix arithmetic of the network: bf16 (oneDNN, AMX/AVX512-BF16; fp32 master weights) or fp32 (OpenBLAS); auto = bf16 where the CPU has it; bf16 on a CPU without it is an error"},
 
     {"generate", "targets", K_TARGETS, F(targets_text), 0, 0, NULL, "p50, p90, max",
      "target rewards: `pQ` = Q-th percentile of the pool's pseudo-rewards, `max` = the pool's "
@@ -827,6 +829,7 @@ void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_param
     p->patience = c->patience;
     p->tol = c->tol;
     p->checkpoint_seconds = c->checkpoint_seconds;
+    p->precision = (genbo_precision)c->precision;
 }
 
 void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
@@ -847,4 +850,5 @@ void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) 
     p->grad_mode = (genbo_gradient_guidance)c->grad_mode;
     p->grad_eta = c->grad_eta;
     p->seed = c->seed;
+    p->precision = (genbo_precision)c->precision;
 }

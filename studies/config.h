@@ -65,6 +65,7 @@ struct genbo_config {
     int patience;
     double max_seconds, val_fraction, tol, checkpoint_seconds;
     double reweight_percentile;
+    int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */
     char targets_text[CFG_STR];

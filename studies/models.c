@@ -68,7 +68,8 @@ int genbo__store_diffusion_role_step(genbo_study *s, int64_t run_id, const char 
     size_t len;
     int rc = genbo_diffusion_save_buffer(m, &buf, &len);
     if (rc) return rc;
-    rc = store_blob(s, run_id, "diffusion", role, round, -1, NULL, buf, len, step, seconds);
+    rc = store_blob(s, run_id, "diffusion", role, round, -1, genbo_diffusion_describe(m), buf,
+                    len, step, seconds);
     free(buf);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diffusion/diffusion_internal.h"
+#include "precision_fixture.h"
 
 /* ---- small dense helpers (row-major, n x n) ----------------------------- */
 static void cholesky(int n, const double *A, double *L) {
@@ -32,7 +33,7 @@ static void chol_solve(int n, const double *L, double *b) {
 }
 
 /* ---- 1. Gaussian data: the learned score against the closed form -------- */
-Test(diffusion_quality, gaussian_score_matches_closed_form, .timeout = 120) {
+static void gaussian_score_case(genbo_precision prec) {
     enum { D = 4, N = 20000, M = 2000 };
     const double mu[D] = {1.0, -2.0, 0.5, 3.0};
     /* Sigma = C C^T: correlated, feature scales 0.5 .. 2 */
@@ -58,6 +59,7 @@ Test(diffusion_quality, gaussian_score_matches_closed_form, .timeout = 120) {
     }
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p);
+    p.precision = prec;
     p.width = 64;
     p.depth = 2;
     p.t_embed = 16;
@@ -104,7 +106,7 @@ Test(diffusion_quality, gaussian_score_matches_closed_form, .timeout = 120) {
             }
         }
         double rel = num / den;
-        cr_log_info("gaussian score: t = %g relative MSE %.4f", ts[q], rel);
+        cr_log_info("gaussian score (%s): t = %g relative MSE %.4f", genbo_precision_name(prec), ts[q], rel);
         cr_expect_lt(rel, 0.10, "t = %g: relative MSE %.4f", ts[q], rel);
     }
     free(Xt);
@@ -151,7 +153,7 @@ static double sliced_w1(int n, const double *A, const double *B) {
     return sum / 64;
 }
 
-Test(diffusion_quality, ring_of_gaussians_is_reproduced, .timeout = 120) {
+static void ring_case(genbo_precision prec) {
     enum { N = 20000, M = 2000 };
     double *X = malloc(sizeof(double) * N * 2), *H1 = malloc(sizeof(double) * M * 2),
            *H2 = malloc(sizeof(double) * M * 2), *G = malloc(sizeof(double) * M * 2);
@@ -162,6 +164,7 @@ Test(diffusion_quality, ring_of_gaussians_is_reproduced, .timeout = 120) {
     ring_sample(&r, M, H2);
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p);
+    p.precision = prec;
     p.width = 128;
     p.depth = 2;
     p.t_embed = 32;
@@ -178,7 +181,8 @@ Test(diffusion_quality, ring_of_gaussians_is_reproduced, .timeout = 120) {
     cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, M, G), GENBO_OK, "%s", genbo_errmsg());
 
     double base = sliced_w1(M, H1, H2), dist = sliced_w1(M, G, H1);
-    cr_log_info("ring: SW1 generated-heldout %.4f, heldout-heldout %.4f", dist, base);
+    cr_log_info("ring (%s): SW1 generated-heldout %.4f, heldout-heldout %.4f",
+                genbo_precision_name(prec), dist, base);
     cr_expect_lt(dist, 2.0 * base, "SW1 %.4f vs held-out baseline %.4f", dist, base);
     int count[8] = {0};
     for (int i = 0; i < M; i++) {
@@ -197,3 +201,9 @@ Test(diffusion_quality, ring_of_gaussians_is_reproduced, .timeout = 120) {
     free(G);
     genbo_diffusion_free(m);
 }
+
+/* both precisions: bf16 must not trade quality away silently */
+TEST_BOTH_PRECISIONS(diffusion_quality, gaussian_score_matches_closed_form, gaussian_score_case,
+                     .timeout = 120)
+TEST_BOTH_PRECISIONS(diffusion_quality, ring_of_gaussians_is_reproduced, ring_case,
+                     .timeout = 120)

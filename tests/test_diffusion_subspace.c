@@ -2,11 +2,13 @@
  * follow the reward they are conditioned on (fixture in the .h). */
 #include <criterion/criterion.h>
 
+#include "precision_fixture.h"
 #include "test_diffusion_subspace.h"
 
 enum { NS = 1000 };
 
-Test(diffusion_subspace, samples_on_support_and_reward_follows_target, .timeout = 180) {
+static void support_and_target_case(genbo_precision prec) {
+    ss_precision = prec;
     subspace_task t;
     ss_make(&t, 31, 0.1);
     genbo_diffusion *m = ss_train(&t, 3000);
@@ -20,7 +22,8 @@ Test(diffusion_subspace, samples_on_support_and_reward_follows_target, .timeout 
     sp.steps = 100;
     cr_assert_eq(genbo_diffusion_sample(m, &sp, 0, NS, G), GENBO_OK, "%s", genbo_errmsg());
     ss_means(&t, NS, G, &reward, &support);
-    cr_log_info("unconditional: support distance %.4f, reward %.3f", support, reward);
+    cr_log_info("%s unconditional: support distance %.4f, reward %.3f", genbo_precision_name(prec),
+                support, reward);
     cr_expect_leq(support, 0.05, "support distance %.4f", support);
     genbo_rng r;
     genbo_rng_seed(&r, 5, 0);
@@ -49,3 +52,6 @@ Test(diffusion_subspace, samples_on_support_and_reward_follows_target, .timeout 
     genbo_diffusion_free(m);
     ss_free(&t);
 }
+
+TEST_BOTH_PRECISIONS(diffusion_subspace, samples_on_support_and_reward_follows_target,
+                     support_and_target_case, .timeout = 180)

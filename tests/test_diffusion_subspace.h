@@ -96,9 +96,13 @@ static void ss_means(const subspace_task *t, int n, const double *X, double *rew
     *support = s / n;
 }
 
+/* precision ss_train trains at (tests run both) */
+static genbo_precision ss_precision = GENBO_PRECISION_AUTO;
+
 static genbo_diffusion *ss_train(const subspace_task *t, long steps) {
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p);
+    p.precision = ss_precision;
     p.width = 128;
     p.depth = 2;
     p.t_embed = 32;

@@ -1,0 +1,283 @@
+/* mm.c - oneDNN bf16 matmul plans and weight buffers (see mm.h).
+ *
+ * Each plan owns its primitive and one memory object per argument; a run
+ * only swaps the data pointers in (dnnl_memory_set_data_handle) and
+ * executes, so nothing is allocated per step. oneDNN's CPU engine runs on
+ * OpenMP: dm_sync_threads() gives the calling thread as many OpenMP
+ * threads as OpenBLAS has, so the two never oversubscribe the cores (with
+ * OpenMP's default of every core while OpenBLAS was told 1, or the other
+ * way round, a bare bf16 product ran 9x slower). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "diffusion/mm.h"
+
+int openblas_get_num_threads(void);
+
+#ifdef GENBO_HAVE_DNNL
+#include <dnnl.h>
+#include <omp.h>
+
+static dnnl_engine_t g_engine;
+static int g_isa, g_ok;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_once(void) {
+    if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) return;
+    g_isa = (int)dnnl_get_effective_cpu_isa();
+    g_ok = 1;
+}
+
+int dm_bf16_available(void) {
+    pthread_once(&g_once, init_once);
+    /* ISA values are bit masks: AMX contains every AVX512-BF16 bit */
+    return g_ok && (g_isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+const char *dm_isa_name(void) {
+    pthread_once(&g_once, init_once);
+    if (!g_ok) return "none";
+    switch (g_isa) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "other";
+    }
+}
+
+void dm_set_threads(int n) {
+    if (n > 0) omp_set_num_threads(n);
+}
+
+void dm_sync_threads(void) {
+    int n = openblas_get_num_threads();
+    if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
+struct dm_plan {
+    dnnl_primitive_t prim;
+    dnnl_stream_t stream;
+    dnnl_memory_t a, b, c, bias, src1;
+    dnnl_memory_desc_t bmd; /* the weights layout chosen */
+    int nargs, K, N, post;
+};
+
+struct dm_wbuf {
+    dnnl_primitive_t reorder;
+    dnnl_memory_t src, dst;
+    dnnl_stream_t stream;
+    void *data;
+};
+
+#define DN(call)                                                                         \
+    do {                                                                                 \
+        dnnl_status_t st_ = (call);                                                      \
+        if (st_ != dnnl_success) {                                                       \
+            genbo__fail(GENBO_EINVAL, "oneDNN: %s failed (status %d)", #call, (int)st_); \
+            goto fail;                                                                   \
+        }                                                                                \
+    } while (0)
+
+static int plain_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, dnnl_data_type_t t) {
+    /* logical rows x cols; stored row-major, or transposed (cols x rows) */
+    dnnl_dims_t d = {rows, cols}, s = {trans ? 1 : cols, trans ? rows : 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, d, t, s) == dnnl_success ? 0 : -1;
+}
+
+void *dm_stream_new(void) {
+    if (!dm_bf16_available()) return NULL;
+    dnnl_stream_t s = NULL;
+    if (dnnl_stream_create(&s, g_engine, dnnl_stream_default_flags) != dnnl_success) {
+        genbo__fail(GENBO_EINVAL, "oneDNN: cannot create a stream");
+        return NULL;
+    }
+    return s;
+}
+
+void dm_stream_free(void *s) {
+    if (s) dnnl_stream_destroy((dnnl_stream_t)s);
+}
+
+void dm_stream_wait(void *s) {
+    if (s) dnnl_stream_wait((dnnl_stream_t)s);
+}
+
+dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
+    if (!dm_bf16_available() || !stream) {
+        genbo__fail(GENBO_EINVAL, "bf16 matrix products are not available on this CPU");
+        return NULL;
+    }
+    dm_plan *p = genbo__calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->stream = (dnnl_stream_t)stream;
+    p->K = s->K;
+    p->N = s->N;
+    p->post = s->post;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t amd, bmd, cmd, biasmd, s1md;
+    if (plain_md(&amd, s->M, s->K, s->a_trans, dnnl_bf16) ||
+        plain_md(&cmd, s->M, s->N, 0, s->c_bf16 ? dnnl_bf16 : dnnl_f32) ||
+        plain_md(&biasmd, 1, s->N, 0, dnnl_f32) || plain_md(&s1md, s->M, s->N, 0, dnnl_f32)) {
+        genbo__fail(GENBO_EINVAL, "oneDNN: bad matrix shape %d x %d x %d", s->M, s->N, s->K);
+        goto fail;
+    }
+    if (s->wfmt) {
+        const dnnl_memory_desc_t *w;
+        DN(dnnl_memory_get_memory_desc(s->wfmt->dst, &w));
+        bmd = *w;
+    } else if (s->b_any) {
+        dnnl_dims_t d = {s->K, s->N};
+        DN(dnnl_memory_desc_init_by_tag(&bmd, 2, d, dnnl_bf16, dnnl_format_tag_any));
+    } else if (plain_md(&bmd, s->K, s->N, s->b_trans, dnnl_bf16)) {
+        goto fail;
+    }
+    dnnl_matmul_desc_t md;
+    DN(dnnl_matmul_desc_init(&md, &amd, &bmd, s->bias ? &biasmd : NULL, &cmd));
+    DN(dnnl_primitive_attr_create(&attr));
+    if (s->post != DM_POST_NONE) {
+        DN(dnnl_post_ops_create(&po));
+        if (s->post == DM_POST_SWISH)
+            DN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
+        else if (s->post == DM_POST_SUM)
+            DN(dnnl_post_ops_append_sum(po, 1.0f));
+        else
+            DN(dnnl_post_ops_append_binary(po, dnnl_binary_add, &s1md));
+        DN(dnnl_primitive_attr_set_post_ops(attr, po));
+    }
+    /* oneDNN fixes a primitive's thread count when it is created: a serial
+     * plan is created with one OpenMP thread and then runs inline */
+    int keep = omp_get_max_threads();
+    if (s->serial) omp_set_num_threads(1);
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &md, attr, g_engine, NULL);
+    if (st == dnnl_success) {
+        p->bmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+        st = dnnl_primitive_create(&p->prim, pd);
+    }
+    if (s->serial) omp_set_num_threads(keep);
+    DN(st);
+    DN(dnnl_memory_create(&p->a, &amd, g_engine, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&p->b, &p->bmd, g_engine, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&p->c, &cmd, g_engine, DNNL_MEMORY_NONE));
+    if (s->bias) DN(dnnl_memory_create(&p->bias, &biasmd, g_engine, DNNL_MEMORY_NONE));
+    if (s->post == DM_POST_ADD) DN(dnnl_memory_create(&p->src1, &s1md, g_engine, DNNL_MEMORY_NONE));
+    if (po) dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    dnnl_primitive_desc_destroy(pd);
+    return p;
+fail:
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dm_plan_free(p);
+    return NULL;
+}
+
+void dm_plan_free(dm_plan *p) {
+    if (!p) return;
+    if (p->prim) dnnl_primitive_destroy(p->prim);
+    dnnl_memory_t *m[] = {&p->a, &p->b, &p->c, &p->bias, &p->src1};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (*m[i]) dnnl_memory_destroy(*m[i]);
+    free(p);
+}
+
+void dm_plan_run(dm_plan *p, const void *A, const void *B, const float *bias, void *C,
+                 const float *src1) {
+    dnnl_exec_arg_t args[5];
+    int n = 0;
+    dnnl_memory_set_data_handle(p->a, (void *)A);
+    dnnl_memory_set_data_handle(p->b, (void *)B);
+    dnnl_memory_set_data_handle(p->c, C);
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, p->a};
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, p->b};
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, p->c};
+    if (p->bias) {
+        dnnl_memory_set_data_handle(p->bias, (void *)bias);
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->bias};
+    }
+    if (p->src1) {
+        dnnl_memory_set_data_handle(p->src1, (void *)src1);
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, p->src1};
+    }
+    /* the CPU engine runs synchronously: the result is there on return */
+    dnnl_primitive_execute(p->prim, p->stream, n, args);
+}
+
+dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
+    dm_wbuf *w = genbo__calloc(1, sizeof *w);
+    if (!w) return NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t smd;
+    w->stream = p->stream;
+    if (plain_md(&smd, p->K, p->N, src_trans, dnnl_f32)) goto fail;
+    size_t sz = dnnl_memory_desc_get_size(&p->bmd);
+    w->data = genbo__calloc(1, sz + 64);
+    if (!w->data) goto fail;
+    DN(dnnl_memory_create(&w->src, &smd, g_engine, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&w->dst, &p->bmd, g_engine, w->data));
+    DN(dnnl_reorder_primitive_desc_create(&pd, &smd, g_engine, &p->bmd, g_engine, NULL));
+    DN(dnnl_primitive_create(&w->reorder, pd));
+    dnnl_primitive_desc_destroy(pd);
+    return w;
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dm_wbuf_free(w);
+    return NULL;
+}
+
+void dm_wbuf_free(dm_wbuf *w) {
+    if (!w) return;
+    if (w->reorder) dnnl_primitive_destroy(w->reorder);
+    if (w->src) dnnl_memory_destroy(w->src);
+    if (w->dst) dnnl_memory_destroy(w->dst);
+    free(w->data);
+    free(w);
+}
+
+void dm_wbuf_load(dm_wbuf *w, const float *src) {
+    dnnl_memory_set_data_handle(w->src, (void *)src);
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, w->src}, {DNNL_ARG_TO, w->dst}};
+    dnnl_primitive_execute(w->reorder, w->stream, 2, args);
+}
+
+const void *dm_wbuf_data(const dm_wbuf *w) { return w->data; }
+
+#else /* no oneDNN at build time: fp32 only */
+
+int dm_bf16_available(void) { return 0; }
+const char *dm_isa_name(void) { return "none"; }
+void dm_set_threads(int n) { (void)n; }
+void dm_sync_threads(void) {}
+void *dm_stream_new(void) { return NULL; }
+void dm_stream_free(void *s) { (void)s; }
+void dm_stream_wait(void *s) { (void)s; }
+dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
+    (void)s, (void)stream;
+    genbo__fail(GENBO_EINVAL, "genbo was built without oneDNN: no bf16 matrix products");
+    return NULL;
+}
+void dm_plan_free(dm_plan *p) { (void)p; }
+void dm_plan_run(dm_plan *p, const void *A, const void *B, const float *bias, void *C,
+                 const float *src1) {
+    (void)p, (void)A, (void)B, (void)bias, (void)C, (void)src1;
+}
+dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
+    (void)p, (void)src_trans;
+    return NULL;
+}
+void dm_wbuf_free(dm_wbuf *w) { (void)w; }
+void dm_wbuf_load(dm_wbuf *w, const float *src) { (void)w, (void)src; }
+const void *dm_wbuf_data(const dm_wbuf *w) {
+    (void)w;
+    return NULL;
+}
+#endif

@@ -1,0 +1,301 @@
+/* net_bf16.c - the score network's passes with bf16 matrix products
+ * (mixed precision; see net.h for the network and mm.h for the back end).
+ *
+ * What stays fp32: the master weights and their gradients, the residual
+ * stream h, the pre-activations z (their silu' is taken in fp32), every
+ * bias, the loss and the optimiser. What is bf16: the operands of the
+ * products - silu(h), silu(z), the network input, the back-propagated
+ * gradients dh, dz, dout and a copy of the weights - and oneDNN
+ * accumulates their products in fp32. This is what autocast does in the
+ * frameworks; a product's relative error is ~2^-9 per operand, averaged
+ * over K terms.
+ *
+ * Fusions (measured on AMX, bench_diffusion): the biases are the matmul's
+ * bias argument; the residual h + W2 a2 + b2 is the matmul's sum (in
+ * place, inference) or binary-add post-op (training: h_l is kept); at
+ * inference silu(z) is a swish post-op writing bf16 directly. Plans are
+ * built once per row count (a sampler sees at most two: full chunks and
+ * the last one) and kept in a small cache. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "diffusion/kernels.h"
+#include "diffusion/mm.h"
+#include "diffusion/net.h"
+
+enum { PLAN_CACHE = 3 };
+/* multiply-adds of a W x W product below which a pass runs serially */
+#define SERIAL_MACS (double)(1 << 21)
+
+typedef struct plan_set {
+    int rows;
+    dm_plan *in, *z, *res, *out;                            /* forward */
+    dm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
+} plan_set;
+
+struct dn_bf16 {
+    void *stream;
+    int max_rows, store, depth;
+    plan_set cache[PLAN_CACHE];
+    int ncache, next_evict;
+    /* bf16 weights: forward layout (x W^T) and, with store, backward (dy W) */
+    dm_wbuf *in_f, *out_f, **blk_f; /* blk_f[2 l] = W1_l, [2 l + 1] = W2_l */
+    dm_wbuf *in_b, *out_b, **blk_b;
+    int loaded;
+    /* bf16 activations */
+    uint16_t *mem16, *u16, *act16, *a2_16, *dout16, *dh16, *dz16;
+};
+
+static void plan_set_free(plan_set *s) {
+    dm_plan *const all[] = {s->in,     s->z,      s->res,    s->out,   s->wg_out,
+                            s->dg_out, s->wg_blk, s->dg_blk, s->wg_in, s->dg_in};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) dm_plan_free(all[i]);
+    memset(s, 0, sizeof *s);
+}
+
+void dn_bf16_free(dn_bf16 *b) {
+    if (!b) return;
+    const int depth = b->depth;
+    for (int i = 0; i < b->ncache; i++) plan_set_free(&b->cache[i]);
+    dm_wbuf_free(b->in_f);
+    dm_wbuf_free(b->out_f);
+    dm_wbuf_free(b->in_b);
+    dm_wbuf_free(b->out_b);
+    for (int i = 0; i < 2 * depth + 1; i++) {
+        if (b->blk_f) dm_wbuf_free(b->blk_f[i]);
+        if (b->blk_b) dm_wbuf_free(b->blk_b[i]);
+    }
+    free(b->blk_f);
+    free(b->blk_b);
+    free(b->mem16);
+    dm_stream_free(b->stream);
+    free(b);
+}
+
+/* The plans for B rows. With wref the weights use the layouts of the
+ * already created weight buffers; without (the first set) oneDNN chooses
+ * them. */
+static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int any) {
+    const int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed;
+    memset(s, 0, sizeof *s);
+    s->rows = B;
+    const dm_wbuf *wblk = any ? NULL : bf->blk_f[0];
+    /* A few rows (an ask of a handful of designs): a product takes tens of
+     * microseconds, less than waking and joining a thread team, and far
+     * less on a loaded machine; run the whole pass on this thread. */
+    const int ser = (double)B * W * W < SERIAL_MACS;
+    dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE, ser};
+    dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE, ser};
+    if (!bf->store) z.c_bf16 = 1, z.post = DM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
+    dm_spec res = {B, W, W, 0, 0, 0, NULL, 1, 0, bf->store ? DM_POST_ADD : DM_POST_SUM, ser};
+    dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE, ser};
+    if (!(s->in = dm_plan_new(&in, bf->stream)) || !(s->z = dm_plan_new(&z, bf->stream)) ||
+        !(s->out = dm_plan_new(&out, bf->stream)))
+        return GENBO_EINVAL;
+    if (any) { /* the block weights' layout is z's choice; res must read the same */
+        bf->blk_f[0] = dm_wbuf_new(s->z, 1);
+        if (!bf->blk_f[0]) return GENBO_ENOMEM;
+    }
+    res.wfmt = bf->blk_f[0];
+    if (!(s->res = dm_plan_new(&res, bf->stream))) return GENBO_EINVAL;
+    if (!bf->store) return GENBO_OK;
+    dm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 0, DM_POST_NONE, ser};
+    dm_spec wg_blk = {W, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 0, DM_POST_NONE, ser};
+    dm_spec wg_in = {W, din, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    dm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, DM_POST_NONE, ser};
+    if (!(s->wg_out = dm_plan_new(&wg_out, bf->stream)) ||
+        !(s->dg_out = dm_plan_new(&dg_out, bf->stream)) ||
+        !(s->wg_blk = dm_plan_new(&wg_blk, bf->stream)) ||
+        !(s->dg_blk = dm_plan_new(&dg_blk, bf->stream)) ||
+        !(s->wg_in = dm_plan_new(&wg_in, bf->stream)) ||
+        !(s->dg_in = dm_plan_new(&dg_in, bf->stream)))
+        return GENBO_EINVAL;
+    return GENBO_OK;
+}
+
+int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
+    *out = NULL;
+    if (!dm_bf16_available())
+        return genbo__fail(GENBO_EINVAL,
+                           "precision bf16: this CPU has no native bf16 matrix products "
+                           "(oneDNN ISA: %s); use precision auto or fp32",
+                           dm_isa_name());
+    dm_sync_threads();
+    const int W = c->width, D = c->D, L = c->depth, din = c->D + c->t_embed + c->y_embed;
+    dn_bf16 *bf = genbo__calloc(1, sizeof *bf);
+    if (!bf) return GENBO_ENOMEM;
+    bf->max_rows = max_rows;
+    bf->depth = L;
+    bf->store = store;
+    int rc = GENBO_ENOMEM;
+    size_t R = (size_t)max_rows, hl = store ? (size_t)L + 1 : 1, zl = store && L ? (size_t)L : 1;
+    size_t n = R * (size_t)din + hl * R * W + zl * R * W;
+    if (store) n += R * (size_t)D + 2 * R * W;
+    bf->mem16 = genbo__malloc(n * sizeof(uint16_t));
+    bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
+    bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
+    if (!bf->mem16 || !bf->blk_f || !bf->blk_b) goto fail;
+    uint16_t *p = bf->mem16;
+    bf->u16 = p, p += R * (size_t)din;
+    bf->act16 = p, p += hl * R * W;
+    bf->a2_16 = p, p += zl * R * W;
+    if (store) {
+        bf->dout16 = p, p += R * (size_t)D;
+        bf->dh16 = p, p += R * W;
+        bf->dz16 = p, p += R * W;
+    }
+    rc = GENBO_EINVAL;
+    if (!(bf->stream = dm_stream_new())) goto fail;
+    /* the first plan set picks the weight layouts; the weights follow them */
+    plan_set *s = &bf->cache[0];
+    if ((rc = plans_build(c, bf, max_rows, s, 1))) goto fail;
+    bf->ncache = 1;
+    rc = GENBO_ENOMEM;
+    if (!(bf->in_f = dm_wbuf_new(s->in, 1)) || !(bf->out_f = dm_wbuf_new(s->out, 1))) goto fail;
+    for (int i = 1; i < 2 * L; i++)
+        if (!(bf->blk_f[i] = dm_wbuf_new(s->z, 1))) goto fail;
+    if (store) {
+        if (!(bf->in_b = dm_wbuf_new(s->dg_in, 0)) || !(bf->out_b = dm_wbuf_new(s->dg_out, 0)))
+            goto fail;
+        for (int i = 0; i < 2 * L; i++)
+            if (!(bf->blk_b[i] = dm_wbuf_new(s->dg_blk, 0))) goto fail;
+    }
+    *out = bf;
+    return GENBO_OK;
+fail:
+    dn_bf16_free(bf);
+    return rc ? rc : GENBO_EINVAL;
+}
+
+int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
+    dn_layout l;
+    dn_layout_init(c, &l);
+    const size_t W = (size_t)c->width;
+    /* a serial context (few rows) converts its weights serially too */
+    if ((double)bf->max_rows * c->width * c->width < SERIAL_MACS)
+        dm_set_threads(1);
+    else
+        dm_sync_threads();
+    dm_wbuf_load(bf->in_f, params + l.w_in);
+    dm_wbuf_load(bf->out_f, params + l.w_out);
+    if (bf->store) {
+        dm_wbuf_load(bf->in_b, params + l.w_in);
+        dm_wbuf_load(bf->out_b, params + l.w_out);
+    }
+    for (int b = 0; b < c->depth; b++) {
+        const float *w1 = params + l.blocks + (size_t)b * l.block_size, *w2 = w1 + W * W + W;
+        dm_wbuf_load(bf->blk_f[2 * b], w1);
+        dm_wbuf_load(bf->blk_f[2 * b + 1], w2);
+        if (bf->store) {
+            dm_wbuf_load(bf->blk_b[2 * b], w1);
+            dm_wbuf_load(bf->blk_b[2 * b + 1], w2);
+        }
+    }
+    bf->loaded = 1;
+    dm_sync_threads();
+    return GENBO_OK;
+}
+
+/* The plan set for B rows, built on first use (an evicted set is rebuilt;
+ * oneDNN's primitive cache makes that cheap). NULL on failure. */
+static plan_set *plans_for(const dn_config *c, dn_bf16 *bf, int B) {
+    for (int i = 0; i < bf->ncache; i++)
+        if (bf->cache[i].rows == B) return &bf->cache[i];
+    int slot;
+    if (bf->ncache < PLAN_CACHE) {
+        slot = bf->ncache++;
+    } else { /* keep slot 0: its plans own the layouts' reference */
+        slot = 1 + bf->next_evict;
+        bf->next_evict = (bf->next_evict + 1) % (PLAN_CACHE - 1);
+        plan_set_free(&bf->cache[slot]);
+    }
+    if (plans_build(c, bf, B, &bf->cache[slot], 0)) {
+        plan_set_free(&bf->cache[slot]);
+        if (slot == bf->ncache - 1) bf->ncache--;
+        return NULL;
+    }
+    return &bf->cache[slot];
+}
+
+int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) {
+    dn_bf16 *bf = a->bf;
+    dn_layout l;
+    dn_layout_init(c, &l);
+    const int W = c->width, L = c->depth, din = l.din;
+    const size_t BW = (size_t)B * W;
+    dm_sync_threads();
+    plan_set *s = plans_for(c, bf, B);
+    if (!s) return GENBO_EINVAL;
+    dk_to_bf16(a->u, bf->u16, (size_t)B * din);
+    float *h = a->h;
+    dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
+    for (int b = 0; b < L; b++) {
+        const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
+        const float *b2 = b1 + W + (size_t)W * W;
+        uint16_t *act = bf->act16 + (a->store ? b * BW : 0);
+        uint16_t *a2 = bf->a2_16 + (a->store ? b * BW : 0);
+        dk_silu_bf16(h, act, BW);
+        if (a->store) {
+            float *z = a->z + b * BW, *hn = h + BW;
+            dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, z, NULL);
+            dk_silu_bf16(z, a2, BW);
+            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, hn, h);
+            h = hn;
+        } else {
+            dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
+        }
+    }
+    uint16_t *act = bf->act16 + (a->store ? (size_t)L * BW : 0);
+    dk_silu_bf16(h, act, BW);
+    dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
+    return GENBO_OK;
+}
+
+int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const float *dout,
+                     int want_du) {
+    dn_bf16 *bf = a->bf;
+    dn_layout l;
+    dn_layout_init(c, &l);
+    const int W = c->width, D = c->D, L = c->depth;
+    const size_t BW = (size_t)B * W;
+    dm_sync_threads();
+    plan_set *s = plans_for(c, bf, B);
+    if (!s) return GENBO_EINVAL;
+    float *dh = a->dh, *da = a->da, *dz = a->dz;
+    uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16;
+
+    dk_to_bf16(dout, bf->dout16, (size_t)B * D);
+    if (grads) {
+        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * BW, NULL, grads + l.w_out,
+                    NULL);
+        dk_colsum(dout, B, D, grads + l.b_out);
+    }
+    dm_plan_run(s->dg_out, bf->dout16, dm_wbuf_data(bf->out_b), NULL, da, NULL);
+    dk_silu_grad_bf16(a->h + (size_t)L * BW, da, dh, dh16, BW);
+    for (int b = L - 1; b >= 0; b--) {
+        float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
+        if (g1) {
+            float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
+            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * BW, NULL, gw2, NULL);
+            dk_colsum(dh, B, W, gb2);
+        }
+        dm_plan_run(s->dg_blk, dh16, dm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da, NULL);
+        dk_silu_grad_bf16(a->z + b * BW, da, dz, dz16, BW);
+        if (g1) {
+            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * BW, NULL, g1, NULL);
+            dk_colsum(dz, B, W, g1 + (size_t)W * W);
+        }
+        dm_plan_run(s->dg_blk, dz16, dm_wbuf_data(bf->blk_b[2 * b]), NULL, da, NULL);
+        dk_silu_grad_add_bf16(a->h + b * BW, da, dh, dh16, BW);
+    }
+    if (grads) {
+        dm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
+        dk_colsum(dh, B, W, grads + l.b_in);
+    }
+    if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
+    return GENBO_OK;
+}

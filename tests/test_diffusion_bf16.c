@@ -1,0 +1,199 @@
+/* test_diffusion_bf16.c - the bf16 back end (net_bf16.c, mm.c) against the
+ * fp32 network: same outputs and gradients to bf16 accuracy, exact
+ * reproducibility, the precision setting and its error where the CPU has
+ * no bf16. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diffusion/diffusion_internal.h"
+#include "diffusion/mm.h"
+#include "precision_fixture.h"
+
+/* wide enough that the products use the matrix units' blocking; odd row
+ * counts exercise the tails */
+static const dn_config cfg = {7, 96, 2, 16, 12};
+
+static double rel_err(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num / fmax(den, 1e-300));
+}
+
+typedef struct batch {
+    int B;
+    float *x, *lt, *y, *R;
+    uint8_t *nul;
+} batch;
+
+static batch make_batch(int B, uint64_t seed) {
+    batch b = {B, malloc(sizeof(float) * B * cfg.D), malloc(sizeof(float) * B),
+               malloc(sizeof(float) * B), malloc(sizeof(float) * B * cfg.D), malloc(B)};
+    genbo_rng r;
+    genbo_rng_seed(&r, seed, 0);
+    for (int i = 0; i < B * cfg.D; i++) b.x[i] = (float)genbo_rng_normal(&r);
+    for (int i = 0; i < B * cfg.D; i++) b.R[i] = (float)genbo_rng_normal(&r);
+    for (int i = 0; i < B; i++) {
+        b.lt[i] = (float)(log(1e-3) + 9.0 * genbo_rng_uniform(&r));
+        b.y[i] = (float)genbo_rng_normal(&r);
+        b.nul[i] = genbo_rng_uniform(&r) < 0.3;
+    }
+    return b;
+}
+
+static void free_batch(batch *b) {
+    free(b->x), free(b->lt), free(b->y), free(b->R), free(b->nul);
+}
+
+static float *make_params(void) {
+    dn_layout l;
+    dn_layout_init(&cfg, &l);
+    float *p = malloc(l.total * sizeof(float));
+    genbo_rng r;
+    genbo_rng_seed(&r, 9, 0);
+    dn_init_params(&cfg, p, &r);
+    for (size_t k = 0; k < l.total; k++) /* non-zero biases and residual branches */
+        if (p[k] == 0.0f) p[k] = (float)(0.2 * genbo_rng_normal(&r));
+    return p;
+}
+
+Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
+    need_precision(GENBO_PRECISION_BF16);
+    dn_layout l;
+    dn_layout_init(&cfg, &l);
+    float *p = make_params();
+    float *g32 = malloc(l.total * sizeof(float)), *g16 = malloc(l.total * sizeof(float));
+    const int rows[] = {37, 1, 64};
+    for (int t = 0; t < 3; t++) {
+        const int B = rows[t];
+        batch b = make_batch(B, 100 + t);
+        float *dx32 = malloc(sizeof(float) * B * cfg.D), *dx16 = malloc(sizeof(float) * B * cfg.D);
+        dn_acts f, h, inf;
+        cr_assert_eq(dn_acts_alloc(&cfg, 64, 1, &f), GENBO_OK);
+        cr_assert_eq(dn_acts_alloc(&cfg, 64, 1, &h), GENBO_OK);
+        cr_assert_eq(dn_acts_alloc(&cfg, 64, 0, &inf), GENBO_OK);
+        cr_assert_eq(dn_acts_use_bf16(&cfg, &h), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(dn_acts_use_bf16(&cfg, &inf), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(dn_acts_load_weights(&cfg, &h, p), GENBO_OK);
+        cr_assert_eq(dn_acts_load_weights(&cfg, &inf, p), GENBO_OK);
+        cr_assert_eq(dn_forward(&cfg, p, &f, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        cr_assert_eq(dn_forward(&cfg, p, &h, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        cr_assert_eq(dn_forward(&cfg, p, &inf, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        double eo = rel_err(h.out, f.out, (size_t)B * cfg.D);
+        double ei = rel_err(inf.out, f.out, (size_t)B * cfg.D);
+        cr_log_info("rows %d: output relative error bf16 %.2e, bf16 inference %.2e", B, eo, ei);
+        /* bf16 keeps 8 bits: ~4e-3 per operand, a few layers deep */
+        cr_expect_lt(eo, 3e-2, "rows %d: training-mode output error %.3e", B, eo);
+        cr_expect_lt(ei, 3e-2, "rows %d: inference output error %.3e", B, ei);
+        cr_expect_gt(eo, 0.0, "bf16 ran at all (the outputs differ from fp32 somewhere)");
+        cr_assert_eq(dn_backward(&cfg, p, g32, &f, B, b.R, b.y, b.nul, dx32), GENBO_OK);
+        cr_assert_eq(dn_backward(&cfg, p, g16, &h, B, b.R, b.y, b.nul, dx16), GENBO_OK);
+        /* per tensor: weights, biases, null embedding, input */
+        struct {
+            const char *name;
+            size_t off, n;
+        } ts[] = {{"w_in", l.w_in, l.b_in - l.w_in},   {"b_in", l.b_in, cfg.width},
+                  {"null_y", l.null_y, cfg.y_embed},   {"block0", l.blocks, l.block_size},
+                  {"w_out", l.w_out, l.b_out - l.w_out}, {"b_out", l.b_out, cfg.D}};
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+            double e = rel_err(g16 + ts[k].off, g32 + ts[k].off, ts[k].n);
+            cr_expect_lt(e, 5e-2, "rows %d: gradient of %s off by %.3e", B, ts[k].name, e);
+        }
+        double ex = rel_err(dx16, dx32, (size_t)B * cfg.D);
+        cr_expect_lt(ex, 5e-2, "rows %d: input gradient off by %.3e", B, ex);
+        dn_acts_free(&f);
+        dn_acts_free(&h);
+        dn_acts_free(&inf);
+        free(dx32);
+        free(dx16);
+        free_batch(&b);
+    }
+    free(p);
+    free(g32);
+    free(g16);
+}
+
+static genbo_diffusion *train_tiny(genbo_precision prec, uint64_t seed) {
+    enum { N = 300, D = 3 };
+    double X[N * D], y[N];
+    genbo_rng r;
+    genbo_rng_seed(&r, 3, 0);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) X[i * D + j] = genbo_rng_normal(&r);
+        y[i] = X[i * D] - X[i * D + 1];
+    }
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    p.width = 64, p.depth = 1, p.t_embed = 8, p.y_embed = 8, p.steps = 40, p.batch = 64;
+    p.seed = seed;
+    p.precision = prec;
+    genbo_diffusion *m = NULL;
+    cr_assert_eq(genbo_diffusion_train(&p, N, D, X, y, &m), GENBO_OK, "%s", genbo_errmsg());
+    return m;
+}
+
+Test(diffusion_bf16, same_seed_same_threads_is_bit_identical_in_bf16) {
+    need_precision(GENBO_PRECISION_BF16);
+    genbo_diffusion *a = train_tiny(GENBO_PRECISION_BF16, 7), *b = train_tiny(GENBO_PRECISION_BF16, 7);
+    genbo_diffusion *c = train_tiny(GENBO_PRECISION_FP32, 7);
+    cr_assert_eq(genbo_diffusion_precision(a), GENBO_PRECISION_BF16);
+    cr_assert_eq(genbo_diffusion_precision(c), GENBO_PRECISION_FP32);
+    cr_assert_eq(memcmp(a->params, b->params, a->n_params * sizeof(float)), 0);
+    /* a different precision is a different (close) model */
+    cr_assert_neq(memcmp(a->params, c->params, a->n_params * sizeof(float)), 0);
+    /* sampling: 1 design (an ask), 5, and 1100 (two chunks, two plan sets) */
+    const size_t ns[] = {1, 5, 1100};
+    for (int k = 0; k < 3; k++) {
+        size_t n = ns[k];
+        double *x1 = malloc(sizeof(double) * n * 3), *x2 = malloc(sizeof(double) * n * 3);
+        genbo_sample_params sp;
+        genbo_sample_params_default(&sp);
+        sp.steps = 15;
+        sp.cfg_weight = 0.5;
+        cr_assert_eq(genbo_diffusion_sample(a, &sp, 0.3, n, x1), GENBO_OK, "%s",
+                     genbo_errmsg());
+        cr_assert_eq(genbo_diffusion_sample(b, &sp, 0.3, n, x2), GENBO_OK);
+        cr_assert_eq(memcmp(x1, x2, sizeof(double) * n * 3), 0, "n = %zu", n);
+        for (size_t q = 0; q < n * 3; q++) cr_assert(isfinite(x1[q]));
+        free(x1);
+        free(x2);
+    }
+    genbo_diffusion_free(a);
+    genbo_diffusion_free(b);
+    genbo_diffusion_free(c);
+}
+
+Test(diffusion_bf16, precision_setting_resolves_or_fails_clearly) {
+    cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_FP32), GENBO_PRECISION_FP32);
+    int bf = dm_bf16_available();
+    cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_AUTO),
+                 bf ? GENBO_PRECISION_BF16 : GENBO_PRECISION_FP32);
+    cr_assert_eq(genbo_precision_resolve((genbo_precision)7), -1);
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    cr_assert_eq(p.precision, GENBO_PRECISION_AUTO);
+    p.precision = GENBO_PRECISION_BF16;
+    double X[20] = {0}, y[10] = {0};
+    for (int i = 0; i < 20; i++) X[i] = i * 0.1;
+    genbo_diffusion *m = NULL;
+    p.steps = 2, p.width = 8, p.depth = 1, p.batch = 4;
+    int rc = genbo_diffusion_train(&p, 10, 2, X, y, &m);
+    if (bf) {
+        cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo_diffusion_precision(m), GENBO_PRECISION_BF16);
+    } else { /* no silent fallback: a clear error naming the ISA */
+        cr_assert_eq(rc, GENBO_EINVAL);
+        cr_assert_null(m);
+        cr_assert(strstr(genbo_errmsg(), "bf16") && strstr(genbo_errmsg(), dm_isa_name()), "%s",
+                  genbo_errmsg());
+    }
+    genbo_diffusion_free(m);
+    genbo_blas_info bi;
+    genbo_get_blas_info(&bi);
+    cr_assert_eq(bi.bf16, bf);
+    cr_assert_str_eq(bi.dnnl_isa, dm_isa_name());
+}
