@@ -121,6 +121,14 @@ int cmd_ask(int argc, char **argv) {
                 snprintf(fb, sizeof fb, "x%zu", k);
                 cJSON_AddItemToObject(p, nm ? nm : fb, cli_json_double(X[i * dim + k]));
             }
+            /* what the trust region did to the design ([] = nothing) */
+            unsigned fv = 0;
+            if (genbo_study_trial_flags(s, ids[i], &fv)) fv = 0; /* stored: cannot be missing */
+            cJSON *fl = cJSON_AddArrayToObject(j, "flags");
+            if (fv & GENBO_DESIGN_RESAMPLED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("resampled"));
+            if (fv & GENBO_DESIGN_PROJECTED)
+                cJSON_AddItemToArray(fl, cJSON_CreateString("projected"));
             if (info.warning[0]) cJSON_AddStringToObject(j, "warning", info.warning);
             char *text = cJSON_PrintUnformatted(j);
             if (text) puts(text);

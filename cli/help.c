@@ -43,7 +43,8 @@ static const cli_help HELP[] = {
                      "random (default: [loop] method); e.g. --method conditional"},
       {"--n N", "number of designs (default 1); e.g. --n 8"},
       {"--json", "one JSON object per design: trial, target, target_label, method, x, params (by "
-                 "feature name), warning (when the target lies beyond the data)"},
+                 "feature name), flags (\"resampled\" / \"projected\" when the trust region "
+                 "changed it), warning (when the target lies beyond the data)"},
       {"--quiet", "no training progress on stderr"},
       {"--help", "this help"}},
      "genbo ask --db my.db --study default --target p90 --n 4 --json\n"

@@ -535,6 +535,19 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
  * the reward model first when tells arrived since it was fitted. */
 int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
                     double *designs);
+/* What the trust region did to a design (trials.flags in the database):
+ * every design genbo returns is finite and inside the trust region
+ * ([constraints]: bounds per feature, by default the data's range widened
+ * by `margin` data sd, and an optional simplex); one that was not is
+ * marked. */
+enum {
+    GENBO_DESIGN_PROJECTED = 1, /* was outside the region: projected onto it */
+    GENBO_DESIGN_RESAMPLED = 2  /* the sampler diverged: drawn again with another seed */
+};
+/* The GENBO_DESIGN_* flags of a trial (0 = untouched); GENBO_ENOTFOUND for
+ * an unknown trial. */
+int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags);
+
 /* Tell the observed reward of a trial (durable when it returns). Unknown
  * trials fail with GENBO_ENOTFOUND, already told/failed ones with
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */

@@ -56,7 +56,7 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
     genbo_sample_params p = *base;
     p.seed = seed;
     genbo_gradient_guidance grad = base->grad_mode != GENBO_GRAD_NONE ? base->grad_mode
-                                                                     : GENBO_GRAD_LOOKAHEAD;
+                                                                     : GENBO_GRAD_TARGET;
     switch (m) {
     case GENBO__METHOD_GENBO: /* conditional + CFG + gradient guidance */
         p.conditional = 1;

@@ -60,7 +60,7 @@ int genbo__method_uses_reward(genbo__method m);
 /* The sampler settings of a diffusion method: `base` carries the config's
  * [generate] settings (sampler, steps, cfg_weight, grad_mode, grad_eta,
  * progress); the method decides conditioning and which guidance is on.
- * For genbo and gradient, grad_mode NONE in base means LOOKAHEAD. Fails
+ * For genbo and gradient, grad_mode NONE in base means TARGET. Fails
  * for a baseline method. */
 int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base,
                                 const genbo_reward *reward, uint64_t seed,
@@ -96,6 +96,7 @@ typedef struct genbo__models {
     const genbo_diffusion *diffusion;/* NULL if not trained */
     const genbo_diffusion *reweighted;/* the DDOM-reweighted model (NULL if not trained) */
     genbo_sample_params sample;      /* base sampler settings (see above) */
+    const struct genbo__trust *trust;/* trust region (optimizer/trust.h); NULL = none */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
     genbo__select_settings select;   /* the genbo method's selection */
 } genbo__models;

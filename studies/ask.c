@@ -209,16 +209,18 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
     int64_t *ids = genbo__malloc(n * sizeof *ids);
     double *X = genbo__malloc(n * dim * sizeof *X), *pred = genbo__malloc(n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(n * sizeof *supp) : NULL;
-    if (!ids || !X || !pred || (s->data.task && !supp)) rc = GENBO_ENOMEM;
+    unsigned *flags = genbo__malloc(n * sizeof *flags);
+    if (!ids || !X || !pred || !flags || (s->data.task && !supp)) rc = GENBO_ENOMEM;
     if (!rc) rc = genbo__trials_reserve(s, m->run_id, -1, target, label, method_name, n, ids);
     if (!rc) {
         genbo__models mm;
         genbo__study_method_models(s, &mm);
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
-        rc = genbo__generate(method, &mm, target, n, genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X);
+        rc = genbo__generate_trusted(method, &mm, mm.trust, target, n,
+                                     genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X, flags);
         if (!rc) rc = genbo_reward_predict(m->reward, n, X, pred, NULL);
         if (!rc && supp) rc = genbo_task_support_distance(s->data.task, n, X, supp);
-        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp);
+        if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp, flags);
         if (rc) {
             /* Do not leave reserved trials without a design looking open. */
             char reason[300];
@@ -246,6 +248,7 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
                          label, target, dmax);
         }
     }
+    free(flags);
     free(ids);
     free(X);
     free(pred);

@@ -30,6 +30,7 @@ typedef enum {
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
     K_METHODS, /* comma-separated method names */
+    K_BOUNDS,  /* data | LO:HI | a list of LO:HI or data, one per feature */
     K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
                   mask (bit i = word i) goes to the int field named by max */
 } key_type;
@@ -150,9 +151,9 @@ static const key_def KEYS[] = {
     {"generate", "cfg_weight", K_DOUBLE, F(cfg_weight), 0, 100, NULL, "0",
      "classifier-free guidance weight w of `genbo` (0 = plain conditioning)"},
     {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive|target",
-     "lookahead",
-     "gradient guidance of `genbo` and `gradient`: linear tilt at x0_hat or x_t, or `target` = "
-     "Guo et al.'s target-seeking look-ahead (docs/diffusion.md)"},
+     "target",
+     "gradient guidance of `genbo` and `gradient`: `target` = Guo et al.'s target-seeking "
+     "look-ahead, or a linear tilt at x0_hat (`lookahead`) or x_t (`naive`) (docs/diffusion.md)"},
     {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
      "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
     {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
@@ -187,6 +188,14 @@ static const key_def KEYS[] = {
 
     {"ask", "steps", K_INT, F(ask_steps), 0, 100000, NULL, "0",
      "sampler steps used by ask (0 = [generate] steps)"},
+
+    {"constraints", "bounds", K_BOUNDS, F(bounds), 0, 0, NULL, "data",
+     "per-feature bounds of every design: `data` = the data's range widened by `margin`, one "
+     "`LO:HI` for every feature, or a list with one `LO:HI` or `data` per feature"},
+    {"constraints", "margin", K_DOUBLE, F(trust_margin), 0, BIG, NULL, "0.5",
+     "widening of the data's range per side, in data standard deviations"},
+    {"constraints", "simplex", K_STR, F(simplex), 0, 0, NULL, "none",
+     "features that must sum to one (each in [0, 1]): `none`, `all` or a list of column names"},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -266,6 +275,47 @@ static const char *next_item(const char **p, char *buf, size_t size) {
     buf[k] = '\0';
     *p = e;
     return buf;
+}
+
+int genbo__parse_bounds(const char *text, size_t dim, double *lo, double *hi, size_t *count,
+                        const char **why) {
+    size_t n = 0;
+    char item[128];
+    const char *p = text;
+    while (next_item(&p, item, sizeof item)) {
+        double a = NAN, b = NAN;
+        if (strcmp(item, "data")) {
+            char *colon = strchr(item, ':');
+            if (!colon) {
+                *why = "is not LO:HI or data";
+                return GENBO_EINVAL;
+            }
+            *colon = '\0';
+            if (!parse_double(item, &a) || !parse_double(colon + 1, &b)) {
+                *why = "needs two numbers LO:HI";
+                return GENBO_EINVAL;
+            }
+            if (!(a <= b)) {
+                *why = "has LO above HI";
+                return GENBO_EINVAL;
+            }
+        }
+        if (dim && n < dim) lo[n] = a, hi[n] = b;
+        n++;
+    }
+    if (n == 0) {
+        *why = "lists no bounds";
+        return GENBO_EINVAL;
+    }
+    if (dim && n == 1) /* one range for every feature */
+        for (size_t j = 1; j < dim; j++) lo[j] = lo[0], hi[j] = hi[0];
+    else if (dim && n != dim) {
+        *why = "does not give one range per feature (or one for all)";
+        *count = n;
+        return GENBO_EINVAL;
+    }
+    *count = n;
+    return GENBO_OK;
 }
 
 /* Where a message comes from: "file:line: [section] key" or "[section] key". */
@@ -375,6 +425,14 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
         memcpy(field, v, strlen(v) + 1);
         break;
+    case K_BOUNDS: {
+        size_t cnt;
+        if (genbo__parse_bounds(v, 0, NULL, NULL, &cnt, &why))
+            return key_fail(c, line, k, GENBO_EINVAL, "'%s' %s", v, why);
+        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
+        memcpy(field, v, strlen(v) + 1);
+        break;
+    }
     case K_TARGET: {
         cfg_target t;
         if (genbo__parse_target(v, &t, &why))
@@ -465,7 +523,7 @@ static int config_set_at(genbo_config *c, const char *section, const char *name,
     if (c->source[0] && line > 0) snprintf(where, sizeof where, "%s:%d: ", c->source, line);
     if (!known_section(section))
         return genbo__fail(GENBO_EINVAL, "%sunknown section [%s] (known: study, data, reward, "
-                           "diffusion, generate, evaluate, loop, ask)", where, section);
+                           "diffusion, generate, evaluate, loop, ask, constraints)", where, section);
     int ki = find_key(section, name);
     if (ki < 0) return genbo__fail(GENBO_EINVAL, "%s[%s] %s: unknown key", where, section, name);
     return set_value(c, ki, value, line);
@@ -752,6 +810,7 @@ char *genbo__config_doc_table(void) {
         case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
         case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
         case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
+        case K_BOUNDS: snprintf(values, sizeof values, "data \\| LO:HI \\| list of LO:HI or data"); break;
         case K_WORDSET: {
             size_t j = (size_t)snprintf(values, sizeof values, "list of ");
             for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {

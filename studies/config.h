@@ -100,6 +100,11 @@ struct genbo_config {
     /* [ask] */
     int ask_steps; /* sampler steps for ask (0 = [generate] steps) */
 
+    /* [constraints] (resolved against the data in studies/data.c) */
+    char bounds[CFG_STR];  /* "data", "LO:HI" or a list (validated syntax) */
+    double trust_margin;   /* data sd per side */
+    char simplex[CFG_STR]; /* "none", "all" or column names */
+
     /* Source line of every key (0 = default or set by code), by key index. */
     int line[128];
 };
@@ -107,6 +112,12 @@ struct genbo_config {
 /* Parse a target spec ("p90", "max", "2.5"): 0 or GENBO_EINVAL with the
  * reason in *why (static text). */
 int genbo__parse_target(const char *text, cfg_target *t, const char **why);
+
+/* Parse a [constraints] bounds value: with dim = 0 only its syntax; with
+ * dim > 0 also fill lo / hi (dim each; NaN = from the data; one range
+ * means every feature). *count = ranges listed. GENBO_EINVAL with *why. */
+int genbo__parse_bounds(const char *text, size_t dim, double *lo, double *hi, size_t *count,
+                        const char **why);
 
 /* Parse a configuration from INI text (as stored in a database); source
  * names it in messages. */

@@ -21,6 +21,7 @@ void genbo__study_data_free(study_data *d) {
     genbo_task_free(d->task);
     genbo_dataset_free(d->labelled);
     genbo_dataset_free(d->pool);
+    genbo__trust_free(&d->trust);
     memset(d, 0, sizeof *d);
 }
 
@@ -42,6 +43,54 @@ static int load_csv(const genbo_config *c, study_data *d) {
                                genbo_dataset_dim(d->labelled));
     }
     return GENBO_OK;
+}
+
+/* The trust region from [constraints] and the data (labelled and pool
+ * designs). A bad list names the key; column names come from the data. */
+static int build_trust(const genbo_config *c, study_data *d) {
+    const size_t D = d->dim;
+    double *lo = genbo__malloc(D * sizeof *lo), *hi = genbo__malloc(D * sizeof *hi);
+    unsigned char *simplex = genbo__calloc(D, 1);
+    int rc = lo && hi && simplex ? GENBO_OK : GENBO_ENOMEM;
+    const char *why = NULL, *src = c->source[0] ? c->source : "study";
+    size_t cnt = 0;
+    if (!rc && genbo__parse_bounds(c->bounds, D, lo, hi, &cnt, &why))
+        rc = genbo__fail(GENBO_EINVAL, "%s: [constraints] bounds: '%s' %s (%zu listed, the data "
+                         "has %zu features)", src, c->bounds, why, cnt, D);
+    int any = 0;
+    if (!rc && !strcmp(c->simplex, "all")) {
+        memset(simplex, 1, D);
+        any = 1;
+    } else if (!rc && strcmp(c->simplex, "none") && c->simplex[0]) {
+        const char *p = c->simplex;
+        char item[256];
+        while (!rc && *p) {
+            while (*p == ' ' || *p == '\t' || *p == ',') p++;
+            size_t k = strcspn(p, ",");
+            while (k && (p[k - 1] == ' ' || p[k - 1] == '\t')) k--;
+            if (!k) break;
+            snprintf(item, sizeof item, "%.*s", (int)k, p);
+            p += k;
+            while (*p && *p != ',') p++;
+            size_t j = 0;
+            while (j < D && strcmp(genbo_dataset_column_name(d->labelled, j), item)) j++;
+            if (j == D)
+                rc = genbo__fail(GENBO_EINVAL, "%s: [constraints] simplex: '%s' is not a feature "
+                                 "column of the data", src, item);
+            else
+                simplex[j] = 1, any = 1;
+        }
+    }
+    if (!rc) {
+        rc = genbo__trust_init(&d->trust, D, d->label_X, d->n_label, d->pool ? d->pool_X : NULL,
+                               d->pool ? d->n_pool : 0, c->trust_margin, lo, hi,
+                               any ? simplex : NULL);
+        if (rc && rc != GENBO_ENOMEM) rc = genbo__fail_prefix(rc, "%s: [constraints]", src);
+    }
+    free(lo);
+    free(hi);
+    free(simplex);
+    return rc;
 }
 
 int genbo__study_load_data(genbo_study *s) {
@@ -71,6 +120,11 @@ int genbo__study_load_data(genbo_study *s) {
     const genbo_dataset *pool = d.pool ? d.pool : d.labelled;
     d.n_pool = genbo_dataset_rows(pool);
     d.pool_X = genbo_dataset_x(pool);
+    rc = build_trust(c, &d);
+    if (rc) {
+        genbo__study_data_free(&d);
+        return genbo__fail_prefix(rc, "study '%s'", s->name);
+    }
     s->data = d;
     s->have_data = 1;
     return GENBO_OK;

@@ -323,6 +323,7 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     mm->n_pool = d->n_pool;
     mm->reward = s->models.reward;
     mm->diffusion = s->models.diffusion;
+    mm->trust = d->trust.dim ? &d->trust : NULL;
     genbo__config_sample_params(s->cfg, &mm->sample);
     genbo__config_select_settings(s->cfg, &mm->select);
     mm->reweighted = s->models.reweighted;

@@ -207,18 +207,20 @@ static int generate_batch(genbo_study *s, const batch *b) {
     double *X = genbo__malloc(b->n * dim * sizeof *X), *pred = genbo__malloc(b->n * sizeof *pred);
     double *supp = s->data.task ? genbo__malloc(b->n * sizeof *supp) : NULL;
     int64_t *ids = genbo__malloc(b->n * sizeof *ids);
-    int rc = X && pred && ids && (supp || !s->data.task) ? GENBO_OK : GENBO_ENOMEM;
+    unsigned *flags = genbo__malloc(b->n * sizeof *flags);
+    int rc = X && pred && ids && flags && (supp || !s->data.task) ? GENBO_OK : GENBO_ENOMEM;
     genbo__method method;
     if (!rc) rc = genbo__method_from_name(b->method, &method);
     if (!rc) {
         genbo__models mm;
         genbo__study_method_models(s, &mm);
-        rc = genbo__generate(method, &mm, b->target, b->n, b->seed, X);
+        rc = genbo__generate_trusted(method, &mm, mm.trust, b->target, b->n, b->seed, X, flags);
     }
     if (!rc) rc = genbo_reward_predict(s->models.reward, b->n, X, pred, NULL);
     if (!rc && supp) rc = genbo_task_support_distance(s->data.task, b->n, X, supp);
     if (!rc) rc = genbo__trials_insert(s, b->run_id, b->round, b->target, b->label, b->method, b->n,
-                                       X, pred, supp, ids);
+                                       X, pred, supp, flags, ids);
+    free(flags);
     free(X);
     free(pred);
     free(supp);
@@ -394,9 +396,109 @@ static int run_batch(genbo_study *s, genbo__evaluator *ev, const batch *b) {
 
 /* ---- the design loop ------------------------------------------------------ */
 
+/* Told values on another scale than the labels: an evaluator in other
+ * units (or a broken one) mixes two scales in the refit. The measure:
+ * z = |median(told) - mean(labels)| / sd(labels) and the spread ratio
+ * 1.4826 MAD(told) / sd(labels); either above SCALE_ALARM (or the ratio
+ * below 1 / SCALE_ALARM with 4+ values) is a mismatch. A loop that finds
+ * better designs moves the median by a few label sd, not by SCALE_ALARM. */
+#define SCALE_ALARM 20.0
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int scale_mismatch(const double *label_y, size_t nl, const double *told, size_t nt,
+                          char *why, size_t cap) {
+    if (nt == 0 || nl < 2) return 0;
+    double mu = 0, ss = 0;
+    for (size_t i = 0; i < nl; i++) mu += label_y[i] / (double)nl;
+    for (size_t i = 0; i < nl; i++) ss += (label_y[i] - mu) * (label_y[i] - mu);
+    double sd = sqrt(ss / (double)(nl - 1));
+    if (!(sd > 0)) return 0;
+    double *v = genbo__malloc(nt * sizeof *v);
+    if (!v) return 0;
+    memcpy(v, told, nt * sizeof *v);
+    qsort(v, nt, sizeof *v, cmp_double);
+    double med = nt % 2 ? v[nt / 2] : 0.5 * (v[nt / 2 - 1] + v[nt / 2]);
+    for (size_t i = 0; i < nt; i++) v[i] = fabs(v[i] - med);
+    qsort(v, nt, sizeof *v, cmp_double);
+    double mad = 1.4826 * (nt % 2 ? v[nt / 2] : 0.5 * (v[nt / 2 - 1] + v[nt / 2]));
+    free(v);
+    double z = fabs(med - mu) / sd, ratio = mad / sd;
+    int bad = z > SCALE_ALARM || ratio > SCALE_ALARM || (nt >= 4 && ratio < 1.0 / SCALE_ALARM);
+    if (bad)
+        snprintf(why, cap, "the told values are on another scale than the labels (median %.4g, "
+                 "spread %.4g; labels: mean %.4g, sd %.4g): the diffusion model is not fine-tuned "
+                 "on them; check the evaluator's units", med, mad, mu, sd);
+    return bad;
+}
+
+/* Told designs the diffusion model may be fine-tuned on: those the trust
+ * region did not have to move (flags NULL). A projected or resampled
+ * design is an artefact of the region, not a sample of the model; fine-
+ * tuning on it would teach the model its own off-support excursions. */
+static int trusted_told(genbo_study *s, int64_t run_id, double **Xout, double **yout,
+                        size_t *nout) {
+    const size_t dim = s->data.dim;
+    *Xout = *yout = NULL;
+    *nout = 0;
+    int64_t told = genbo__run_told_count(s, run_id);
+    if (told < 0) return GENBO_EDB;
+    size_t cap = (size_t)told, k = 0;
+    double *X = genbo__malloc((cap ? cap : 1) * dim * sizeof *X);
+    double *y = genbo__malloc((cap ? cap : 1) * sizeof *y);
+    if (!X || !y) {
+        free(X), free(y);
+        return GENBO_ENOMEM;
+    }
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT t.x, o.value FROM trials t JOIN observations o ON "
+                                         "o.trial_id = t.id WHERE t.run_id = ? AND t.state = 'told' "
+                                         "AND t.flags IS NULL ORDER BY t.id", &st);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, run_id);
+        while (k < cap && sqlite3_step(st) == SQLITE_ROW) {
+            if ((size_t)sqlite3_column_bytes(st, 0) != dim * sizeof(double)) continue;
+            memcpy(X + k * dim, sqlite3_column_blob(st, 0), dim * sizeof(double));
+            y[k++] = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc) {
+        free(X), free(y);
+        return rc;
+    }
+    *Xout = X, *yout = y, *nout = k;
+    return GENBO_OK;
+}
+
+static int step_detail(genbo_study *s, int64_t run_id, const char *step, const char *detail) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    rc = genbo__store_prepare(s->db, "UPDATE steps SET detail = ? WHERE run_id = ? AND step = ?", &st);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, run_id);
+        sqlite3_bind_text(st, 3, step, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "noting a step");
+        sqlite3_finalize(st);
+    }
+    if (rc) genbo__store_rollback(s->db);
+    else rc = genbo__store_commit(s->db);
+    return rc;
+}
+
 /* After round r: refit the reward on every label, re-pseudo-label the pool,
  * optionally fine-tune the diffusion model on the pool's new pseudo-labels
- * plus the told designs, and commit the models with the round's mark. */
+ * plus the trusted told designs, and commit the models with the round's
+ * mark. Two causes of the runaway loop (issue 14) are refused here: told
+ * values on another scale than the labels (the refit keeps them - they are
+ * the user's data - but the diffusion model, conditioned in label units,
+ * is not fine-tuned on them, and the round's step says why) and fine-
+ * tuning on designs the trust region had to move. */
 static int finish_round(genbo_study *s, int64_t run_id, int round, double t_start) {
     study_models *m = &s->models;
     const study_data *d = &s->data;
@@ -409,19 +511,30 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     m->reward_labels = n_labels;
     if (!m->pseudo) m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
     rc = m->pseudo ? genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL) : GENBO_ENOMEM;
-    if (!rc && s->cfg->finetune_steps > 0) {
-        double *Xl, *yl;
-        size_t nl;
+    char why[512] = "";
+    if (!rc) { /* the scale check looks at every told value of the run */
+        double *Xl = NULL, *yl = NULL;
+        size_t nl = 0;
         rc = genbo__run_labels(s, run_id, &Xl, &yl, &nl);
-        size_t extra = rc ? 0 : nl - d->n_label, n = d->n_pool + extra;
+        if (!rc && scale_mismatch(d->label_y, d->n_label, yl + d->n_label, nl - d->n_label, why,
+                                  sizeof why) && s->progress)
+            (void)s->progress(s->progress_ctx, "warning", 1, 1, why);
+        free(Xl);
+        free(yl);
+    }
+    if (!rc && s->cfg->finetune_steps > 0 && !why[0]) {
+        double *Xt = NULL, *yt = NULL;
+        size_t extra = 0;
+        rc = trusted_told(s, run_id, &Xt, &yt, &extra);
+        size_t n = d->n_pool + extra;
         double *X = rc ? NULL : genbo__malloc(n * d->dim * sizeof *X);
         double *y = rc ? NULL : genbo__malloc(n * sizeof *y);
         if (!rc && (!X || !y)) rc = GENBO_ENOMEM;
         if (!rc) {
             memcpy(X, d->pool_X, d->n_pool * d->dim * sizeof *X);
             memcpy(y, m->pseudo, d->n_pool * sizeof *y);
-            memcpy(X + d->n_pool * d->dim, Xl + d->n_label * d->dim, extra * d->dim * sizeof *X);
-            memcpy(y + d->n_pool, yl + d->n_label, extra * sizeof *y);
+            memcpy(X + d->n_pool * d->dim, Xt, extra * d->dim * sizeof *X);
+            memcpy(y + d->n_pool, yt, extra * sizeof *y);
             genbo_diffusion_params dp;
             genbo__config_diffusion_params(s->cfg, &dp);
             dp.steps = s->cfg->finetune_steps;
@@ -432,8 +545,8 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
         }
         free(X);
         free(y);
-        free(Xl);
-        free(yl);
+        free(Xt);
+        free(yt);
     }
     char step[32];
     snprintf(step, sizeof step, "round %d", round);
@@ -443,8 +556,9 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
      * fine-tune from them. (Committing the fine-tuned model on its own made
      * a resume fine-tune it twice: issue 10.1.) */
     if (!rc) rc = genbo__store_round(s, run_id, round, n_labels, m->reward,
-                                     s->cfg->finetune_steps > 0 ? m->diffusion : NULL, step,
+                                     s->cfg->finetune_steps > 0 && !why[0] ? m->diffusion : NULL, step,
                                      genbo__now() - t_start);
+    if (!rc && why[0]) rc = step_detail(s, run_id, step, why);
     return rc;
 }
 

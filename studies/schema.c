@@ -199,6 +199,12 @@ static const char *const migration_3 =
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (run_id, round)"
     ");"
+    /* trials.flags: what the trust region did to the design, NULL =
+     * nothing; 'projected' (it was outside the region and was projected
+     * onto it), 'resampled' (the sampler diverged and the design was drawn
+     * again) or 'resampled,projected'. */
+    "ALTER TABLE trials ADD COLUMN flags TEXT;"
+
     /* models.role names a model's job beside the run's main one: NULL =
      * the main model, 'reweighted' = the diffusion model trained with DDOM
      * weights toward high pseudo-rewards (method `reweighted`). */

@@ -9,6 +9,7 @@
 
 #include "genbo.h"
 #include "optimizer/methods.h"
+#include "optimizer/trust.h"
 #include "studies/config.h"
 
 /* The data a run works on, rebuilt deterministically from the
@@ -21,6 +22,7 @@ typedef struct study_data {
     size_t dim, n_label, n_pool;
     const double *label_X, *label_y, *pool_X; /* borrowed from the datasets */
     double knn_scale;      /* pool's own kNN distance (0 = not computed yet) */
+    genbo__trust trust;    /* where designs may go ([constraints]; trust.h) */
 } study_data;
 
 /* Models of one run, as loaded or fitted. */
@@ -138,12 +140,14 @@ double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n
 /* Trials. */
 int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
                           const char *target_label, const char *method, size_t n, int64_t *ids);
+/* flags (n GENBO_DESIGN_* values, may be NULL) -> trials.flags text. */
 int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
-                              const double *pred, const double *support);
+                              const double *pred, const double *support, const unsigned *flags);
 /* Reserve and store designs in one transaction (the pipeline's batches). */
 int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
                          const char *target_label, const char *method, size_t n, const double *X,
-                         const double *pred, const double *support, int64_t *ids);
+                         const double *pred, const double *support, const unsigned *flags,
+                         int64_t *ids);
 /* Tell n trials in one transaction: y[i] when finite, else a failure with
  * reasons[i] (may be NULL); batch_reason != NULL fails them all. */
 int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const double *y,

@@ -65,12 +65,12 @@ static char *design_json(const double *x, size_t dim) {
 }
 
 static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double *X,
-                      const double *pred, const double *support) {
+                      const double *pred, const double *support, const unsigned *flags) {
     size_t dim = s->data.dim;
     sqlite3_stmt *st;
     int rc = genbo__store_prepare(s->db,
-                              "UPDATE trials SET x = ?, x_json = ?, predicted = ?, support_distance = ? "
-                              "WHERE id = ?", &st);
+                              "UPDATE trials SET x = ?, x_json = ?, predicted = ?, support_distance = ?, "
+                              "flags = ? WHERE id = ?", &st);
     for (size_t i = 0; !rc && i < n; i++) {
         char *json = design_json(X + i * dim, dim);
         if (!json) {
@@ -83,7 +83,10 @@ static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double
         else sqlite3_bind_null(st, 3);
         if (support && isfinite(support[i])) sqlite3_bind_double(st, 4, support[i]);
         else sqlite3_bind_null(st, 4);
-        sqlite3_bind_int64(st, 5, ids[i]);
+        const char *ft = flags ? genbo__design_flags_text(flags[i]) : NULL;
+        if (ft) sqlite3_bind_text(st, 5, ft, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 5);
+        sqlite3_bind_int64(st, 6, ids[i]);
         if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a design");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -93,10 +96,10 @@ static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double
 }
 
 int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
-                              const double *pred, const double *support) {
+                              const double *pred, const double *support, const unsigned *flags) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    rc = set_in_txn(s, n, ids, X, pred, support);
+    rc = set_in_txn(s, n, ids, X, pred, support, flags);
     if (rc) {
         genbo__store_rollback(s->db);
         return rc;
@@ -106,11 +109,12 @@ int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, cons
 
 int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
                          const char *target_label, const char *method, size_t n, const double *X,
-                         const double *pred, const double *support, int64_t *ids) {
+                         const double *pred, const double *support, const unsigned *flags,
+                         int64_t *ids) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
     rc = reserve_in_txn(s, run_id, round, target, target_label, method, n, ids);
-    if (!rc) rc = set_in_txn(s, n, ids, X, pred, support);
+    if (!rc) rc = set_in_txn(s, n, ids, X, pred, support, flags);
     if (rc) {
         genbo__store_rollback(s->db);
         return rc;
@@ -235,4 +239,22 @@ int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const
         return rc;
     }
     return genbo__store_commit(s->db);
+}
+
+int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags) {
+    if (!s || !flags) return genbo__fail(GENBO_EINVAL, "genbo_study_trial_flags: NULL argument");
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT flags FROM trials WHERE id = ? AND study_id = ?", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, trial_id);
+    sqlite3_bind_int64(st, 2, s->id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        *flags = (t && strstr(t, "projected") ? GENBO_DESIGN_PROJECTED : 0u) |
+                 (t && strstr(t, "resampled") ? GENBO_DESIGN_RESAMPLED : 0u);
+    } else {
+        rc = genbo__fail(GENBO_ENOTFOUND, "study '%s' has no trial %lld", s->name, (long long)trial_id);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -233,7 +233,7 @@ Test(methods, sample_params_set_conditioning_and_guidance) {
     cr_assert_eq(genbo_reward_fit(&rp, 4, 1, X, y, &fake), GENBO_OK, "%s", genbo_errmsg());
     genbo_sample_params p;
     cr_assert_eq(genbo__method_sample_params(GENBO__METHOD_GENBO, &base, fake, 9, &p), GENBO_OK);
-    cr_assert(p.conditional == 1 && p.cfg_weight == 1.5 && p.grad_mode == GENBO_GRAD_LOOKAHEAD &&
+    cr_assert(p.conditional == 1 && p.cfg_weight == 1.5 && p.grad_mode == GENBO_GRAD_TARGET &&
               p.grad_eta == 0.3 && p.grad_ctx == fake && p.grad && p.value && p.seed == 9 &&
               p.steps == 77);
     cr_assert_float_eq(p.grad_scale, 2.0, 1e-12, "guidance scale %g is not the labels' sd",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "studies/config.h"
+#include "studies/store.h"
 #include "study_fixture.h"
 
 static genbo_config *tiny_config(void) {
@@ -51,7 +52,7 @@ Test(study, open_missing_study_fails_and_create_needs_config) {
     cr_assert_eq(genbo_study_open(db, "tiny", NULL, GENBO_OPEN_READONLY, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_tell(s, 1, 1.0), GENBO_ESTATE);
     genbo_study_close(s);
-    cr_assert_eq(db_count(db, "PRAGMA user_version"), 3);
+    cr_assert_eq(db_count(db, "PRAGMA user_version"), genbo__n_migrations);
     genbo_config_free(c);
 }
 
