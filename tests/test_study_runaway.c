@@ -145,3 +145,56 @@ Test(study_runaway, same_scale_evaluator_fine_tunes_every_round, .init = fixture
     sqlite3_close(h);
     genbo_config_free(c);
 }
+
+/* The study file's [constraints]: stated bounds and a simplex over two
+ * named features hold for every design of every method, moved designs are
+ * flagged (trials.flags and genbo_study_trial_flags agree), and a simplex
+ * naming no column fails naming the key. */
+Test(study_runaway, stated_bounds_and_simplex_hold_for_every_design, .init = fixture_make_dir,
+     .timeout = 120) {
+    fixture_write("c.ini", TINY_STUDY);
+    genbo_config *c;
+    cr_assert_eq(genbo_config_load(fixture_path("c.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_config_set(c, "generate", "targets", "p90"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "generate", "methods", "genbo, random"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "rounds", "1"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "constraints", "bounds", "-0.5:0.5"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "constraints", "simplex", "x0, x1"), GENBO_OK);
+    FIXTURE_PATH(db, "c.db");
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    const size_t D = genbo_study_dim(s);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT id, x, flags FROM trials ORDER BY id", -1, &st, NULL),
+                 SQLITE_OK);
+    int n = 0, moved = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const double *x = sqlite3_column_blob(st, 1);
+        cr_assert_float_eq(x[0] + x[1], 1.0, 1e-9, "trial %d: x0 + x1 = %g", n, x[0] + x[1]);
+        cr_assert(x[0] >= 0 && x[0] <= 0.5 && x[1] >= 0 && x[1] <= 0.5);
+        for (size_t j = 2; j < D; j++) cr_assert(x[j] >= -0.5 && x[j] <= 0.5, "x%zu = %g", j, x[j]);
+        unsigned f;
+        cr_assert_eq(genbo_study_trial_flags(s, sqlite3_column_int64(st, 0), &f), GENBO_OK);
+        cr_assert_eq(f != 0, sqlite3_column_type(st, 2) != SQLITE_NULL);
+        moved += f != 0;
+        n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    cr_assert_eq(n, 2 * 16 + 4, "%d trials", n); /* 2 methods x n = 16, one round of 4 */
+    cr_assert_gt(moved, 0, "the pool's own rows break the simplex: some must be projected");
+    cr_assert_eq(genbo_study_trial_flags(s, 99999, &(unsigned){0}), GENBO_ENOTFOUND);
+    genbo_study_close(s);
+    /* a simplex over a column the data do not have */
+    cr_assert_eq(genbo_config_set(c, "constraints", "simplex", "x0, nope"), GENBO_OK);
+    FIXTURE_PATH(db2, "c2.db");
+    cr_assert_eq(genbo_study_open(db2, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_dim(s), 0u);
+    cr_assert(strstr(genbo_errmsg(), "[constraints] simplex") && strstr(genbo_errmsg(), "'nope'"),
+              "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
+}

@@ -100,3 +100,44 @@ Test(trust, study_file_constraints_keys) {
     cr_assert_str_eq(c->bounds, "0:1, data, -5:5", "a rejected value must leave the old one");
     genbo_config_free(c);
 }
+
+/* Generation under the region: a pool whose rows are half NaN and half far
+ * outside. Every returned design is finite and inside; every design that
+ * was NaN is flagged resampled (or, if every redraw was NaN too, projected);
+ * every one that was outside is flagged projected. */
+Test(trust, generate_trusted_never_returns_an_unmarked_design) {
+    enum { NP = 8, DIM = 2, N = 6 };
+    double pool[NP * DIM];
+    for (int i = 0; i < NP; i++) {
+        pool[i * DIM] = i % 2 ? NAN : 10.0 + i; /* even rows outside [0, 1] */
+        pool[i * DIM + 1] = 0.5;
+    }
+    genbo__trust t;
+    double lo[DIM] = {0, 0}, hi[DIM] = {1, 1};
+    cr_assert_eq(genbo__trust_init(&t, DIM, DATA, 4, NULL, 0, 0, lo, hi, NULL), GENBO_OK);
+    genbo__models mm;
+    memset(&mm, 0, sizeof mm);
+    mm.dim = DIM, mm.pool_X = pool, mm.n_pool = NP;
+    double X[N * DIM], raw[N * DIM];
+    unsigned flags[N];
+    cr_assert_eq(genbo__generate(GENBO__METHOD_RANDOM, &mm, 0, N, 5, raw), GENBO_OK);
+    cr_assert_eq(genbo__generate_trusted(GENBO__METHOD_RANDOM, &mm, &t, 0, N, 5, X, flags),
+                 GENBO_OK, "%s", genbo_errmsg());
+    int resampled = 0;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(genbo__trust_check(&t, X + i * DIM), 0u, "design %d is outside", i);
+        if (isnan(raw[i * DIM])) cr_assert(flags[i] != 0, "design %d was NaN, unmarked", i);
+        else if (raw[i * DIM] > 1) cr_assert(flags[i] & GENBO_DESIGN_PROJECTED, "design %d", i);
+        else cr_assert_eq(flags[i], 0u);
+        resampled += (flags[i] & GENBO_DESIGN_RESAMPLED) != 0;
+        cr_assert_str_eq(genbo__design_flags_text(flags[i]) ? genbo__design_flags_text(flags[i]) : "",
+                         flags[i] == 3 ? "resampled,projected" : flags[i] == 1 ? "projected"
+                                                              : flags[i] == 2 ? "resampled" : "");
+    }
+    cr_assert_gt(resampled, 0, "no NaN design was drawn again");
+    /* without a region, a design that stays NaN is an error, not a result */
+    for (int i = 0; i < NP; i++) pool[i * DIM] = NAN;
+    cr_assert_eq(genbo__generate_trusted(GENBO__METHOD_RANDOM, &mm, NULL, 0, N, 5, X, flags),
+                 GENBO_ENUMERIC);
+    genbo__trust_free(&t);
+}
