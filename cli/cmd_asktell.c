@@ -103,7 +103,7 @@ int cmd_ask(int argc, char **argv) {
         return out;
     }
     if (info.warning[0]) fprintf(stderr, "genbo: warning: %s\n", info.warning);
-    if (!json)
+    if (!quiet)
         fprintf(stderr, "genbo: %zu design%s at target %s = %.6g, method %s (run %lld)\n", n,
                 n == 1 ? "" : "s", info.target_label, info.target, info.method, (long long)info.run_id);
     for (size_t i = 0; i < n; i++) {

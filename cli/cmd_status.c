@@ -1,5 +1,6 @@
-/* cmd_status.c - `genbo status`: a study database read read-only
- * (SQLITE_OPEN_READONLY; WAL: never blocks a running writer). */
+/* cmd_status.c - `genbo status`: the studies of a database, their trial
+ * counts, best values and runs, through the read API of genbo.h (the
+ * database opened read-only; WAL: never blocks a running writer). */
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,40 +9,67 @@
 #include <string.h>
 
 #include "cli.h"
-#include "studies/store.h"
 
-static const char *text_or(sqlite3_stmt *st, int col, const char *dflt) {
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    return t ? t : dflt;
+static void add_text_or_null(cJSON *o, const char *key, const char *text) {
+    if (text[0]) cJSON_AddStringToObject(o, key, text);
+    else cJSON_AddNullToObject(o, key);
 }
 
-static void json_add_col(cJSON *o, const char *name, sqlite3_stmt *st, int col) {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_NULL: cJSON_AddNullToObject(o, name); break;
-    case SQLITE_INTEGER: cJSON_AddNumberToObject(o, name, (double)sqlite3_column_int64(st, col)); break;
-    case SQLITE_FLOAT: cJSON_AddItemToObject(o, name, cli_json_double(sqlite3_column_double(st, col))); break;
-    default: cJSON_AddStringToObject(o, name, text_or(st, col, "")); break;
+static cJSON *run_json(const genbo_run_info *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)r->id);
+    cJSON_AddStringToObject(o, "kind", r->kind);
+    cJSON_AddStringToObject(o, "status", r->status);
+    add_text_or_null(o, "last_step", r->last_step);
+    cJSON_AddItemToObject(o, "started", cli_json_double(r->started));
+    cJSON_AddItemToObject(o, "ended", cli_json_double(r->ended));
+    cJSON_AddNumberToObject(o, "seed", (double)r->seed);
+    cJSON_AddStringToObject(o, "version", r->version);
+    add_text_or_null(o, "error", r->error);
+    return o;
+}
+
+static cJSON *study_json(const genbo_study_summary *e) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", e->name);
+    if (e->dim) cJSON_AddNumberToObject(o, "dim", (double)e->dim);
+    else cJSON_AddNullToObject(o, "dim");
+    cJSON_AddNumberToObject(o, "asked", (double)e->asked);
+    cJSON_AddNumberToObject(o, "told", (double)e->told);
+    cJSON_AddNumberToObject(o, "failed", (double)e->failed);
+    cJSON_AddItemToObject(o, "best_value", cli_json_double(e->best_value));
+    cJSON_AddItemToObject(o, "best_loop", cli_json_double(e->best_loop));
+    cJSON_AddItemToObject(o, "best_run", cli_json_double(e->best_run));
+    return o;
+}
+
+static void print_best(const char *what, double v) {
+    printf("%s ", what);
+    if (isnan(v)) printf("-");
+    else printf("%.6g", v);
+}
+
+static void study_text(const genbo_study_summary *e) {
+    printf("study %s  dim %zu  trials: %lld asked, %lld told, %lld failed\n", e->name, e->dim,
+           (long long)e->asked, (long long)e->told, (long long)e->failed);
+    /* The loop (asks, loop rounds) and the run phase apart: a run phase's
+     * best can be an off-support overshoot no loop would keep. */
+    if (!isnan(e->best_value)) {
+        print_best("  best told value: design loop", e->best_loop);
+        print_best(", run phase", e->best_run);
+        printf("  (genbo best shows the designs)\n");
     }
 }
 
-/* ---- status ------------------------------------------------------------- */
-
-static const char *const STUDY_SQL =
-    "SELECT s.id, s.name, s.dim, "
-    " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'asked'),"
-    " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told'),"
-    " (SELECT COUNT(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed'),"
-    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id),"
-    /* The loop (asks, loop rounds) and the run phase apart: a run phase's
-     * best can be an off-support overshoot no loop would keep. */
-    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
-    "  AND (t.round IS NULL OR t.round >= 1)),"
-    " (SELECT MAX(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
-    "  AND t.round = 0)"
-    " FROM studies s WHERE ?1 IS NULL OR s.name = ?1 ORDER BY s.id";
-static const char *const RUN_SQL =
-    "SELECT id, kind, status, last_step, started, ended, seed, version, error FROM runs "
-    "WHERE study_id = ? ORDER BY id";
+static void run_text(const genbo_run_info *r) {
+    printf("  run %lld (%s): %s, last step '%s'", (long long)r->id, r->kind, r->status,
+           r->last_step[0] ? r->last_step : "-");
+    if (!isnan(r->ended)) printf(", %.1f s", r->ended - r->started);
+    printf("\n");
+    /* Errors can be long (a path, a library message): wrapped at 100
+     * columns on lines of their own. */
+    if (r->error[0]) cli_print_wrapped("    error: ", r->error);
+}
 
 int cmd_status(int argc, char **argv) {
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
@@ -59,82 +87,39 @@ int cmd_status(int argc, char **argv) {
         else return cli_help_or_usage("status", c == 'h');
     }
     if (!db_path || optind != argc) return cli_usage_error("status");
-    sqlite3 *db;
-    if (genbo__store_open(db_path, 1, &db)) return cli_fail("status");
-    sqlite3_stmt *st, *rt;
-    if (sqlite3_prepare_v2(db, STUDY_SQL, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, RUN_SQL, -1, &rt, NULL) != SQLITE_OK) {
-        genbo__store_fail(db, "status");
-        genbo__store_close(db);
-        return cli_fail("status");
-    }
-    if (study) sqlite3_bind_text(st, 1, study, -1, SQLITE_STATIC);
+    genbo_study_summary *v;
+    size_t n;
+    if (genbo_db_studies(db_path, &v, &n)) return cli_fail("status");
     cJSON *all = json ? cJSON_CreateArray() : NULL;
-    int found = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    int found = 0, rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (study && strcmp(study, v[i].name)) continue;
         found++;
-        cJSON *o = NULL, *runs = NULL;
+        genbo_study *s;
+        genbo_run_info *runs = NULL;
+        size_t nr = 0;
+        if (genbo_study_open(db_path, v[i].name, NULL, GENBO_OPEN_READONLY, &s)) {
+            rc = cli_fail("status");
+            break;
+        }
+        if (genbo_study_runs(s, &runs, &nr)) rc = cli_fail("status");
+        genbo_study_close(s);
+        if (rc) break;
         if (json) {
-            o = cJSON_CreateObject();
-            json_add_col(o, "name", st, 1);
-            json_add_col(o, "dim", st, 2);
-            json_add_col(o, "asked", st, 3);
-            json_add_col(o, "told", st, 4);
-            json_add_col(o, "failed", st, 5);
-            json_add_col(o, "best_value", st, 6);
-            json_add_col(o, "best_loop", st, 7);
-            json_add_col(o, "best_run", st, 8);
-            runs = cJSON_AddArrayToObject(o, "runs");
+            cJSON *o = study_json(&v[i]), *ra = cJSON_AddArrayToObject(o, "runs");
+            for (size_t k = 0; k < nr; k++) cJSON_AddItemToArray(ra, run_json(&runs[k]));
             cJSON_AddItemToArray(all, o);
         } else {
-            printf("study %s  dim %lld  trials: %lld asked, %lld told, %lld failed", text_or(st, 1, "?"),
-                   (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
-                   (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5));
-            printf("\n");
-            if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-                printf("  best told value: design loop ");
-                if (sqlite3_column_type(st, 7) != SQLITE_NULL) printf("%.6g", sqlite3_column_double(st, 7));
-                else printf("-");
-                printf(", run phase ");
-                if (sqlite3_column_type(st, 8) != SQLITE_NULL) printf("%.6g", sqlite3_column_double(st, 8));
-                else printf("-");
-                printf("  (genbo best shows the designs)\n");
-            }
+            study_text(&v[i]);
+            for (size_t k = 0; k < nr; k++) run_text(&runs[k]);
         }
-        sqlite3_reset(rt);
-        sqlite3_bind_int64(rt, 1, sqlite3_column_int64(st, 0));
-        while (sqlite3_step(rt) == SQLITE_ROW) {
-            if (json) {
-                cJSON *r = cJSON_CreateObject();
-                const char *names[] = {"id", "kind", "status", "last_step", "started", "ended", "seed", "version", "error"};
-                for (int k = 0; k < 9; k++) json_add_col(r, names[k], rt, k);
-                cJSON_AddItemToArray(runs, r);
-            } else {
-                double started = sqlite3_column_double(rt, 4);
-                double ended = sqlite3_column_type(rt, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(rt, 5);
-                printf("  run %lld (%s): %s, last step '%s'", (long long)sqlite3_column_int64(rt, 0),
-                       text_or(rt, 1, "?"), text_or(rt, 2, "?"), text_or(rt, 3, "-"));
-                if (!isnan(ended)) printf(", %.1f s", ended - started);
-                printf("\n");
-                /* Errors can be long (a path, a library message): wrapped
-                 * at 100 columns on lines of their own. */
-                if (sqlite3_column_type(rt, 8) != SQLITE_NULL) cli_print_wrapped("    error: ", text_or(rt, 8, ""));
-            }
-        }
+        free(runs);
     }
-    /* A read that ends on an error (busy, corrupt) must not look complete. */
-    if (step != SQLITE_DONE) {
-        fprintf(stderr, "genbo: status: %s: reading studies: %s\n", db_path, sqlite3_errmsg(db));
-        sqlite3_finalize(st);
-        sqlite3_finalize(rt);
-        genbo__store_close(db);
+    free(v);
+    if (rc) {
         cJSON_Delete(all);
-        return 1;
+        return rc;
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(rt);
-    genbo__store_close(db);
     if (json) {
         char *text = cJSON_Print(all);
         if (text) puts(text);

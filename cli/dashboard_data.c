@@ -159,6 +159,17 @@ static const char *const sql_trials =
     " FROM trials t LEFT JOIN observations o ON o.trial_id = t.id"
     " WHERE t.study_id = ?1 ORDER BY t.id";
 
+/* Diffusion trainings (schema v3): the summary of each and the loss curves. */
+static const char *const sql_trainings =
+    "SELECT t.run_id AS run, t.round, t.stop, t.steps, t.best_step, t.best_val_loss, t.val_loss,"
+    " t.train_loss, t.seconds, t.resumed_from, t.n_train, t.n_val, t.val_seed, t.width, t.depth, t.batch"
+    " FROM trainings t JOIN runs r ON r.id = t.run_id WHERE r.study_id = ?1 ORDER BY t.run_id, t.round";
+
+static const char *const sql_train_curve =
+    "SELECT c.run_id AS run, c.round, c.step, c.train_loss, c.val_loss, c.lr, c.seconds"
+    " FROM train_curve c JOIN runs r ON r.id = c.run_id WHERE r.study_id = ?1"
+    " ORDER BY c.run_id, c.round, c.step";
+
 /* The feature names of the study's data (the newest labelled dataset). */
 static const char *const sql_features =
     "SELECT d.columns FROM datasets d JOIN runs r ON r.id = d.run_id"
@@ -206,6 +217,21 @@ static int add_reward_samples(sqlite3 *db, cJSON *doc, sqlite3_int64 study_id) {
     }
     sqlite3_finalize(st);
     return status;
+}
+
+/* No rows (?1 unused but bound). */
+static const char *const sql_none = "SELECT 1 WHERE ?1 IS NULL AND 0";
+
+static int has_table(sqlite3 *db, const char *name) {
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
 }
 
 /* ---- documents --------------------------------------------------------- */
@@ -272,6 +298,10 @@ static int build_study(sqlite3 *db, const char *name, cJSON **out) {
     if (status == GENBO_OK) status = add_rows(db, doc, "metrics", sql_metrics, id);
     if (status == GENBO_OK) status = add_reward_samples(db, doc, id);
     if (status == GENBO_OK) status = add_rows(db, doc, "trials", sql_trials, id);
+    /* a database older than schema v3 has no training tables: empty lists */
+    int v3 = has_table(db, "trainings") && has_table(db, "train_curve");
+    if (status == GENBO_OK) status = add_rows(db, doc, "trainings", v3 ? sql_trainings : sql_none, id);
+    if (status == GENBO_OK) status = add_rows(db, doc, "train_curve", v3 ? sql_train_curve : sql_none, id);
     if (status == GENBO_OK) {
         /* "features": the names, or null before any run recorded them. */
         cJSON *rows = cJSON_CreateArray();

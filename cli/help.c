@@ -45,7 +45,7 @@ static const cli_help HELP[] = {
       {"--json", "one JSON object per design: trial, target, target_label, method, x, params (by "
                  "feature name), flags (\"resampled\" / \"projected\" when the trust region "
                  "changed it), warning (when the target lies beyond the data)"},
-      {"--quiet", "no training progress on stderr"},
+      {"--quiet", "nothing on stderr but errors and warnings (no training progress, no echo of the target)"},
       {"--help", "this help"}},
      "genbo ask --db my.db --study default --target p90 --n 4 --json\n"
      "genbo ask --db my.db --study default --target 1.5 --method conditional"},

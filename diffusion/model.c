@@ -69,7 +69,7 @@ void genbo_diffusion_params_default(genbo_diffusion_params *p) {
     p->time_sampling = GENBO_TIME_LOG_UNIFORM;
     p->steps = GENBO_STEPS_AUTO;
     p->batch = 0; /* auto */
-    p->lr = 1e-3;
+    p->lr = 2e-3;
     p->weight_decay = 0.0;
     p->clip = 1.0;
     p->warmup = 0.02;

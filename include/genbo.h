@@ -338,7 +338,7 @@ typedef struct genbo_diffusion_params {
     /* training */
     long steps;      /* optimiser steps, or GENBO_STEPS_AUTO (default) */
     int batch;       /* batch size (default 0 = auto) */
-    double lr;       /* peak learning rate (default 1e-3) */
+    double lr;       /* peak learning rate (default 2e-3) */
     double weight_decay; /* AdamW decoupled weight decay (default 0) */
     double clip;     /* global gradient-norm clip, 0 = none (default 1) */
     double warmup;   /* fixed steps: fraction of steps of linear warm-up (0.02);
@@ -654,6 +654,19 @@ typedef struct genbo_trial {
     const double *x;         /* dim numbers owned by the list; NULL if the
                                 ask that reserved it never stored a design */
 } genbo_trial;
+
+typedef struct genbo_run_info {
+    int64_t id;
+    char kind[8];          /* "run" (genbo run) or "ask" (trained by a first ask) */
+    char status[12];       /* "running", "done" or "failed" */
+    char last_step[64];    /* last completed step; "" before the first */
+    double started, ended; /* Unix seconds; ended NaN while running */
+    uint64_t seed;
+    char version[32];      /* the genbo version that ran it */
+    char error[1024];      /* why it failed; "" unless failed */
+} genbo_run_info;
+/* A study's runs in id order: *out malloc'ed (free() it), *n its length. */
+int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
 
 typedef struct genbo_trial_list genbo_trial_list;
 /* A study's trials of a phase in id order. */

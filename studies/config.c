@@ -119,7 +119,7 @@ static const key_def KEYS[] = {
      "relative improvement of the validation loss that counts"},
     {"diffusion", "checkpoint_seconds", K_DOUBLE, F(checkpoint_seconds), 0, BIG, NULL, "30",
      "seconds between training checkpoints stored for resuming (0 = at every validation)"},
-    {"diffusion", "lr", K_DOUBLE, F(lr), 1e-12, 10, NULL, "0.001", "peak learning rate (AdamW)"},
+    {"diffusion", "lr", K_DOUBLE, F(lr), 1e-12, 10, NULL, "0.002", "peak learning rate (AdamW)"},
     {"diffusion", "weight_decay", K_DOUBLE, F(weight_decay), 0, 10, NULL, "0",
      "AdamW decoupled weight decay"},
     {"diffusion", "clip", K_DOUBLE, F(clip), 0, BIG, NULL, "1", "gradient-norm clip (0 = none)"},

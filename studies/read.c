@@ -133,6 +133,53 @@ void genbo_trial_list_free(genbo_trial_list *l) {
     free(l);
 }
 
+int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
+    if (!s || !out || !n) return genbo__fail(GENBO_EINVAL, "genbo_study_runs: NULL argument");
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db,
+                                  "SELECT id, kind, status, last_step, started, ended, seed, version, error "
+                                  "FROM runs WHERE study_id = ? ORDER BY id", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, s->id);
+    genbo_run_info *v = NULL;
+    size_t k = 0, cap = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 8;
+            genbo_run_info *grown = realloc(v, cap * sizeof *v);
+            if (!grown) {
+                rc = genbo__fail(GENBO_ENOMEM, "out of memory reading runs");
+                break;
+            }
+            v = grown;
+        }
+        genbo_run_info *e = &v[k++];
+        memset(e, 0, sizeof *e);
+        e->id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, e->kind, sizeof e->kind);
+        col_text(st, 2, e->status, sizeof e->status);
+        col_text(st, 3, e->last_step, sizeof e->last_step);
+        e->started = col_double(st, 4);
+        e->ended = col_double(st, 5);
+        e->seed = (uint64_t)sqlite3_column_int64(st, 6);
+        col_text(st, 7, e->version, sizeof e->version);
+        col_text(st, 8, e->error, sizeof e->error);
+    }
+    /* A read that ends on an error (busy, corrupt) must not look complete. */
+    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading runs");
+    sqlite3_finalize(st);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return GENBO_OK;
+}
+
 /* Feature names: those the study's newest dataset row recorded (no data to
  * load), else the loaded data's. */
 static int load_names(genbo_study *s) {

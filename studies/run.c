@@ -511,6 +511,8 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     m->reward_labels = n_labels;
     if (!m->pseudo) m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
     rc = m->pseudo ? genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL) : GENBO_ENOMEM;
+    study_training tr;
+    memset(&tr, 0, sizeof tr);
     char why[512] = "";
     if (!rc) { /* the scale check looks at every told value of the run */
         double *Xl = NULL, *yl = NULL;
@@ -541,7 +543,9 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
             dp.seed = genbo__seed_mix(s->cfg->seed, 11, (uint64_t)round);
             dp.progress = s->progress;
             dp.progress_ctx = s->progress_ctx;
-            rc = genbo_diffusion_finetune(m->diffusion, &dp, n, X, y);
+            rc = genbo__training_attach(s, run_id, round, &dp, &tr); /* curve, checkpoint, summary */
+            if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_finetune(m->diffusion, &dp, n, X, y));
+            else free(tr.resume);
         }
         free(X);
         free(y);
@@ -558,6 +562,7 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
     if (!rc) rc = genbo__store_round(s, run_id, round, n_labels, m->reward,
                                      s->cfg->finetune_steps > 0 && !why[0] ? m->diffusion : NULL, step,
                                      genbo__now() - t_start);
+    if (!rc && tr.s) rc = genbo__training_done(&tr); /* the fine-tune's checkpoint is obsolete */
     if (!rc && why[0]) rc = step_detail(s, run_id, step, why);
     return rc;
 }

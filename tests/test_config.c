@@ -53,7 +53,7 @@ Test(config, defaults_round_trip_through_ini_text) {
     char *ini = genbo_config_to_ini(c);
     cr_assert_not_null(ini);
     cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = auto\n"));
-    cr_assert_not_null(strstr(ini, "lr = 0.001\n"));
+    cr_assert_not_null(strstr(ini, "lr = 0.002\n"));
     genbo_config *d;
     cr_assert_eq(load_text(ini, (char[256]){0}, 256, &d), GENBO_OK, "%s", genbo_errmsg());
     char *ini2 = genbo_config_to_ini(d);

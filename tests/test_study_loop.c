@@ -100,12 +100,28 @@ Test(study_loop, prepare_reports_progress_cancels_and_resumes) {
     cr_assert_eq(genbo_study_prepare(s, count_progress, &log), GENBO_ESTATE);
     cr_assert_not_null(strstr(genbo_errmsg(), "interrupted"), "%s", genbo_errmsg());
     cr_assert_eq(log.train_reports, 3);
+    genbo_run_info *runs;
+    size_t nr;
+    cr_assert_eq(genbo_study_runs(s, &runs, &nr), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(nr, 1);
+    cr_assert_str_eq(runs[0].kind, "ask");
+    cr_assert_str_eq(runs[0].status, "failed");
+    cr_assert_not_null(strstr(runs[0].error, "interrupted"), "%s", runs[0].error);
+    cr_assert_str_eq(runs[0].last_step, "pseudo"); /* data, reward, pseudo kept */
+    cr_assert_str_eq(runs[0].version, genbo_version());
+    free(runs);
     /* The reward step was completed and is kept: the resumed prepare uses
      * the same run and trains to the end. */
     progress_log log2 = {0, 0};
     cr_assert_eq(genbo_study_prepare(s, count_progress, &log2), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_gt(log2.train_reports, 3);
     cr_assert_eq(db_double(db, "SELECT count(*) FROM runs"), 1);
+    cr_assert_eq(genbo_study_runs(s, &runs, &nr), GENBO_OK);
+    cr_assert_eq(nr, 1);
+    cr_assert_str_eq(runs[0].status, "done");
+    cr_assert_str_eq(runs[0].error, "");
+    cr_assert_geq(runs[0].ended, runs[0].started);
+    free(runs);
     cr_assert_eq(db_double(db, "SELECT count(*) FROM models WHERE kind = 'diffusion'"), 1);
     /* Prepared: a second prepare trains nothing. */
     progress_log log3 = {0, 0};

@@ -103,3 +103,53 @@ Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     free(ma);
     free(mb);
 }
+
+Test(study_training, design_loop_fine_tunes_are_recorded_per_round) {
+    FIXTURE_PATH(db, "f.db");
+    genbo_config *c;
+    fixture_write("f.ini", STUDY);
+    cr_assert_eq(genbo_config_load(fixture_path("f.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_config_set(c, "diffusion", "max_steps", "300"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "rounds", "1"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "method", "random"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "loop", "finetune_steps", "150"), GENBO_OK);
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tr", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 0 AND stop = 'max_steps' AND steps = 300"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 1 AND stop = 'steps' AND steps = 150"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_curve WHERE round = 1"), 2); /* at 100 and 150 */
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_checkpoints"), 0);
+}
+
+static char *slurp(const char *path) {
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
+    char ini[4096];
+    snprintf(ini, sizeof ini, "%s", STUDY);
+    char *p = strstr(ini, "max_steps = 2500");
+    cr_assert_not_null(p);
+    memcpy(p, "max_steps = 0300", 16); /* a budget it cannot converge in */
+    fixture_write("budget.ini", ini);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s/genbo run %s --db %s --quiet > %s 2> %s", GENBO_BINARY_DIR,
+             fixture_path("budget.ini"), fixture_path("budget.db"), fixture_path("out.txt"), fixture_path("err.txt"));
+    cr_assert_eq(system(cmd), 0, "%s", slurp(fixture_path("err.txt")));
+    const char *err = slurp(fixture_path("err.txt"));
+    cr_assert_not_null(strstr(err, "warning: diffusion training stopped on its step budget (max_steps = 300) "
+                                   "before the validation loss converged"), "%s", err);
+    const char *out = slurp(fixture_path("out.txt"));
+    cr_assert_not_null(strstr(out, "Diffusion training: max_steps after 300 steps, best validation loss"), "%s", out);
+    FIXTURE_PATH(db, "budget.db");
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE stop = 'max_steps' AND steps = 300"), 1);
+}

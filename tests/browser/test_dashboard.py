@@ -212,6 +212,18 @@ class Dashboard(unittest.TestCase):
         self.assertEqual({k: v[1] for k, v in got.items()}, want)
         got = self.series_counts("rounds-reward")
         self.assertEqual({k[5:]: v[1] for k, v in got.items() if k.startswith("best:")}, want)
+        # Diffusion training: one point per train_curve row and loss, per run.
+        want = {}
+        for kind, col in (("val", "val_loss"), ("train", "train_loss")):
+            for run, n in q(db, "SELECT c.run_id, count(%s) FROM train_curve c JOIN runs r ON r.id = c.run_id"
+                                " WHERE r.study_id = ? AND c.round = 0 AND %s > 0 GROUP BY c.run_id" % (col, col), sid):
+                want["%s:%d" % (kind, run)] = n
+        self.assertGreater(sum(want.values()), 0, "no training curve stored")
+        got = self.series_counts("training")
+        self.assertEqual({k: v[1] for k, v in got.items()}, want)
+        (ntr,), = q(db, "SELECT count(*) FROM trainings t JOIN runs r ON r.id = t.run_id WHERE r.study_id = ?", sid)
+        self.assertEqual(self.js("return document.querySelectorAll('table[data-table=\"trainings\"] tbody tr').length"),
+                         ntr)
         # The summary table and the tooltips print the database's numbers.
         rows = q(db, "SELECT method, target_label, avg(subopt), min(subopt), max(subopt),"
                      " avg(mean_true), avg(diversity), avg(target), count(subopt) FROM metrics m JOIN runs r"
@@ -385,8 +397,8 @@ class Dashboard(unittest.TestCase):
         self.wait_for(lambda: self.js("return document.body.dataset.study") == BROKEN, "study switch")
         counts = self.js("return Array.from(document.querySelectorAll('svg[data-chart]'))"
                          ".map(s => +s.dataset.n)")
-        # 8 result charts + the loop's and the run phase's history.
-        self.assertEqual(len(counts), 10)
+        # 8 result charts + the loop's and the run phase's history + the diffusion training.
+        self.assertEqual(len(counts), 11)
         self.assertEqual(set(counts), {0})
         db = self.db()
         (error,), = q(db, "SELECT r.error FROM runs r JOIN studies s ON s.id = r.study_id"
