@@ -25,8 +25,13 @@
 #include "diffusion/net.h"
 
 enum { PLAN_CACHE = 3 };
-/* multiply-adds of a W x W product below which a pass runs serially */
-#define SERIAL_MACS (double)(1 << 21)
+/* Multiply-adds of a W x W product below which a pass runs serially
+ * (B < 256 rows at width 256, < 64 at width 512): below it a product
+ * takes ~100 us or less on one core, and a second thread gains less than
+ * its OpenMP wake-ups and spin-waits cost. Measured (an ask of 64 designs,
+ * width 256, 2 threads on a loaded machine): 1.4 s of CPU in parallel,
+ * 0.06 s serial. */
+#define SERIAL_MACS (double)(1 << 24)
 
 typedef struct plan_set {
     int rows;
@@ -73,6 +78,21 @@ void dn_bf16_free(dn_bf16 *b) {
     free(b);
 }
 
+/* OpenMP threads for a pass over B rows: one below SERIAL_MACS (oneDNN
+ * reads the count when a product runs, not only when its plan is made),
+ * else as many as OpenBLAS has. Every pass restores the OpenBLAS count
+ * when it returns, for the caller's own OpenMP code. */
+static int is_serial(const dn_config *c, int B) {
+    return (double)B * c->width * c->width < SERIAL_MACS;
+}
+
+static void threads_for(const dn_config *c, int B) {
+    if (is_serial(c, B))
+        dm_set_threads(1);
+    else
+        dm_sync_threads();
+}
+
 /* The plans for B rows. With wref the weights use the layouts of the
  * already created weight buffers; without (the first set) oneDNN chooses
  * them. */
@@ -84,7 +104,7 @@ static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int 
     /* A few rows (an ask of a handful of designs): a product takes tens of
      * microseconds, less than waking and joining a thread team, and far
      * less on a loaded machine; run the whole pass on this thread. */
-    const int ser = (double)B * W * W < SERIAL_MACS;
+    const int ser = is_serial(c, B);
     dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE, ser};
     dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE, ser};
     if (!bf->store) z.c_bf16 = 1, z.post = DM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
@@ -123,7 +143,7 @@ int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
                            "precision bf16: this CPU has no native bf16 matrix products "
                            "(oneDNN ISA: %s); use precision auto or fp32",
                            dm_isa_name());
-    dm_sync_threads();
+    threads_for(c, max_rows); /* plans and reorders of a small context are serial */
     const int W = c->width, D = c->D, L = c->depth, din = c->D + c->t_embed + c->y_embed;
     dn_bf16 *bf = genbo__calloc(1, sizeof *bf);
     if (!bf) return GENBO_ENOMEM;
@@ -164,8 +184,10 @@ int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
             if (!(bf->blk_b[i] = dm_wbuf_new(s->dg_blk, 0))) goto fail;
     }
     *out = bf;
+    dm_sync_threads();
     return GENBO_OK;
 fail:
+    dm_sync_threads();
     dn_bf16_free(bf);
     return rc ? rc : GENBO_EINVAL;
 }
@@ -174,11 +196,7 @@ int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
     dn_layout l;
     dn_layout_init(c, &l);
     const size_t W = (size_t)c->width;
-    /* a serial context (few rows) converts its weights serially too */
-    if ((double)bf->max_rows * c->width * c->width < SERIAL_MACS)
-        dm_set_threads(1);
-    else
-        dm_sync_threads();
+    threads_for(c, bf->max_rows); /* a context for few rows converts serially too */
     dm_wbuf_load(bf->in_f, params + l.w_in);
     dm_wbuf_load(bf->out_f, params + l.w_out);
     if (bf->store) {
@@ -226,9 +244,9 @@ int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) 
     dn_layout_init(c, &l);
     const int W = c->width, L = c->depth, din = l.din;
     const size_t BW = (size_t)B * W;
-    dm_sync_threads();
+    threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
-    if (!s) return GENBO_EINVAL;
+    if (!s) return dm_sync_threads(), GENBO_EINVAL;
     dk_to_bf16(a->u, bf->u16, (size_t)B * din);
     float *h = a->h;
     dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
@@ -252,6 +270,7 @@ int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) 
     uint16_t *act = bf->act16 + (a->store ? (size_t)L * BW : 0);
     dk_silu_bf16(h, act, BW);
     dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
+    dm_sync_threads();
     return GENBO_OK;
 }
 
@@ -262,9 +281,9 @@ int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const 
     dn_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth;
     const size_t BW = (size_t)B * W;
-    dm_sync_threads();
+    threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
-    if (!s) return GENBO_EINVAL;
+    if (!s) return dm_sync_threads(), GENBO_EINVAL;
     float *dh = a->dh, *da = a->da, *dz = a->dz;
     uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16;
 
@@ -297,5 +316,6 @@ int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const 
         dk_colsum(dh, B, W, grads + l.b_in);
     }
     if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
+    dm_sync_threads();
     return GENBO_OK;
 }

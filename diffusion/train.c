@@ -155,14 +155,18 @@ static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_di
     loss /= (double)B * D;
     if (!isfinite(loss)) return loss;
     (void)dn_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
-    double gn = gd_grad_norm(t->g, t->P);
+    /* bf16: the optimiser runs on OpenMP's threads too (fp32 keeps it on
+     * this one: OpenBLAS's own threads are still spinning there) */
+    const int par = t->acts.bf != NULL;
+    double gn = par ? gd_grad_norm_par(t->g, t->P) : gd_grad_norm(t->g, t->P);
     double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
     /* EMA warm-up: early on, average over the steps so far only, so a
      * short run's EMA is not dominated by the random initialisation */
     long step = t->step;
     double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
-    gd_adamw_update(t->w, t->g, t->m1, t->m2, t->ema, t->P, lr_at(p, t, step), p->weight_decay,
-                    gscale, step, ed);
+    (par ? gd_adamw_update_par : gd_adamw_update)(t->w, t->g, t->m1, t->m2, t->ema, t->P,
+                                                  lr_at(p, t, step), p->weight_decay, gscale,
+                                                  step, ed);
     t->step++;
     return loss;
 }
