@@ -163,7 +163,7 @@ static const key_def KEYS[] = {
     {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
     {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
-     "guided|edit|reweighted", "guided, edit",
+     "guided|edit|reweighted", "guided",
      "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model)"},
     {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
      "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
