@@ -11,16 +11,18 @@
 #include <stddef.h>
 
 #include "genbo.h"
+#include "optimizer/trust.h"
 
-/* Margin in standard deviations of each feature (pool + labelled). */
-#define GENBO__REGION_MARGIN 0.5
+/* Margin in standard deviations of each feature (pool + labelled): the
+ * trust region's default (trust.h), which computes the box. */
+#define GENBO__REGION_MARGIN GENBO__TRUST_MARGIN
 
 /* The box [lo, hi] (dim each) of labelled (na rows) + pool (nb rows, may
  * be NULL). Fails on no rows or a non-finite value. */
 int genbo__region_box(size_t dim, const double *A, size_t na, const double *B, size_t nb,
                      double *lo, double *hi);
 
-/* 1 if x (dim) is finite and inside the box. */
+/* 1 if x (dim) is finite and inside the box (to trust.h's relative 1e-9). */
 int genbo__region_inside(size_t dim, const double *x, const double *lo, const double *hi);
 
 /* Clip the n rows of X (n x dim) into the box; a non-finite coordinate
