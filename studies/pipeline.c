@@ -262,12 +262,15 @@ static int step_diffusion(genbo_study *s, int64_t run_id) {
 }
 
 /* The reweighted model is trained only when something uses it: the method
- * `reweighted` (in [generate] methods or as the loop's method) or the
- * `reweighted` source of genbo. */
+ * `reweighted`, or `genbo` with the `reweighted` source (in [generate]
+ * methods or as the loop's method, which ask uses too). */
 static int needs_reweighted(const genbo_config *c) {
-    int used = !strcmp(c->loop_method, "reweighted") || (c->sources & GENBO__SOURCE_REWEIGHTED);
-    for (int i = 0; i < c->n_methods; i++) used |= !strcmp(c->methods[i], "reweighted");
-    return used;
+    int rw = !strcmp(c->loop_method, "reweighted"), gb = !strcmp(c->loop_method, "genbo");
+    for (int i = 0; i < c->n_methods; i++) {
+        rw |= !strcmp(c->methods[i], "reweighted");
+        gb |= !strcmp(c->methods[i], "genbo");
+    }
+    return rw || (gb && (c->sources & GENBO__SOURCE_REWEIGHTED));
 }
 
 /* DDOM: the same network and settings as the main model, trained from
@@ -288,12 +291,18 @@ static int step_reweighted(genbo_study *s, int64_t run_id) {
     dp.progress = s->progress;
     dp.progress_ctx = s->progress_ctx;
     double t = genbo__now();
-    if (!rc) rc = genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim, s->data.pool_X, m->pseudo,
-                                        &m->reweighted);
+    /* curve, checkpoints and summary as round -1 of the trainings tables */
+    study_training tr;
+    memset(&tr, 0, sizeof tr);
+    if (!rc && (rc = genbo__training_attach(s, run_id, -1, &dp, &tr))) free(tr.resume);
+    else if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim,
+                                                                         s->data.pool_X, m->pseudo,
+                                                                         &m->reweighted));
     free(w);
     if (rc) return genbo__fail_prefix(rc, "training the reweighted diffusion model");
-    return genbo__store_diffusion_role_step(s, run_id, "reweighted", 0, m->reweighted, "reweighted",
-                                            genbo__now() - t);
+    rc = genbo__store_diffusion_role_step(s, run_id, "reweighted", 0, m->reweighted, "reweighted",
+                                          genbo__now() - t);
+    return rc ? rc : genbo__training_done(&tr);
 }
 
 int genbo__pipeline_models(genbo_study *s, int64_t run_id) {
