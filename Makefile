@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all deps build demo check bench clean
+.PHONY: all deps build demo check bench fuzz clean
 
 all: build
 
@@ -25,5 +25,12 @@ bench:
 	@sh .ci/install-deps.sh bench
 	@BUILD=$(BUILD) bash bench/run.sh
 
+# libFuzzer targets (clang) for FUZZ_SECONDS each: tests/fuzz/run.sh.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENBO_FUZZ=ON -DGENBO_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_csv fuzz_config fuzz_reward fuzz_diffusion fuzz_router
+	@sh tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-fuzz

@@ -7,7 +7,7 @@
 # (oneDNN) runs the diffusion network's bf16 products on AMX/AVX512-BF16.
 set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libnlopt-dev \
-libsqlite3-dev sqlite3 libcriterion-dev libcjson-dev libmicrohttpd-dev libdnnl-dev python3 python3-numpy python3-pytest \
+libsqlite3-dev sqlite3 libcriterion-dev libcjson-dev libmicrohttpd-dev libdnnl-dev python3 python3-numpy python3-pytest clang \
 chromium chromium-driver python3-selenium"
 # `install-deps.sh bench` adds PyTorch (Debian's python3-torch), which only
 # the benchmark's W1 comparison uses.

@@ -18,11 +18,21 @@
  * every configured target with the same number of designs (`[generate] n`).
  * Methods that ignore the target make one batch.
  *
+ * The methods are the study's `[generate] methods` plus `edit`, and with
+ * --reweighted also `reweighted` (it trains a second, DDOM-reweighted
+ * model, as the pipeline does when something uses it).
+ *
  * usage: bench_designs [--cases a,b,...] [--seeds K] [--out PREFIX]
- *                      [--shared DIR] [--threads N] [--quick]
- *                      [--set section.key=value]... [--label TEXT]
- * --set changes a study key for every case (ablations: e.g.
- * --set diffusion.steps=4000). Writes PREFIX.md and PREFIX.json. */
+ *                      [--first-seed S] [--shared DIR] [--threads N] [--quick]
+ *                      [--reweighted]
+ *                      [--set section.key=value]...
+ *                      [--variant LABEL:section.key=value,...]... [--label TEXT]
+ * --set changes a study key for every case (e.g. --set diffusion.steps=4000
+ * for the fixed-budget training); --variant runs the genbo method again
+ * with other [generate] keys on the same trained models (ablations of
+ * guidance and selection). Cases run seed-major (every case gets seed 1
+ * before any gets seed 2); PREFIX.md and PREFIX.json are rewritten after
+ * every (case, seed). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +43,8 @@
 #include "datasets/tasks.h"
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
+#include "optimizer/reweight.h"
+#include "optimizer/trust.h"
 #include "studies/config.h"
 #include "studies/study.h"
 
@@ -50,6 +62,7 @@ static void write_outputs(void);
 static const char *SETS[MAX_SETS][2]; /* --set: "section.key", "value" */
 static int n_sets;
 static int quick;
+static int with_reweighted; /* --reweighted: also the DDOM method (a second training) */
 
 /* The study defaults with a GP reward, the seed, the quick sizes and the
  * --set overrides. */
@@ -101,15 +114,23 @@ static void truth(const bcase *b, size_t n, const double *X, double *y, double *
     free(dist);
 }
 
-static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a) {
+/* flags: the GENBO_DESIGN_* of each design (from the trusted generation);
+ * tr: the trust region. "unmarked" counts designs outside it or
+ * non-finite without a flag (must be 0). */
+static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a,
+                   const unsigned *flags, const genbo__trust *tr) {
     size_t D = b->dim;
     double *y = bu_alloc(n * sizeof *y), *sup = bu_alloc(n * sizeof *sup);
-    size_t bad = 0;
+    size_t bad = 0, marked = 0, unmarked = 0;
     for (size_t i = 0; i < n; i++) {
         int fin = 1;
         for (size_t k = 0; k < D; k++) fin &= isfinite(X[i * D + k]) != 0;
         bad += !fin;
+        marked += flags[i] != 0;
+        unmarked += flags[i] == 0 && (!fin || genbo__trust_check(tr, X + i * D) != 0);
     }
+    bu_add(c, "flagged", (double)marked / (double)n);
+    bu_add(c, "unmarked", (double)unmarked);
     truth(b, n, X, y, sup);
     genbo__metrics_input in = {0};
     in.n = n, in.dim = D, in.X = X, in.target = a, in.y_true = y, in.support = sup;
@@ -123,6 +144,104 @@ static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double
     bu_add(c, "nonfinite", (double)bad);
     free(y);
     free(sup);
+}
+
+/* Methods that take the target a (the others make one batch). */
+static int uses_target(const char *m) {
+    return !strcmp(m, "genbo") || !strcmp(m, "conditional") || !strcmp(m, "edit") ||
+           !strcmp(m, "reweighted");
+}
+
+/* --variant: the genbo method again with other [generate] settings, on the
+ * same trained models (ablation of guidance and selection). */
+#define MAX_VARIANTS 8
+static struct {
+    char label[32];
+    const char *sets[MAX_SETS][2];
+    int n;
+} VARIANTS[MAX_VARIANTS];
+static int n_variants;
+
+static void apply_sets(genbo_config *c, const char *const (*sets)[2], int n) {
+    for (int i = 0; i < n; i++) {
+        char sec[64];
+        const char *dot = strchr(sets[i][0], '.');
+        snprintf(sec, sizeof sec, "%.*s", (int)(dot - sets[i][0]), sets[i][0]);
+        bu_check(genbo_config_set(c, sec, dot + 1, sets[i][1]), sets[i][0]);
+    }
+}
+
+/* The models a method needs, from the configuration (as the pipeline's
+ * genbo__study_method_models does). */
+static void method_models(genbo__models *md, const genbo_config *cfg) {
+    genbo__config_sample_params(cfg, &md->sample);
+    genbo__config_select_settings(cfg, &md->select);
+}
+
+/* The methods of a case: the study's `[generate] methods`, plus `edit`
+ * (cheap) and, with --reweighted, `reweighted`, if they are not listed. */
+static int case_methods(const genbo_config *cfg, genbo__method *ms) {
+    int n = 0, has_edit = 0, has_rw = 0;
+    for (int i = 0; i < cfg->n_methods; i++) {
+        bu_check(genbo__method_from_name(cfg->methods[i], &ms[n]), cfg->methods[i]);
+        has_edit |= ms[n] == GENBO__METHOD_EDIT;
+        has_rw |= ms[n] == GENBO__METHOD_REWEIGHTED;
+        n++;
+    }
+    if (!has_edit) ms[n++] = GENBO__METHOD_EDIT;
+    if (!has_rw && with_reweighted) ms[n++] = GENBO__METHOD_REWEIGHTED;
+    return n;
+}
+
+static void run_methods(const bcase *b, genbo__models *md, const genbo_config *cfg,
+                        const double *yhat, uint64_t seed, const char *variant) {
+    size_t D = b->dim, np = b->n_pool, n = (size_t)cfg->n;
+    double *G = bu_alloc(n * D * sizeof *G);
+    unsigned *flags = bu_alloc(n * sizeof *flags);
+    method_models(md, cfg);
+    /* the trust region as the study builds it from [constraints] and the
+     * data (bounds = data, margin; simplex: only `all` or `none` here) */
+    genbo__trust tr;
+    unsigned char *simplex = NULL;
+    if (!strcmp(cfg->simplex, "all")) {
+        simplex = bu_alloc(D);
+        memset(simplex, 1, D);
+    }
+    int rc = genbo__trust_init(&tr, D, b->LX, b->n_label, b->PX, np, cfg->trust_margin, NULL, NULL,
+                               simplex);
+    free(simplex);
+    if (rc && variant) { /* e.g. simplex = all on a box data set: no such variant here */
+        bu_progress("  variant %s skipped on %s: %s", variant, b->name, genbo_errmsg());
+        free(flags);
+        free(G);
+        return;
+    }
+    bu_check(rc, "trust region");
+    md->trust = &tr;
+    genbo__method ms[2 * GENBO__METHOD_COUNT + 2];
+    int nm = case_methods(cfg, ms);
+    for (int k = 0; k < nm; k++) {
+        genbo__method m = ms[k];
+        const char *name = genbo__method_name(m);
+        if (variant && m != GENBO__METHOD_GENBO) continue;
+        if (m == GENBO__METHOD_REWEIGHTED && !md->reweighted) continue;
+        int ua = uses_target(name);
+        for (int j = 0; j < (ua ? cfg->n_targets : 1); j++) {
+            double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
+            bu_check(genbo__generate_trusted(m, md, &tr, a, n, 7000 + 31 * seed + (uint64_t)j, G,
+                                             flags),
+                     name);
+            char cf[64], mn[48];
+            snprintf(cf, sizeof cf, "a=%.32s", ua ? cfg->targets[j].label : "-");
+            snprintf(mn, sizeof mn, "%.20s%s%.24s%s", name, variant ? " [" : "",
+                     variant ? variant : "", variant ? "]" : "");
+            record(bu_cell_get(&T, b->name, cf, mn, NAN), b, n, G, a, flags, &tr);
+        }
+    }
+    md->trust = NULL;
+    genbo__trust_free(&tr);
+    free(flags);
+    free(G);
 }
 
 static void run_case(bcase *b, uint64_t seed) {
@@ -140,17 +259,35 @@ static void run_case(bcase *b, uint64_t seed) {
     /* diffusion (step 3), timed */
     genbo_diffusion_params dp;
     genbo__config_diffusion_params(cfg, &dp);
+#ifdef GENBO_STEPS_AUTO /* the training report (train to convergence) */
+    genbo_train_report rep;
+    memset(&rep, 0, sizeof rep);
+    dp.report = &rep;
+#endif
     genbo_diffusion *dm = NULL;
     t0 = genbo__now();
     bu_check(genbo_diffusion_train(&dp, np, D, b->PX, yhat, &dm), "diffusion train");
     double t_train = genbo__now() - t0;
-    bu_progress("  %s seed %llu: GP %.1f s (%s), diffusion %.1f s", b->name,
-                (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train);
     bu_cell *mc = bu_cell_get(&T, b->name, "models", "-", NAN);
     bu_add(mc, "fit_s", t_fit);
     bu_add(mc, "train_s", t_train);
+#ifdef GENBO_STEPS_AUTO
+    bu_add(mc, "train_steps", (double)rep.steps);
+    bu_add(mc, "best_step", (double)rep.best_step);
+    bu_add(mc, "val_loss", rep.best_val_loss);
+    bu_add(mc, "converged", rep.stop == GENBO_STOP_CONVERGED || rep.stop == GENBO_STOP_STEPS);
+    bu_add(mc, "width", (double)rep.width);
+    bu_add(mc, "batch", (double)rep.batch);
+    bu_progress("  %s seed %llu: GP %.1f s (%s), diffusion %.1f s, %ld steps (best %ld, val %.4f, "
+                "stop %d, width %d, batch %d)",
+                b->name, (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train,
+                rep.steps, rep.best_step, rep.best_val_loss, (int)rep.stop, rep.width, rep.batch);
+#else
     bu_add(mc, "train_steps", (double)dp.steps);
-    {   /* what the data offer: the pool's best true reward, the labels' best */
+    bu_progress("  %s seed %llu: GP %.1f s (%s), diffusion %.1f s", b->name,
+                (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train);
+#endif
+    {   /* what the data offer: the pool's best and mean true reward */
         double *y = bu_alloc(np * sizeof *y), *sup = bu_alloc(np * sizeof *sup);
         truth(b, np, b->PX, y, sup);
         bu_add(mc, "pool_best", bu_max(y, np));
@@ -158,93 +295,85 @@ static void run_case(bcase *b, uint64_t seed) {
         free(y);
         free(sup);
     }
-    /* step 4: every method, every target, the same n */
+    /* the DDOM model, as the pipeline's step_reweighted trains it, when a
+     * method or genbo's sources use it */
+    genbo_diffusion *rw = NULL;
+    if (with_reweighted || (cfg->sources & GENBO__SOURCE_REWEIGHTED)) {
+        double *w = bu_alloc(np * sizeof *w);
+        bu_check(genbo__ddom_weights(np, yhat, cfg->reweight_percentile, w), "ddom weights");
+        genbo_diffusion_params rdp;
+        genbo__config_diffusion_params(cfg, &rdp);
+        rdp.seed = genbo__seed_mix(cfg->seed, 13, 0);
+        rdp.row_weights = w;
+        t0 = genbo__now();
+        bu_check(genbo_diffusion_train(&rdp, np, D, b->PX, yhat, &rw), "reweighted train");
+        bu_add(mc, "rw_train_s", genbo__now() - t0);
+        bu_progress("  reweighted model %.1f s", genbo__now() - t0);
+        free(w);
+    }
+    /* step 4: every method, every target, the same n; then the variants */
     genbo__models md = {0};
     md.dim = D;
     md.label_X = b->LX, md.label_y = b->LY, md.n_label = b->n_label;
     md.pool_X = b->PX, md.n_pool = np;
-    md.reward = rm, md.diffusion = dm;
-    genbo__config_sample_params(cfg, &md.sample);
-    size_t n = (size_t)cfg->n;
-    double *G = bu_alloc(n * D * sizeof *G), t_gen = 0;
-    for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
-        const char *name = genbo__method_name((genbo__method)m);
-        int uses_a = m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL;
-        t0 = genbo__now();
-        for (int j = 0; j < (uses_a ? cfg->n_targets : 1); j++) {
-            double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
-            bu_check(genbo__generate((genbo__method)m, &md, a, n, 7000 + 31 * seed + (uint64_t)j,
-                                     G),
-                     name);
-            char cf[64];
-            snprintf(cf, sizeof cf, "a=%s", uses_a ? cfg->targets[j].label : "-");
-            record(bu_cell_get(&T, b->name, cf, name, NAN), b, n, G, a);
-        }
-        t_gen += genbo__now() - t0;
+    md.reward = rm, md.diffusion = dm, md.reweighted = rw;
+    t0 = genbo__now();
+    run_methods(b, &md, cfg, yhat, seed, NULL);
+    bu_add(mc, "gen_s", genbo__now() - t0);
+    for (int v = 0; v < n_variants; v++) {
+        genbo_config *vc = case_config(seed);
+        apply_sets(vc, (const char *const (*)[2])VARIANTS[v].sets, VARIANTS[v].n);
+        run_methods(b, &md, vc, yhat, seed, VARIANTS[v].label);
+        genbo_config_free(vc);
     }
-    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", t_gen);
-    free(G);
     genbo_diffusion_free(dm);
+    genbo_diffusion_free(rw);
     genbo_reward_free(rm);
     free(yhat);
     genbo_config_free(cfg);
 }
 
-static void case_task(const char *name, genbo_task_kind kind, int seeds) {
-    for (int s = 1; s <= seeds; s++) {
-        genbo_config *cfg = case_config((uint64_t)s);
-        genbo_task_params tp;
-        genbo_task_params_default(&tp);
-        tp.kind = kind;
-        tp.D = 48;
-        tp.d = 6;
-        tp.manifold_dim = 3;
-        tp.noise_sd = cfg->noise_sd;
-        tp.seed = (uint64_t)s;
-        bcase b = {0};
-        b.name = name;
-        bu_check(genbo_task_create(&tp, &b.task), "task");
-        bu_check(genbo_task_split(b.task, (size_t)cfg->n_label, (size_t)cfg->n_unlabel,
-                                  (uint64_t)s, &b.lab, &b.pool),
-                 "split");
-        b.dim = 48;
-        b.n_label = (size_t)cfg->n_label, b.n_pool = (size_t)cfg->n_unlabel;
-        b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
-        genbo_config_free(cfg);
-        bu_progress("%s: seed %d (%zu labels, pool %zu)", name, s, b.n_label, b.n_pool);
-        run_case(&b, (uint64_t)s);
-        write_outputs();
-        genbo_dataset_free(b.lab);
-        genbo_dataset_free(b.pool);
-        genbo_task_free(b.task);
-    }
+/* One (case, seed): build the data and run. */
+static void run_task_seed(const char *name, genbo_task_kind kind, int s) {
+    genbo_config *cfg = case_config((uint64_t)s);
+    genbo_task_params tp;
+    genbo_task_params_default(&tp);
+    tp.kind = kind;
+    tp.D = 48;
+    tp.d = 6;
+    tp.manifold_dim = 3;
+    tp.noise_sd = cfg->noise_sd;
+    tp.seed = (uint64_t)s;
+    bcase b = {0};
+    b.name = name;
+    bu_check(genbo_task_create(&tp, &b.task), "task");
+    bu_check(genbo_task_split(b.task, (size_t)cfg->n_label, (size_t)cfg->n_unlabel, (uint64_t)s,
+                              &b.lab, &b.pool),
+             "split");
+    b.dim = 48;
+    b.n_label = (size_t)cfg->n_label, b.n_pool = (size_t)cfg->n_unlabel;
+    b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
+    genbo_config_free(cfg);
+    bu_progress("%s: seed %d (%zu labels, pool %zu)", name, s, b.n_label, b.n_pool);
+    run_case(&b, (uint64_t)s);
+    genbo_dataset_free(b.lab);
+    genbo_dataset_free(b.pool);
+    genbo_task_free(b.task);
 }
 
-static int case_olympus(const char *name, const char *shared, int seeds) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/olympus/%s.csv", shared, name);
-    genbo__olympus *o = NULL;
-    if (genbo__olympus_load(path, &o) != GENBO_OK) {
-        bu_progress("%s: SKIPPED: %s", name, genbo_errmsg());
-        return 0;
-    }
-    for (int s = 1; s <= seeds; s++) {
-        bcase b = {0};
-        b.name = name;
-        b.oly = o;
-        b.n_label = 100;
-        bu_check(genbo__olympus_split(o, b.n_label, (uint64_t)s, &b.lab, &b.pool), "olympus split");
-        b.dim = o->d;
-        b.n_pool = genbo_dataset_rows(b.pool);
-        b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
-        bu_progress("%s: seed %d (%zu rows x %zu)", name, s, o->n, o->d);
-        run_case(&b, (uint64_t)s);
-        write_outputs();
-        genbo_dataset_free(b.lab);
-        genbo_dataset_free(b.pool);
-    }
-    genbo__olympus_free(o);
-    return 1;
+static void run_olympus_seed(const char *name, genbo__olympus *o, int s) {
+    bcase b = {0};
+    b.name = name;
+    b.oly = o;
+    b.n_label = 100;
+    bu_check(genbo__olympus_split(o, b.n_label, (uint64_t)s, &b.lab, &b.pool), "olympus split");
+    b.dim = o->d;
+    b.n_pool = genbo_dataset_rows(b.pool);
+    b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
+    bu_progress("%s: seed %d (%zu rows x %zu)", name, s, o->n, o->d);
+    run_case(&b, (uint64_t)s);
+    genbo_dataset_free(b.lab);
+    genbo_dataset_free(b.pool);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -275,25 +404,32 @@ static void write_case(FILE *f, const char *name, int olympus) {
     if (!mc) return;
     char b1[64], b2[64], b3[64], b4[64], b5[64], b6[64];
     fprintf(f, "#### %s\n\n", name);
-    fprintf(f, "%s: pool best %s, pool mean %s; GP fit %s s; diffusion training %s s (%s steps); "
-               "generation, all methods: %s s.\n\n",
+    char b7[64], b8[64], b9[64], b10[64], b11[64];
+    fprintf(f, "%s: pool best %s, pool mean %s; GP fit %s s; diffusion training %s s, %s steps "
+               "(best step %s, best validation loss %s, converged in %s of the seeds; width %s, "
+               "batch %s); generation, all methods: %s s.\n\n",
             olympus ? "normalised score" : "true reward",
             bu_fmt(mc, "pool_best", 3, b1, sizeof b1), bu_fmt(mc, "pool_mean", 3, b2, sizeof b2),
-            bu_fmt(mc, "fit_s", 1, b3, sizeof b3), bu_fmt(mc, "train_s", 1, b4, sizeof b4),
-            bu_fmt(mc, "train_steps", 0, b5, sizeof b5), bu_fmt(mc, "gen_s", 1, b6, sizeof b6));
+            bu_fmt(mc, "fit_s", 1, b3, sizeof b3), bu_fmt(mc, "train_s", 0, b4, sizeof b4),
+            bu_fmt(mc, "train_steps", 0, b5, sizeof b5), bu_fmt(mc, "best_step", 0, b7, sizeof b7),
+            bu_fmt(mc, "val_loss", 4, b8, sizeof b8), bu_fmt(mc, "converged", 2, b9, sizeof b9),
+            bu_fmt(mc, "width", 0, b10, sizeof b10), bu_fmt(mc, "batch", 0, b11, sizeof b11),
+            bu_fmt(mc, "gen_s", 1, b6, sizeof b6));
     fprintf(f, "| method | best target | mean %s | best design | support dist | diversity | "
-               "non-finite |\n|---|---|---|---|---|---|---|\n",
+               "non-finite | projected/resampled | outside unmarked |\n"
+               "|---|---|---|---|---|---|---|---|---|\n",
             olympus ? "score" : "f*");
     double g_mean = NAN, g_best = NAN, other = -INFINITY, rnd_best = NAN;
     const char *other_name = "-";
     for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
         const char *meth = genbo__method_name((genbo__method)m);
-        const bu_cell *c = best_cell(name, meth);
+        const bu_cell *c = best_cell(name, meth); /* NULL: not run */
         if (!c) continue;
-        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
                 bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
                 bu_fmt(c, "support", 3, b3, sizeof b3), bu_fmt(c, "diversity", 2, b4, sizeof b4),
-                bu_fmt(c, "nonfinite", 0, b5, sizeof b5));
+                bu_fmt(c, "nonfinite", 0, b5, sizeof b5), bu_fmt(c, "flagged", 2, b7, sizeof b7),
+                bu_fmt(c, "unmarked", 0, b8, sizeof b8));
         double r = cell_mean(c, "reward");
         if (m == GENBO__METHOD_GENBO) {
             g_mean = r;
@@ -303,6 +439,17 @@ static void write_case(FILE *f, const char *name, int olympus) {
             other_name = meth;
         }
         if (m == GENBO__METHOD_RANDOM) rnd_best = cell_mean(c, "best");
+    }
+    for (int v = 0; v < n_variants; v++) {
+        char mn[48];
+        snprintf(mn, sizeof mn, "genbo [%.24s]", VARIANTS[v].label);
+        const bu_cell *c = best_cell(name, mn);
+        if (!c) continue;
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mn, c->config + 2,
+                bu_fmt(c, "reward", 3, b1, sizeof b1), bu_fmt(c, "best", 3, b2, sizeof b2),
+                bu_fmt(c, "support", 3, b3, sizeof b3), bu_fmt(c, "diversity", 2, b4, sizeof b4),
+                bu_fmt(c, "nonfinite", 0, b5, sizeof b5), bu_fmt(c, "flagged", 2, b7, sizeof b7),
+                bu_fmt(c, "unmarked", 0, b8, sizeof b8));
     }
     fprintf(f, "\nVerdict: genbo mean %.3f vs best other (%s) %.3f: %s by %.3f; genbo's best "
                "design %.3f vs random search's best of the same number %.3f: %s by %.3f.\n\n",
@@ -337,18 +484,18 @@ static void write_outputs(void) {
     fprintf(f, ". Each method's row is its best target (highest mean over seeds); methods that "
                "ignore the target make one batch. Every batch has the same number of designs "
                "(`[generate] n`).");
-    if (n_cases) fprintf(f, " Wall time per finished case:");
+    if (n_variants) fprintf(f, " Variants (the genbo method again on the same models):");
+    for (int v = 0; v < n_variants; v++) {
+        fprintf(f, " `genbo [%s]` =", VARIANTS[v].label);
+        for (int i = 0; i < VARIANTS[v].n; i++)
+            fprintf(f, "%s `%s = %s`", i ? "," : "", VARIANTS[v].sets[i][0], VARIANTS[v].sets[i][1]);
+        fprintf(f, "%s", v + 1 < n_variants ? ";" : ".");
+    }
+    if (n_cases) fprintf(f, " Wall time per case so far:");
     for (int i = 0; i < n_cases; i++)
         fprintf(f, " %s %.0f s%s", case_names[i], case_secs[i], i + 1 < n_cases ? "," : ".");
     fprintf(f, "\n\n");
-    /* finished cases, then any case with cells that is still running */
     for (int i = 0; i < n_cases; i++) write_case(f, case_names[i], case_olympus_flag[i]);
-    if (T.n) {
-        const char *last = T.cells[T.n - 1].section;
-        int done = 0;
-        for (int i = 0; i < n_cases; i++) done |= !strcmp(case_names[i], last);
-        if (!done) write_case(f, last, strcmp(last, "quad48") && strcmp(last, "curved48"));
-    }
     fprintf(f, "<details><summary>resolved configuration (seed 1)</summary>\n\n```ini\n%s```\n\n"
                "</details>\n\n", config_ini ? config_ini : "");
     fclose(f);
@@ -364,15 +511,39 @@ static void write_outputs(void) {
 int main(int argc, char **argv) {
     const char *shared = NULL;
     const char *cases = "quad48,curved48,oer_plate_3496,oer_plate_3851,photo_pce10,hplc,crossed_barrel";
-    int threads = 0, seeds = 3;
+    int threads = 0, seeds = 3, first_seed = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cases") && i + 1 < argc) cases = argv[++i];
         else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--first-seed") && i + 1 < argc) first_seed = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_prefix = argv[++i];
         else if (!strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) run_label = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--reweighted")) with_reweighted = 1;
+        else if (!strcmp(argv[i], "--variant") && i + 1 < argc && n_variants < MAX_VARIANTS) {
+            /* LABEL:section.key=value,section.key=value */
+            char *spec = argv[++i], *colon = strchr(spec, ':');
+            if (!colon) {
+                fprintf(stderr, "bench_designs: --variant wants LABEL:section.key=value,...\n");
+                return 2;
+            }
+            *colon = '\0';
+            snprintf(VARIANTS[n_variants].label, sizeof VARIANTS[n_variants].label, "%s", spec);
+            for (char *kv = strtok(colon + 1, ","); kv && VARIANTS[n_variants].n < MAX_SETS;
+                 kv = strtok(NULL, ",")) {
+                char *eq = strchr(kv, '='), *dot = strchr(kv, '.');
+                if (!eq || !dot || dot > eq) {
+                    fprintf(stderr, "bench_designs: bad --variant setting '%s'\n", kv);
+                    return 2;
+                }
+                *eq = '\0';
+                VARIANTS[n_variants].sets[VARIANTS[n_variants].n][0] = kv;
+                VARIANTS[n_variants].sets[VARIANTS[n_variants].n++][1] = eq + 1;
+            }
+            n_variants++;
+        }
         else if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < MAX_SETS) {
             char *kv = argv[++i], *eq = strchr(kv, '='), *dot = strchr(kv, '.');
             if (!eq || !dot || dot > eq) {
@@ -383,9 +554,10 @@ int main(int argc, char **argv) {
             SETS[n_sets][0] = kv;
             SETS[n_sets++][1] = eq + 1;
         } else {
-            fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] "
+            fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] [--first-seed S] "
                             "[--out PREFIX] [--shared DIR] [--threads N] [--quick] "
-                            "[--set section.key=value]... [--label TEXT]\n", argv[0]);
+                            "[--set section.key=value]... [--variant LABEL:section.key=value,...]... "
+                            "[--reweighted] [--label TEXT]\n", argv[0]);
             return 2;
         }
     }
@@ -407,20 +579,35 @@ int main(int argc, char **argv) {
     bu_progress("bench_designs: cases %s, %d seeds%s", cases, seeds, quick ? " (quick)" : "");
     char list[1024];
     snprintf(list, sizeof list, "%s", cases);
+    genbo__olympus *oly[64] = {0};
     for (char *tok = strtok(list, ","); tok && n_cases < 64; tok = strtok(NULL, ",")) {
-        double t = genbo__now();
-        int ok = 1, oly = 0;
-        if (!strcmp(tok, "quad48")) case_task(tok, GENBO_TASK_SUBSPACE_QUADRATIC, seeds);
-        else if (!strcmp(tok, "curved48")) case_task(tok, GENBO_TASK_CURVED_MANIFOLD, seeds);
-        else {
-            oly = 1;
-            ok = case_olympus(tok, shared, seeds);
+        int is_task = !strcmp(tok, "quad48") || !strcmp(tok, "curved48");
+        if (!is_task) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/olympus/%s.csv", shared, tok);
+            if (genbo__olympus_load(path, &oly[n_cases]) != GENBO_OK) {
+                bu_progress("%s: SKIPPED: %s", tok, genbo_errmsg());
+                continue;
+            }
         }
-        if (!ok) continue;
         case_names[n_cases] = tok;
-        case_olympus_flag[n_cases] = oly;
-        case_secs[n_cases++] = genbo__now() - t;
+        case_olympus_flag[n_cases++] = !is_task;
     }
+    /* seed-major: after the first pass every case has a row */
+    if (first_seed < 1) first_seed = 1;
+    for (int s = first_seed; s <= seeds; s++)
+        for (int i = 0; i < n_cases; i++) {
+            double t = genbo__now();
+            if (!strcmp(case_names[i], "quad48"))
+                run_task_seed(case_names[i], GENBO_TASK_SUBSPACE_QUADRATIC, s);
+            else if (!strcmp(case_names[i], "curved48"))
+                run_task_seed(case_names[i], GENBO_TASK_CURVED_MANIFOLD, s);
+            else
+                run_olympus_seed(case_names[i], oly[i], s);
+            case_secs[i] += genbo__now() - t;
+            write_outputs();
+        }
+    for (int i = 0; i < n_cases; i++) genbo__olympus_free(oly[i]);
     write_outputs();
     bu_progress("bench_designs: done, wrote %s.md / .json", out_prefix);
     free(config_ini);

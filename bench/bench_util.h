@@ -17,14 +17,14 @@
 #include "genbo.h"
 
 #define BU_MAX_SEEDS 8
-#define BU_MAX_METRICS 10
+#define BU_MAX_METRICS 16
 
 /* One row of a results table: a configuration (free text columns), a set
  * of named metrics, and one value per seed for each. */
 typedef struct bu_cell {
     char section[16];
     char config[96]; /* e.g. "n_label=200 off=0" */
-    char method[32];
+    char method[48];
     double target;   /* NaN when the row has no target */
     int n_metrics;
     char metric[BU_MAX_METRICS][24];

@@ -39,6 +39,7 @@ int cmd_serve(int argc, char **argv) {
 #include "cli/dashboard_data.h"
 #include "cli/dashboard_page.h"
 #include "cli/serve_guard.h"
+#include "cli/serve_route.h"
 #include "core/core.h"
 
 /* Defaults of --max-connections and --timeout: the page polls over one or
@@ -73,27 +74,6 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned code, cons
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, cJSON *doc) {
-    char *text = doc ? dashboard_json_print(doc) : NULL;
-    cJSON_Delete(doc);
-    if (!text) {
-        static char oom[] = "{\"error\":\"out of memory\"}";
-        return send_buffer(c, 500, "application/json", oom, sizeof oom - 1,
-                           MHD_RESPMEM_PERSISTENT);
-    }
-    return send_buffer(c, code, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned code, const char *msg) {
-    cJSON *doc = cJSON_CreateObject();
-    if (doc) cJSON_AddStringToObject(doc, "error", msg);
-    return send_json(c, code, doc);
-}
-
-static unsigned http_status(int status) {
-    return status == GENBO_ENOTFOUND ? 404 : status == GENBO_EINVAL ? 400 : 500;
-}
-
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls) {
@@ -102,43 +82,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)upload_size;
     (void)con_cls;
     server *s = cls;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return send_error(c, 405, "the dashboard is read-only: only GET is served");
-    if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
-        return send_buffer(c, 200, "text/html; charset=utf-8", s->page, s->page_len,
-                           MHD_RESPMEM_PERSISTENT);
-    cJSON *doc = NULL;
-    int status;
-    if (!strcmp(url, "/api/studies")) {
-        status = dashboard_studies_json(s->db, &doc);
-    } else if (!strcmp(url, "/api/study")) {
-        const char *name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name");
-        if (!name || !*name) return send_error(c, 400, "missing query parameter 'name'");
-        const char *known = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "known");
-        if (known) {
-            char *end = NULL;
-            long long v = strtoll(known, &end, 10), now = 0;
-            if (!*known || *end) return send_error(c, 400, "query parameter 'known' is not an integer");
-            if (dashboard_data_version(s->db, &now) != GENBO_OK)
-                return send_error(c, 500, genbo_errmsg());
-            if (now == v) {
-                cJSON *same = cJSON_CreateObject();
-                if (same) {
-                    cJSON_AddBoolToObject(same, "unchanged", 1);
-                    cJSON_AddNumberToObject(same, "data_version", (double)now);
-                }
-                return send_json(c, 200, same);
-            }
-        }
-        status = dashboard_study_json(s->db, name, &doc);
-    } else {
-        char msg[256];
-        snprintf(msg, sizeof msg, "no such path '%.200s' (try /, /api/studies, /api/study?name=)",
-                 url);
-        return send_error(c, 404, msg);
-    }
-    if (status != GENBO_OK) return send_error(c, http_status(status), genbo_errmsg());
-    return send_json(c, 200, doc);
+    serve_reply r;
+    serve_route(s->db, s->page, s->page_len, method, url,
+                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"),
+                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "known"), &r);
+    return send_buffer(c, r.code, r.type, r.body, r.len, r.must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 }
 
 /* Resolve host:port into a socket address (IPv4 or IPv6). */

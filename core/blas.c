@@ -7,6 +7,7 @@
  * OPENBLAS_CORETYPE overrides the choice, but only when the library loads,
  * so the library can only report it; the CLI acts on it (see cli/). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -44,8 +45,31 @@ void genbo_get_blas_info(genbo_blas_info *info) {
 
 /* OpenBLAS and oneDNN's OpenMP with the same count: the bf16 kernels also
  * re-sync OpenMP to OpenBLAS's count in the calling thread (mm.c). */
+static int threads_chosen = 0; /* genbo_set_threads was called */
+
 void genbo_set_threads(int threads) {
     if (threads <= 0) return;
+    threads_chosen = 1;
     openblas_set_num_threads(threads);
     dm_set_threads(threads);
+}
+
+/* Short work (an ask of a few designs): the products are a few rows wide,
+ * where OpenBLAS's threads only add hand-offs (8 CLI workers on 2 cores:
+ * 74.2 ask/tell pairs/s with the default threads, 99.7 with one). Unless
+ * the user chose a count (genbo_set_threads, OPENBLAS_NUM_THREADS,
+ * OMP_NUM_THREADS), it runs on one thread; the count is restored after. */
+int genbo__threads_short_begin(void) {
+    if (threads_chosen || getenv("OPENBLAS_NUM_THREADS") || getenv("OMP_NUM_THREADS")) return 0;
+    int t = openblas_get_num_threads();
+    if (t <= 1) return 0;
+    openblas_set_num_threads(1);
+    dm_set_threads(1);
+    return t;
+}
+
+void genbo__threads_short_end(int saved) {
+    if (saved <= 1) return;
+    openblas_set_num_threads(saved);
+    dm_set_threads(saved);
 }

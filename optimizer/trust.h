@@ -50,7 +50,8 @@ int genbo__trust_init(genbo__trust *t, size_t dim, const double *A, size_t nA, c
 void genbo__trust_free(genbo__trust *t);
 
 /* 0 if design x (dim) is in the region (to a relative 1e-9), otherwise
- * GENBO_DESIGN_PROJECTED-worthy reasons: 1 = outside, 2 = non-finite. */
+ * the reasons it is not: GENBO__TRUST_OUTSIDE and / or _NONFINITE. This is
+ * the one test of "is this candidate trusted" (selection uses it too). */
 enum { GENBO__TRUST_OUTSIDE = 1, GENBO__TRUST_NONFINITE = 2 };
 unsigned genbo__trust_check(const genbo__trust *t, const double *x);
 

@@ -83,6 +83,10 @@ int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx) {
  * O(labels) (issue 10.7); this keeps the amortised cost per ask flat. */
 #define ASK_REFIT_GROWTH 0.01
 
+/* Asks of at most this many designs are short: the network's products are
+ * a few rows wide, too small for more than one BLAS thread. */
+#define ASK_SHORT_N 256
+
 /* Refit the reward model if enough tells arrived since it was fitted. */
 static int refresh_reward(genbo_study *s) {
     study_models *m = &s->models;
@@ -216,9 +220,12 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
         genbo__models mm;
         genbo__study_method_models(s, &mm);
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
+        /* a short ask runs on one BLAS thread (core/blas.c) */
+        int threads = n <= ASK_SHORT_N ? genbo__threads_short_begin() : 0;
         rc = genbo__generate_trusted(method, &mm, mm.trust, target, n,
                                      genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X, flags);
         if (!rc) rc = genbo_reward_predict(m->reward, n, X, pred, NULL);
+        genbo__threads_short_end(threads);
         if (!rc && supp) rc = genbo_task_support_distance(s->data.task, n, X, supp);
         if (!rc) rc = genbo__trials_set_designs(s, n, ids, X, pred, supp, flags);
         if (rc) {

@@ -288,12 +288,18 @@ static int step_reweighted(genbo_study *s, int64_t run_id) {
     dp.progress = s->progress;
     dp.progress_ctx = s->progress_ctx;
     double t = genbo__now();
-    if (!rc) rc = genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim, s->data.pool_X, m->pseudo,
-                                        &m->reweighted);
+    /* curve, checkpoints and summary as round -1 of the trainings tables */
+    study_training tr;
+    memset(&tr, 0, sizeof tr);
+    if (!rc && (rc = genbo__training_attach(s, run_id, -1, &dp, &tr))) free(tr.resume);
+    else if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim,
+                                                                         s->data.pool_X, m->pseudo,
+                                                                         &m->reweighted));
     free(w);
     if (rc) return genbo__fail_prefix(rc, "training the reweighted diffusion model");
-    return genbo__store_diffusion_role_step(s, run_id, "reweighted", 0, m->reweighted, "reweighted",
-                                            genbo__now() - t);
+    rc = genbo__store_diffusion_role_step(s, run_id, "reweighted", 0, m->reweighted, "reweighted",
+                                          genbo__now() - t);
+    return rc ? rc : genbo__training_done(&tr);
 }
 
 int genbo__pipeline_models(genbo_study *s, int64_t run_id) {

@@ -150,7 +150,8 @@ static const char *const migration_2 = "ALTER TABLE datasets ADD COLUMN columns 
 /* Version 3: every schema change of the second wave, in one migration. */
 static const char *const migration_3 =
     /* One row per diffusion training of a run: round 0 = the pipeline's,
-     * r = the fine-tune after design-loop round r. stop: 'steps' (a fixed
+     * r = the fine-tune after design-loop round r, -1 = the reweighted
+     * (DDOM) model's. stop: 'steps' (a fixed
      * step count), 'converged' (validation loss stopped improving),
      * 'max_steps' / 'max_seconds' (budget hit before converging),
      * 'interrupted' (resumable from train_checkpoints). The validation

@@ -203,14 +203,14 @@ static int check_genbo(sqlite3 *db, const char *path, int mode, int64_t *version
                                "(SELECT count(*) FROM sqlite_master WHERE type = 'table'), "
                                "(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'studies')",
                            -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        rc = genbo__fail(GENBO_EFORMAT, "%s", sqlite3_errmsg(db));
+        rc = genbo__fail(GENBO_EFORMAT, "%s: not a genbo database (%s)", path, sqlite3_errmsg(db));
     } else {
         *version = sqlite3_column_int64(st, 0);
         tables = sqlite3_column_int64(st, 1);
         studies = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
-    if (rc) return genbo__fail(GENBO_EFORMAT, "%s: not a genbo database (%s)", path, genbo_errmsg());
+    if (rc) return rc;
     if (*version > genbo__n_migrations)
         return genbo__fail(GENBO_EVERSION, "%s: database schema version %lld is newer than this genbo's (%d)",
                            path, (long long)*version, genbo__n_migrations);

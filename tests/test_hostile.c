@@ -433,3 +433,85 @@ Test(hostile, ask_at_an_absurd_target_names_it) {
     cr_assert(strstr(slurp(fixture_path("err"), NULL), "target 1e+308 is"), "%s", slurp(fixture_path("err"), NULL));
     cr_assert_eq(sh("%s ask --db %s --study mini --target 0.5 > /dev/null", cli(), db), 0);
 }
+
+/* A non-UTF-8 column name is kept byte for byte (names are bytes). */
+Test(hostile, non_utf8_csv_names_are_kept) {
+    fixture_write("n.csv", "\xff\xfe,\"q\"\"x\",reward\r\n1,2,3\r\n4,5,6\r\n");
+    genbo_dataset *ds;
+    cr_assert_eq(genbo_dataset_read_csv(fixture_path("n.csv"), NULL, &ds), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_str_eq(genbo_dataset_column_name(ds, 0), "\xff\xfe");
+    cr_assert_str_eq(genbo_dataset_column_name(ds, 1), "q\"x");
+    genbo_dataset_free(ds);
+}
+
+/* Truncated databases fail with SQLite's own diagnosis and a non-zero exit
+ * (never a crash); a future schema version is refused by every command and
+ * the file left byte-identical. */
+Test(hostile, truncated_and_future_version_databases) {
+    FIXTURE_PATH(db, "a.db");
+    make_mini(db);
+    FIXTURE_PATH(cut, "cut.db");
+    cr_assert_eq(sh("cp %s %s && truncate -s 20000 %s", db, cut, cut), 0);
+    const char *cmds[] = {"status", "export --study mini", "ask --study mini --target 0.5",
+                          "tell --study mini --trial 1 --value 1"};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(sh("%s %s --db %s > /dev/null 2> %s", cli(), cmds[i], cut, fixture_path("err")), 1, "%s",
+                     cmds[i]);
+        cr_assert(strstr(slurp(fixture_path("err"), NULL), "malformed"), "%s: %s", cmds[i],
+                  slurp(fixture_path("err"), NULL));
+    }
+    FIXTURE_PATH(future, "future.db");
+    cr_assert_eq(sh("cp %s %s && sqlite3 %s 'PRAGMA user_version = 99'", db, future, future), 0);
+    size_t len0;
+    char *text = slurp(future, &len0);
+    char *before = malloc(len0);
+    memcpy(before, text, len0);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(sh("%s %s --db %s > /dev/null 2> %s", cli(), cmds[i], future, fixture_path("err")), 1);
+        cr_assert(strstr(slurp(fixture_path("err"), NULL), "version 99"), "%s", slurp(fixture_path("err"), NULL));
+    }
+    cr_assert_eq(sh("%s run %s --db %s > /dev/null 2> %s", cli(), fixture_path("mini.ini"), future,
+                    fixture_path("err")), 1);
+    cr_assert(strstr(slurp(fixture_path("err"), NULL), "newer than this genbo"), "%s", slurp(fixture_path("err"), NULL));
+    size_t len1;
+    text = slurp(future, &len1);
+    cr_assert(len1 == len0 && !memcmp(before, text, len0), "the future-version database changed");
+    free(before);
+}
+
+/* Disk full (a file-size limit: writes fail with EFBIG as on a full disk):
+ * ask fails with SQLite's I/O error and exit 1, nothing told is lost, and
+ * once space returns the same commands go on. */
+Test(hostile, disk_full_fails_clearly_and_recovers) {
+    FIXTURE_PATH(db, "full.db");
+    make_mini(db);
+    long long told0 = 0;
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM observations", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) told0 = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    int failed = 0;
+    for (int i = 0; i < 8 && !failed; i++) {
+        int rc = sh("ulimit -f 300; trap '' XFSZ; %s ask --db %s --study mini --target 0.5 --n 300 > /dev/null 2> %s",
+                    cli(), db, fixture_path("err"));
+        if (rc) {
+            cr_assert_eq(rc, 1);
+            cr_assert(strstr(slurp(fixture_path("err"), NULL), "disk I/O error") ||
+                          strstr(slurp(fixture_path("err"), NULL), "full"),
+                      "%s", slurp(fixture_path("err"), NULL));
+            failed = 1;
+        }
+    }
+    cr_assert(failed, "the file-size limit never hit");
+    cr_assert_eq(sh("%s ask --db %s --study mini --target 0.5 --json > %s", cli(), db, fixture_path("a.json")), 0);
+    cr_assert_eq(sh("%s status --db %s > /dev/null", cli(), db), 0);
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM observations", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int64(st, 0), told0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}

@@ -153,3 +153,21 @@ Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
     FIXTURE_PATH(db, "budget.db");
     cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE stop = 'max_steps' AND steps = 300"), 1);
 }
+
+Test(study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
+    FIXTURE_PATH(db, "w.db");
+    genbo_config *c;
+    fixture_write("w.ini", STUDY);
+    cr_assert_eq(genbo_config_load(fixture_path("w.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_config_set(c, "diffusion", "max_steps", "300"), GENBO_OK);
+    cr_assert_eq(genbo_config_set(c, "generate", "methods", "reweighted"), GENBO_OK);
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tr", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 0 AND steps = 300"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = -1 AND steps = 300 AND n_val = 200"), 1);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_curve WHERE round = -1"), 3);
+    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_checkpoints"), 0);
+}
