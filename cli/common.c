@@ -23,7 +23,12 @@ cJSON *cli_json_doubles(const double *x, size_t n) {
 }
 
 int cli_fail(const char *what) {
-    fprintf(stderr, "genbo: %s: %s\n", what, genbo_errmsg());
+    const char *msg = genbo_errmsg();
+    size_t k = strlen(what);
+    /* the library's message may already start with the same context
+     * ("ask: target 'x' ..."): say it once */
+    if (!strncmp(msg, what, k) && msg[k] == ':') fprintf(stderr, "genbo: %s\n", msg);
+    else fprintf(stderr, "genbo: %s: %s\n", what, msg);
     return 1;
 }
 

@@ -113,7 +113,7 @@ static const cli_help HELP[] = {
       {"--json", "the report as one JSON object"},
       {"--help", "this help"}},
      "genbo fit --data labelled.csv --model gp --ard --json"},
-    {"info", "version, OpenBLAS kernel and threads",
+    {"info", "version, OpenBLAS kernel and threads, oneDNN ISA and what precision auto picks",
      "genbo info [--json]",
      {{"--json", "one JSON object"}, {"--help", "this help"}},
      "genbo info"},

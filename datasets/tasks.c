@@ -472,6 +472,18 @@ int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X) {
     return sample_rng(t, n, &r, X);
 }
 
+/* The b designs Xb (b x D) split by the orthonormal A (D x d): their
+ * subspace coordinates Z = Xb A (b x d) and the residual R = Xb - Z A^T
+ * (b x D), the part off the subspace. */
+static void subspace_split(const genbo_task *t, size_t b, const double *Xb, double *Z, double *R) {
+    size_t D = t->D, d = t->d;
+    memcpy(R, Xb, b * D * sizeof(double));
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)d, (int)D, 1.0, Xb,
+                (int)D, t->A, (int)d, 0.0, Z, (int)d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)D, (int)d, -1.0, Z,
+                (int)d, t->A, (int)d, 1.0, R, (int)D);
+}
+
 /* Curved manifold, per design: the squared distance to the manifold,
  * ||(I - A A^T) x||^2 + dist_M(A^T x)^2 (A orthonormal, so the two parts
  * are orthogonal), and with it the reward (y) or the distance (dist). */
@@ -488,11 +500,7 @@ static int curved_eval(const genbo_task *t, size_t n, const double *X, double *y
     for (size_t i0 = 0; i0 < n && !rc; i0 += chunk) {
         size_t b = n - i0 < chunk ? n - i0 : chunk;
         const double *Xb = X + i0 * D;
-        memcpy(R, Xb, b * D * sizeof(double));
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)d, (int)D, 1.0, Xb,
-                    (int)D, t->A, (int)d, 0.0, Z, (int)d);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)D, (int)d, -1.0, Z,
-                    (int)d, t->A, (int)d, 1.0, R, (int)D);
+        subspace_split(t, b, Xb, Z, R);
         for (size_t i = 0; i < b; i++) {
             const double *z = Z + i * d;
             double perp = norm2(R + i * D, D), dm = genbo__manifold_project(&t->mf, z, NULL);
@@ -568,11 +576,7 @@ int genbo_task_support_distance(const genbo_task *t, size_t n, const double *X, 
         for (size_t i0 = 0; i0 < n; i0 += chunk) {
             size_t b = n - i0 < chunk ? n - i0 : chunk;
             const double *Xb = X + i0 * D;
-            memcpy(R, Xb, b * D * sizeof(double));
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)d, (int)D, 1.0, Xb,
-                        (int)D, t->A, (int)d, 0.0, Z, (int)d);
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, (int)D, (int)d, -1.0, Z,
-                        (int)d, t->A, (int)d, 1.0, R, (int)D);
+            subspace_split(t, b, Xb, Z, R);
             for (size_t i = 0; i < b; i++) {
                 double nx = norm2(Xb + i * D, D);
                 dist[i0 + i] = nx > 0 ? norm2(R + i * D, D) / nx : 0.0;

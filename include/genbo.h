@@ -35,6 +35,18 @@ extern "C" {
 #define GENBO_VERSION_PATCH 0
 #define GENBO_VERSION_STRING "0.1.0"
 
+/* GENBO_API marks every function of this header as exported. The library
+ * is compiled with -fvisibility=hidden, so its internal functions stay out
+ * of libgenbo.so's symbol table and only what is declared here is the ABI
+ * (tests/test_symbols.py checks both ways). New declarations need it too. */
+#ifndef GENBO_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define GENBO_API __attribute__((visibility("default")))
+#else
+#define GENBO_API
+#endif
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Status codes and errors                                             */
 /* ------------------------------------------------------------------ */
@@ -55,11 +67,11 @@ enum genbo_status {
 };
 
 /* Readable message for the last failure on this thread ("" if none). */
-const char *genbo_errmsg(void);
+GENBO_API const char *genbo_errmsg(void);
 /* Short name of a status code, e.g. "GENBO_EINVAL". */
-const char *genbo_strstatus(int status);
+GENBO_API const char *genbo_strstatus(int status);
 /* Library version string, e.g. "0.1.0". */
-const char *genbo_version(void);
+GENBO_API const char *genbo_version(void);
 
 /* Progress callback: stage is a short static name ("reward", "train",
  * "sample", ...), done/total count units of work (total may be 0 when
@@ -86,10 +98,10 @@ typedef struct genbo_blas_info {
     int bf16;          /* 1: native bf16 matrix products, precision auto = bf16 */
 } genbo_blas_info;
 
-void genbo_get_blas_info(genbo_blas_info *info);
+GENBO_API void genbo_get_blas_info(genbo_blas_info *info);
 /* Number of threads OpenBLAS and oneDNN's OpenMP use (<= 0 leaves the
  * default); the two always run with the same count. */
-void genbo_set_threads(int threads);
+GENBO_API void genbo_set_threads(int threads);
 
 /* ------------------------------------------------------------------ */
 /* Datasets (datasets/)                                                */
@@ -110,23 +122,23 @@ typedef struct genbo_csv_options {
 } genbo_csv_options;
 
 /* Read a CSV file with a header row. opts may be NULL (defaults). */
-int genbo_dataset_read_csv(const char *path, const genbo_csv_options *opts,
-                           genbo_dataset **out);
+GENBO_API int genbo_dataset_read_csv(const char *path, const genbo_csv_options *opts,
+                                     genbo_dataset **out);
 /* Write a dataset as CSV (features, then "reward" if labelled). */
-int genbo_dataset_write_csv(const genbo_dataset *ds, const char *path);
+GENBO_API int genbo_dataset_write_csv(const genbo_dataset *ds, const char *path);
 /* Build a dataset from arrays (copied). y may be NULL (unlabelled);
  * names may be NULL (x0, x1, ...). */
-int genbo_dataset_create(size_t n, size_t d, const double *X, const double *y,
-                         const char *const *names, genbo_dataset **out);
-void genbo_dataset_free(genbo_dataset *ds);
+GENBO_API int genbo_dataset_create(size_t n, size_t d, const double *X, const double *y,
+                                   const char *const *names, genbo_dataset **out);
+GENBO_API void genbo_dataset_free(genbo_dataset *ds);
 
-size_t genbo_dataset_rows(const genbo_dataset *ds);
-size_t genbo_dataset_dim(const genbo_dataset *ds);
+GENBO_API size_t genbo_dataset_rows(const genbo_dataset *ds);
+GENBO_API size_t genbo_dataset_dim(const genbo_dataset *ds);
 /* Borrowed pointers, valid while ds lives. y is NULL if unlabelled. */
-const double *genbo_dataset_x(const genbo_dataset *ds);
-const double *genbo_dataset_y(const genbo_dataset *ds);
-const char *genbo_dataset_column_name(const genbo_dataset *ds, size_t j);
-const char *genbo_dataset_id(const genbo_dataset *ds, size_t i); /* NULL if no ids */
+GENBO_API const double *genbo_dataset_x(const genbo_dataset *ds);
+GENBO_API const double *genbo_dataset_y(const genbo_dataset *ds);
+GENBO_API const char *genbo_dataset_column_name(const genbo_dataset *ds, size_t j);
+GENBO_API const char *genbo_dataset_id(const genbo_dataset *ds, size_t i); /* NULL if no ids */
 
 /* ------------------------------------------------------------------ */
 /* Synthetic tasks with a true reward (datasets/)                      */
@@ -167,21 +179,21 @@ typedef struct genbo_task_params {
 
 /* Fill defaults: subspace linear, D = 64, d = 16, noise 0.1, seed 1,
  * manifold_dim 3. */
-void genbo_task_params_default(genbo_task_params *p);
-int genbo_task_create(const genbo_task_params *p, genbo_task **out);
-void genbo_task_free(genbo_task *t);
-size_t genbo_task_dim(const genbo_task *t);
+GENBO_API void genbo_task_params_default(genbo_task_params *p);
+GENBO_API int genbo_task_create(const genbo_task_params *p, genbo_task **out);
+GENBO_API void genbo_task_free(genbo_task *t);
+GENBO_API size_t genbo_task_dim(const genbo_task *t);
 /* Draw n designs from the data distribution. X: n x dim. */
-int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X);
+GENBO_API int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X);
 /* Noiseless true reward f*(x). */
-int genbo_task_oracle(const genbo_task *t, size_t n, const double *X, double *y);
+GENBO_API int genbo_task_oracle(const genbo_task *t, size_t n, const double *X, double *y);
 /* Support distance per design (0 on the data's support). */
-int genbo_task_support_distance(const genbo_task *t, size_t n, const double *X,
-                                double *dist);
+GENBO_API int genbo_task_support_distance(const genbo_task *t, size_t n, const double *X,
+                                          double *dist);
 /* Labelled set (n_label designs with noisy rewards) and unlabelled pool
  * (n_unlabel designs, no rewards), drawn independently with seed. */
-int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint64_t seed,
-                     genbo_dataset **labelled, genbo_dataset **pool);
+GENBO_API int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint64_t seed,
+                               genbo_dataset **labelled, genbo_dataset **pool);
 
 /* ------------------------------------------------------------------ */
 /* Reward models: steps 1 and 2 (reward/)                              */
@@ -216,33 +228,33 @@ typedef struct genbo_reward_params {
     uint64_t seed;
 } genbo_reward_params;
 
-void genbo_reward_params_default(genbo_reward_params *p); /* ridge, GCV */
-int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const double *X,
-                     const double *y, genbo_reward **out);
-void genbo_reward_free(genbo_reward *m);
-size_t genbo_reward_dim(const genbo_reward *m);
-genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m);
+GENBO_API void genbo_reward_params_default(genbo_reward_params *p); /* ridge, GCV */
+GENBO_API int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const double *X,
+                               const double *y, genbo_reward **out);
+GENBO_API void genbo_reward_free(genbo_reward *m);
+GENBO_API size_t genbo_reward_dim(const genbo_reward *m);
+GENBO_API genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m);
 
 /* Predictive mean of n designs; var (may be NULL) receives the predictive
  * uncertainty: for ridge x^T (X^T X + lambda I)^{-1} x in standardised
  * features, for the GP the posterior variance of f. Batched through BLAS:
  * pseudo-labelling a pool is one call. */
-int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
-                         double *var);
+GENBO_API int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
+                                   double *var);
 /* Gradient of the predictive mean, grad: n x d. */
-int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad);
+GENBO_API int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad);
 
 /* Fitted hyper-parameters as readable text, e.g. "lambda=0.01 (GCV)". */
-const char *genbo_reward_describe(const genbo_reward *m);
+GENBO_API const char *genbo_reward_describe(const genbo_reward *m);
 
 /* Versioned binary format with a checksum. A file of another version or a
  * corrupt one fails with GENBO_EVERSION / GENBO_EFORMAT. */
-int genbo_reward_save(const genbo_reward *m, const char *path);
-int genbo_reward_load(const char *path, genbo_reward **out);
+GENBO_API int genbo_reward_save(const genbo_reward *m, const char *path);
+GENBO_API int genbo_reward_load(const char *path, genbo_reward **out);
 /* The same format in memory (for SQLite BLOBs): *buf is malloc'ed, the
  * caller frees it with free(). */
-int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len);
-int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out);
+GENBO_API int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len);
+GENBO_API int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out);
 
 /* ------------------------------------------------------------------ */
 /* Reward-conditioned diffusion: steps 3 and 4 (diffusion/)            */
@@ -321,9 +333,9 @@ typedef enum genbo_precision {
 
 /* The precision `p` runs at on this machine (auto resolved), or -1 with
  * the error message set if it cannot run here. */
-int genbo_precision_resolve(genbo_precision p);
+GENBO_API int genbo_precision_resolve(genbo_precision p);
 /* "auto", "fp32", "bf16" */
-const char *genbo_precision_name(genbo_precision p);
+GENBO_API const char *genbo_precision_name(genbo_precision p);
 
 typedef struct genbo_diffusion_params {
     /* network (0 = auto from the data: docs/diffusion.md "Automatic sizes") */
@@ -379,33 +391,33 @@ typedef struct genbo_diffusion_params {
 /* Validation rows are capped at this many (the fixed draws: docs/diffusion.md). */
 #define GENBO_VAL_MAX_ROWS 2000
 
-void genbo_diffusion_params_default(genbo_diffusion_params *p);
+GENBO_API void genbo_diffusion_params_default(genbo_diffusion_params *p);
 /* Replace the auto fields (width = 0, batch = 0) by the sizes a training
  * on n rows of dimension D would use (docs/diffusion.md "Automatic
  * sizes"); other fields are left as they are. */
-void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D);
+GENBO_API void genbo_diffusion_params_resolve(genbo_diffusion_params *p, size_t n, size_t D);
 
 /* Train on n designs X (n x D) with rewards y (pseudo-labels; NULL trains
  * an unconditional model). Data are standardised per feature internally
  * and samples are mapped back. A seeded val_fraction of the rows is held
  * out; with steps = GENBO_STEPS_AUTO the best weights by validation loss
  * are returned (docs/diffusion.md "Training to convergence"). */
-int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
-                          const double *X, const double *y, genbo_diffusion **out);
+GENBO_API int genbo_diffusion_train(const genbo_diffusion_params *p, size_t n, size_t D,
+                                    const double *X, const double *y, genbo_diffusion **out);
 /* Continue training an existing model (fine-tuning on new data); uses
  * p's optimiser settings, keeps the network shape and standardisation. */
-int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
-                             const double *X, const double *y);
-void genbo_diffusion_free(genbo_diffusion *m);
-size_t genbo_diffusion_dim(const genbo_diffusion *m);
+GENBO_API int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p,
+                                       size_t n, const double *X, const double *y);
+GENBO_API void genbo_diffusion_free(genbo_diffusion *m);
+GENBO_API size_t genbo_diffusion_dim(const genbo_diffusion *m);
 /* The precision the model was trained at (fp32 or bf16; a loaded model:
  * auto resolved on this machine). Sampling and the score use it unless
  * genbo_sample_params.precision says otherwise. */
-genbo_precision genbo_diffusion_precision(const genbo_diffusion *m);
+GENBO_API genbo_precision genbo_diffusion_precision(const genbo_diffusion *m);
 /* The network and the arithmetic it runs as readable text, e.g. "D 64,
  * width 256, depth 3, bf16 (oneDNN avx512_core_amx)" (valid until the
  * next call in the same thread). */
-const char *genbo_diffusion_describe(const genbo_diffusion *m);
+GENBO_API const char *genbo_diffusion_describe(const genbo_diffusion *m);
 
 typedef enum genbo_sampler {
     GENBO_SAMPLER_EULER_MARUYAMA = 0, /* backward SDE */
@@ -457,29 +469,29 @@ typedef struct genbo_sample_params {
     genbo_precision precision; /* auto (default) = the model's precision */
 } genbo_sample_params;
 
-void genbo_sample_params_default(genbo_sample_params *p);
+GENBO_API void genbo_sample_params_default(genbo_sample_params *p);
 /* Make a reward model's predictive mean the guiding function (reward/):
  * fills p->grad, p->value, p->grad_ctx (= m, which must outlive the
  * sampling) and p->grad_scale (the sd of the labels m was fitted on; 0 for
  * a ridge model read from a version-1 file). */
-int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p);
+GENBO_API int genbo_reward_guidance(const genbo_reward *m, genbo_sample_params *p);
 
 /* Generate n designs at target reward `target` into X (n x D). Same seed
  * and thread count give bit-identical samples. */
-int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *p,
-                           double target, size_t n, double *X);
+GENBO_API int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *p,
+                                     double target, size_t n, double *X);
 
 /* The learned score s(x, y, t) in the original (unstandardised) data
  * coordinates, for n designs at time t. y == NULL asks for the
  * unconditional score. score: n x D. */
-int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
-                          const double *y, double t, double *score);
+GENBO_API int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
+                                    const double *y, double t, double *score);
 
 /* Versioned binary with a checksum. */
-int genbo_diffusion_save(const genbo_diffusion *m, const char *path);
-int genbo_diffusion_load(const char *path, genbo_diffusion **out);
-int genbo_diffusion_save_buffer(const genbo_diffusion *m, void **buf, size_t *len);
-int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **out);
+GENBO_API int genbo_diffusion_save(const genbo_diffusion *m, const char *path);
+GENBO_API int genbo_diffusion_load(const char *path, genbo_diffusion **out);
+GENBO_API int genbo_diffusion_save_buffer(const genbo_diffusion *m, void **buf, size_t *len);
+GENBO_API int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **out);
 
 /* ------------------------------------------------------------------ */
 /* Studies: the optimizer pipeline, ask/tell, SQLite (optimizer/, studies/) */
@@ -493,17 +505,17 @@ typedef struct genbo_config genbo_config;
  * that cannot be read fail with a message naming file, line and key
  * ("study.ini:12: [diffusion] steps: 'abc' is not an integer"). Relative
  * data paths are resolved from the study file's directory. */
-int genbo_config_load(const char *path, genbo_config **out);
+GENBO_API int genbo_config_load(const char *path, genbo_config **out);
 /* A configuration with every key at its default. */
-int genbo_config_default(genbo_config **out);
+GENBO_API int genbo_config_default(genbo_config **out);
 /* Set one key as the study file would ("diffusion", "steps", "2000"). A
  * rejected value leaves the configuration unchanged. */
-int genbo_config_set(genbo_config *cfg, const char *section, const char *key,
-                     const char *value);
+GENBO_API int genbo_config_set(genbo_config *cfg, const char *section, const char *key,
+                               const char *value);
 /* Resolved configuration as INI text (malloc'ed, caller frees): every key
  * in a fixed order, so equal texts mean equal configurations. */
-char *genbo_config_to_ini(const genbo_config *cfg);
-void genbo_config_free(genbo_config *cfg);
+GENBO_API char *genbo_config_to_ini(const genbo_config *cfg);
+GENBO_API void genbo_config_free(genbo_config *cfg);
 
 typedef struct genbo_study genbo_study;
 
@@ -515,26 +527,26 @@ enum { GENBO_OPEN_READONLY = 1, GENBO_OPEN_CREATE = 2 };
  * replaces its stored one. Without a config the stored one is used. Without
  * GENBO_OPEN_CREATE the database file must exist. Missing database or
  * study: GENBO_ENOTFOUND. Any number of processes may open the same study. */
-int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg,
-                     int flags, genbo_study **out);
-void genbo_study_close(genbo_study *s);
+GENBO_API int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg,
+                               int flags, genbo_study **out);
+GENBO_API void genbo_study_close(genbo_study *s);
 /* Design dimension (loads the study's data if no run recorded it yet);
  * 0 on failure. */
-size_t genbo_study_dim(const genbo_study *s);
+GENBO_API size_t genbo_study_dim(const genbo_study *s);
 
 /* Run the whole pipeline (reward learning, pseudo-labelling, diffusion
  * training, guided generation at every target, baselines, metrics, design
  * rounds), persisting each step. Resumes the newest unfinished run with the
  * same configuration from its last completed step; otherwise starts a new
  * run. A non-zero return from `progress` stops it (GENBO_ESTATE). */
-int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
+GENBO_API int genbo_study_run(genbo_study *s, genbo_progress_fn progress, void *ctx);
 
 /* Ask for n designs at target a. trial_ids (n) and designs (n x dim) are
  * caller-allocated. Trials are durable when this returns. Uses the newest
  * run's models (training them first if the study has none: slow); refits
  * the reward model first when tells arrived since it was fitted. */
-int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
-                    double *designs);
+GENBO_API int genbo_study_ask(genbo_study *s, double target, size_t n, int64_t *trial_ids,
+                              double *designs);
 /* What the trust region did to a design (trials.flags in the database):
  * every design genbo returns is finite and inside the trust region
  * ([constraints]: bounds per feature, by default the data's range widened
@@ -546,13 +558,13 @@ enum {
 };
 /* The GENBO_DESIGN_* flags of a trial (0 = untouched); GENBO_ENOTFOUND for
  * an unknown trial. */
-int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags);
+GENBO_API int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags);
 
 /* Tell the observed reward of a trial (durable when it returns). Unknown
  * trials fail with GENBO_ENOTFOUND, already told/failed ones with
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
-int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
-int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
+GENBO_API int genbo_study_tell(genbo_study *s, int64_t trial_id, double value);
+GENBO_API int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason);
 
 /* ------------------------------------------------------------------ */
 /* Studies without a run, the catalogue of a database, reads          */
@@ -562,8 +574,8 @@ int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason
 /* One key's resolved value as genbo_config_to_ini writes it ("ridge",
  * "p50, p90, max", "4000") into buf (size bytes, truncated to fit).
  * Unknown section or key: GENBO_ENOTFOUND. */
-int genbo_config_get(const genbo_config *cfg, const char *section, const char *key, char *buf,
-                     size_t size);
+GENBO_API int genbo_config_get(const genbo_config *cfg, const char *section, const char *key,
+                               char *buf, size_t size);
 
 /* Create the study cfg describes ([study] name) in db_path (the database is
  * created if missing) and check its data now: the CSV files are read (or
@@ -571,11 +583,11 @@ int genbo_config_get(const genbo_config *cfg, const char *section, const char *k
  * the first ask. An existing study of that name with the same resolved
  * configuration is opened as it is; one with a different configuration
  * fails with GENBO_ESTATE (delete it first). out may be NULL. */
-int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study **out);
+GENBO_API int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study **out);
 /* Delete a study and everything it owns (runs, models, trials, metrics).
  * Fails with GENBO_ESTATE while a `genbo run` of it holds its run lock,
  * GENBO_ENOTFOUND for a missing database or study. */
-int genbo_study_delete(const char *db_path, const char *name);
+GENBO_API int genbo_study_delete(const char *db_path, const char *name);
 
 /* Train what ask needs when the study has no models yet (data, reward
  * model, pseudo-labels, diffusion model: the long step, minutes), with
@@ -583,7 +595,7 @@ int genbo_study_delete(const char *db_path, const char *name);
  * cancels: GENBO_ESTATE "interrupted"; what was completed is kept and the
  * next prepare or ask goes on from there. A no-op when models exist.
  * genbo_study_ask prepares without progress. */
-int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx);
+GENBO_API int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx);
 
 typedef struct genbo_ask_options {
     const char *target; /* "p90", "max" or a number, resolved as in the study
@@ -607,12 +619,12 @@ typedef struct genbo_ask_info {
 } genbo_ask_info;
 
 /* genbo_study_ask with a target spec and a method. info may be NULL. */
-int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n,
-                         int64_t *trial_ids, double *designs, genbo_ask_info *info);
+GENBO_API int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n,
+                                   int64_t *trial_ids, double *designs, genbo_ask_info *info);
 
 /* Name of feature j (the CSV header, x0..x{D-1} for synthetic tasks);
  * NULL when j is out of range. Valid while s lives. */
-const char *genbo_study_feature_name(genbo_study *s, size_t j);
+GENBO_API const char *genbo_study_feature_name(genbo_study *s, size_t j);
 
 typedef struct genbo_study_summary {
     int64_t id;
@@ -629,7 +641,7 @@ typedef struct genbo_study_summary {
 
 /* Every study of a database (opened read-only), in creation order.
  * *out is malloc'ed (free() it), *n its length (0 and NULL: none). */
-int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n);
+GENBO_API int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n);
 
 enum genbo_trial_state { GENBO_TRIAL_ASKED = 0, GENBO_TRIAL_TOLD = 1, GENBO_TRIAL_FAILED = 2 };
 /* Which trials: the generation phase of runs (round 0: every method at
@@ -666,18 +678,18 @@ typedef struct genbo_run_info {
     char error[1024];      /* why it failed; "" unless failed */
 } genbo_run_info;
 /* A study's runs in id order: *out malloc'ed (free() it), *n its length. */
-int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
+GENBO_API int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n);
 
 typedef struct genbo_trial_list genbo_trial_list;
 /* A study's trials of a phase in id order. */
-int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
+GENBO_API int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out);
 /* The told trial of a phase with the largest value (ties: the earliest): a
  * list of one trial, or of none when nothing of that phase was told. */
-int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out);
-size_t genbo_trial_list_size(const genbo_trial_list *l);
+GENBO_API int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out);
+GENBO_API size_t genbo_trial_list_size(const genbo_trial_list *l);
 /* Borrowed, valid until the list is freed; NULL when i is out of range. */
-const genbo_trial *genbo_trial_list_get(const genbo_trial_list *l, size_t i);
-void genbo_trial_list_free(genbo_trial_list *l);
+GENBO_API const genbo_trial *genbo_trial_list_get(const genbo_trial_list *l, size_t i);
+GENBO_API void genbo_trial_list_free(genbo_trial_list *l);
 
 #ifdef __cplusplus
 }

@@ -208,7 +208,7 @@ int genbo__metrics_compute(const genbo__metrics_input *in, genbo__metrics *out) 
         m.support = s / (double)in->n;
         m.support_kind = GENBO__SUPPORT_TASK;
     } else if (in->pool_X && in->n_pool > 0) {
-        double scale = in->knn_scale, mean;
+        double scale = in->knn_scale, mean = 0;
         int rc = GENBO_OK;
         if (!(scale > 0))
             rc = genbo__knn_scale(in->pool_X, in->n_pool, in->dim, GENBO__KNN_K,

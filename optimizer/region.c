@@ -1,53 +1,41 @@
-/* region.c - the per-feature trust box around the data (see trust.h). */
-#include <math.h>
+/* region.c - the data's trust box (region.h) as a thin wrapper around the
+ * study trust region (trust.h), so the box, the "inside" test and the
+ * projection are one piece of code: trust.c's default region (no user
+ * bounds, no simplex, margin GENBO__TRUST_MARGIN). */
+#include <string.h>
 
 #include "core/core.h"
 #include "optimizer/baselines.h"
 #include "optimizer/region.h"
+#include "optimizer/trust.h"
 
 int genbo__region_box(size_t dim, const double *A, size_t na, const double *B, size_t nb,
                      double *lo, double *hi) {
+    /* the bounding box only validates here: region.h promises failure on
+     * no rows or a non-finite value (trust.c would skip the value) */
     int rc = genbo__bounding_box(dim, A, na, B, nb, lo, hi);
     if (rc) return genbo__fail_prefix(rc, "trust region");
-    size_t n = na + (B ? nb : 0);
-    for (size_t j = 0; j < dim; j++) {
-        /* sd of feature j over both sets (two passes, double) */
-        double s = 0, s2 = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            const double *M = pass ? B : A;
-            size_t m = pass ? (B ? nb : 0) : na;
-            for (size_t i = 0; i < m; i++) s += M[i * dim + j];
-        }
-        double mu = s / (double)n;
-        for (int pass = 0; pass < 2; pass++) {
-            const double *M = pass ? B : A;
-            size_t m = pass ? (B ? nb : 0) : na;
-            for (size_t i = 0; i < m; i++) s2 += (M[i * dim + j] - mu) * (M[i * dim + j] - mu);
-        }
-        double sd = n > 1 ? sqrt(s2 / (double)(n - 1)) : 0.0;
-        lo[j] -= GENBO__REGION_MARGIN * sd;
-        hi[j] += GENBO__REGION_MARGIN * sd;
-    }
+    genbo__trust t;
+    rc = genbo__trust_init(&t, dim, A, na, B, B ? nb : 0, GENBO__REGION_MARGIN, NULL, NULL, NULL);
+    if (rc) return rc;
+    memcpy(lo, t.lo, dim * sizeof *lo);
+    memcpy(hi, t.hi, dim * sizeof *hi);
+    genbo__trust_free(&t);
     return GENBO_OK;
 }
 
+/* A region over caller-owned bounds; trust.c only reads lo/hi. */
+static genbo__trust box_view(size_t dim, const double *lo, const double *hi) {
+    genbo__trust t = {dim, (double *)lo, (double *)hi, NULL};
+    return t;
+}
+
 int genbo__region_inside(size_t dim, const double *x, const double *lo, const double *hi) {
-    for (size_t j = 0; j < dim; j++)
-        if (!(x[j] >= lo[j] && x[j] <= hi[j])) return 0; /* also false for NaN */
-    return 1;
+    genbo__trust t = box_view(dim, lo, hi);
+    return genbo__trust_check(&t, x) == 0;
 }
 
 size_t genbo__region_project(size_t dim, size_t n, double *X, const double *lo, const double *hi) {
-    size_t moved = 0;
-    for (size_t i = 0; i < n; i++) {
-        double *x = X + i * dim;
-        if (genbo__region_inside(dim, x, lo, hi)) continue;
-        moved++;
-        for (size_t j = 0; j < dim; j++) {
-            if (!isfinite(x[j])) x[j] = 0.5 * (lo[j] + hi[j]);
-            else if (x[j] < lo[j]) x[j] = lo[j];
-            else if (x[j] > hi[j]) x[j] = hi[j];
-        }
-    }
-    return moved;
+    genbo__trust t = box_view(dim, lo, hi);
+    return genbo__trust_project(&t, n, X, NULL);
 }
