@@ -7,7 +7,10 @@
  * with every worker forced to 2 BLAS threads (genbo_set_threads), so the
  * ratio is measured in one run.
  *
- *   bench_throughput [--workers 8] [--pairs 150] [--steps 5] [--dir DIR]
+ *   bench_throughput [--workers 8] [--pairs 150] [--steps 5] [--method M] [--dir DIR]
+ *
+ * --method sets [loop] method, which ask uses (default: the study default,
+ * genbo, with its candidate oversampling and selection).
  *
  * The models are trained once by the parent's first ask (not timed). */
 #include <sqlite3.h>
@@ -97,14 +100,15 @@ static double fleet(const char *trained, const char *db, int workers, int pairs,
 
 int main(int argc, char **argv) {
     int workers = 8, pairs = 150, steps = 5;
-    const char *dir = "/tmp";
+    const char *dir = "/tmp", *method = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--workers") && i + 1 < argc) workers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--pairs") && i + 1 < argc) pairs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--method") && i + 1 < argc) method = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_throughput [--workers N] [--pairs N] [--steps N] [--dir DIR]\n");
+            fprintf(stderr, "usage: bench_throughput [--workers N] [--pairs N] [--steps N] [--method M] [--dir DIR]\n");
             return 2;
         }
     }
@@ -112,7 +116,8 @@ int main(int argc, char **argv) {
     snprintf(ini, sizeof ini, "%s/bench_tp_%d.ini", dir, (int)getpid());
     snprintf(trained, sizeof trained, "%s/bench_tp_%d_trained.db", dir, (int)getpid());
     snprintf(db, sizeof db, "%s/bench_tp_%d.db", dir, (int)getpid());
-    snprintf(text, sizeof text, "%s[ask]\nsteps = %d\n", STUDY, steps);
+    snprintf(text, sizeof text, "%s[ask]\nsteps = %d\n%s%s%s", STUDY, steps, method ? "[loop]\nmethod = " : "",
+             method ? method : "", method ? "\n" : "");
     FILE *f = fopen(ini, "w");
     if (!f) return 1;
     fputs(text, f);
@@ -139,9 +144,9 @@ int main(int argc, char **argv) {
         if (fscanf(la, "%lf", &load) != 1) load = 0;
         fclose(la);
     }
-    printf("### Ask/tell throughput (bench_throughput: %d workers x %d pairs, C API, [ask] steps = %d, D = 16, "
-           "%ld cores, load %.2f)\n\n",
-           workers, pairs, steps, cores, load);
+    printf("### Ask/tell throughput (bench_throughput: %d workers x %d pairs, C API, method %s, [ask] steps = %d, "
+           "D = 16, %ld cores, load %.2f)\n\n",
+           workers, pairs, method ? method : "genbo (default)", steps, cores, load);
     printf("| BLAS threads per worker | pairs/s | database after (bytes) | duplicate ids | lost tells |\n");
     printf("|---|---|---|---|---|\n");
     struct {

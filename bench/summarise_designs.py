@@ -74,6 +74,9 @@ def fmt(c, name, d=3):
 
 
 def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return
     after, before, cur = [], [], None
     for a in argv:
         if a == "--before":

@@ -1,11 +1,17 @@
 /* genbo_method.c - the `genbo` method: generate many, return the best.
  *
- *   1. M = oversample * n candidates, split evenly over the sources (the
- *      first source takes the remainder): `guided` = conditional diffusion
+ *   1. M = oversample * n candidates from the sources, in two stages: half
+ *      split evenly (the first source takes the remainder), the other half
+ *      in proportion to each source's pilot candidates on the support (plus
+ *      one), so a source whose designs leave the data gets fewer slots.
+ *      Sources: `guided` = conditional diffusion
  *      at the target with CFG and gradient guidance on f_hat; `edit` = the
  *      edit method's designs (edit.c); `reweighted` = the guided sampler on
  *      the DDOM-reweighted model.
- *   2. Every candidate is projected into the trust region (region.h).
+ *   2. Every candidate outside the trust region (the study's, trust.h, or
+ *      without one the data's box, region.h) is projected into it and then
+ *      counts as off the support. (With oversample 1 or a single source:
+ *      one stage, no pilot.)
  *   3. Each is scored with the reward model's mean mu(x) and predictive sd
  *      s(x) (below), and with the data-driven support ratio r(x)
  *      (support.h; the task's own support distance is never used).
@@ -28,6 +34,7 @@
 #include "optimizer/select.h"
 #include "optimizer/support.h"
 #include "optimizer/region.h"
+#include "optimizer/trust.h"
 
 /* Residual variance of the reward model on the labelled set. */
 static int residual_var(const genbo__models *mm, double *out) {
@@ -68,32 +75,105 @@ static int source_draw(const genbo__models *mm, unsigned src, double target, siz
     return rc ? rc : genbo_diffusion_sample(dm, &p, target, share, C);
 }
 
-static int score_and_select(const genbo__models *mm, size_t M, const double *C, size_t n,
-                            uint64_t seed, double *out) {
+static int score_and_select(const genbo__models *mm, const genbo__support *sup, size_t M,
+                            const double *C, const unsigned char *moved, size_t n, double *out) {
     const size_t dim = mm->dim;
     const genbo__select_settings *st = &mm->select;
-    genbo__support sup;
-    int rc = genbo__support_build(mm->pool_X, mm->n_pool, dim, seed ^ 0x5e1ec7u, &sup);
-    if (rc) return rc;
     double *Z = genbo__malloc(M * dim * sizeof *Z), *mu = genbo__malloc(3 * M * sizeof *mu);
     size_t *chosen = genbo__malloc(n * sizeof *chosen);
-    if (!Z || !mu || !chosen) rc = GENBO_ENOMEM;
+    int rc = Z && mu && chosen ? GENBO_OK : GENBO_ENOMEM;
     double *sd = mu ? mu + M : NULL, *ratio = mu ? mu + 2 * M : NULL;
     if (!rc) {
-        genbo__support_standardise(&sup, M, C, Z);
-        rc = genbo__support_ratio(&sup, M, Z, ratio);
+        genbo__support_standardise(sup, M, C, Z);
+        rc = genbo__support_ratio(sup, M, Z, ratio);
     }
     if (!rc) rc = predictive(mm, M, C, mu, sd);
     if (!rc) {
         for (size_t i = 0; i < M; i++) mu[i] -= st->kappa * sd[i]; /* acquisition */
-        double delta = st->min_distance > 0 ? st->min_distance * sup.nn_spacing : 0;
-        rc = genbo__select(M, dim, Z, mu, ratio, sup.ratio_max, delta, n, chosen, NULL);
+        /* a candidate the trust region had to move counts as off the
+         * support: it is returned only when too few others are on it */
+        for (size_t i = 0; i < M; i++)
+            if (moved[i] && !(ratio[i] > sup->ratio_max)) ratio[i] = nextafter(sup->ratio_max, INFINITY);
+        double delta = st->min_distance > 0 ? st->min_distance * sup->nn_spacing : 0;
+        rc = genbo__select(M, dim, Z, mu, ratio, sup->ratio_max, delta, n, chosen, NULL);
     }
     for (size_t k = 0; !rc && k < n; k++)
         memcpy(out + k * dim, C + chosen[k] * dim, dim * sizeof *out);
-    genbo__support_free(&sup);
     free(Z), free(mu), free(chosen);
     return rc;
+}
+
+/* The trust region: the study's (mm->trust, optimizer/trust.h) or, when
+ * none is given, the data's box (region.h). moved[i] = 1 for the rows
+ * that had to be projected. */
+typedef struct region_ctx {
+    const genbo__trust *trust;
+    const double *lo, *hi;
+} region_ctx;
+
+static void project_rows(const region_ctx *g, size_t dim, size_t n, double *X, unsigned char *moved) {
+    for (size_t i = 0; i < n; i++) {
+        double *x = X + i * dim;
+        moved[i] = g->trust ? genbo__trust_check(g->trust, x) != 0 : !genbo__region_inside(dim, x, g->lo, g->hi);
+        if (!moved[i]) continue;
+        if (g->trust) genbo__trust_project(g->trust, 1, x, NULL);
+        else genbo__region_project(dim, 1, x, g->lo, g->hi);
+    }
+}
+
+/* Draw share[k] candidates from each source into C (consecutive rows),
+ * projected into the trust region. stage 0 keeps the method's seed for the
+ * first source (oversample = 1 then gives the sampler's own batch). */
+static int draw_stage(const genbo__models *mm, const unsigned *src, int ns, const size_t *share,
+                      double target, uint64_t seed, int stage, const region_ctx *g, double *C,
+                      unsigned char *moved) {
+    size_t off = 0;
+    for (int k = 0; k < ns; k++) {
+        uint64_t sk = stage == 0 && k == 0
+                          ? seed
+                          : seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(src[k] + 8u * (unsigned)stage));
+        int rc = share[k] ? source_draw(mm, src[k], target, share[k], sk, C + off * mm->dim) : 0;
+        if (rc) return genbo__fail_prefix(rc, "genbo: candidates");
+        project_rows(g, mm->dim, share[k], C + off * mm->dim, moved + off);
+        off += share[k];
+    }
+    return GENBO_OK;
+}
+
+/* Stage 2's shares: the rest of the budget in proportion to each source's
+ * candidates on the support in stage 1, plus one (no source is shut out
+ * on a small pilot), by largest remainder. */
+static void stage2_shares(const genbo__support *sup, const double *C1, const unsigned char *moved1,
+                          const size_t *share1, int ns, size_t M2, size_t dim, size_t *share2,
+                          int *rc) {
+    size_t M1 = 0, on[8] = {0}, tot = 0;
+    for (int k = 0; k < ns; k++) M1 += share1[k];
+    double *Z = genbo__malloc(M1 * dim * sizeof *Z), *r = genbo__malloc(M1 * sizeof *r);
+    *rc = Z && r ? GENBO_OK : GENBO_ENOMEM;
+    if (!*rc) {
+        genbo__support_standardise(sup, M1, C1, Z);
+        *rc = genbo__support_ratio(sup, M1, Z, r);
+    }
+    for (int k = 0, i = 0; !*rc && k < ns; k++)
+        for (size_t q = 0; q < share1[k]; q++, i++) on[k] += r[i] <= sup->ratio_max && !moved1[i];
+    free(Z), free(r);
+    if (*rc) return;
+    for (int k = 0; k < ns; k++) tot += on[k] + 1;
+    size_t given = 0;
+    double rem[8];
+    for (int k = 0; k < ns; k++) {
+        double exact = (double)M2 * (double)(on[k] + 1) / (double)tot;
+        share2[k] = (size_t)exact;
+        rem[k] = exact - (double)share2[k];
+        given += share2[k];
+    }
+    while (given < M2) { /* largest remainder, ties to the first source */
+        int best = 0;
+        for (int k = 1; k < ns; k++) if (rem[k] > rem[best]) best = k;
+        share2[best]++;
+        rem[best] = -1;
+        given++;
+    }
 }
 
 int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_t seed,
@@ -111,22 +191,30 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
     double *lo = genbo__malloc(2 * dim * sizeof *lo);
     double *C = M == n ? designs : genbo__malloc(M * dim * sizeof *C);
-    int rc = lo && C ? GENBO_OK : GENBO_ENOMEM;
-    double *hi = lo ? lo + dim : NULL;
-    size_t off = 0;
-    for (int k = 0; !rc && k < ns; k++) {
-        size_t share = M / (size_t)ns + (k == 0 ? M % (size_t)ns : 0);
-        /* the guided source keeps the method's seed: oversample = 1 gives
-         * the sampler's own batch */
-        uint64_t sk = k == 0 ? seed : seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)src[k]);
-        if (share) rc = source_draw(mm, src[k], target, share, sk, C + off * dim);
-        if (rc) rc = genbo__fail_prefix(rc, "genbo: candidates");
-        off += share;
+    unsigned char *moved = genbo__calloc(M, 1);
+    int rc = lo && C && moved ? GENBO_OK : GENBO_ENOMEM;
+    region_ctx g = {mm->trust, lo, lo ? lo + dim : NULL};
+    if (!rc && !g.trust)
+        rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, lo + dim);
+    /* one stage (even split) without selection or with one source; else a
+     * pilot of half the budget split evenly, then the rest by stage2_shares */
+    int two = M > n && ns > 1;
+    size_t M1 = two ? M / 2 : M, share1[8], share2[8] = {0};
+    for (int k = 0; k < ns; k++) share1[k] = M1 / (size_t)ns + (k == 0 ? M1 % (size_t)ns : 0);
+    if (!rc) rc = draw_stage(mm, src, ns, share1, target, seed, 0, &g, C, moved);
+    genbo__support sup;
+    int have_sup = 0;
+    if (!rc && M > n) {
+        rc = genbo__support_build(mm->pool_X, mm->n_pool, dim, seed ^ 0x5e1ec7u, &sup);
+        have_sup = !rc;
     }
-    if (!rc) rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, hi);
-    if (!rc) genbo__region_project(dim, M, C, lo, hi);
-    if (!rc && M > n) rc = score_and_select(mm, M, C, n, seed, designs);
+    if (!rc && two) stage2_shares(&sup, C, moved, share1, ns, M - M1, dim, share2, &rc);
+    if (!rc && two)
+        rc = draw_stage(mm, src, ns, share2, target, seed, 1, &g, C + M1 * dim, moved + M1);
+    if (!rc && M > n) rc = score_and_select(mm, &sup, M, C, moved, n, designs);
+    if (have_sup) genbo__support_free(&sup);
     if (C != designs) free(C);
     free(lo);
+    free(moved);
     return rc;
 }

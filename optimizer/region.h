@@ -1,10 +1,10 @@
 /* region.h - the trust region a returned design must lie in (internal).
  *
  * Per feature, the data's range (labelled + pool) widened on each side by
- * GENBO__REGION_MARGIN standard deviations of that feature. This is the one
- * place the optimizer asks "is this design allowed?": when the shared
- * trust region (optimizer/trust.h, issue 14 part 2) lands, these calls
- * become thin wrappers around it. */
+ * GENBO__REGION_MARGIN standard deviations of that feature: the same box as
+ * optimizer/trust.h's default. The genbo method uses the study's trust
+ * region (genbo__models.trust) when it has one and this box only when it
+ * has none (callers outside a study, e.g. the benchmarks). */
 #ifndef GENBO_OPTIMIZER_REGION_H
 #define GENBO_OPTIMIZER_REGION_H
 

@@ -262,12 +262,15 @@ static int step_diffusion(genbo_study *s, int64_t run_id) {
 }
 
 /* The reweighted model is trained only when something uses it: the method
- * `reweighted` (in [generate] methods or as the loop's method) or the
- * `reweighted` source of genbo. */
+ * `reweighted`, or `genbo` with the `reweighted` source (in [generate]
+ * methods or as the loop's method, which ask uses too). */
 static int needs_reweighted(const genbo_config *c) {
-    int used = !strcmp(c->loop_method, "reweighted") || (c->sources & GENBO__SOURCE_REWEIGHTED);
-    for (int i = 0; i < c->n_methods; i++) used |= !strcmp(c->methods[i], "reweighted");
-    return used;
+    int rw = !strcmp(c->loop_method, "reweighted"), gb = !strcmp(c->loop_method, "genbo");
+    for (int i = 0; i < c->n_methods; i++) {
+        rw |= !strcmp(c->methods[i], "reweighted");
+        gb |= !strcmp(c->methods[i], "genbo");
+    }
+    return rw || (gb && (c->sources & GENBO__SOURCE_REWEIGHTED));
 }
 
 /* DDOM: the same network and settings as the main model, trained from

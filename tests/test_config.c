@@ -49,7 +49,7 @@ Test(config, defaults_round_trip_through_ini_text) {
     cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
     cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
     cr_assert_eq(c->targets[2].kind, TARGET_MAX);
-    cr_assert_eq(c->n_methods, 7);
+    cr_assert_eq(c->n_methods, 8);
     char *ini = genbo_config_to_ini(c);
     cr_assert_not_null(ini);
     cr_assert_not_null(strstr(ini, "[diffusion]\nwidth = auto\n"));

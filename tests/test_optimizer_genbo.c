@@ -13,6 +13,7 @@
 #include "optimizer/metrics.h"
 #include "optimizer/region.h"
 #include "optimizer/reweight.h"
+#include "optimizer/trust.h"
 
 enum { D = 8, DS = 2, NL = 100, NP = 3000, N = 32 };
 
@@ -120,6 +121,20 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     double tsel = mean_true(&f, N, X), tnosel = mean_true(&f, N, X1);
     cr_log_info("genbo at %.3f: predicted %.3f with selection, %.3f without; true %.3f vs %.3f", f.a, sel, nosel, tsel, tnosel);
     cr_assert_gt(sel, nosel, "selection lowered the predicted reward: %.3f vs %.3f", sel, nosel);
+    /* a study's own trust region (here: feature 0 capped at 0, about the
+     * data's mean, far inside the data) binds every returned design */
+    genbo__trust tr;
+    double ulo[D], uhi[D];
+    for (int j = 0; j < D; j++) ulo[j] = uhi[j] = NAN;
+    uhi[0] = 0.0;
+    cr_assert_eq(genbo__trust_init(&tr, D, f.md.label_X, NL, f.md.pool_X, NP, 0.5, ulo, uhi, NULL), GENBO_OK,
+                 "%s", genbo_errmsg());
+    f.md.trust = &tr;
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3};
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
+    for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
+    for (int i = 0; i < N; i++) cr_assert_eq(genbo__trust_check(&tr, X + i * D), 0, "design %d off the study's region", i);
+    genbo__trust_free(&tr);
     free(X), free(X1), free(X2);
     fx_free(&f);
 }
