@@ -12,76 +12,64 @@
 #include "studies/store.h"
 #include "studies/study.h"
 
-static int curve_row(void *ctx, const genbo_train_point *pt) {
-    study_training *tr = ctx;
-    genbo_study *s = tr->s;
+/* Step a prepared and bound statement in its own transaction and
+ * finalize it; `what` names the write in an error message. */
+static int step_in_transaction(genbo_study *s, sqlite3_stmt *st, const char *what) {
     int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    sqlite3_stmt *st;
-    rc = genbo__store_prepare(s->db,
-                              "INSERT OR REPLACE INTO train_curve (run_id, round, step, train_loss, val_loss, "
-                              "lr, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, tr->run_id);
-        sqlite3_bind_int(st, 2, tr->round);
-        sqlite3_bind_int64(st, 3, pt->step);
-        if (isfinite(pt->train_loss)) sqlite3_bind_double(st, 4, pt->train_loss);
-        if (isfinite(pt->val_loss)) sqlite3_bind_double(st, 5, pt->val_loss);
-        sqlite3_bind_double(st, 6, pt->lr);
-        sqlite3_bind_double(st, 7, pt->seconds);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing the training curve");
+    if (rc) {
         sqlite3_finalize(st);
+        return rc;
     }
+    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, what);
+    sqlite3_finalize(st);
     if (rc) {
         genbo__store_rollback(s->db);
         return rc;
     }
     return genbo__store_commit(s->db);
+}
+
+static int curve_row(void *ctx, const genbo_train_point *pt) {
+    study_training *tr = ctx;
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(tr->s->db,
+                                  "INSERT OR REPLACE INTO train_curve (run_id, round, step, train_loss, "
+                                  "val_loss, lr, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, tr->run_id);
+    sqlite3_bind_int(st, 2, tr->round);
+    sqlite3_bind_int64(st, 3, pt->step);
+    if (isfinite(pt->train_loss)) sqlite3_bind_double(st, 4, pt->train_loss);
+    if (isfinite(pt->val_loss)) sqlite3_bind_double(st, 5, pt->val_loss);
+    sqlite3_bind_double(st, 6, pt->lr);
+    sqlite3_bind_double(st, 7, pt->seconds);
+    return step_in_transaction(tr->s, st, "storing the training curve");
 }
 
 static int checkpoint_row(void *ctx, long step, const void *buf, size_t len) {
     study_training *tr = ctx;
-    genbo_study *s = tr->s;
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
     sqlite3_stmt *st;
-    rc = genbo__store_prepare(s->db,
-                              "INSERT OR REPLACE INTO train_checkpoints (run_id, round, step, created, data) "
-                              "VALUES (?, ?, ?, ?, ?)", &st);
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, tr->run_id);
-        sqlite3_bind_int(st, 2, tr->round);
-        sqlite3_bind_int64(st, 3, step);
-        sqlite3_bind_double(st, 4, genbo__unix_now());
-        sqlite3_bind_blob64(st, 5, buf, (sqlite3_uint64)len, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a training checkpoint");
-        sqlite3_finalize(st);
-    }
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    int rc = genbo__store_prepare(tr->s->db,
+                                  "INSERT OR REPLACE INTO train_checkpoints (run_id, round, step, created, "
+                                  "data) VALUES (?, ?, ?, ?, ?)", &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, tr->run_id);
+    sqlite3_bind_int(st, 2, tr->round);
+    sqlite3_bind_int64(st, 3, step);
+    sqlite3_bind_double(st, 4, genbo__unix_now());
+    sqlite3_bind_blob64(st, 5, buf, (sqlite3_uint64)len, SQLITE_STATIC);
+    return step_in_transaction(tr->s, st, "storing a training checkpoint");
 }
 
 /* Run one statement binding (run_id, round, [step]) in its own transaction. */
 static int exec_run_round(genbo_study *s, const char *sql, int64_t run_id, int round, long step) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
     sqlite3_stmt *st;
-    rc = genbo__store_prepare(s->db, sql, &st);
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_int(st, 2, round);
-        if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_int64(st, 3, step);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "updating the training records");
-        sqlite3_finalize(st);
-    }
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    int rc = genbo__store_prepare(s->db, sql, &st);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, round);
+    if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_int64(st, 3, step);
+    return step_in_transaction(s, st, "updating the training records");
 }
 
 int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diffusion_params *dp,
