@@ -7,7 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+
 #include "genbo.h"
+
+/* The genbo program under test (ctest sets GENBO_CLI). Criterion tests only. */
+static inline const char *cli(void) {
+    const char *p = getenv("GENBO_CLI");
+    cr_assert_not_null(p, "GENBO_CLI must name the genbo program");
+    return p;
+}
+
+/* Run a shell command line; return its exit status (128 + n for signal n). */
+static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int sh(const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
 
 /* D = 8 on a 2-dimensional subspace, a small network, few steps. */
 static const char *const TINY_STUDY =

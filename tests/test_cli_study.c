@@ -14,23 +14,6 @@
 
 #define NEGSQ GENBO_SOURCE_DIR "/tests/evaluators/studies_negsq.sh"
 
-static const char *cli(void) {
-    const char *p = getenv("GENBO_CLI");
-    cr_assert_not_null(p, "GENBO_CLI must name the genbo program");
-    return p;
-}
-
-/* Run a shell command line; return the exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "r");

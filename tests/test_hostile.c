@@ -21,22 +21,6 @@ static const char *const MINI_STUDY =
     "[generate]\ntargets = p50\nn = 4\nsteps = 5\nmethods = genbo, random\n"
     "[ask]\nsteps = 3\n";
 
-static const char *cli(void) {
-    const char *p = getenv("GENBO_CLI");
-    cr_assert_not_null(p, "GENBO_CLI must name the genbo program");
-    return p;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
