@@ -23,10 +23,10 @@ static int gen(const char *path, long rows, long cols) {
     for (long j = 0; j < cols; j++) fprintf(f, "x%ld,", j);
     fputs("reward\n", f);
     genbo_rng r;
-    genbo_rng_seed(&r, 1, 0);
+    genbo__rng_seed(&r, 1, 0);
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j <= cols; j++)
-            fprintf(f, j < cols ? "%.6f," : "%.6f\n", genbo_rng_normal(&r));
+            fprintf(f, j < cols ? "%.6f," : "%.6f\n", genbo__rng_normal(&r));
     }
     return fclose(f) != 0;
 }

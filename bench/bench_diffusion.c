@@ -33,11 +33,11 @@
 #include "diffusion/diffusion_internal.h"
 #include "diffusion/mm.h"
 
-static const dn_config W1 = {64, 512, 4, 64, 64};
+static const genbo__net_config W1 = {64, 512, 4, 64, 64};
 enum { W1_BATCH = 1024 };
 
 /* FLOPs of the matrix products of one training step (what net.c runs). */
-static double train_flops(const dn_config *c, int B) {
+static double train_flops(const genbo__net_config *c, int B) {
     double W = c->width, din = c->D + c->t_embed + c->y_embed, L = c->depth, D = c->D;
     double fwd = 2.0 * B * (din * W + 2 * L * W * W + W * D);
     double wgrad = fwd;                                     /* dW = dY^T X, same shapes */
@@ -126,7 +126,7 @@ static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
     return flops / best / 1e9;
 }
 
-static int build_shapes(const dn_config *c, int B, int train, gemm_shape *s) {
+static int build_shapes(const genbo__net_config *c, int B, int train, gemm_shape *s) {
     int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed, n = 0;
     s[n++] = (gemm_shape){B, W, din, 0, 1};
     for (int l = 0; l < c->depth; l++) {
@@ -241,7 +241,7 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     /* steps + the final x0hat evaluation, each 2 * samples rows */
     double sample_rows = 2.0 * samples * (sample_steps + 1);
     r->sample_sps = (double)samples * sample_steps / ts;
-    r->sample_gf = sample_rows * dn_forward_flops_per_row(&W1) / ts / 1e9;
+    r->sample_gf = sample_rows * genbo__net_forward_flops_per_row(&W1) / ts / 1e9;
     return 0;
 }
 
@@ -289,8 +289,8 @@ static void ask_section(int have_bf16) {
     enum { N = 2000, D = 64 };
     double *X = malloc(sizeof(double) * N * D), *y = malloc(sizeof(double) * N);
     genbo_rng r;
-    genbo_rng_seed(&r, 2, 0);
-    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = genbo_rng_normal(&r);
+    genbo__rng_seed(&r, 2, 0);
+    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = genbo__rng_normal(&r);
     for (int i = 0; i < N; i++) y[i] = X[(size_t)i * D] + X[(size_t)i * D + 1];
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p); /* the default study's network: width 256, depth 3 */
@@ -372,8 +372,8 @@ int main(int argc, char **argv) {
     const size_t n = 16384, D = (size_t)W1.D;
     double *X = malloc(sizeof(double) * n * D), *y = malloc(sizeof(double) * n);
     genbo_rng r;
-    genbo_rng_seed(&r, 1, 0);
-    for (size_t i = 0; i < n * D; i++) X[i] = genbo_rng_normal(&r);
+    genbo__rng_seed(&r, 1, 0);
+    for (size_t i = 0; i < n * D; i++) X[i] = genbo__rng_normal(&r);
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + 0.5 * X[i * D + 1];
 
     rates g32 = {0}, g16 = {0}, t32 = {0}, t16 = {0};
@@ -407,7 +407,7 @@ int main(int argc, char **argv) {
                 rates q = {t.train_sps, t.train_sps * train_flops(&W1, W1_BATCH) / W1_BATCH / 1e9,
                            t.sample_sps,
                            t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
-                               dn_forward_flops_per_row(&W1) / 1e9};
+                               genbo__net_forward_flops_per_row(&W1) / 1e9};
                 best_of(ac ? &t16 : &t32, &q);
             }
         }

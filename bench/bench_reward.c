@@ -12,14 +12,14 @@
 
 static void data(uint64_t seed, size_t n, size_t d, double *X, double *y) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
+    genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t k = 0; k < d; k++) {
-            X[i * d + k] = genbo_rng_normal(&r);
+            X[i * d + k] = genbo__rng_normal(&r);
             s += (k < 4 ? 1.0 : 0.1) * X[i * d + k];
         }
-        if (y) y[i] = sin(s) + 0.3 * X[i * d] * X[i * d + 1] + 0.1 * genbo_rng_normal(&r);
+        if (y) y[i] = sin(s) + 0.3 * X[i * d] * X[i * d + 1] + 0.1 * genbo__rng_normal(&r);
     }
 }
 

@@ -50,14 +50,14 @@ static bu_table T;
 /* Subspace-like data with a linear reward: cheap to make at 10^6 rows. */
 static void make_data(size_t n, uint64_t seed, double *X, double *y) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
+    genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t k = 0; k < D; k++) {
-            X[i * D + k] = genbo_rng_normal(&r);
+            X[i * D + k] = genbo__rng_normal(&r);
             s += (k < 8 ? 0.35 : 0.01) * X[i * D + k];
         }
-        if (y) y[i] = s + 0.1 * genbo_rng_normal(&r);
+        if (y) y[i] = s + 0.1 * genbo__rng_normal(&r);
     }
 }
 

@@ -21,7 +21,7 @@ static void fit_usage(FILE *f) {
 static int cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const double *X,
                    const double *y, int k, double *rmse) {
     genbo_rng rng;
-    genbo_rng_seed(&rng, p->seed, 0x43564649ULL); /* "CVFI" stream */
+    genbo__rng_seed(&rng, p->seed, 0x43564649ULL); /* "CVFI" stream */
     size_t *perm = malloc(n * sizeof(size_t));
     double *Xt = malloc(n * d * sizeof(double)), *yt = malloc(n * sizeof(double));
     double *Xv = malloc(n * d * sizeof(double)), *fv = malloc(n * sizeof(double));
@@ -32,7 +32,7 @@ static int cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const doubl
     }
     for (size_t i = 0; i < n; i++) perm[i] = i;
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)genbo_rng_below(&rng, i + 1), t = perm[i];
+        size_t j = (size_t)genbo__rng_below(&rng, i + 1), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }

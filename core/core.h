@@ -32,19 +32,19 @@ typedef struct genbo_rng {
     double spare;
 } genbo_rng;
 
-void genbo_rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
-uint64_t genbo_rng_u64(genbo_rng *r);
+void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
+uint64_t genbo__rng_u64(genbo_rng *r);
 /* uniform on [0, 1) with 53 random bits */
-double genbo_rng_uniform(genbo_rng *r);
+double genbo__rng_uniform(genbo_rng *r);
 /* standard normal (polar Box-Muller) */
-double genbo_rng_normal(genbo_rng *r);
+double genbo__rng_normal(genbo_rng *r);
 /* uniform integer in [0, n) without modulo bias */
-uint64_t genbo_rng_below(genbo_rng *r, uint64_t n);
+uint64_t genbo__rng_below(genbo_rng *r, uint64_t n);
 /* Partial Fisher-Yates: permute idx[0..n) so that idx[0..m) is a uniform
  * random m-subset (in random order) of its entries. m <= n. */
-void genbo_rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
+void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
 /* fill with standard normals (float) */
-void genbo_rng_normal_f(genbo_rng *r, float *out, size_t n);
+void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n);
 
 /* CRC-32 (IEEE) for binary model formats. */
 uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);

@@ -39,11 +39,11 @@ int genbo__manifold_init(genbo__manifold *m, size_t d, size_t k, uint64_t seed,
         return GENBO_ENOMEM;
     }
     genbo_rng r;
-    genbo_rng_seed(&r, seed, stream_w);
+    genbo__rng_seed(&r, seed, stream_w);
     double scale = GENBO__MANIFOLD_FREQ / sqrt((double)k);
-    for (size_t i = 0; i < c * k; i++) m->W[i] = scale * genbo_rng_normal(&r);
-    genbo_rng_seed(&r, seed, stream_b);
-    for (size_t j = 0; j < c; j++) m->b[j] = 2.0 * M_PI * genbo_rng_uniform(&r);
+    for (size_t i = 0; i < c * k; i++) m->W[i] = scale * genbo__rng_normal(&r);
+    genbo__rng_seed(&r, seed, stream_b);
+    for (size_t j = 0; j < c; j++) m->b[j] = 2.0 * M_PI * genbo__rng_uniform(&r);
     return GENBO_OK;
 }
 

@@ -127,8 +127,8 @@ int genbo__olympus_split(const genbo__olympus *o, size_t n_label, uint64_t seed,
     }
     /* Partial Fisher-Yates: the first n_label entries become the draw. */
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
-    genbo_rng_shuffle_prefix(&r, eligible, m, n_label);
+    genbo__rng_seed(&r, seed, 0);
+    genbo__rng_shuffle_prefix(&r, eligible, m, n_label);
     double *XL = genbo__malloc(n_label * d * sizeof(double));
     double *yL = genbo__malloc(n_label * sizeof(double));
     double *XP = genbo__malloc(n * d * sizeof(double));

@@ -96,7 +96,7 @@ void genbo_task_free(genbo_task *t) {
 }
 
 static void fill_normal(genbo_rng *r, double *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = genbo_rng_normal(r);
+    for (size_t i = 0; i < n; i++) x[i] = genbo__rng_normal(r);
 }
 
 static double norm2(const double *x, size_t n) { return cblas_dnrm2((int)n, x, 1); }
@@ -105,7 +105,7 @@ static double norm2(const double *x, size_t n) { return cblas_dnrm2((int)n, x, 1
 static int make_basis(genbo_task *t) {
     size_t D = t->D, d = t->d;
     genbo_rng r;
-    genbo_rng_seed(&r, t->p.seed, STREAM_A);
+    genbo__rng_seed(&r, t->p.seed, STREAM_A);
     double *tau = genbo__malloc(d * sizeof *tau);
     if (!tau) return GENBO_ENOMEM;
     fill_normal(&r, t->A, D * d);
@@ -120,7 +120,7 @@ static int make_basis(genbo_task *t) {
 /* Random unit vector of length n from stream `stream`. */
 static void unit_vector(uint64_t seed, uint64_t stream, double *v, size_t n) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, stream);
+    genbo__rng_seed(&r, seed, stream);
     double s;
     do {
         fill_normal(&r, v, n);
@@ -155,7 +155,7 @@ static int make_subspace(genbo_task *t) {
                 return GENBO_ENOMEM;
             }
             genbo_rng r;
-            genbo_rng_seed(&r, t->p.seed, STREAM_PERP);
+            genbo__rng_seed(&r, t->p.seed, STREAM_PERP);
             double s = 0;
             while (s < 1e-8) {
                 fill_normal(&r, v, D);
@@ -222,7 +222,7 @@ static int make_curved(genbo_task *t) {
             for (size_t i = 0; i < d; i++) J[i * k + a] /= sqrt(s);
         }
     genbo_rng r;
-    genbo_rng_seed(&r, t->p.seed, STREAM_NORMAL);
+    genbo__rng_seed(&r, t->p.seed, STREAM_NORMAL);
     double nn = 0;
     while (nn < 1e-8) {
         fill_normal(&r, nv, d);
@@ -248,7 +248,7 @@ static int make_curved(genbo_task *t) {
     {
         enum { NMC = 1 << 15 };
         double *u = J, *z = nv, s = 0, s2 = 0; /* reuse: k <= d */
-        genbo_rng_seed(&r, t->p.seed, STREAM_MOMENTS);
+        genbo__rng_seed(&r, t->p.seed, STREAM_MOMENTS);
         for (int i = 0; i < NMC; i++) {
             fill_normal(&r, u, k);
             genbo__manifold_map(&t->mf, u, z);
@@ -301,7 +301,7 @@ static int make_gp(genbo_task *t) {
         }
     /* Lambda = (B B^T / m + I) / 2 with B Gaussian: SPD, diagonal ~ 1. */
     genbo_rng r;
-    genbo_rng_seed(&r, t->p.seed, STREAM_LAMBDA);
+    genbo__rng_seed(&r, t->p.seed, STREAM_LAMBDA);
     fill_normal(&r, B, m * m);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)m, 0.5 / (double)m,
                 B, (int)m, B, (int)m, 0.0, t->Lambda, (int)m);
@@ -451,7 +451,7 @@ static int sample_rng(const genbo_task *t, size_t n, genbo_rng *r, double *X) {
         size_t b = n - i0 < B ? n - i0 : B;
         for (size_t i = 0; i < b; i++)
             for (size_t s = 0; s < N; s++)
-                for (size_t k = 0; k < m; k++) Z[(s * b + i) * m + k] = genbo_rng_normal(r);
+                for (size_t k = 0; k < m; k++) Z[(s * b + i) * m + k] = genbo__rng_normal(r);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(N * b), (int)m, (int)m, 1.0, Z,
                     (int)m, t->LL, (int)m, 0.0, W, (int)m);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)(b * m), (int)N, 1.0,
@@ -468,7 +468,7 @@ static int sample_rng(const genbo_task *t, size_t n, genbo_rng *r, double *X) {
 int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X) {
     if (!t || (n && !X)) return genbo__fail(GENBO_EINVAL, "genbo_task_sample: NULL argument");
     genbo_rng r;
-    genbo_rng_seed(&r, seed, SPLIT_SAMPLE);
+    genbo__rng_seed(&r, seed, SPLIT_SAMPLE);
     return sample_rng(t, n, &r, X);
 }
 
@@ -633,9 +633,9 @@ int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint
         return GENBO_ENOMEM;
     }
     genbo_rng rl, rn, rp;
-    genbo_rng_seed(&rl, seed, SPLIT_LABELLED);
-    genbo_rng_seed(&rn, seed, SPLIT_NOISE);
-    genbo_rng_seed(&rp, seed, SPLIT_POOL);
+    genbo__rng_seed(&rl, seed, SPLIT_LABELLED);
+    genbo__rng_seed(&rn, seed, SPLIT_NOISE);
+    genbo__rng_seed(&rp, seed, SPLIT_POOL);
     int rc = sample_rng(t, n_label, &rl, XL);
     if (!rc) rc = genbo_task_oracle(t, n_label, XL, yL);
     if (!rc) rc = sample_rng(t, n_unlabel, &rp, XP);
@@ -645,7 +645,7 @@ int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint
         free(XP);
         return rc;
     }
-    for (size_t i = 0; i < n_label; i++) yL[i] += t->p.noise_sd * genbo_rng_normal(&rn);
+    for (size_t i = 0; i < n_label; i++) yL[i] += t->p.noise_sd * genbo__rng_normal(&rn);
     genbo_dataset *L = NULL, *P = NULL;
     rc = genbo__dataset_take(n_label, D, XL, yL, NULL, &L);
     if (rc) {

@@ -6,14 +6,14 @@
 
 #include "diffusion/diffusion_internal.h"
 
-void gd_alias_free(gd_alias *a) {
+void genbo__gd_alias_free(genbo__gd_alias *a) {
     if (!a) return;
     free(a->prob);
     free(a->alias);
     memset(a, 0, sizeof *a);
 }
 
-int gd_alias_build(gd_alias *a, size_t n, const double *w) {
+int genbo__gd_alias_build(genbo__gd_alias *a, size_t n, const double *w) {
     memset(a, 0, sizeof *a);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -29,7 +29,7 @@ int gd_alias_build(gd_alias *a, size_t n, const double *w) {
     size_t *work = genbo__malloc(n * sizeof *work); /* small from the front, large from the back */
     if (!a->prob || !a->alias || !work) {
         free(work);
-        gd_alias_free(a);
+        genbo__gd_alias_free(a);
         return GENBO_ENOMEM;
     }
     size_t ns = 0, nl = n;
@@ -57,7 +57,7 @@ int gd_alias_build(gd_alias *a, size_t n, const double *w) {
     return GENBO_OK;
 }
 
-size_t gd_alias_draw(const gd_alias *a, genbo_rng *r) {
-    size_t i = (size_t)genbo_rng_below(r, a->n);
-    return genbo_rng_uniform(r) < a->prob[i] ? i : a->alias[i];
+size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo_rng *r) {
+    size_t i = (size_t)genbo__rng_below(r, a->n);
+    return genbo__rng_uniform(r) < a->prob[i] ? i : a->alias[i];
 }

@@ -42,8 +42,8 @@ static uint32_t data_crc(size_t n, size_t D, const float *Xz, const float *yz) {
     return crc;
 }
 
-int gd_checkpoint_write(const gd_trainer *t, double elapsed, void **buf, size_t *len) {
-    const dn_config *c = t->c;
+int genbo__gd_checkpoint_write(const genbo__gd_trainer *t, double elapsed, void **buf, size_t *len) {
+    const genbo__net_config *c = t->c;
     size_t total = CK_HEAD + 5 * 4 * t->P + 4;
     cbuf b = {genbo__malloc(total), 0};
     if (!b.p) return GENBO_ENOMEM;
@@ -113,9 +113,9 @@ static double get_f64(rbuf *r) {
 
 #define CK_FAIL(...) genbo__fail(GENBO_EFORMAT, "diffusion checkpoint: " __VA_ARGS__)
 
-int gd_checkpoint_read(gd_trainer *t, const genbo_diffusion_params *p, size_t n, const float *Xz,
+int genbo__gd_checkpoint_read(genbo__gd_trainer *t, const genbo_diffusion_params *p, size_t n, const float *Xz,
                        const float *yz, const void *buf, size_t len, double *elapsed) {
-    const dn_config *c = t->c;
+    const genbo__net_config *c = t->c;
     if (len < CK_HEAD + 4 || memcmp(buf, CK_MAGIC, 4)) return CK_FAIL("not a checkpoint (%zu bytes)", len);
     const unsigned char *bytes = buf;
     uint32_t stored;
@@ -164,6 +164,6 @@ int gd_checkpoint_read(gd_trainer *t, const genbo_diffusion_params *p, size_t n,
     return GENBO_OK;
 }
 
-uint32_t gd_checkpoint_data_crc(size_t n, size_t D, const float *Xz, const float *yz) {
+uint32_t genbo__gd_checkpoint_data_crc(size_t n, size_t D, const float *Xz, const float *yz) {
     return data_crc(n, D, Xz, yz);
 }

@@ -16,7 +16,7 @@
 #define GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
 
 struct genbo_diffusion {
-    dn_config cfg;
+    genbo__net_config cfg;
     genbo_schedule schedule;
     double t0, T;
     int conditional;        /* trained with rewards */
@@ -29,7 +29,7 @@ struct genbo_diffusion {
 
 /* Switch a to bf16 products if precision (resolved) is bf16 and load the
  * weights. Returns a status. */
-int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision precision,
+int genbo__gd_acts_precision(const genbo_diffusion *m, genbo__net_acts *a, genbo_precision precision,
                       const float *params);
 
 /* ---- noise schedules (schedule.c) -------------------------------------
@@ -38,41 +38,41 @@ int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision prec
  * LINEAR_VP: beta(t) = b0 + (b1 - b0) t / T with b0 = 0.1 / T, b1 = 20 / T
  *            (Song et al.'s VP SDE stretched to [0, T]); B(t) = int beta,
  *            alpha_t = e^{-B/2}, sigma_t^2 = 1 - e^{-B}. */
-typedef struct ds_coef {
+typedef struct genbo__sched_coef {
     double alpha, sigma, beta;
-} ds_coef;
-ds_coef ds_schedule(genbo_schedule s, double T, double t);
+} genbo__sched_coef;
+genbo__sched_coef genbo__sched_schedule(genbo_schedule s, double T, double t);
 
 /* ---- model lifetime (model.c) ----------------------------------------- */
-int gd_model_alloc(const dn_config *c, genbo_diffusion **out);
-int gd_check_params(const genbo_diffusion_params *p);
+int genbo__gd_model_alloc(const genbo__net_config *c, genbo_diffusion **out);
+int genbo__gd_check_params(const genbo_diffusion_params *p);
 
 /* ---- weighted row draws (alias.c) -------------------------------------
  * Walker's alias method (Vose's construction): O(n) to build, O(1) a draw
  * of row i with probability w_i / sum w. */
-typedef struct gd_alias {
+typedef struct genbo__gd_alias {
     size_t n;
     double *prob;  /* n: keep i with this probability, else take alias[i] */
     size_t *alias; /* n */
-} gd_alias;
+} genbo__gd_alias;
 /* Fails (GENBO_EINVAL) on a negative or non-finite weight or a zero sum. */
-int gd_alias_build(gd_alias *a, size_t n, const double *w);
-size_t gd_alias_draw(const gd_alias *a, genbo_rng *r);
-void gd_alias_free(gd_alias *a);
+int genbo__gd_alias_build(genbo__gd_alias *a, size_t n, const double *w);
+size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo_rng *r);
+void genbo__gd_alias_free(genbo__gd_alias *a);
 
 /* ---- optimiser (optim.c) ----------------------------------------------
  * One AdamW step (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected,
  * decoupled weight decay) on w with gradient g * gscale; step counts from
  * 0. If ema != NULL: ema = d ema + (1 - d) w afterwards. */
-double gd_grad_norm(const float *g, size_t P);
+double genbo__gd_grad_norm(const float *g, size_t P);
 /* The same two over OpenMP's threads in fixed blocks (bf16 training, where
  * they were a fifth of a step): results independent of the thread count;
  * ema must not be NULL. */
-double gd_grad_norm_par(const float *g, size_t P);
-void gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
+double genbo__gd_grad_norm_par(const float *g, size_t P);
+void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                          double lr, double weight_decay, double gscale, long step,
                          double ema_decay);
-void gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
+void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                      double lr, double weight_decay, double gscale, long step, double ema_decay);
 
 #endif

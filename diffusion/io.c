@@ -99,7 +99,7 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
     if (genbo__crc32(0, p, len - 4) != crc)
         return genbo__fail(GENBO_EFORMAT, "diffusion model checksum mismatch (corrupt file)");
     const unsigned char *h = p + 8;
-    dn_config c = {(int)get_u32(h), (int)get_u32(h + 4), (int)get_u32(h + 8),
+    genbo__net_config c = {(int)get_u32(h), (int)get_u32(h + 4), (int)get_u32(h + 8),
                    (int)get_u32(h + 12), (int)get_u32(h + 16)};
     uint32_t schedule = get_u32(h + 20), conditional = get_u32(h + 24);
     h += 28;
@@ -116,8 +116,8 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
     if (!(fabs(y_mean) <= GD_SCALE_MAX) || !(y_sd > 0) || !(y_sd <= GD_SCALE_MAX))
         return genbo__fail(GENBO_EFORMAT, "diffusion model: reward scale y_mean = %g, y_sd = %g "
                            "(need finite, |y_mean| <= %g, 0 < y_sd <= %g)", y_mean, y_sd, GD_SCALE_MAX, GD_SCALE_MAX);
-    dn_layout l;
-    dn_layout_init(&c, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(&c, &l);
     size_t D = (size_t)c.D;
     size_t expect = GD_HEADER_BYTES + 16 * D + 8 + 4 * l.total + 4;
     if (len != expect)
@@ -129,7 +129,7 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
         return genbo__fail(GENBO_EFORMAT, "diffusion model parameter count %llu, shapes say %zu",
                            (unsigned long long)np, l.total);
     genbo_diffusion *m;
-    int rc = gd_model_alloc(&c, &m);
+    int rc = genbo__gd_model_alloc(&c, &m);
     if (rc) return rc;
     m->schedule = (genbo_schedule)schedule;
     m->conditional = (int)conditional;

@@ -51,7 +51,7 @@ static inline float fast_expf(float x) {
 static inline float sigm(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
 
 DK_CLONES
-void dk_bias_silu(float *z, const float *b, float *a, size_t B, size_t W) {
+void genbo__k_bias_silu(float *z, const float *b, float *a, size_t B, size_t W) {
     for (size_t i = 0; i < B; i++) {
         float *zr = z + i * W, *ar = a + i * W;
         for (size_t j = 0; j < W; j++) {
@@ -63,20 +63,20 @@ void dk_bias_silu(float *z, const float *b, float *a, size_t B, size_t W) {
 }
 
 DK_CLONES
-void dk_copy_add_bias(float *dst, const float *src, const float *b, size_t B, size_t W) {
+void genbo__k_copy_add_bias(float *dst, const float *src, const float *b, size_t B, size_t W) {
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < W; j++) dst[i * W + j] = src[i * W + j] + b[j];
 }
 
 DK_CLONES
-void dk_add_bias(float *h, const float *b, size_t B, size_t W) {
+void genbo__k_add_bias(float *h, const float *b, size_t B, size_t W) {
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < W; j++) h[i * W + j] += b[j];
 }
 
 /* silu'(z) = s + z s (1 - s), s = sigmoid(z) */
 DK_CLONES
-void dk_silu_grad(const float *z, const float *dy, float *dz, size_t n) {
+void genbo__k_silu_grad(const float *z, const float *dy, float *dz, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float s = sigm(z[i]);
         dz[i] = dy[i] * (s + z[i] * s * (1.0f - s));
@@ -84,7 +84,7 @@ void dk_silu_grad(const float *z, const float *dy, float *dz, size_t n) {
 }
 
 DK_CLONES
-void dk_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n) {
+void genbo__k_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float s = sigm(h[i]);
         dh[i] = dres[i] + da[i] * (s + h[i] * s * (1.0f - s));
@@ -92,17 +92,17 @@ void dk_silu_grad_add(const float *h, const float *da, const float *dres, float 
 }
 
 DK_CLONES
-void dk_colsum(const float *d, size_t B, size_t W, float *out) {
+void genbo__k_colsum(const float *d, size_t B, size_t W, float *out) {
     for (size_t j = 0; j < W; j++) out[j] = 0.0f;
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < W; j++) out[j] += d[i * W + j];
 }
 
 /* Exposed for tests and for silu of the output layer. */
-float dn_sigmoidf(float x) { return sigm(x); }
+float genbo__net_sigmoidf(float x) { return sigm(x); }
 
 DK_CLONES
-void dn_silu(const float *x, float *y, size_t n) {
+void genbo__net_silu(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] * sigm(x[i]);
 }
 
@@ -186,16 +186,16 @@ static void silu_grad_add_bf16_range(const float *h, const float *da, float *dh,
         }                                                                      \
     } while (0)
 
-void dk_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
+void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
 
-void dk_silu_bf16(const float *x, uint16_t *y, size_t n) {
+void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
     DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 
-void dk_silu_grad_bf16(const float *z, const float *dy, float *dz, uint16_t *dz16, size_t n) {
+void genbo__k_silu_grad_bf16(const float *z, const float *dy, float *dz, uint16_t *dz16, size_t n) {
     DK_PARALLEL(n, silu_grad_bf16_range(z, dy, dz, dz16, lo, hi));
 }
 
-void dk_silu_grad_add_bf16(const float *h, const float *da, float *dh, uint16_t *dh16, size_t n) {
+void genbo__k_silu_grad_add_bf16(const float *h, const float *da, float *dh, uint16_t *dh16, size_t n) {
     DK_PARALLEL(n, silu_grad_add_bf16_range(h, da, dh, dh16, lo, hi));
 }

@@ -47,14 +47,14 @@ const char *genbo_diffusion_describe(const genbo_diffusion *m) {
     return buf;
 }
 
-int gd_acts_precision(const genbo_diffusion *m, dn_acts *a, genbo_precision precision,
+int genbo__gd_acts_precision(const genbo_diffusion *m, genbo__net_acts *a, genbo_precision precision,
                       const float *params) {
     if (precision == GENBO_PRECISION_AUTO) precision = m->precision;
     int r = genbo_precision_resolve(precision);
     if (r < 0) return GENBO_EINVAL;
     if (r != GENBO_PRECISION_BF16) return GENBO_OK;
-    int rc = dn_acts_use_bf16(&m->cfg, a);
-    return rc ? rc : dn_acts_load_weights(&m->cfg, a, params);
+    int rc = genbo__net_acts_use_bf16(&m->cfg, a);
+    return rc ? rc : genbo__net_acts_load_weights(&m->cfg, a, params);
 }
 
 void genbo_diffusion_params_default(genbo_diffusion_params *p) {
@@ -124,7 +124,7 @@ void genbo_sample_params_default(genbo_sample_params *p) {
     p->seed = 1;
 }
 
-int gd_check_params(const genbo_diffusion_params *p) {
+int genbo__gd_check_params(const genbo_diffusion_params *p) {
     if (!p) return genbo__fail(GENBO_EINVAL, "diffusion: params is NULL");
     if (p->width < 0 || p->width > 65536)
         return genbo__fail(GENBO_EINVAL, "diffusion: width must be in [1, 65536] or 0 (auto), got %d",
@@ -185,12 +185,12 @@ int gd_check_params(const genbo_diffusion_params *p) {
     return GENBO_OK;
 }
 
-int gd_model_alloc(const dn_config *c, genbo_diffusion **out) {
+int genbo__gd_model_alloc(const genbo__net_config *c, genbo_diffusion **out) {
     genbo_diffusion *m = genbo__calloc(1, sizeof *m);
     if (!m) return GENBO_ENOMEM;
     m->cfg = *c;
-    dn_layout l;
-    dn_layout_init(c, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     m->n_params = l.total;
     m->x_mean = genbo__calloc((size_t)c->D, sizeof(double));
     m->x_sd = genbo__calloc((size_t)c->D, sizeof(double));
@@ -228,20 +228,20 @@ int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
         return genbo__fail(GENBO_ESTATE,
                            "diffusion_score: model was trained without rewards; pass y = NULL");
     const int D = m->cfg.D, chunk = 512;
-    dn_acts a;
-    int rc = dn_acts_alloc(&m->cfg, chunk, 0, &a);
+    genbo__net_acts a;
+    int rc = genbo__net_acts_alloc(&m->cfg, chunk, 0, &a);
     if (rc) return rc;
-    if ((rc = gd_acts_precision(m, &a, GENBO_PRECISION_AUTO, m->params))) {
-        dn_acts_free(&a);
+    if ((rc = genbo__gd_acts_precision(m, &a, GENBO_PRECISION_AUTO, m->params))) {
+        genbo__net_acts_free(&a);
         return rc;
     }
     float *buf = genbo__malloc(((size_t)chunk * D + 2 * (size_t)chunk) * sizeof(float));
     if (!buf) {
-        dn_acts_free(&a);
+        genbo__net_acts_free(&a);
         return GENBO_ENOMEM;
     }
     float *xz = buf, *lt = xz + (size_t)chunk * D, *yz = lt + chunk;
-    ds_coef c = ds_schedule(m->schedule, m->T, t);
+    genbo__sched_coef c = genbo__sched_schedule(m->schedule, m->T, t);
     for (size_t s = 0; s < n; s += chunk) {
         int B = (int)(n - s < (size_t)chunk ? n - s : (size_t)chunk);
         for (int i = 0; i < B; i++) {
@@ -251,13 +251,13 @@ int genbo_diffusion_score(const genbo_diffusion *m, size_t n, const double *X,
             lt[i] = (float)log(t);
             if (y) yz[i] = (float)((y[s + i] - m->y_mean) / m->y_sd);
         }
-        if ((rc = dn_forward(&m->cfg, m->params, &a, B, xz, lt, y ? yz : NULL, NULL))) break;
+        if ((rc = genbo__net_forward(&m->cfg, m->params, &a, B, xz, lt, y ? yz : NULL, NULL))) break;
         for (int i = 0; i < B; i++)
             for (int j = 0; j < D; j++)
                 score[(s + i) * D + j] =
                     -(double)a.out[(size_t)i * D + j] / (c.sigma * m->x_sd[j]);
     }
     free(buf);
-    dn_acts_free(&a);
+    genbo__net_acts_free(&a);
     return rc;
 }

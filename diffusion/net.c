@@ -21,7 +21,7 @@
 #define Y_FREQ_MIN 0.05f
 #define Y_FREQ_MAX 6.0f
 
-void dn_layout_init(const dn_config *c, dn_layout *l) {
+void genbo__net_layout_init(const genbo__net_config *c, genbo__net_layout *l) {
     size_t W = (size_t)c->width, D = (size_t)c->D;
     l->din = c->D + c->t_embed + c->y_embed;
     size_t off = 0;
@@ -42,14 +42,14 @@ void dn_layout_init(const dn_config *c, dn_layout *l) {
 }
 
 /* Pointers of block b's tensors. */
-static inline const float *blk(const dn_layout *l, const float *p, int b) {
+static inline const float *blk(const genbo__net_layout *l, const float *p, int b) {
     return p + l->blocks + (size_t)b * l->block_size;
 }
 
-int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a) {
+int genbo__net_acts_alloc(const genbo__net_config *c, int max_rows, int store, genbo__net_acts *a) {
     memset(a, 0, sizeof *a);
-    dn_layout l;
-    dn_layout_init(c, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     size_t R = (size_t)max_rows, W = (size_t)c->width, D = (size_t)c->D;
     size_t hl = store ? (size_t)c->depth + 1 : 1, zl = store ? (size_t)c->depth : 1;
     if (zl == 0) zl = 1;
@@ -78,28 +78,28 @@ int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a) {
     return GENBO_OK;
 }
 
-void dn_acts_free(dn_acts *a) {
-    dn_bf16_free(a->bf);
+void genbo__net_acts_free(genbo__net_acts *a) {
+    genbo__net_bf16_free(a->bf);
     free(a->mem);
     memset(a, 0, sizeof *a);
 }
 
-int dn_acts_use_bf16(const dn_config *c, dn_acts *a) {
+int genbo__net_acts_use_bf16(const genbo__net_config *c, genbo__net_acts *a) {
     if (a->bf) return GENBO_OK;
-    return dn_bf16_new(c, a->max_rows, a->store, &a->bf);
+    return genbo__net_bf16_new(c, a->max_rows, a->store, &a->bf);
 }
 
-int dn_acts_load_weights(const dn_config *c, dn_acts *a, const float *params) {
-    return a->bf ? dn_bf16_load(c, a->bf, params) : GENBO_OK;
+int genbo__net_acts_load_weights(const genbo__net_config *c, genbo__net_acts *a, const float *params) {
+    return a->bf ? genbo__net_bf16_load(c, a->bf, params) : GENBO_OK;
 }
 
 static void fill_normal(genbo_rng *rng, float *w, size_t n, double sd) {
-    for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo_rng_normal(rng));
+    for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }
 
-void dn_init_params(const dn_config *c, float *params, genbo_rng *rng) {
-    dn_layout l;
-    dn_layout_init(c, &l);
+void genbo__net_init_params(const genbo__net_config *c, float *params, genbo_rng *rng) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     size_t W = (size_t)c->width;
     memset(params, 0, l.total * sizeof(float));
     fill_normal(rng, params + l.w_in, W * (size_t)l.din, 1.0 / sqrt((double)l.din));
@@ -127,7 +127,7 @@ static void embed(float s, int E, float fmin, float fmax, float *out) {
 /* Build the input rows u = [x ; phi(log t) ; e_y]. Rows sharing t or y with
  * the previous row (every row while sampling) copy its embedding instead of
  * recomputing sines. */
-static void build_input(const dn_config *c, const float *params, const dn_layout *l, float *u,
+static void build_input(const genbo__net_config *c, const float *params, const genbo__net_layout *l, float *u,
                         int B, const float *x, const float *log_t, const float *y,
                         const uint8_t *y_null) {
     int D = c->D, Et = c->t_embed, Ey = c->y_embed, din = l->din;
@@ -150,20 +150,20 @@ static void build_input(const dn_config *c, const float *params, const dn_layout
     }
 }
 
-static int forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+static int forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
                    const float *log_t, const float *y, const uint8_t *y_null) {
-    dn_layout l;
-    dn_layout_init(c, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth, din = l.din;
     const size_t BW = (size_t)B * W;
     build_input(c, params, &l, a->u, B, x, log_t, y, y_null);
-    if (a->bf) return dn_bf16_forward(c, params, a, B);
+    if (a->bf) return genbo__net_bf16_forward(c, params, a, B);
 
     /* h0 = u W_in^T + b_in */
     float *h = a->h;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, din, 1.0f, a->u, din,
                 params + l.w_in, din, 0.0f, h, W);
-    dk_add_bias(h, params + l.b_in, B, W);
+    genbo__k_add_bias(h, params + l.b_in, B, W);
 
     for (int b = 0; b < L; b++) {
         const float *w1 = blk(&l, params, b), *b1 = w1 + (size_t)W * W;
@@ -172,37 +172,37 @@ static int forward(const dn_config *c, const float *params, dn_acts *a, int B, c
         float *z = a->z + (a->store ? b * BW : 0);
         float *a2 = a->a2 + (a->store ? b * BW : 0);
         float *hn = a->store ? h + BW : h;
-        dn_silu(h, act, BW);
+        genbo__net_silu(h, act, BW);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, act, W, w1, W, 0.0f,
                     z, W);
-        dk_bias_silu(z, b1, a2, B, W);
+        genbo__k_bias_silu(z, b1, a2, B, W);
         /* residual: h_next = h + b2, then += a2 W2^T inside the product */
         if (a->store)
-            dk_copy_add_bias(hn, h, b2, B, W);
+            genbo__k_copy_add_bias(hn, h, b2, B, W);
         else
-            dk_add_bias(hn, b2, B, W);
+            genbo__k_add_bias(hn, b2, B, W);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, a2, W, w2, W, 1.0f,
                     hn, W);
         h = hn;
     }
     float *act = a->a + (a->store ? (size_t)L * BW : 0);
-    dn_silu(h, act, BW);
+    genbo__net_silu(h, act, BW);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, W, 1.0f, act, W,
                 params + l.w_out, W, 0.0f, a->out, D);
-    dk_add_bias(a->out, params + l.b_out, B, D);
+    genbo__k_add_bias(a->out, params + l.b_out, B, D);
     return GENBO_OK;
 }
 
-static int backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+static int backward(const genbo__net_config *c, const float *params, float *grads, genbo__net_acts *a, int B,
                     const float *dout, const float *y, const uint8_t *y_null, float *dx) {
-    dn_layout l;
-    dn_layout_init(c, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth, din = l.din;
     const size_t BW = (size_t)B * W;
     float *dh = a->dh, *da = a->da, *dz = a->dz;
     const int Ey = c->y_embed, yoff = c->D + c->t_embed;
     if (a->bf) {
-        int rc = dn_bf16_backward(c, grads, a, B, dout, dx || (grads && Ey > 0));
+        int rc = genbo__net_bf16_backward(c, grads, a, B, dout, dx || (grads && Ey > 0));
         if (rc) return rc;
         goto input_grads;
     }
@@ -212,11 +212,11 @@ static int backward(const dn_config *c, const float *params, float *grads, dn_ac
     if (grads) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, W, B, 1.0f, dout, D, aL, W, 0.0f,
                     grads + l.w_out, W);
-        dk_colsum(dout, B, D, grads + l.b_out);
+        genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, D, 1.0f, dout, D,
                 params + l.w_out, W, 0.0f, da, W);
-    dk_silu_grad(hL, da, dh, BW);
+    genbo__k_silu_grad(hL, da, dh, BW);
 
     for (int b = L - 1; b >= 0; b--) {
         const float *w1 = blk(&l, params, b), *w2 = w1 + (size_t)W * W + W;
@@ -228,26 +228,26 @@ static int backward(const dn_config *c, const float *params, float *grads, dn_ac
             float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, W, B, 1.0f, dh, W, a2, W,
                         0.0f, gw2, W);
-            dk_colsum(dh, B, W, gb2);
+            genbo__k_colsum(dh, B, W, gb2);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, W, 1.0f, dh, W, w2, W, 0.0f,
                     da, W);
-        dk_silu_grad(z, da, dz, BW); /* through a2 = silu(z) */
+        genbo__k_silu_grad(z, da, dz, BW); /* through a2 = silu(z) */
         if (g1) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, W, B, 1.0f, dz, W, act, W,
                         0.0f, g1, W);
-            dk_colsum(dz, B, W, g1 + (size_t)W * W);
+            genbo__k_colsum(dz, B, W, g1 + (size_t)W * W);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, W, W, 1.0f, dz, W, w1, W, 0.0f,
                     da, W);
-        dk_silu_grad_add(hb, da, dh, dh, BW); /* residual + branch through silu(h_b) */
+        genbo__k_silu_grad_add(hb, da, dh, dh, BW); /* residual + branch through silu(h_b) */
     }
 
     /* input layer: h0 = u W_in^T + b_in */
     if (grads) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, din, B, 1.0f, dh, W, a->u, din,
                     0.0f, grads + l.w_in, din);
-        dk_colsum(dh, B, W, grads + l.b_in);
+        genbo__k_colsum(dh, B, W, grads + l.b_in);
     }
     if (dx) {
         /* full input gradient; x is its first D columns */
@@ -293,7 +293,7 @@ static unsigned flush_denormals(void) { return 0; }
 static void restore_fp(unsigned old) { (void)old; }
 #endif
 
-int dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+int genbo__net_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
                const float *log_t, const float *y, const uint8_t *y_null) {
     unsigned fp = flush_denormals();
     int rc = forward(c, params, a, B, x, log_t, y, y_null);
@@ -301,7 +301,7 @@ int dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const
     return rc;
 }
 
-int dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+int genbo__net_backward(const genbo__net_config *c, const float *params, float *grads, genbo__net_acts *a, int B,
                 const float *dout, const float *y, const uint8_t *y_null, float *dx) {
     unsigned fp = flush_denormals();
     int rc = backward(c, params, grads, a, B, dout, y, y_null, dx);
@@ -309,7 +309,7 @@ int dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *
     return rc;
 }
 
-double dn_forward_flops_per_row(const dn_config *c) {
+double genbo__net_forward_flops_per_row(const genbo__net_config *c) {
     double W = c->width, din = c->D + c->t_embed + c->y_embed;
     return 2.0 * (din * W + 2.0 * c->depth * W * W + W * c->D);
 }

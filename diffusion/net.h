@@ -2,7 +2,7 @@
  *
  * An MLP with residual blocks over flat float arrays, in the style of
  * llm.c's train_gpt2.c: one parameter array (weights, biases and the
- * learned "no condition" embedding, laid out by dn_layout), one activation
+ * learned "no condition" embedding, laid out by genbo__net_layout), one activation
  * array sized for the largest batch, and plain kernels. Rows are samples.
  *
  *   u    = [x ; phi_t(log t) ; e_y]              (Din = D + Et + Ey)
@@ -19,87 +19,87 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct dn_config {
+typedef struct genbo__net_config {
     int D;       /* data dimension */
     int width;   /* hidden width W */
     int depth;   /* residual blocks */
     int t_embed; /* time-embedding size (even) */
     int y_embed; /* reward-embedding size (even) */
-} dn_config;
+} genbo__net_config;
 
 /* Offsets (in floats) of every parameter tensor inside the flat array. */
-typedef struct dn_layout {
+typedef struct genbo__net_layout {
     size_t w_in, b_in, null_y; /* W x Din, W, Ey */
     size_t blocks;             /* first block; block l starts at blocks + l * block_size */
     size_t block_size;         /* W1 (W x W), b1 (W), W2 (W x W), b2 (W) */
     size_t w_out, b_out;       /* D x W, D */
     size_t total;
     int din;
-} dn_layout;
+} genbo__net_layout;
 
-void dn_layout_init(const dn_config *c, dn_layout *l);
+void genbo__net_layout_init(const genbo__net_config *c, genbo__net_layout *l);
 
 /* Activations for up to max_rows rows. With store = 1 every layer's values
  * are kept for the backward pass; with store = 0 only one layer's worth
  * (inference: smaller and cache-friendlier). One allocation. */
-typedef struct dn_bf16 dn_bf16; /* bf16 products (net_bf16.c); NULL = fp32 */
+typedef struct genbo__net_bf16 genbo__net_bf16; /* bf16 products (net_bf16.c); NULL = fp32 */
 
-typedef struct dn_acts {
+typedef struct genbo__net_acts {
     int max_rows, store;
-    dn_bf16 *bf;
+    genbo__net_bf16 *bf;
     float *mem;
     float *u;          /* rows x Din */
     float *h, *a;      /* (depth+1 or 1) x rows x W: h_l and silu(h_l) */
     float *z, *a2;     /* (depth or 1) x rows x W: W1 silu(h)+b1 and its silu */
     float *out;        /* rows x D: predicted eps */
     float *dh, *da, *dz, *du; /* backward scratch */
-} dn_acts;
+} genbo__net_acts;
 
-int dn_acts_alloc(const dn_config *c, int max_rows, int store, dn_acts *a);
-void dn_acts_free(dn_acts *a);
+int genbo__net_acts_alloc(const genbo__net_config *c, int max_rows, int store, genbo__net_acts *a);
+void genbo__net_acts_free(genbo__net_acts *a);
 
 /* Run this buffer's passes with bf16 matrix products (mixed precision,
  * net_bf16.c). Fails with a clear message where the CPU has no native
  * bf16. The products then read a bf16 copy of the weights: call
- * dn_acts_load_weights after every change of the parameters (once per
- * optimiser step, once per sampling call) and before dn_forward. */
-int dn_acts_use_bf16(const dn_config *c, dn_acts *a);
-int dn_acts_load_weights(const dn_config *c, dn_acts *a, const float *params);
+ * genbo__net_acts_load_weights after every change of the parameters (once per
+ * optimiser step, once per sampling call) and before genbo__net_forward. */
+int genbo__net_acts_use_bf16(const genbo__net_config *c, genbo__net_acts *a);
+int genbo__net_acts_load_weights(const genbo__net_config *c, genbo__net_acts *a, const float *params);
 
 /* Random initialisation of a parameter array with the core RNG. */
 struct genbo_rng;
-void dn_init_params(const dn_config *c, float *params, struct genbo_rng *rng);
+void genbo__net_init_params(const genbo__net_config *c, float *params, struct genbo_rng *rng);
 
 /* Forward pass over B rows: x (B x D, standardised), log_t (B), y (B,
  * standardised reward; NULL = every row unconditional), y_null (B flags,
  * 1 = use the null embedding; NULL = none). Result in a->out (B x D). */
-int dn_forward(const dn_config *c, const float *params, dn_acts *a, int B, const float *x,
+int genbo__net_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
                const float *log_t, const float *y, const uint8_t *y_null);
 
-/* Backward pass after a dn_forward with store = 1 (same y, y_null: a row
+/* Backward pass after a genbo__net_forward with store = 1 (same y, y_null: a row
  * uses the null embedding when y == NULL or y_null[i]). dout (B x D) is the
  * gradient of the loss w.r.t. a->out. If grads != NULL the parameter
  * gradients are written there (overwritten, not accumulated; the null
  * embedding's gradient sums the rows with y_null set). If dx != NULL the
  * gradient w.r.t. the input x is written there (B x D). */
-int dn_backward(const dn_config *c, const float *params, float *grads, dn_acts *a, int B,
+int genbo__net_backward(const genbo__net_config *c, const float *params, float *grads, genbo__net_acts *a, int B,
                 const float *dout, const float *y, const uint8_t *y_null, float *dx);
 /* Both return a genbo status (bf16 only can fail: a plan for a new row
  * count); fp32 always succeeds. */
 
 /* net_bf16.c */
-int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out);
-void dn_bf16_free(dn_bf16 *b);
-int dn_bf16_load(const dn_config *c, dn_bf16 *b, const float *params);
-int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B);
-int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const float *dout,
+int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, genbo__net_bf16 **out);
+void genbo__net_bf16_free(genbo__net_bf16 *b);
+int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *b, const float *params);
+int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
+int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__net_acts *a, int B, const float *dout,
                      int want_du);
 
 /* FLOPs of the matrix products of one forward pass per row (2 m n k). */
-double dn_forward_flops_per_row(const dn_config *c);
+double genbo__net_forward_flops_per_row(const genbo__net_config *c);
 
 /* Elementwise kernels (kernels.c), exposed for tests. */
-float dn_sigmoidf(float x);
-void dn_silu(const float *x, float *y, size_t n);
+float genbo__net_sigmoidf(float x);
+void genbo__net_silu(const float *x, float *y, size_t n);
 
 #endif

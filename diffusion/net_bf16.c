@@ -39,7 +39,7 @@ typedef struct plan_set {
     dm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
 } plan_set;
 
-struct dn_bf16 {
+struct genbo__net_bf16 {
     void *stream;
     int max_rows, store, depth;
     plan_set cache[PLAN_CACHE];
@@ -59,7 +59,7 @@ static void plan_set_free(plan_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-void dn_bf16_free(dn_bf16 *b) {
+void genbo__net_bf16_free(genbo__net_bf16 *b) {
     if (!b) return;
     const int depth = b->depth;
     for (int i = 0; i < b->ncache; i++) plan_set_free(&b->cache[i]);
@@ -82,11 +82,11 @@ void dn_bf16_free(dn_bf16 *b) {
  * reads the count when a product runs, not only when its plan is made),
  * else as many as OpenBLAS has. Every pass restores the OpenBLAS count
  * when it returns, for the caller's own OpenMP code. */
-static int is_serial(const dn_config *c, int B) {
+static int is_serial(const genbo__net_config *c, int B) {
     return (double)B * c->width * c->width < SERIAL_MACS;
 }
 
-static void threads_for(const dn_config *c, int B) {
+static void threads_for(const genbo__net_config *c, int B) {
     if (is_serial(c, B))
         dm_set_threads(1);
     else
@@ -96,7 +96,7 @@ static void threads_for(const dn_config *c, int B) {
 /* The plans for B rows. With wref the weights use the layouts of the
  * already created weight buffers; without (the first set) oneDNN chooses
  * them. */
-static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int any) {
+static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, plan_set *s, int any) {
     const int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed;
     memset(s, 0, sizeof *s);
     s->rows = B;
@@ -136,7 +136,7 @@ static int plans_build(const dn_config *c, dn_bf16 *bf, int B, plan_set *s, int 
     return GENBO_OK;
 }
 
-int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
+int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, genbo__net_bf16 **out) {
     *out = NULL;
     if (!dm_bf16_available())
         return genbo__fail(GENBO_EINVAL,
@@ -145,7 +145,7 @@ int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
                            dm_isa_name());
     threads_for(c, max_rows); /* plans and reorders of a small context are serial */
     const int W = c->width, D = c->D, L = c->depth, din = c->D + c->t_embed + c->y_embed;
-    dn_bf16 *bf = genbo__calloc(1, sizeof *bf);
+    genbo__net_bf16 *bf = genbo__calloc(1, sizeof *bf);
     if (!bf) return GENBO_ENOMEM;
     bf->max_rows = max_rows;
     bf->depth = L;
@@ -188,13 +188,13 @@ int dn_bf16_new(const dn_config *c, int max_rows, int store, dn_bf16 **out) {
     return GENBO_OK;
 fail:
     dm_sync_threads();
-    dn_bf16_free(bf);
+    genbo__net_bf16_free(bf);
     return rc ? rc : GENBO_EINVAL;
 }
 
-int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
-    dn_layout l;
-    dn_layout_init(c, &l);
+int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     const size_t W = (size_t)c->width;
     threads_for(c, bf->max_rows); /* a context for few rows converts serially too */
     dm_wbuf_load(bf->in_f, params + l.w_in);
@@ -219,7 +219,7 @@ int dn_bf16_load(const dn_config *c, dn_bf16 *bf, const float *params) {
 
 /* The plan set for B rows, built on first use (an evicted set is rebuilt;
  * oneDNN's primitive cache makes that cheap). NULL on failure. */
-static plan_set *plans_for(const dn_config *c, dn_bf16 *bf, int B) {
+static plan_set *plans_for(const genbo__net_config *c, genbo__net_bf16 *bf, int B) {
     for (int i = 0; i < bf->ncache; i++)
         if (bf->cache[i].rows == B) return &bf->cache[i];
     int slot;
@@ -238,16 +238,16 @@ static plan_set *plans_for(const dn_config *c, dn_bf16 *bf, int B) {
     return &bf->cache[slot];
 }
 
-int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) {
-    dn_bf16 *bf = a->bf;
-    dn_layout l;
-    dn_layout_init(c, &l);
+int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B) {
+    genbo__net_bf16 *bf = a->bf;
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     const int W = c->width, L = c->depth, din = l.din;
     const size_t BW = (size_t)B * W;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
     if (!s) return dm_sync_threads(), GENBO_EINVAL;
-    dk_to_bf16(a->u, bf->u16, (size_t)B * din);
+    genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
     float *h = a->h;
     dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
     for (int b = 0; b < L; b++) {
@@ -255,11 +255,11 @@ int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) 
         const float *b2 = b1 + W + (size_t)W * W;
         uint16_t *act = bf->act16 + (a->store ? b * BW : 0);
         uint16_t *a2 = bf->a2_16 + (a->store ? b * BW : 0);
-        dk_silu_bf16(h, act, BW);
+        genbo__k_silu_bf16(h, act, BW);
         if (a->store) {
             float *z = a->z + b * BW, *hn = h + BW;
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, z, NULL);
-            dk_silu_bf16(z, a2, BW);
+            genbo__k_silu_bf16(z, a2, BW);
             dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, hn, h);
             h = hn;
         } else {
@@ -268,17 +268,17 @@ int dn_bf16_forward(const dn_config *c, const float *params, dn_acts *a, int B) 
         }
     }
     uint16_t *act = bf->act16 + (a->store ? (size_t)L * BW : 0);
-    dk_silu_bf16(h, act, BW);
+    genbo__k_silu_bf16(h, act, BW);
     dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
     dm_sync_threads();
     return GENBO_OK;
 }
 
-int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const float *dout,
+int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__net_acts *a, int B, const float *dout,
                      int want_du) {
-    dn_bf16 *bf = a->bf;
-    dn_layout l;
-    dn_layout_init(c, &l);
+    genbo__net_bf16 *bf = a->bf;
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth;
     const size_t BW = (size_t)B * W;
     threads_for(c, B);
@@ -287,33 +287,33 @@ int dn_bf16_backward(const dn_config *c, float *grads, dn_acts *a, int B, const 
     float *dh = a->dh, *da = a->da, *dz = a->dz;
     uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16;
 
-    dk_to_bf16(dout, bf->dout16, (size_t)B * D);
+    genbo__k_to_bf16(dout, bf->dout16, (size_t)B * D);
     if (grads) {
         dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * BW, NULL, grads + l.w_out,
                     NULL);
-        dk_colsum(dout, B, D, grads + l.b_out);
+        genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
     dm_plan_run(s->dg_out, bf->dout16, dm_wbuf_data(bf->out_b), NULL, da, NULL);
-    dk_silu_grad_bf16(a->h + (size_t)L * BW, da, dh, dh16, BW);
+    genbo__k_silu_grad_bf16(a->h + (size_t)L * BW, da, dh, dh16, BW);
     for (int b = L - 1; b >= 0; b--) {
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         if (g1) {
             float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
             dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * BW, NULL, gw2, NULL);
-            dk_colsum(dh, B, W, gb2);
+            genbo__k_colsum(dh, B, W, gb2);
         }
         dm_plan_run(s->dg_blk, dh16, dm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da, NULL);
-        dk_silu_grad_bf16(a->z + b * BW, da, dz, dz16, BW);
+        genbo__k_silu_grad_bf16(a->z + b * BW, da, dz, dz16, BW);
         if (g1) {
             dm_plan_run(s->wg_blk, dz16, bf->act16 + b * BW, NULL, g1, NULL);
-            dk_colsum(dz, B, W, g1 + (size_t)W * W);
+            genbo__k_colsum(dz, B, W, g1 + (size_t)W * W);
         }
         dm_plan_run(s->dg_blk, dz16, dm_wbuf_data(bf->blk_b[2 * b]), NULL, da, NULL);
-        dk_silu_grad_add_bf16(a->h + b * BW, da, dh, dh16, BW);
+        genbo__k_silu_grad_add_bf16(a->h + b * BW, da, dh, dh16, BW);
     }
     if (grads) {
         dm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
-        dk_colsum(dh, B, W, grads + l.b_in);
+        genbo__k_colsum(dh, B, W, grads + l.b_in);
     }
     if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
     dm_sync_threads();

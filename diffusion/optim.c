@@ -8,13 +8,13 @@
 #define ADAM_B2 0.999
 #define ADAM_EPS 1e-8
 
-double gd_grad_norm(const float *g, size_t P) {
+double genbo__gd_grad_norm(const float *g, size_t P) {
     double s = 0; /* in double, in index order: deterministic */
     for (size_t k = 0; k < P; k++) s += (double)g[k] * g[k];
     return sqrt(s);
 }
 
-void gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
+void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                      double lr, double weight_decay, double gscale, long step, double ema_decay) {
     double bc1 = 1.0 - pow(ADAM_B1, (double)(step + 1));
     double bc2 = 1.0 - pow(ADAM_B2, (double)(step + 1));
@@ -58,7 +58,7 @@ static double sumsq_range(const float *g, size_t lo, size_t hi) {
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-double gd_grad_norm_par(const float *g, size_t P) {
+double genbo__gd_grad_norm_par(const float *g, size_t P) {
     double part[GD_BLOCKS];
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
@@ -85,7 +85,7 @@ static void adamw_range(float *w, const float *g, float *m1, float *m2, float *e
     }
 }
 
-void gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
+void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                          double lr, double weight_decay, double gscale, long step,
                          double ema_decay) {
     double bc1 = 1.0 - pow(ADAM_B1, (double)(step + 1));

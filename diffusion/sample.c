@@ -68,7 +68,7 @@ typedef struct sampler {
     int cfg;           /* conditional and w != 0: two passes a step */
     int cond;          /* condition on the target */
     float yz;          /* standardised target */
-    dn_acts acts;
+    genbo__net_acts acts;
     float *xin, *lt, *yv, *dout, *dx; /* up to 2 * chunk rows */
     uint8_t *nul;
     double *xo, *go;   /* designs / gradients in original units (chunk x D) */
@@ -78,7 +78,7 @@ typedef struct sampler {
 } sampler;
 
 static void sampler_free(sampler *s) {
-    dn_acts_free(&s->acts);
+    genbo__net_acts_free(&s->acts);
     free(s->xin);
     free(s->nul);
     free(s->xo);
@@ -100,10 +100,10 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     const size_t nmax = n < SAMPLE_CHUNK ? (n ? n : 1) : SAMPLE_CHUNK;
     const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
     int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD || p->grad_mode == GENBO_GRAD_TARGET;
-    if (dn_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
-    int rc = gd_acts_precision(m, &s->acts, p->precision, m->params);
+    if (genbo__net_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
+    int rc = genbo__gd_acts_precision(m, &s->acts, p->precision, m->params);
     if (rc) {
-        dn_acts_free(&s->acts);
+        genbo__net_acts_free(&s->acts);
         return rc;
     }
     s->xin = genbo__malloc((3 * R * D + 2 * R) * sizeof(float));
@@ -127,7 +127,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     const genbo_diffusion *m = s->m;
     const int D = m->cfg.D;
     const int rows = s->cfg ? 2 * nc : nc;
-    const ds_coef k = ds_schedule(m->schedule, m->T, t);
+    const genbo__sched_coef k = genbo__sched_schedule(m->schedule, m->T, t);
     const float lt = (float)log(t);
     for (int i = 0; i < rows; i++) {
         const double *xr = x + (size_t)(i % nc) * D;
@@ -137,7 +137,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         s->yv[i] = s->yz;
         s->nul[i] = !s->cond || i >= nc;
     }
-    int rc = dn_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    int rc = genbo__net_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
     if (rc) return rc;
     const double w = s->p->cfg_weight, c1 = s->cfg ? 1.0 + w : 1.0, c2 = -w;
     const float *out = s->acts.out;
@@ -189,7 +189,7 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
         for (int j = 0; j < D; j++)
             s->dout[(size_t)i * D + j] = (float)(c * s->go[(size_t)(i % nc) * D + j]);
     }
-    if ((rc = dn_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul,
+    if ((rc = genbo__net_backward(&m->cfg, m->params, NULL, &s->acts, rows, s->dout, s->yv, s->nul,
                           s->dx)))
         return rc;
     /* u = g - sigma (d eps/dx)^T g, written over go */
@@ -271,11 +271,11 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
  * clamped to [t0, T]. */
 static double edit_time(const genbo_diffusion *m, double s) {
     double lo = m->t0, hi = m->T;
-    if (ds_schedule(m->schedule, m->T, lo).sigma >= sqrt(s)) return lo;
-    if (ds_schedule(m->schedule, m->T, hi).sigma <= sqrt(s)) return hi;
+    if (genbo__sched_schedule(m->schedule, m->T, lo).sigma >= sqrt(s)) return lo;
+    if (genbo__sched_schedule(m->schedule, m->T, hi).sigma <= sqrt(s)) return hi;
     for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
         double mid = 0.5 * (lo + hi);
-        if (ds_schedule(m->schedule, m->T, mid).sigma < sqrt(s)) lo = mid;
+        if (genbo__sched_schedule(m->schedule, m->T, mid).sigma < sqrt(s)) lo = mid;
         else hi = mid;
     }
     return 0.5 * (lo + hi);
@@ -313,10 +313,10 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         const int nc = (int)(n - first < SAMPLE_CHUNK ? n - first : SAMPLE_CHUNK);
         const size_t nd = (size_t)nc * D;
         genbo_rng rng;
-        genbo_rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
-        for (size_t q = 0; q < nd; q++) x[q] = genbo_rng_normal(&rng);
+        genbo__rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
+        for (size_t q = 0; q < nd; q++) x[q] = genbo__rng_normal(&rng);
         if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */
-            ds_coef a = ds_schedule(m->schedule, m->T, t_hi);
+            genbo__sched_coef a = genbo__sched_schedule(m->schedule, m->T, t_hi);
             for (size_t q = 0; q < nd; q++) {
                 size_t j = q % (size_t)D;
                 double z = (p->init[first * D + q] - m->x_mean[j]) / m->x_sd[j];
@@ -327,17 +327,17 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         for (int k = 0; k < N && !rc; k++) {
             double t = t_hi * pow(m->t0 / t_hi, (double)k / N);
             double tn = t_hi * pow(m->t0 / t_hi, (double)(k + 1) / N);
-            ds_coef a = ds_schedule(m->schedule, m->T, t);
+            genbo__sched_coef a = genbo__sched_schedule(m->schedule, m->T, t);
             if ((rc = guided_score(&s, nc, x, t, sc))) break;
             if (p->sampler == GENBO_SAMPLER_EULER_MARUYAMA) {
                 /* backward SDE: dx = [-beta/2 x - beta s] dt + sqrt(beta) dW, dt = -h */
                 double h = t - tn, sq = sqrt(a.beta * h);
                 for (size_t q = 0; q < nd; q++)
-                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * genbo_rng_normal(&rng);
+                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * genbo__rng_normal(&rng);
             } else if (p->sampler == GENBO_SAMPLER_ANCESTRAL) {
                 /* exact transition of the forward process from tn to t,
                  * conditioned on x0 = x0hat: q(x_tn | x_t, x0hat) */
-                ds_coef b = ds_schedule(m->schedule, m->T, tn);
+                genbo__sched_coef b = genbo__sched_schedule(m->schedule, m->T, tn);
                 double ats = a.alpha / b.alpha, st2 = a.sigma * a.sigma,
                        ss2 = b.sigma * b.sigma;
                 double v = st2 - ats * ats * ss2; /* variance of x_t given x_tn */
@@ -345,11 +345,11 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
                 double sd = sqrt(fmax(v * ss2 / st2, 0.0));
                 for (size_t q = 0; q < nd; q++) {
                     double x0 = (x[q] + st2 * sc[q]) / a.alpha;
-                    x[q] = cx * x[q] + c0 * x0 + sd * genbo_rng_normal(&rng);
+                    x[q] = cx * x[q] + c0 * x0 + sd * genbo__rng_normal(&rng);
                 }
             } else {
                 /* probability-flow ODE dx/dt = -beta/2 (x + s), Heun */
-                ds_coef b = ds_schedule(m->schedule, m->T, tn);
+                genbo__sched_coef b = genbo__sched_schedule(m->schedule, m->T, tn);
                 double dt = tn - t;
                 for (size_t q = 0; q < nd; q++) {
                     d1[q] = -0.5 * a.beta * (x[q] + sc[q]);
@@ -369,7 +369,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         }
         if (rc) break;
         /* output: Tweedie estimate x0hat at t0, in original units */
-        ds_coef a = ds_schedule(m->schedule, m->T, m->t0);
+        genbo__sched_coef a = genbo__sched_schedule(m->schedule, m->T, m->t0);
         if ((rc = guided_score(&s, nc, x, m->t0, sc))) break;
         for (int i = 0; i < nc; i++)
             for (int j = 0; j < D; j++) {

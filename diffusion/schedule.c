@@ -4,8 +4,8 @@
 
 #include "diffusion/diffusion_internal.h"
 
-ds_coef ds_schedule(genbo_schedule s, double T, double t) {
-    ds_coef c;
+genbo__sched_coef genbo__sched_schedule(genbo_schedule s, double T, double t) {
+    genbo__sched_coef c;
     double B; /* integral of beta from 0 to t */
     if (s == GENBO_SCHEDULE_LINEAR_VP) {
         double b0 = 0.1 / T, b1 = 20.0 / T;

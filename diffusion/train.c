@@ -29,17 +29,17 @@
 
 #include "diffusion/train_internal.h"
 
-void gd_trainer_free(gd_trainer *t) {
+void genbo__gd_trainer_free(genbo__gd_trainer *t) {
     free(t->mem);
     free(t->xb);
     free(t->nul);
     free(t->val_rows); /* the base of both index arrays */
-    gd_alias_free(&t->weighted);
-    dn_acts_free(&t->acts);
-    gd_valset_free(&t->val);
+    genbo__gd_alias_free(&t->weighted);
+    genbo__net_acts_free(&t->acts);
+    genbo__gd_valset_free(&t->val);
 }
 
-static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B, int bf16) {
+static int trainer_init(genbo__gd_trainer *t, const genbo__net_config *c, size_t P, int B, int bf16) {
     memset(t, 0, sizeof *t);
     t->c = c;
     t->P = P;
@@ -47,14 +47,14 @@ static int trainer_init(gd_trainer *t, const dn_config *c, size_t P, int B, int 
     t->mem = genbo__malloc(6 * P * sizeof(float));
     t->xb = genbo__malloc((3 * (size_t)B * D + 2 * (size_t)B) * sizeof(float));
     t->nul = genbo__calloc((size_t)B, 1);
-    if (!t->mem || !t->xb || !t->nul || dn_acts_alloc(c, B, 1, &t->acts)) {
-        gd_trainer_free(t);
+    if (!t->mem || !t->xb || !t->nul || genbo__net_acts_alloc(c, B, 1, &t->acts)) {
+        genbo__gd_trainer_free(t);
         return GENBO_ENOMEM;
     }
     /* bf16 products (net_bf16.c): every plan is built here, for B rows */
-    int rc = bf16 ? dn_acts_use_bf16(c, &t->acts) : GENBO_OK;
+    int rc = bf16 ? genbo__net_acts_use_bf16(c, &t->acts) : GENBO_OK;
     if (rc) {
-        gd_trainer_free(t);
+        genbo__gd_trainer_free(t);
         return rc;
     }
     t->w = t->mem;
@@ -84,67 +84,67 @@ static double lr_fixed(const genbo_diffusion_params *p, long step) {
 }
 
 /* Auto: warm-up over the first evaluation interval, then the peak lr
- * times the plateau factor (halved on each plateau, see gd_after_eval). */
-static double lr_auto(const genbo_diffusion_params *p, const gd_trainer *t, long step) {
+ * times the plateau factor (halved on each plateau, see genbo__gd_after_eval). */
+static double lr_auto(const genbo_diffusion_params *p, const genbo__gd_trainer *t, long step) {
     long warm = p->eval_every;
     double s = step < warm ? (double)(step + 1) / (double)warm : 1.0;
     return p->lr * s * t->lr_scale;
 }
 
-static double lr_at(const genbo_diffusion_params *p, const gd_trainer *t, long step) {
+static double lr_at(const genbo_diffusion_params *p, const genbo__gd_trainer *t, long step) {
     return p->steps == GENBO_STEPS_AUTO ? lr_auto(p, t, step) : lr_fixed(p, step);
 }
 
 /* The one place a training row is chosen (with replacement): uniform over
  * the training rows, or by p->row_weights (an alias table over them). */
-static size_t draw_row(const gd_trainer *t, genbo_rng *rng) {
-    if (t->weighted.n) return t->rows[gd_alias_draw(&t->weighted, rng)];
-    return t->rows[genbo_rng_below(rng, t->n_rows)];
+static size_t draw_row(const genbo__gd_trainer *t, genbo_rng *rng) {
+    if (t->weighted.n) return t->rows[genbo__gd_alias_draw(&t->weighted, rng)];
+    return t->rows[genbo__rng_below(rng, t->n_rows)];
 }
 
 /* The alias table of p->row_weights restricted to the training rows (the
  * validation rows keep the uniform draw: the stopping rule judges the
  * model on the data as they are). */
-static int build_weighted(gd_trainer *t, const genbo_diffusion_params *p) {
+static int build_weighted(genbo__gd_trainer *t, const genbo_diffusion_params *p) {
     if (!p->row_weights) return GENBO_OK;
     double *w = genbo__malloc(t->n_rows * sizeof *w);
     if (!w) return GENBO_ENOMEM;
     for (size_t k = 0; k < t->n_rows; k++) w[k] = p->row_weights[t->rows[k]];
-    int rc = gd_alias_build(&t->weighted, t->n_rows, w);
+    int rc = genbo__gd_alias_build(&t->weighted, t->n_rows, w);
     free(w);
     return rc ? genbo__fail_prefix(rc, "diffusion: row_weights") : GENBO_OK;
 }
 
 /* One optimiser step on a fresh minibatch; returns its loss. */
-static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_diffusion_params *p,
+static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const genbo_diffusion_params *p,
                          const float *Xz, const float *yz) {
-    const dn_config *c = t->c;
+    const genbo__net_config *c = t->c;
     const int B = p->batch, D = c->D;
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
     genbo_rng *rng = &t->rng;
     for (int i = 0; i < B; i++) {
         size_t r = draw_row(t, rng);
-        double u = genbo_rng_uniform(rng);
+        double u = genbo__rng_uniform(rng);
         double tt = p->time_sampling == GENBO_TIME_UNIFORM ? t0 + u * (T - t0)
                                                            : exp(lt0 + u * (lT - lt0));
-        ds_coef k = ds_schedule(m->schedule, m->T, tt);
+        genbo__sched_coef k = genbo__sched_schedule(m->schedule, m->T, tt);
         t->lt[i] = (float)log(tt);
         const float *x0 = Xz + r * D;
         float *xr = t->xb + (size_t)i * D, *er = t->eps + (size_t)i * D;
         for (int j = 0; j < D; j++) {
-            double e = genbo_rng_normal(rng);
+            double e = genbo__rng_normal(rng);
             er[j] = (float)e;
             xr[j] = (float)(k.alpha * x0[j] + k.sigma * e);
         }
         if (yz) {
             t->yb[i] = yz[r];
-            t->nul[i] = genbo_rng_uniform(rng) < p->p_uncond;
+            t->nul[i] = genbo__rng_uniform(rng) < p->p_uncond;
         }
     }
     /* bf16: the products read a bf16 copy of this step's weights. Neither
      * call can fail here: the plans for B rows exist since trainer_init. */
-    (void)dn_acts_load_weights(c, &t->acts, t->w);
-    (void)dn_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
+    (void)genbo__net_acts_load_weights(c, &t->acts, t->w);
+    (void)genbo__net_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
     double loss = 0;
     const float scale = 2.0f / (float)((size_t)B * D);
     for (size_t k = 0; k < (size_t)B * D; k++) {
@@ -154,17 +154,17 @@ static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_di
     }
     loss /= (double)B * D;
     if (!isfinite(loss)) return loss;
-    (void)dn_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
+    (void)genbo__net_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
     /* bf16: the optimiser runs on OpenMP's threads too (fp32 keeps it on
      * this one: OpenBLAS's own threads are still spinning there) */
     const int par = t->acts.bf != NULL;
-    double gn = par ? gd_grad_norm_par(t->g, t->P) : gd_grad_norm(t->g, t->P);
+    double gn = par ? genbo__gd_grad_norm_par(t->g, t->P) : genbo__gd_grad_norm(t->g, t->P);
     double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
     /* EMA warm-up: early on, average over the steps so far only, so a
      * short run's EMA is not dominated by the random initialisation */
     long step = t->step;
     double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
-    (par ? gd_adamw_update_par : gd_adamw_update)(t->w, t->g, t->m1, t->m2, t->ema, t->P,
+    (par ? genbo__gd_adamw_update_par : genbo__gd_adamw_update)(t->w, t->g, t->m1, t->m2, t->ema, t->P,
                                                   lr_at(p, t, step), p->weight_decay, gscale,
                                                   step, ed);
     t->step++;
@@ -173,7 +173,7 @@ static double train_step(gd_trainer *t, const genbo_diffusion *m, const genbo_di
 
 /* Book-keeping after an evaluation: best weights, plateaus, stop. Returns
  * 1 when an auto run has converged. */
-static int after_eval(gd_trainer *t, const genbo_diffusion_params *p, double val) {
+static int after_eval(genbo__gd_trainer *t, const genbo_diffusion_params *p, double val) {
     t->last_val = val;
     if (!(val >= t->best_val)) { /* the best weights so far (any improvement) */
         t->best_val = val;
@@ -195,7 +195,7 @@ static int after_eval(gd_trainer *t, const genbo_diffusion_params *p, double val
     return 0;
 }
 
-static void fill_report(const gd_trainer *t, const genbo_diffusion_params *p, genbo_train_stop stop,
+static void fill_report(const genbo__gd_trainer *t, const genbo_diffusion_params *p, genbo_train_stop stop,
                         double seconds) {
     genbo_train_report *r = p->report;
     if (!r) return;
@@ -217,11 +217,11 @@ static void fill_report(const gd_trainer *t, const genbo_diffusion_params *p, ge
 }
 
 /* Checkpoint through the caller's callback. */
-static int save_checkpoint(gd_trainer *t, const genbo_diffusion_params *p, double elapsed) {
+static int save_checkpoint(genbo__gd_trainer *t, const genbo_diffusion_params *p, double elapsed) {
     if (!p->checkpoint) return GENBO_OK;
     void *buf;
     size_t len;
-    int rc = gd_checkpoint_write(t, elapsed, &buf, &len);
+    int rc = genbo__gd_checkpoint_write(t, elapsed, &buf, &len);
     if (rc) return rc;
     rc = p->checkpoint(p->checkpoint_ctx, t->step, buf, len);
     free(buf);
@@ -235,34 +235,34 @@ static int save_checkpoint(gd_trainer *t, const genbo_diffusion_params *p, doubl
  * to m->params; on failure m is untouched. */
 static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_t n,
                       const float *Xz, const float *yz, const float *init) {
-    const dn_config *c = &m->cfg;
+    const genbo__net_config *c = &m->cfg;
     const int B = p->batch;
     const int is_auto = p->steps == GENBO_STEPS_AUTO;
     const long limit = is_auto ? p->max_steps : p->steps;
-    gd_trainer t;
+    genbo__gd_trainer t;
     const int prec = genbo_precision_resolve(p->precision);
     if (prec < 0) return GENBO_EINVAL;
     int rc = trainer_init(&t, c, m->n_params, B, prec == GENBO_PRECISION_BF16);
-    if (!rc) rc = gd_split_rows(&t, p, n);
+    if (!rc) rc = genbo__gd_split_rows(&t, p, n);
     if (!rc) rc = build_weighted(&t, p);
-    if (!rc) rc = gd_valset_build(&t.val, m, p, Xz, yz, t.n_val ? t.val_rows : t.rows,
+    if (!rc) rc = genbo__gd_valset_build(&t.val, m, p, Xz, yz, t.n_val ? t.val_rows : t.rows,
                                   t.n_val ? t.n_val : t.n_rows);
     if (rc) {
-        gd_trainer_free(&t);
+        genbo__gd_trainer_free(&t);
         return rc;
     }
     t.have_val = 1;
     t.ck_batch = B;
     t.ck_auto = is_auto;
     t.ck_seed = p->seed;
-    t.ck_data_crc = gd_checkpoint_data_crc(n, (size_t)c->D, Xz, yz);
+    t.ck_data_crc = genbo__gd_checkpoint_data_crc(n, (size_t)c->D, Xz, yz);
     memcpy(t.w, init, t.P * sizeof(float));
     memcpy(t.ema, init, t.P * sizeof(float));
     memcpy(t.best, init, t.P * sizeof(float));
-    genbo_rng_seed(&t.rng, p->seed, 0x7472u /* "tr" */);
+    genbo__rng_seed(&t.rng, p->seed, 0x7472u /* "tr" */);
     double before = 0; /* seconds spent before a resumed checkpoint */
-    if (p->resume && (rc = gd_checkpoint_read(&t, p, n, Xz, yz, p->resume, p->resume_len, &before))) {
-        gd_trainer_free(&t);
+    if (p->resume && (rc = genbo__gd_checkpoint_read(&t, p, n, Xz, yz, p->resume, p->resume_len, &before))) {
+        genbo__gd_trainer_free(&t);
         return rc;
     }
     t.resumed_from = p->resume ? t.step : 0;
@@ -274,7 +274,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
     while (!stop_now) {
         double loss = train_step(&t, m, p, Xz, yz);
         if (!isfinite(loss)) {
-            gd_trainer_free(&t);
+            genbo__gd_trainer_free(&t);
             return genbo__fail(GENBO_ENUMERIC,
                                "diffusion: training diverged at step %ld (loss %g); "
                                "lower lr or raise clip",
@@ -287,7 +287,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
         int at_end = t.step >= limit || over_time;
         int interrupted = 0;
         if (t.step % p->eval_every == 0 || at_end) {
-            double val = gd_valset_loss(&t.val, m, p, t.ema);
+            double val = genbo__gd_valset_loss(&t.val, m, p, t.ema);
             t.last_train = t.train_acc / (double)t.train_cnt;
             t.train_acc = 0;
             t.train_cnt = 0;
@@ -325,7 +325,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
         if (interrupted) {
             fill_report(&t, p, GENBO_STOP_INTERRUPTED, before + genbo__now() - t_start);
             rc = save_checkpoint(&t, p, elapsed);
-            gd_trainer_free(&t);
+            genbo__gd_trainer_free(&t);
             if (rc) return rc;
             return genbo__fail(GENBO_ESTATE, "diffusion: training interrupted at step %ld%s", t.step,
                                p->checkpoint ? " (checkpoint stored)" : "");
@@ -336,7 +336,7 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
         memcpy(m->params, is_auto ? t.best : t.ema, t.P * sizeof(float));
         m->precision = (genbo_precision)prec;
     }
-    gd_trainer_free(&t);
+    genbo__gd_trainer_free(&t);
     return rc;
 }
 
@@ -380,7 +380,7 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
                           const double *X, const double *y, genbo_diffusion **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "diffusion_train: out is NULL");
     *out = NULL;
-    int rc = gd_check_params(p_in);
+    int rc = genbo__gd_check_params(p_in);
     if (rc) return rc;
     if (D < 1 || D > 65536)
         return genbo__fail(GENBO_EINVAL, "diffusion_train: dimension D must be in [1, 65536]");
@@ -389,9 +389,9 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
     genbo_diffusion_params_resolve(&q, n, D);
     const genbo_diffusion_params *p = &q;
 
-    dn_config c = {(int)D, p->width, p->depth, p->t_embed, p->y_embed};
+    genbo__net_config c = {(int)D, p->width, p->depth, p->t_embed, p->y_embed};
     genbo_diffusion *m;
-    if ((rc = gd_model_alloc(&c, &m))) return rc;
+    if ((rc = genbo__gd_model_alloc(&c, &m))) return rc;
     m->schedule = p->schedule;
     m->t0 = p->t0;
     m->T = p->T;
@@ -428,8 +428,8 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
         rc = GENBO_ENOMEM;
     } else {
         genbo_rng rng;
-        genbo_rng_seed(&rng, p->seed, 0x696eu /* "in" */);
-        dn_init_params(&c, init, &rng);
+        genbo__rng_seed(&rng, p->seed, 0x696eu /* "in" */);
+        genbo__net_init_params(&c, init, &rng);
         rc = train_loop(m, p, n, Xz, yz, init);
     }
     free(init);
@@ -446,7 +446,7 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
 int genbo_diffusion_finetune(genbo_diffusion *m, const genbo_diffusion_params *p_in, size_t n,
                              const double *X, const double *y) {
     if (!m) return genbo__fail(GENBO_EINVAL, "diffusion_finetune: model is NULL");
-    int rc = gd_check_params(p_in);
+    int rc = genbo__gd_check_params(p_in);
     if (rc) return rc;
     if (y && !m->conditional)
         return genbo__fail(GENBO_EINVAL,

@@ -7,32 +7,32 @@
 
 /* Fixed validation draws: x_t, eps, log t, y and the null flag of every
  * draw, made once from a seeded stream (validate.c). */
-typedef struct gd_valset {
+typedef struct genbo__gd_valset {
     size_t n;          /* draws */
     float *xt, *eps;   /* n x D */
     float *lt, *y;     /* n */
     uint8_t *nul;      /* n */
     int conditional;
-    dn_acts acts;      /* inference activations, GD_VAL_CHUNK rows */
-} gd_valset;
+    genbo__net_acts acts;      /* inference activations, GD_VAL_CHUNK rows */
+} genbo__gd_valset;
 
 /* Draws per validation: enough that the loss of one set of weights is
  * estimated to ~1% (the loss of a draw has a relative sd of about 0.5). */
 #define GD_VAL_DRAWS 2048
 #define GD_VAL_CHUNK 512
 
-typedef struct gd_trainer {
-    const dn_config *c;
+typedef struct genbo__gd_trainer {
+    const genbo__net_config *c;
     size_t P;
     float *mem;                       /* one allocation: w, g, m1, m2, ema, best */
     float *w, *g, *m1, *m2, *ema, *best;
     float *xb, *eps, *dout, *lt, *yb; /* batch buffers (one allocation) */
     uint8_t *nul;
-    dn_acts acts;
+    genbo__net_acts acts;
     size_t *rows, n_rows;             /* training rows (indices into the data) */
     size_t *val_rows, n_val;          /* held-out rows (the tail of the same array) */
-    gd_alias weighted;                /* row_weights over rows[0..n_rows) (n = 0: uniform) */
-    gd_valset val;
+    genbo__gd_alias weighted;                /* row_weights over rows[0..n_rows) (n = 0: uniform) */
+    genbo__gd_valset val;
     int have_val;
     genbo_rng rng;                    /* the minibatch stream */
     long step;                        /* optimiser steps done */
@@ -49,26 +49,26 @@ typedef struct gd_trainer {
     int ck_batch, ck_auto;
     uint64_t ck_seed;
     uint32_t ck_data_crc;
-} gd_trainer;
+} genbo__gd_trainer;
 
-void gd_trainer_free(gd_trainer *t);
+void genbo__gd_trainer_free(genbo__gd_trainer *t);
 
 /* validate.c: the seeded split of n rows into training and validation
  * rows (n_val = floor(val_fraction n), at most GENBO_VAL_MAX_ROWS, 0 when
  * fewer than 2 training rows would remain). */
-int gd_split_rows(gd_trainer *t, const genbo_diffusion_params *p, size_t n);
-int gd_valset_build(gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
+int genbo__gd_split_rows(genbo__gd_trainer *t, const genbo_diffusion_params *p, size_t n);
+int genbo__gd_valset_build(genbo__gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
                     const float *Xz, const float *yz, const size_t *rows, size_t n_rows);
 /* Mean ||eps_hat - eps||^2 / D over the draws with weights w. */
-double gd_valset_loss(gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
+double genbo__gd_valset_loss(genbo__gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
                       const float *w);
-void gd_valset_free(gd_valset *v);
+void genbo__gd_valset_free(genbo__gd_valset *v);
 
 /* checkpoint.c: the whole trainer state as a versioned, checksummed
  * buffer, and back (checked against this training's shape and data). */
-int gd_checkpoint_write(const gd_trainer *t, double elapsed, void **buf, size_t *len);
-uint32_t gd_checkpoint_data_crc(size_t n, size_t D, const float *Xz, const float *yz);
-int gd_checkpoint_read(gd_trainer *t, const genbo_diffusion_params *p, size_t n, const float *Xz,
+int genbo__gd_checkpoint_write(const genbo__gd_trainer *t, double elapsed, void **buf, size_t *len);
+uint32_t genbo__gd_checkpoint_data_crc(size_t n, size_t D, const float *Xz, const float *yz);
+int genbo__gd_checkpoint_read(genbo__gd_trainer *t, const genbo_diffusion_params *p, size_t n, const float *Xz,
                        const float *yz, const void *buf, size_t len, double *elapsed);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "diffusion/train_internal.h"
 
-int gd_split_rows(gd_trainer *t, const genbo_diffusion_params *p, size_t n) {
+int genbo__gd_split_rows(genbo__gd_trainer *t, const genbo_diffusion_params *p, size_t n) {
     size_t *idx = genbo__malloc(n * sizeof *idx);
     if (!idx) return GENBO_ENOMEM;
     for (size_t i = 0; i < n; i++) idx[i] = i;
@@ -21,8 +21,8 @@ int gd_split_rows(gd_trainer *t, const genbo_diffusion_params *p, size_t n) {
     if (n < n_val + 2) n_val = 0;
     if (n_val) {
         genbo_rng rng;
-        genbo_rng_seed(&rng, p->seed, 0x7661u /* "va" */);
-        genbo_rng_shuffle_prefix(&rng, idx, n, n_val);
+        genbo__rng_seed(&rng, p->seed, 0x7661u /* "va" */);
+        genbo__rng_shuffle_prefix(&rng, idx, n, n_val);
     }
     t->val_rows = idx;
     t->n_val = n_val;
@@ -31,13 +31,13 @@ int gd_split_rows(gd_trainer *t, const genbo_diffusion_params *p, size_t n) {
     return GENBO_OK;
 }
 
-void gd_valset_free(gd_valset *v) {
+void genbo__gd_valset_free(genbo__gd_valset *v) {
     free(v->xt);
-    dn_acts_free(&v->acts);
+    genbo__net_acts_free(&v->acts);
     memset(v, 0, sizeof *v);
 }
 
-int gd_valset_build(gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
+int genbo__gd_valset_build(genbo__gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
                     const float *Xz, const float *yz, const size_t *rows, size_t n_rows) {
     memset(v, 0, sizeof *v);
     const size_t D = (size_t)m->cfg.D, K = GD_VAL_DRAWS;
@@ -45,8 +45,8 @@ int gd_valset_build(gd_valset *v, const genbo_diffusion *m, const genbo_diffusio
     v->conditional = yz != NULL;
     /* one allocation: xt, eps (K x D), lt, y (K), nul (K bytes) */
     v->xt = genbo__malloc((2 * K * D + 2 * K) * sizeof(float) + K);
-    if (!v->xt || dn_acts_alloc(&m->cfg, GD_VAL_CHUNK, 0, &v->acts)) {
-        gd_valset_free(v);
+    if (!v->xt || genbo__net_acts_alloc(&m->cfg, GD_VAL_CHUNK, 0, &v->acts)) {
+        genbo__gd_valset_free(v);
         return GENBO_ENOMEM;
     }
     v->eps = v->xt + K * D;
@@ -54,34 +54,34 @@ int gd_valset_build(gd_valset *v, const genbo_diffusion *m, const genbo_diffusio
     v->y = v->lt + K;
     v->nul = (uint8_t *)(v->y + K);
     genbo_rng rng;
-    genbo_rng_seed(&rng, p->seed, 0x7664u /* "vd" */);
+    genbo__rng_seed(&rng, p->seed, 0x7664u /* "vd" */);
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
     for (size_t k = 0; k < K; k++) {
         size_t r = rows[k % n_rows];
-        double u = ((double)k + genbo_rng_uniform(&rng)) / (double)K; /* stratified */
+        double u = ((double)k + genbo__rng_uniform(&rng)) / (double)K; /* stratified */
         double tt = p->time_sampling == GENBO_TIME_UNIFORM ? t0 + u * (T - t0)
                                                            : exp(lt0 + u * (lT - lt0));
-        ds_coef c = ds_schedule(m->schedule, m->T, tt);
+        genbo__sched_coef c = genbo__sched_schedule(m->schedule, m->T, tt);
         v->lt[k] = (float)log(tt);
         for (size_t j = 0; j < D; j++) {
-            double e = genbo_rng_normal(&rng);
+            double e = genbo__rng_normal(&rng);
             v->eps[k * D + j] = (float)e;
             v->xt[k * D + j] = (float)(c.alpha * Xz[r * D + j] + c.sigma * e);
         }
         v->y[k] = yz ? yz[r] : 0.0f;
-        v->nul[k] = yz ? genbo_rng_uniform(&rng) < p->p_uncond : 1;
+        v->nul[k] = yz ? genbo__rng_uniform(&rng) < p->p_uncond : 1;
     }
     return GENBO_OK;
 }
 
-double gd_valset_loss(gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
+double genbo__gd_valset_loss(genbo__gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
                       const float *w) {
     (void)p;
     const size_t D = (size_t)m->cfg.D;
     double s = 0;
     for (size_t a = 0; a < v->n; a += GD_VAL_CHUNK) {
         int B = (int)(v->n - a < GD_VAL_CHUNK ? v->n - a : GD_VAL_CHUNK);
-        dn_forward(&m->cfg, w, &v->acts, B, v->xt + a * D, v->lt + a,
+        genbo__net_forward(&m->cfg, w, &v->acts, B, v->xt + a * D, v->lt + a,
                    v->conditional ? v->y + a : NULL, v->conditional ? v->nul + a : NULL);
         const float *out = v->acts.out, *e = v->eps + a * D;
         for (size_t k = 0; k < (size_t)B * D; k++) {

@@ -67,10 +67,10 @@ int genbo__random_pool(const double *pool_X, size_t n_pool, size_t dim, size_t n
     if (!pool_X || n_pool == 0 || dim == 0 || !out)
         return genbo__fail(GENBO_EINVAL, "random search: empty pool");
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0x72616e64); /* "rand" stream */
+    genbo__rng_seed(&r, seed, 0x72616e64); /* "rand" stream */
     if (n > n_pool) {
         for (size_t k = 0; k < n; k++)
-            memcpy(out + k * dim, pool_X + genbo_rng_below(&r, n_pool) * dim, dim * sizeof *out);
+            memcpy(out + k * dim, pool_X + genbo__rng_below(&r, n_pool) * dim, dim * sizeof *out);
         return GENBO_OK;
     }
     /* Without replacement: Floyd's algorithm would need a set; a partial
@@ -78,7 +78,7 @@ int genbo__random_pool(const double *pool_X, size_t n_pool, size_t dim, size_t n
     size_t *idx = genbo__malloc(n_pool * sizeof *idx);
     if (!idx) return GENBO_ENOMEM;
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
-    genbo_rng_shuffle_prefix(&r, idx, n_pool, n);
+    genbo__rng_shuffle_prefix(&r, idx, n_pool, n);
     for (size_t k = 0; k < n; k++) memcpy(out + k * dim, pool_X + idx[k] * dim, dim * sizeof *out);
     free(idx);
     return GENBO_OK;

@@ -102,8 +102,8 @@ int genbo__knn_scale(const double *pool_X, size_t n_pool, size_t dim, size_t k, 
     /* Partial Fisher-Yates: the first m entries are a uniform subset. */
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0x6b6e6e); /* "knn" stream */
-    genbo_rng_shuffle_prefix(&r, idx, n_pool, m);
+    genbo__rng_seed(&r, seed, 0x6b6e6e); /* "knn" stream */
+    genbo__rng_shuffle_prefix(&r, idx, n_pool, m);
     for (size_t i = 0; i < m; i++) memcpy(Q + i * dim, pool_X + idx[i] * dim, dim * sizeof *Q);
     int rc = genbo__knn_mean_dist(Q, m, pool_X, n_pool, dim, k, idx, NULL, scale);
     free(idx), free(Q);

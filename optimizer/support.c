@@ -48,9 +48,9 @@ int genbo__support_build(const double *pool_X, size_t n_pool, size_t dim, uint64
     /* reference rows: all, or a seeded subset; the first m of them are the
      * rows whose own distances calibrate s_k, r_max and the spacing */
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0x73757070); /* "supp" */
+    genbo__rng_seed(&r, seed, 0x73757070); /* "supp" */
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
-    genbo_rng_shuffle_prefix(&r, idx, n_pool, s->n_ref);
+    genbo__rng_shuffle_prefix(&r, idx, n_pool, s->n_ref);
     for (size_t i = 0; i < s->n_ref; i++)
         genbo__support_standardise(s, 1, pool_X + idx[i] * dim, s->Z + i * dim);
     for (size_t i = 0; i < m; i++) idx[i] = i; /* row i of Z skips itself */

@@ -203,7 +203,7 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
                 const double *ys, double *theta_out, size_t *n_tune) {
     size_t nl = p->ard ? d : 1, dim = nl + 2;
     genbo_rng rng;
-    genbo_rng_seed(&rng, p->seed, 0x47504859ULL); /* "GPHY" stream */
+    genbo__rng_seed(&rng, p->seed, 0x47504859ULL); /* "GPHY" stream */
 
     /* a random subset bounds the O(n^3) tuning cost */
     size_t m = n > GENBO_GP_TUNE_MAX ? GENBO_GP_TUNE_MAX : n;
@@ -221,7 +221,7 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
             return GENBO_ENOMEM;
         }
         for (size_t i = 0; i < n; i++) perm[i] = i;
-        genbo_rng_shuffle_prefix(&rng, perm, n, m);
+        genbo__rng_shuffle_prefix(&rng, perm, n, m);
         for (size_t i = 0; i < m; i++) {
             memcpy(Zt + i * d, Z + perm[i] * d, d * sizeof(double));
             yt[i] = ys[perm[i]];
@@ -268,11 +268,11 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
     double log_ell0 = log(sqrt((double)d));
     for (int start = 0; start <= p->restarts; start++) {
         for (size_t k = 0; k < nl; k++) {
-            double jitter = start ? 3.0 * (genbo_rng_uniform(&rng) - 0.5) : 0.0;
+            double jitter = start ? 3.0 * (genbo__rng_uniform(&rng) - 0.5) : 0.0;
             x[k] = clamp(log_ell0 + jitter, lb[k], ub[k]);
         }
-        x[nl] = start ? 2.0 * (genbo_rng_uniform(&rng) - 0.5) : 0.0;
-        x[nl + 1] = start ? log(1e-4) + genbo_rng_uniform(&rng) * (log(0.5) - log(1e-4))
+        x[nl] = start ? 2.0 * (genbo__rng_uniform(&rng) - 0.5) : 0.0;
+        x[nl + 1] = start ? log(1e-4) + genbo__rng_uniform(&rng) * (log(0.5) - log(1e-4))
                           : log(0.1);
         double f;
         nlopt_optimize(opt, x, &f); /* the best point is tracked in st either way */

@@ -124,10 +124,10 @@ static int select_kfold(size_t n, size_t d, const double *X, const double *y, in
         goto done;
     }
     genbo_rng rng;
-    genbo_rng_seed(&rng, seed, 0x52494447ULL); /* "RIDG" stream */
+    genbo__rng_seed(&rng, seed, 0x52494447ULL); /* "RIDG" stream */
     for (size_t i = 0; i < n; i++) perm[i] = i;
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)genbo_rng_below(&rng, i + 1), t = perm[i];
+        size_t j = (size_t)genbo__rng_below(&rng, i + 1), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }

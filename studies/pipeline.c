@@ -218,9 +218,9 @@ static int step_pseudo(genbo_study *s, int64_t run_id) {
     double *tru = genbo__malloc(k * sizeof *tru);
     if (!sub || !subX || !tru) rc = GENBO_ENOMEM;
     genbo_rng rng;
-    genbo_rng_seed(&rng, genbo__seed_mix(s->cfg->seed, 3, 0), 0);
+    genbo__rng_seed(&rng, genbo__seed_mix(s->cfg->seed, 3, 0), 0);
     for (size_t i = 0; !rc && i < k; i++) {
-        size_t j = k == d->n_pool ? i : (size_t)genbo_rng_below(&rng, d->n_pool);
+        size_t j = k == d->n_pool ? i : (size_t)genbo__rng_below(&rng, d->n_pool);
         sub[i] = m->pseudo[j];
         memcpy(subX + i * d->dim, d->pool_X + j * d->dim, d->dim * sizeof *subX);
     }

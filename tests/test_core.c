@@ -16,12 +16,12 @@ Test(core, errmsg_holds_formatted_message) {
 
 Test(core, rng_is_reproducible_and_streams_differ) {
     genbo_rng a, b, c;
-    genbo_rng_seed(&a, 42, 0);
-    genbo_rng_seed(&b, 42, 0);
-    genbo_rng_seed(&c, 42, 1);
+    genbo__rng_seed(&a, 42, 0);
+    genbo__rng_seed(&b, 42, 0);
+    genbo__rng_seed(&c, 42, 1);
     int same_c = 0;
     for (int i = 0; i < 1000; i++) {
-        uint64_t x = genbo_rng_u64(&a), y = genbo_rng_u64(&b), z = genbo_rng_u64(&c);
+        uint64_t x = genbo__rng_u64(&a), y = genbo__rng_u64(&b), z = genbo__rng_u64(&c);
         cr_assert_eq(x, y);
         same_c += (x == z);
     }
@@ -30,11 +30,11 @@ Test(core, rng_is_reproducible_and_streams_differ) {
 
 Test(core, normal_moments_within_statistical_bounds) {
     genbo_rng r;
-    genbo_rng_seed(&r, 7, 0);
+    genbo__rng_seed(&r, 7, 0);
     const int n = 200000;
     double s = 0, s2 = 0, s4 = 0;
     for (int i = 0; i < n; i++) {
-        double x = genbo_rng_normal(&r);
+        double x = genbo__rng_normal(&r);
         s += x;
         s2 += x * x;
         s4 += x * x * x * x;
@@ -48,10 +48,10 @@ Test(core, normal_moments_within_statistical_bounds) {
 
 Test(core, uniform_below_is_unbiased) {
     genbo_rng r;
-    genbo_rng_seed(&r, 3, 0);
+    genbo__rng_seed(&r, 3, 0);
     int counts[7] = {0};
     const int n = 70000;
-    for (int i = 0; i < n; i++) counts[genbo_rng_below(&r, 7)]++;
+    for (int i = 0; i < n; i++) counts[genbo__rng_below(&r, 7)]++;
     double chi2 = 0;
     for (int k = 0; k < 7; k++) chi2 += pow(counts[k] - n / 7.0, 2) / (n / 7.0);
     cr_assert_lt(chi2, 22.46); /* chi-square, 6 dof, p = 0.001 */
@@ -64,13 +64,13 @@ Test(core, crc32_matches_check_value) {
 Test(core, shuffle_prefix_draws_uniform_subsets) {
     /* Each of 10 items lands in a 3-subset with probability 3/10. */
     genbo_rng r;
-    genbo_rng_seed(&r, 11, 0);
+    genbo__rng_seed(&r, 11, 0);
     const int trials = 30000;
     int hits[10] = {0};
     for (int t = 0; t < trials; t++) {
         size_t idx[10];
         for (size_t i = 0; i < 10; i++) idx[i] = i;
-        genbo_rng_shuffle_prefix(&r, idx, 10, 3);
+        genbo__rng_shuffle_prefix(&r, idx, 10, 3);
         int seen[10] = {0};
         for (int k = 0; k < 3; k++) {
             cr_assert_lt(idx[k], 10u);

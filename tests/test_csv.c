@@ -211,14 +211,14 @@ Test(csv, write_read_round_trip_is_exact) {
     const size_t n = 500, d = 7;
     double *X = malloc(n * d * sizeof(double)), *y = malloc(n * sizeof(double));
     genbo_rng r;
-    genbo_rng_seed(&r, 11, 0);
+    genbo__rng_seed(&r, 11, 0);
     for (size_t i = 0; i < n * d; i++)
-        X[i] = genbo_rng_normal(&r) * pow(10.0, (double)genbo_rng_below(&r, 40) - 20.0);
+        X[i] = genbo__rng_normal(&r) * pow(10.0, (double)genbo__rng_below(&r, 40) - 20.0);
     X[0] = 0.1;
     X[1] = -0.0;
     X[2] = 4.9e-324; /* subnormal */
     X[3] = 1.7976931348623157e308;
-    for (size_t i = 0; i < n; i++) y[i] = genbo_rng_normal(&r) / 3.0;
+    for (size_t i = 0; i < n; i++) y[i] = genbo__rng_normal(&r) / 3.0;
     const char *names[] = {"a", "b c", "with,comma", "with\"quote", " padded ", "f", "g"};
     genbo_dataset *ds = NULL, *back = NULL;
     cr_assert_eq(genbo_dataset_create(n, d, X, y, names, &ds), GENBO_OK);

@@ -13,7 +13,7 @@
 
 /* wide enough that the products use the matrix units' blocking; odd row
  * counts exercise the tails */
-static const dn_config cfg = {7, 96, 2, 16, 12};
+static const genbo__net_config cfg = {7, 96, 2, 16, 12};
 
 static double rel_err(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
@@ -34,13 +34,13 @@ static batch make_batch(int B, uint64_t seed) {
     batch b = {B, malloc(sizeof(float) * B * cfg.D), malloc(sizeof(float) * B),
                malloc(sizeof(float) * B), malloc(sizeof(float) * B * cfg.D), malloc(B)};
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
-    for (int i = 0; i < B * cfg.D; i++) b.x[i] = (float)genbo_rng_normal(&r);
-    for (int i = 0; i < B * cfg.D; i++) b.R[i] = (float)genbo_rng_normal(&r);
+    genbo__rng_seed(&r, seed, 0);
+    for (int i = 0; i < B * cfg.D; i++) b.x[i] = (float)genbo__rng_normal(&r);
+    for (int i = 0; i < B * cfg.D; i++) b.R[i] = (float)genbo__rng_normal(&r);
     for (int i = 0; i < B; i++) {
-        b.lt[i] = (float)(log(1e-3) + 9.0 * genbo_rng_uniform(&r));
-        b.y[i] = (float)genbo_rng_normal(&r);
-        b.nul[i] = genbo_rng_uniform(&r) < 0.3;
+        b.lt[i] = (float)(log(1e-3) + 9.0 * genbo__rng_uniform(&r));
+        b.y[i] = (float)genbo__rng_normal(&r);
+        b.nul[i] = genbo__rng_uniform(&r) < 0.3;
     }
     return b;
 }
@@ -50,21 +50,21 @@ static void free_batch(batch *b) {
 }
 
 static float *make_params(void) {
-    dn_layout l;
-    dn_layout_init(&cfg, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(&cfg, &l);
     float *p = malloc(l.total * sizeof(float));
     genbo_rng r;
-    genbo_rng_seed(&r, 9, 0);
-    dn_init_params(&cfg, p, &r);
+    genbo__rng_seed(&r, 9, 0);
+    genbo__net_init_params(&cfg, p, &r);
     for (size_t k = 0; k < l.total; k++) /* non-zero biases and residual branches */
-        if (p[k] == 0.0f) p[k] = (float)(0.2 * genbo_rng_normal(&r));
+        if (p[k] == 0.0f) p[k] = (float)(0.2 * genbo__rng_normal(&r));
     return p;
 }
 
 Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
     need_precision(GENBO_PRECISION_BF16);
-    dn_layout l;
-    dn_layout_init(&cfg, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(&cfg, &l);
     float *p = make_params();
     float *g32 = malloc(l.total * sizeof(float)), *g16 = malloc(l.total * sizeof(float));
     const int rows[] = {37, 1, 64};
@@ -72,17 +72,17 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
         const int B = rows[t];
         batch b = make_batch(B, 100 + t);
         float *dx32 = malloc(sizeof(float) * B * cfg.D), *dx16 = malloc(sizeof(float) * B * cfg.D);
-        dn_acts f, h, inf;
-        cr_assert_eq(dn_acts_alloc(&cfg, 64, 1, &f), GENBO_OK);
-        cr_assert_eq(dn_acts_alloc(&cfg, 64, 1, &h), GENBO_OK);
-        cr_assert_eq(dn_acts_alloc(&cfg, 64, 0, &inf), GENBO_OK);
-        cr_assert_eq(dn_acts_use_bf16(&cfg, &h), GENBO_OK, "%s", genbo_errmsg());
-        cr_assert_eq(dn_acts_use_bf16(&cfg, &inf), GENBO_OK, "%s", genbo_errmsg());
-        cr_assert_eq(dn_acts_load_weights(&cfg, &h, p), GENBO_OK);
-        cr_assert_eq(dn_acts_load_weights(&cfg, &inf, p), GENBO_OK);
-        cr_assert_eq(dn_forward(&cfg, p, &f, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
-        cr_assert_eq(dn_forward(&cfg, p, &h, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
-        cr_assert_eq(dn_forward(&cfg, p, &inf, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        genbo__net_acts f, h, inf;
+        cr_assert_eq(genbo__net_acts_alloc(&cfg, 64, 1, &f), GENBO_OK);
+        cr_assert_eq(genbo__net_acts_alloc(&cfg, 64, 1, &h), GENBO_OK);
+        cr_assert_eq(genbo__net_acts_alloc(&cfg, 64, 0, &inf), GENBO_OK);
+        cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &h), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &inf), GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(genbo__net_acts_load_weights(&cfg, &h, p), GENBO_OK);
+        cr_assert_eq(genbo__net_acts_load_weights(&cfg, &inf, p), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&cfg, p, &f, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&cfg, p, &h, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&cfg, p, &inf, B, b.x, b.lt, b.y, b.nul), GENBO_OK);
         double eo = rel_err(h.out, f.out, (size_t)B * cfg.D);
         double ei = rel_err(inf.out, f.out, (size_t)B * cfg.D);
         cr_log_info("rows %d: output relative error bf16 %.2e, bf16 inference %.2e", B, eo, ei);
@@ -90,8 +90,8 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
         cr_expect_lt(eo, 3e-2, "rows %d: training-mode output error %.3e", B, eo);
         cr_expect_lt(ei, 3e-2, "rows %d: inference output error %.3e", B, ei);
         cr_expect_gt(eo, 0.0, "bf16 ran at all (the outputs differ from fp32 somewhere)");
-        cr_assert_eq(dn_backward(&cfg, p, g32, &f, B, b.R, b.y, b.nul, dx32), GENBO_OK);
-        cr_assert_eq(dn_backward(&cfg, p, g16, &h, B, b.R, b.y, b.nul, dx16), GENBO_OK);
+        cr_assert_eq(genbo__net_backward(&cfg, p, g32, &f, B, b.R, b.y, b.nul, dx32), GENBO_OK);
+        cr_assert_eq(genbo__net_backward(&cfg, p, g16, &h, B, b.R, b.y, b.nul, dx16), GENBO_OK);
         /* per tensor: weights, biases, null embedding, input */
         struct {
             const char *name;
@@ -105,9 +105,9 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
         }
         double ex = rel_err(dx16, dx32, (size_t)B * cfg.D);
         cr_expect_lt(ex, 5e-2, "rows %d: input gradient off by %.3e", B, ex);
-        dn_acts_free(&f);
-        dn_acts_free(&h);
-        dn_acts_free(&inf);
+        genbo__net_acts_free(&f);
+        genbo__net_acts_free(&h);
+        genbo__net_acts_free(&inf);
         free(dx32);
         free(dx16);
         free_batch(&b);
@@ -121,9 +121,9 @@ static genbo_diffusion *train_tiny(genbo_precision prec, uint64_t seed) {
     enum { N = 300, D = 3 };
     double X[N * D], y[N];
     genbo_rng r;
-    genbo_rng_seed(&r, 3, 0);
+    genbo__rng_seed(&r, 3, 0);
     for (int i = 0; i < N; i++) {
-        for (int j = 0; j < D; j++) X[i * D + j] = genbo_rng_normal(&r);
+        for (int j = 0; j < D; j++) X[i * D + j] = genbo__rng_normal(&r);
         y[i] = X[i * D] - X[i * D + 1];
     }
     genbo_diffusion_params p;

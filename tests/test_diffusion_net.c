@@ -10,23 +10,23 @@
 #include "diffusion/diffusion_internal.h"
 
 /* A small network and a batch with mixed conditional / null rows. */
-static const dn_config small = {3, 8, 2, 4, 6};
+static const genbo__net_config small = {3, 8, 2, 4, 6};
 enum { NB = 5 };
 static float gx[NB * 3], glt[NB], gy[NB], gR[NB * 3];
 static const uint8_t gnul[NB] = {0, 1, 0, 0, 1};
 
 static void make_batch(void) {
     genbo_rng r;
-    genbo_rng_seed(&r, 11, 0);
-    for (int i = 0; i < NB * 3; i++) gx[i] = (float)genbo_rng_normal(&r);
-    for (int i = 0; i < NB * 3; i++) gR[i] = (float)genbo_rng_normal(&r);
-    for (int i = 0; i < NB; i++) glt[i] = (float)(log(1e-3) + 9.0 * genbo_rng_uniform(&r));
-    for (int i = 0; i < NB; i++) gy[i] = (float)genbo_rng_normal(&r);
+    genbo__rng_seed(&r, 11, 0);
+    for (int i = 0; i < NB * 3; i++) gx[i] = (float)genbo__rng_normal(&r);
+    for (int i = 0; i < NB * 3; i++) gR[i] = (float)genbo__rng_normal(&r);
+    for (int i = 0; i < NB; i++) glt[i] = (float)(log(1e-3) + 9.0 * genbo__rng_uniform(&r));
+    for (int i = 0; i < NB; i++) gy[i] = (float)genbo__rng_normal(&r);
 }
 
 /* L = sum R .* out, evaluated in double from the float outputs */
-static double loss_of(const float *params, dn_acts *a, const float *x) {
-    dn_forward(&small, params, a, NB, x, glt, gy, gnul);
+static double loss_of(const float *params, genbo__net_acts *a, const float *x) {
+    genbo__net_forward(&small, params, a, NB, x, glt, gy, gnul);
     double L = 0;
     for (int i = 0; i < NB * 3; i++) L += (double)gR[i] * a->out[i];
     return L;
@@ -34,20 +34,20 @@ static double loss_of(const float *params, dn_acts *a, const float *x) {
 
 Test(diffusion_net, backward_matches_central_differences) {
     make_batch();
-    dn_layout l;
-    dn_layout_init(&small, &l);
+    genbo__net_layout l;
+    genbo__net_layout_init(&small, &l);
     float *p = malloc(l.total * sizeof(float)), *g = malloc(l.total * sizeof(float));
     genbo_rng r;
-    genbo_rng_seed(&r, 5, 0);
-    dn_init_params(&small, p, &r);
+    genbo__rng_seed(&r, 5, 0);
+    genbo__net_init_params(&small, p, &r);
     /* biases start at 0: give them values so their paths are exercised */
     for (size_t k = 0; k < l.total; k++)
-        if (p[k] == 0.0f) p[k] = (float)(0.3 * genbo_rng_normal(&r));
-    dn_acts a;
-    cr_assert_eq(dn_acts_alloc(&small, NB, 1, &a), GENBO_OK);
+        if (p[k] == 0.0f) p[k] = (float)(0.3 * genbo__rng_normal(&r));
+    genbo__net_acts a;
+    cr_assert_eq(genbo__net_acts_alloc(&small, NB, 1, &a), GENBO_OK);
     float dx[NB * 3];
     loss_of(p, &a, gx);
-    dn_backward(&small, p, g, &a, NB, gR, gy, gnul, dx);
+    genbo__net_backward(&small, p, g, &a, NB, gR, gy, gnul, dx);
 
     const float h = 2e-3f;
     int checked = 0;
@@ -81,7 +81,7 @@ Test(diffusion_net, backward_matches_central_differences) {
     double gnull = 0;
     for (int k = 0; k < small.y_embed; k++) gnull += fabs(g[l.null_y + k]);
     cr_assert_gt(gnull, 1e-4);
-    dn_acts_free(&a);
+    genbo__net_acts_free(&a);
     free(p);
     free(g);
 }
@@ -90,11 +90,11 @@ Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
     enum { P = 50 };
     float w[P], g[P], m1[P] = {0}, m2[P] = {0}, c[P], a[P];
     genbo_rng r;
-    genbo_rng_seed(&r, 9, 0);
+    genbo__rng_seed(&r, 9, 0);
     for (int k = 0; k < P; k++) {
-        w[k] = (float)genbo_rng_normal(&r);
-        c[k] = (float)genbo_rng_normal(&r);
-        a[k] = (float)(0.1 + 10 * genbo_rng_uniform(&r)); /* condition number 100 */
+        w[k] = (float)genbo__rng_normal(&r);
+        c[k] = (float)genbo__rng_normal(&r);
+        a[k] = (float)(0.1 + 10 * genbo__rng_uniform(&r)); /* condition number 100 */
     }
     double first = 0, last = 0;
     for (long step = 0; step < 2000; step++) {
@@ -106,7 +106,7 @@ Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
         if (step == 0) first = L;
         last = L;
         double lr = 0.05 * 0.5 * (1 + cos(M_PI * step / 2000.0));
-        gd_adamw_update(w, g, m1, m2, NULL, P, lr, 0.0, 1.0, step, 0.0);
+        genbo__gd_adamw_update(w, g, m1, m2, NULL, P, lr, 0.0, 1.0, step, 0.0);
     }
     cr_assert_gt(first, 1.0);
     cr_assert_lt(last, 1e-4 * first, "loss %g -> %g", first, last);
@@ -117,9 +117,9 @@ static genbo_diffusion *tiny_model_steps(uint64_t seed, long steps, double p_unc
     enum { N = 400, D = 3 };
     static double X[N * D], y[N];
     genbo_rng r;
-    genbo_rng_seed(&r, 3, 0);
+    genbo__rng_seed(&r, 3, 0);
     for (int i = 0; i < N; i++) {
-        for (int j = 0; j < D; j++) X[i * D + j] = 2.0 + 0.5 * genbo_rng_normal(&r);
+        for (int j = 0; j < D; j++) X[i * D + j] = 2.0 + 0.5 * genbo__rng_normal(&r);
         y[i] = X[i * D] - X[i * D + 1];
     }
     genbo_diffusion_params p;
@@ -286,9 +286,9 @@ Test(diffusion_net, public_sample_uses_reward_model_gradient) {
     enum { NL = 200, NS = 200 };
     double X[NL * 3], y[NL];
     genbo_rng r;
-    genbo_rng_seed(&r, 4, 0);
+    genbo__rng_seed(&r, 4, 0);
     for (int i = 0; i < NL; i++) {
-        for (int j = 0; j < 3; j++) X[i * 3 + j] = 2.0 + 0.5 * genbo_rng_normal(&r);
+        for (int j = 0; j < 3; j++) X[i * 3 + j] = 2.0 + 0.5 * genbo__rng_normal(&r);
         y[i] = X[i * 3] - X[i * 3 + 1];
     }
     genbo_reward_params rp;

@@ -47,10 +47,10 @@ static void gaussian_score_case(genbo_precision prec) {
         }
     double *X = malloc(sizeof(double) * N * D);
     genbo_rng r;
-    genbo_rng_seed(&r, 2024, 0);
+    genbo__rng_seed(&r, 2024, 0);
     for (int i = 0; i < N; i++) {
         double z[D];
-        for (int k = 0; k < D; k++) z[k] = genbo_rng_normal(&r);
+        for (int k = 0; k < D; k++) z[k] = genbo__rng_normal(&r);
         for (int j = 0; j < D; j++) {
             double s = mu[j];
             for (int k = 0; k < D; k++) s += C[j * D + k] * z[k];
@@ -76,7 +76,7 @@ static void gaussian_score_case(genbo_precision prec) {
     const double ts[3] = {0.05, 0.5, 2.0};
     double *Xt = malloc(sizeof(double) * M * D), *S = malloc(sizeof(double) * M * D);
     for (int q = 0; q < 3; q++) {
-        ds_coef k = ds_schedule(GENBO_SCHEDULE_OU, p.T, ts[q]);
+        genbo__sched_coef k = genbo__sched_schedule(GENBO_SCHEDULE_OU, p.T, ts[q]);
         double Ct[D * D], L[D * D], c[D];
         for (int i = 0; i < D; i++) {
             c[i] = m->x_mean[i] + k.alpha * (mu[i] - m->x_mean[i]);
@@ -87,7 +87,7 @@ static void gaussian_score_case(genbo_precision prec) {
         cholesky(D, Ct, L);
         for (int i = 0; i < M; i++) {
             double z[D];
-            for (int j = 0; j < D; j++) z[j] = genbo_rng_normal(&r);
+            for (int j = 0; j < D; j++) z[j] = genbo__rng_normal(&r);
             for (int j = 0; j < D; j++) {
                 double s = c[j];
                 for (int l = 0; l <= j; l++) s += L[j * D + l] * z[l];
@@ -121,10 +121,10 @@ static void gaussian_score_case(genbo_precision prec) {
 
 static void ring_sample(genbo_rng *r, int n, double *X) {
     for (int i = 0; i < n; i++) {
-        int k = (int)genbo_rng_below(r, 8);
+        int k = (int)genbo__rng_below(r, 8);
         double a = 2 * M_PI * k / 8;
-        X[2 * i] = RING_R * cos(a) + RING_SD * genbo_rng_normal(r);
-        X[2 * i + 1] = RING_R * sin(a) + RING_SD * genbo_rng_normal(r);
+        X[2 * i] = RING_R * cos(a) + RING_SD * genbo__rng_normal(r);
+        X[2 * i + 1] = RING_R * sin(a) + RING_SD * genbo__rng_normal(r);
     }
 }
 
@@ -158,7 +158,7 @@ static void ring_case(genbo_precision prec) {
     double *X = malloc(sizeof(double) * N * 2), *H1 = malloc(sizeof(double) * M * 2),
            *H2 = malloc(sizeof(double) * M * 2), *G = malloc(sizeof(double) * M * 2);
     genbo_rng r;
-    genbo_rng_seed(&r, 77, 0);
+    genbo__rng_seed(&r, 77, 0);
     ring_sample(&r, N, X);
     ring_sample(&r, M, H1);
     ring_sample(&r, M, H2);

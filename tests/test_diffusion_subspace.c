@@ -26,8 +26,8 @@ static void support_and_target_case(genbo_precision prec) {
                 support, reward);
     cr_expect_leq(support, 0.05, "support distance %.4f", support);
     genbo_rng r;
-    genbo_rng_seed(&r, 5, 0);
-    for (int i = 0; i < NS * SS_D; i++) G[i] = genbo_rng_normal(&r);
+    genbo__rng_seed(&r, 5, 0);
+    for (int i = 0; i < NS * SS_D; i++) G[i] = genbo__rng_normal(&r);
     double noise_support;
     ss_means(&t, NS, G, &reward, &noise_support);
     cr_expect_gt(noise_support, 0.8, "noise support distance %.4f", noise_support);

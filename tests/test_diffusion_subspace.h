@@ -23,11 +23,11 @@ typedef struct subspace_task {
 
 static void ss_make(subspace_task *t, uint64_t seed, double label_noise) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
+    genbo__rng_seed(&r, seed, 0);
     /* Gram-Schmidt on Gaussian columns */
     for (int k = 0; k < SS_d; k++) {
         double *a = t->A;
-        for (int j = 0; j < SS_D; j++) a[j * SS_d + k] = genbo_rng_normal(&r);
+        for (int j = 0; j < SS_D; j++) a[j * SS_d + k] = genbo__rng_normal(&r);
         for (int l = 0; l < k; l++) {
             double dot = 0;
             for (int j = 0; j < SS_D; j++) dot += a[j * SS_d + k] * a[j * SS_d + l];
@@ -46,7 +46,7 @@ static void ss_make(subspace_task *t, uint64_t seed, double label_noise) {
     t->y = malloc(sizeof(double) * SS_N);
     for (int i = 0; i < SS_N; i++) {
         double z[SS_d];
-        for (int k = 0; k < SS_d; k++) z[k] = genbo_rng_normal(&r);
+        for (int k = 0; k < SS_d; k++) z[k] = genbo__rng_normal(&r);
         for (int j = 0; j < SS_D; j++) {
             double s = 0;
             for (int k = 0; k < SS_d; k++) s += t->A[j * SS_d + k] * z[k];
@@ -56,7 +56,7 @@ static void ss_make(subspace_task *t, uint64_t seed, double label_noise) {
     for (int i = 0; i < SS_N; i++) t->y[i] = 0;
     for (int i = 0; i < SS_N; i++) {
         for (int j = 0; j < SS_D; j++) t->y[i] += t->theta[j] * t->X[i * SS_D + j];
-        t->y[i] += label_noise * genbo_rng_normal(&r);
+        t->y[i] += label_noise * genbo__rng_normal(&r);
     }
 }
 

@@ -15,14 +15,14 @@ static double X[N * D], Y[N];
 /* designs on a 1-dimensional curve in R^4, reward along it */
 static void make_data(void) {
     genbo_rng r;
-    genbo_rng_seed(&r, 21, 0);
+    genbo__rng_seed(&r, 21, 0);
     for (int i = 0; i < N; i++) {
-        double z = genbo_rng_normal(&r);
+        double z = genbo__rng_normal(&r);
         X[i * D + 0] = z;
         X[i * D + 1] = z * z - 1.0;
         X[i * D + 2] = sin(2.0 * z);
-        X[i * D + 3] = 0.05 * genbo_rng_normal(&r);
-        Y[i] = z + 0.1 * genbo_rng_normal(&r);
+        X[i * D + 3] = 0.05 * genbo__rng_normal(&r);
+        Y[i] = z + 0.1 * genbo__rng_normal(&r);
     }
 }
 

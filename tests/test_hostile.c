@@ -195,9 +195,9 @@ Test(hostile, wide_ridge_matches_the_dual_form_and_stays_small) {
     enum { N = 5, D = 40 };
     double X[N * D], y[N], Zt[N * D];
     genbo_rng rng;
-    genbo_rng_seed(&rng, 11, 0);
-    for (int i = 0; i < N * D; i++) X[i] = genbo_rng_normal(&rng) * (1 + i % 3);
-    for (int i = 0; i < N; i++) y[i] = X[i * D] - 2 * X[i * D + 1] + 0.1 * genbo_rng_normal(&rng);
+    genbo__rng_seed(&rng, 11, 0);
+    for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&rng) * (1 + i % 3);
+    for (int i = 0; i < N; i++) y[i] = X[i * D] - 2 * X[i * D + 1] + 0.1 * genbo__rng_normal(&rng);
     genbo_reward_params p;
     genbo_reward_params_default(&p);
     p.lambda_select = GENBO_LAMBDA_FIXED;
@@ -246,7 +246,7 @@ Test(hostile, wide_ridge_matches_the_dual_form_and_stays_small) {
     /* 3 rows x 20,000 features: kilobytes per feature row, not d^2 */
     enum { N2 = 3, D2 = 20000 };
     double *X2 = malloc(sizeof(double) * N2 * D2), y2[N2] = {1, 2, 4};
-    for (int i = 0; i < N2 * D2; i++) X2[i] = genbo_rng_normal(&rng);
+    for (int i = 0; i < N2 * D2; i++) X2[i] = genbo__rng_normal(&rng);
     genbo_reward_params_default(&p);
     cr_assert_eq(genbo_reward_fit(&p, N2, D2, X2, y2, &m), GENBO_OK, "%s", genbo_errmsg());
     void *buf;
@@ -325,9 +325,9 @@ Test(hostile, model_loaders_validate_every_field) {
     enum { N = 64, D = 3 };
     double X[N * D], y[N];
     genbo_rng rng;
-    genbo_rng_seed(&rng, 4, 0);
-    for (int i = 0; i < N * D; i++) X[i] = genbo_rng_normal(&rng);
-    for (int i = 0; i < N; i++) y[i] = X[i * D] + 0.1 * genbo_rng_normal(&rng);
+    genbo__rng_seed(&rng, 4, 0);
+    for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&rng);
+    for (int i = 0; i < N; i++) y[i] = X[i * D] + 0.1 * genbo__rng_normal(&rng);
     genbo_diffusion_params dp;
     genbo_diffusion_params_default(&dp);
     dp.width = 8;
@@ -401,7 +401,7 @@ Test(hostile, model_loaders_validate_every_field) {
  * UB, this checks the value). */
 Test(hostile, silu_of_nan_is_nan) {
     float z[4] = {NAN, 1.0f, -200.0f, 200.0f}, b[4] = {0, 0, 0, 0}, a[4];
-    dk_bias_silu(z, b, a, 1, 4);
+    genbo__k_bias_silu(z, b, a, 1, 4);
     cr_assert(isnan(a[0]));
     cr_assert_float_eq(a[1], 1.0f / (1.0f + expf(-1.0f)), 1e-6);
     cr_assert(fabsf(a[2]) < 1e-30f);

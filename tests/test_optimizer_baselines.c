@@ -137,10 +137,10 @@ static double off_subspace(const double *A, size_t D, size_t d, const double *x)
 Test(baselines, ascent_on_a_linear_reward_leaves_the_subspace) {
     enum { D = 16, d = 4, NL = 200, NP = 2000, N = 8 };
     genbo_rng r;
-    genbo_rng_seed(&r, 21, 0);
+    genbo__rng_seed(&r, 21, 0);
     /* A by Gram-Schmidt on Gaussian columns */
     double A[D * d];
-    for (int i = 0; i < D * d; i++) A[i] = genbo_rng_normal(&r);
+    for (int i = 0; i < D * d; i++) A[i] = genbo__rng_normal(&r);
     for (int k = 0; k < d; k++) {
         for (int p = 0; p < k; p++) {
             double dot = 0;
@@ -153,7 +153,7 @@ Test(baselines, ascent_on_a_linear_reward_leaves_the_subspace) {
     }
     double theta[D] = {0};
     for (int k = 0; k < d; k++) {
-        double beta = genbo_rng_normal(&r);
+        double beta = genbo__rng_normal(&r);
         for (int j = 0; j < D; j++) theta[j] += A[j * d + k] * beta;
     }
     double *L = malloc(sizeof(double) * NL * D), *P = malloc(sizeof(double) * NP * D);
@@ -163,7 +163,7 @@ Test(baselines, ascent_on_a_linear_reward_leaves_the_subspace) {
         int n = set ? NP : NL;
         for (int i = 0; i < n; i++) {
             double z[d];
-            for (int k = 0; k < d; k++) z[k] = genbo_rng_normal(&r);
+            for (int k = 0; k < d; k++) z[k] = genbo__rng_normal(&r);
             for (int j = 0; j < D; j++) {
                 X[i * D + j] = 0;
                 for (int k = 0; k < d; k++) X[i * D + j] += A[j * d + k] * z[k];

@@ -37,8 +37,8 @@ static void assert_no_children(void) {
 
 static void fill_designs(double *X, size_t n, size_t d, uint64_t seed) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
-    for (size_t i = 0; i < n * d; i++) X[i] = genbo_rng_normal(&r) * 3.0;
+    genbo__rng_seed(&r, seed, 0);
+    for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) * 3.0;
 }
 
 static genbo__evaluator *command(const char *script_and_args, double timeout, size_t d) {

@@ -10,8 +10,8 @@
 
 static void gaussian(double *X, size_t n, size_t d, double shift, uint64_t seed) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
-    for (size_t i = 0; i < n * d; i++) X[i] = genbo_rng_normal(&r) + shift;
+    genbo__rng_seed(&r, seed, 0);
+    for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) + shift;
 }
 
 Test(metrics, three_points_by_hand) {

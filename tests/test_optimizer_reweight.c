@@ -49,20 +49,20 @@ Test(reweight, alias_draws_follow_the_weights) {
     const double wt[K] = {0, 1, 2, 0.5, 10, 3, 0.25};
     double sum = 0;
     for (int i = 0; i < K; i++) sum += wt[i];
-    gd_alias a;
-    cr_assert_eq(gd_alias_build(&a, K, wt), GENBO_OK);
+    genbo__gd_alias a;
+    cr_assert_eq(genbo__gd_alias_build(&a, K, wt), GENBO_OK);
     genbo_rng r;
-    genbo_rng_seed(&r, 9, 1);
+    genbo__rng_seed(&r, 9, 1);
     const long n = 1000000;
     long cnt[K] = {0};
-    for (long k = 0; k < n; k++) cnt[gd_alias_draw(&a, &r)]++;
+    for (long k = 0; k < n; k++) cnt[genbo__gd_alias_draw(&a, &r)]++;
     for (int i = 0; i < K; i++) {
         double p = wt[i] / sum, sdv = sqrt(n * p * (1 - p));
         cr_assert_leq(fabs(cnt[i] - n * p), 5 * sdv + 1e-9, "row %d: %ld draws, expected %.0f", i, cnt[i], n * p);
     }
     cr_assert_eq(cnt[0], 0, "a zero weight is never drawn");
-    gd_alias_free(&a);
+    genbo__gd_alias_free(&a);
     const double bad[2] = {1, -1}, zero[2] = {0, 0};
-    cr_assert_eq(gd_alias_build(&a, 2, bad), GENBO_EINVAL);
-    cr_assert_eq(gd_alias_build(&a, 2, zero), GENBO_EINVAL);
+    cr_assert_eq(genbo__gd_alias_build(&a, 2, bad), GENBO_EINVAL);
+    cr_assert_eq(genbo__gd_alias_build(&a, 2, zero), GENBO_EINVAL);
 }

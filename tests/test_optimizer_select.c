@@ -33,11 +33,11 @@ Test(select, diversity_rule_keeps_min_distance) {
     enum { NCL = 12, PER = 10, M = NCL * PER, D = 3, N = 8 };
     double Z[M * D], acq[M], ratio[M];
     genbo_rng r;
-    genbo_rng_seed(&r, 3, 0);
+    genbo__rng_seed(&r, 3, 0);
     for (int c = 0; c < NCL; c++)
         for (int k = 0; k < PER; k++) {
             int i = c * PER + k;
-            for (int j = 0; j < D; j++) Z[i * D + j] = (j == 0 ? c : 0) + 1e-3 * genbo_rng_normal(&r);
+            for (int j = 0; j < D; j++) Z[i * D + j] = (j == 0 ? c : 0) + 1e-3 * genbo__rng_normal(&r);
             acq[i] = 100.0 - c - 0.01 * k; /* cluster 0 best */
             ratio[i] = 1.0;
         }
@@ -101,9 +101,9 @@ Test(select, support_ratio_separates_on_and_off) {
     enum { NP = 2000, D = 4, NQ = 200 };
     double *P = malloc(sizeof(double) * NP * D), *Q = malloc(sizeof(double) * NQ * D);
     genbo_rng r;
-    genbo_rng_seed(&r, 5, 0);
+    genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < NP + NQ; i++) {
-        double t = genbo_rng_normal(&r), *row = i < NP ? P + i * D : Q + (i - NP) * D;
+        double t = genbo__rng_normal(&r), *row = i < NP ? P + i * D : Q + (i - NP) * D;
         for (int j = 0; j < D; j++) row[j] = (j + 1) * t;
     }
     genbo__support s;

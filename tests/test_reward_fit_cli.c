@@ -21,10 +21,10 @@ static void write_csv(void) {
     cr_assert_not_null(f);
     fprintf(f, "a,b,c,score\n");
     genbo_rng r;
-    genbo_rng_seed(&r, 4, 0);
+    genbo__rng_seed(&r, 4, 0);
     for (int i = 0; i < 80; i++) {
-        double a = genbo_rng_normal(&r), b = 3 * genbo_rng_normal(&r), c = genbo_rng_uniform(&r);
-        fprintf(f, "%.17g,%.17g,%.17g,%.17g\n", a, b, c, 1 + 2 * a - 0.5 * b + 0.01 * genbo_rng_normal(&r));
+        double a = genbo__rng_normal(&r), b = 3 * genbo__rng_normal(&r), c = genbo__rng_uniform(&r);
+        fprintf(f, "%.17g,%.17g,%.17g,%.17g\n", a, b, c, 1 + 2 * a - 0.5 * b + 0.01 * genbo__rng_normal(&r));
     }
     fclose(f);
 }

@@ -19,10 +19,10 @@ static double smooth_f(const double *x, size_t d) {
 
 static void make_data(uint64_t seed, size_t n, size_t d, double noise, double *X, double *y) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
+    genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < d; k++) X[i * d + k] = 2.0 * genbo_rng_normal(&r) + 0.5 * k;
-        y[i] = 10.0 + 3.0 * smooth_f(X + i * d, d) + noise * genbo_rng_normal(&r);
+        for (size_t k = 0; k < d; k++) X[i * d + k] = 2.0 * genbo__rng_normal(&r) + 0.5 * k;
+        y[i] = 10.0 + 3.0 * smooth_f(X + i * d, d) + noise * genbo__rng_normal(&r);
     }
 }
 

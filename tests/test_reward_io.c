@@ -12,14 +12,14 @@
 
 static void make_data(size_t n, size_t d, double *X, double *y) {
     genbo_rng r;
-    genbo_rng_seed(&r, 99, 0);
+    genbo__rng_seed(&r, 99, 0);
     for (size_t i = 0; i < n; i++) {
         y[i] = 0;
         for (size_t k = 0; k < d; k++) {
-            X[i * d + k] = genbo_rng_normal(&r);
+            X[i * d + k] = genbo__rng_normal(&r);
             y[i] += (k + 1.0) * X[i * d + k] * (k % 2 ? X[i * d + k] : 1.0);
         }
-        y[i] += 0.1 * genbo_rng_normal(&r);
+        y[i] += 0.1 * genbo__rng_normal(&r);
     }
 }
 

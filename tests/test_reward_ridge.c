@@ -13,16 +13,16 @@
 /* X ~ N(offset_j, scale_j^2) per column: standardisation has work to do. */
 static void random_design(genbo_rng *r, size_t n, size_t d, double *X) {
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) X[i * d + j] = 0.5 * (double)j - 1.0 + (1.0 + j) * genbo_rng_normal(r);
+        for (size_t j = 0; j < d; j++) X[i * d + j] = 0.5 * (double)j - 1.0 + (1.0 + j) * genbo__rng_normal(r);
 }
 
 Test(reward_ridge, recovers_theta_on_noiseless_data) {
     const size_t n = 200, d = 8;
     genbo_rng r;
-    genbo_rng_seed(&r, 11, 0);
+    genbo__rng_seed(&r, 11, 0);
     double *X = malloc(n * d * sizeof(double)), y[200], theta[8];
     random_design(&r, n, d, X);
-    for (size_t j = 0; j < d; j++) theta[j] = genbo_rng_normal(&r);
+    for (size_t j = 0; j < d; j++) theta[j] = genbo__rng_normal(&r);
     for (size_t i = 0; i < n; i++) {
         y[i] = 3.0;
         for (size_t j = 0; j < d; j++) y[i] += theta[j] * X[i * d + j];
@@ -134,12 +134,12 @@ static void brute_loo(size_t n, size_t d, const double *X, const double *y, doub
 
 static void noisy_problem(uint64_t seed, size_t n, size_t d, double *X, double *y) {
     genbo_rng r;
-    genbo_rng_seed(&r, seed, 0);
+    genbo__rng_seed(&r, seed, 0);
     random_design(&r, n, d, X);
     double theta[16];
-    for (size_t j = 0; j < d; j++) theta[j] = 0.5 * genbo_rng_normal(&r) / (1.0 + j);
+    for (size_t j = 0; j < d; j++) theta[j] = 0.5 * genbo__rng_normal(&r) / (1.0 + j);
     for (size_t i = 0; i < n; i++) {
-        y[i] = 1.0 + 1.0 * genbo_rng_normal(&r);
+        y[i] = 1.0 + 1.0 * genbo__rng_normal(&r);
         for (size_t j = 0; j < d; j++) y[i] += theta[j] * X[i * d + j];
     }
 }
@@ -195,12 +195,12 @@ Test(reward_ridge, constant_feature_gets_zero_weight) {
     const size_t n = 50, d = 3;
     double X[150], y[50];
     genbo_rng r;
-    genbo_rng_seed(&r, 2, 0);
+    genbo__rng_seed(&r, 2, 0);
     for (size_t i = 0; i < n; i++) {
-        X[i * d] = genbo_rng_normal(&r);
+        X[i * d] = genbo__rng_normal(&r);
         X[i * d + 1] = 4.25; /* constant */
-        X[i * d + 2] = genbo_rng_normal(&r);
-        y[i] = 2.0 * X[i * d] - X[i * d + 2] + 0.01 * genbo_rng_normal(&r);
+        X[i * d + 2] = genbo__rng_normal(&r);
+        y[i] = 2.0 * X[i * d] - X[i * d + 2] + 0.01 * genbo__rng_normal(&r);
     }
     genbo_reward *m = NULL;
     cr_assert_eq(genbo_reward_fit(NULL, n, d, X, y, &m), GENBO_OK, "%s", genbo_errmsg());

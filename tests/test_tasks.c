@@ -84,10 +84,10 @@ Test(tasks, subspace_support_distance_zero_on_data_and_exact_off_it) {
         /* x + v with v orthogonal to span(A) and ||v|| = s ||x||: the
          * distance is ||v|| / ||x + v|| = s / sqrt(1 + s^2). */
         genbo_rng r;
-        genbo_rng_seed(&r, 77, 0);
+        genbo__rng_seed(&r, 77, 0);
         for (size_t i = 0; i < n; i++) {
-            double v[64], nx = 0, nv = 0, s = 0.1 + 2.0 * genbo_rng_uniform(&r);
-            for (size_t k = 0; k < D; k++) v[k] = genbo_rng_normal(&r);
+            double v[64], nx = 0, nv = 0, s = 0.1 + 2.0 * genbo__rng_uniform(&r);
+            for (size_t k = 0; k < D; k++) v[k] = genbo__rng_normal(&r);
             remove_span(A, D, d, v);
             for (size_t k = 0; k < D; k++) {
                 nx += X[i * D + k] * X[i * D + k];
@@ -411,7 +411,7 @@ static void unit_normal(const genbo__manifold *m, const double *u, genbo_rng *r,
     double J[6 * 3], G[9] = {0}, c[3] = {0};
     cr_assert(d <= 6 && k <= 3);
     genbo__manifold_jacobian(m, u, J);
-    for (size_t i = 0; i < d; i++) n[i] = genbo_rng_normal(r);
+    for (size_t i = 0; i < d; i++) n[i] = genbo__rng_normal(r);
     for (size_t a = 0; a < k; a++) {
         for (size_t i = 0; i < d; i++) c[a] += J[i * k + a] * n[i];
         for (size_t b = 0; b < k; b++)
@@ -456,16 +456,16 @@ Test(tasks, curved_support_distance_zero_on_data_exact_near_it) {
      * the distance is sqrt(h^2 + ||v||^2) while h is below the local
      * radius of curvature (>= 1 / max ||w_j||^2, about 0.1 here) */
     genbo_rng r;
-    genbo_rng_seed(&r, 5, 0);
+    genbo__rng_seed(&r, 5, 0);
     for (size_t i = 0; i < 500; i++) {
         double u[3], z[6], nv[6], x[48], v[48], got;
-        for (int a = 0; a < 3; a++) u[a] = genbo_rng_normal(&r);
+        for (int a = 0; a < 3; a++) u[a] = genbo__rng_normal(&r);
         genbo__manifold_map(m, u, z);
         unit_normal(m, u, &r, nv);
-        double h = 0.002 + 0.03 * genbo_rng_uniform(&r), p = 2.0 * genbo_rng_uniform(&r), nv2 = 0;
+        double h = 0.002 + 0.03 * genbo__rng_uniform(&r), p = 2.0 * genbo__rng_uniform(&r), nv2 = 0;
         for (size_t k = 0; k < d; k++) z[k] += h * nv[k];
         embed(A, D, d, z, x);
-        for (size_t k = 0; k < D; k++) v[k] = genbo_rng_normal(&r);
+        for (size_t k = 0; k < D; k++) v[k] = genbo__rng_normal(&r);
         remove_span(A, D, d, v);
         for (size_t k = 0; k < D; k++) nv2 += v[k] * v[k];
         for (size_t k = 0; k < D; k++) x[k] += p * v[k] / sqrt(nv2);
@@ -485,13 +485,13 @@ Test(tasks, curved_projection_is_no_worse_than_a_dense_search) {
     genbo_task *t = make_curved(48, 6, 3, 3);
     const genbo__manifold *m = genbo__task_manifold(t, NULL);
     genbo_rng r;
-    genbo_rng_seed(&r, 6, 0);
+    genbo__rng_seed(&r, 6, 0);
     double worst = 0, mean_d = 0;
     for (int i = 0; i < 40; i++) {
         double u[3], z[6], zc[6], uc[3], res[6];
-        for (int a = 0; a < 3; a++) u[a] = genbo_rng_normal(&r);
+        for (int a = 0; a < 3; a++) u[a] = genbo__rng_normal(&r);
         genbo__manifold_map(m, u, z);
-        for (int k = 0; k < 6; k++) z[k] += 0.6 * genbo_rng_normal(&r);
+        for (int k = 0; k < 6; k++) z[k] += 0.6 * genbo__rng_normal(&r);
         double f = genbo__manifold_project(m, z, NULL);
         /* F(a) bounds the search radius */
         genbo__manifold_map(m, z, zc);
@@ -500,7 +500,7 @@ Test(tasks, curved_projection_is_no_worse_than_a_dense_search) {
         double best = INFINITY, R = sqrt(R2);
         for (int j = 0; j < 20000; j++) {
             double s = 0;
-            for (int a = 0; a < 3; a++) uc[a] = z[a] + R * (2 * genbo_rng_uniform(&r) - 1);
+            for (int a = 0; a < 3; a++) uc[a] = z[a] + R * (2 * genbo__rng_uniform(&r) - 1);
             genbo__manifold_map(m, uc, res);
             for (int k = 0; k < 6; k++) s += (res[k] - z[k]) * (res[k] - z[k]);
             best = fmin(best, s);
@@ -560,10 +560,10 @@ Test(tasks, curved_oracle_formula_optimum_and_penalty) {
     /* penalty: moving a data design by v off the subspace changes nothing
      * but the penalty, -10 ||v||^2, so the score falls as the distance grows */
     genbo_rng r;
-    genbo_rng_seed(&r, 9, 0);
+    genbo__rng_seed(&r, 9, 0);
     for (size_t i = 0; i < 50; i++) {
         double v[48], x[48], nv2 = 0, prev = y[i];
-        for (size_t k = 0; k < D; k++) v[k] = genbo_rng_normal(&r);
+        for (size_t k = 0; k < D; k++) v[k] = genbo__rng_normal(&r);
         remove_span(A, D, d, v);
         for (size_t k = 0; k < D; k++) nv2 += v[k] * v[k];
         for (double p = 0.1; p < 2.0; p *= 2) {
@@ -582,7 +582,7 @@ Test(tasks, curved_oracle_formula_optimum_and_penalty) {
     double off_mean = 0;
     for (size_t i = 0; i < 1000; i++) {
         double z[6], x[48], yo;
-        for (size_t k = 0; k < d; k++) z[k] = genbo_rng_normal(&r) * (k < 3 ? 1.0 : 0.7);
+        for (size_t k = 0; k < d; k++) z[k] = genbo__rng_normal(&r) * (k < 3 ? 1.0 : 0.7);
         embed(A, D, d, z, x);
         genbo_task_oracle(t, 1, x, &yo);
         off_mean += yo / 1000;

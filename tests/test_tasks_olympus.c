@@ -143,11 +143,11 @@ Test(olympus, nearest_row_oracle_is_exact_on_measured_rows) {
 
 Test(olympus, simplex_projection_lands_on_the_simplex_and_is_nearest) {
     genbo_rng r;
-    genbo_rng_seed(&r, 21, 0);
+    genbo__rng_seed(&r, 21, 0);
     for (int trial = 0; trial < 2000; trial++) {
-        size_t d = 2 + genbo_rng_below(&r, 8);
+        size_t d = 2 + genbo__rng_below(&r, 8);
         double x[10], p[10];
-        for (size_t j = 0; j < d; j++) x[j] = 0.7 * genbo_rng_normal(&r) + 0.2;
+        for (size_t j = 0; j < d; j++) x[j] = 0.7 * genbo__rng_normal(&r) + 0.2;
         if (trial % 5 == 0) x[1] = x[0]; /* ties */
         genbo__simplex_project(d, x, p);
         double s = 0;
@@ -163,7 +163,7 @@ Test(olympus, simplex_projection_lands_on_the_simplex_and_is_nearest) {
         for (size_t j = 0; j < d; j++) dp += (x[j] - p[j]) * (x[j] - p[j]);
         for (int k = 0; k < 20; k++) {
             double q[10], t = 0;
-            for (size_t j = 0; j < d; j++) t += (q[j] = -log(1.0 - genbo_rng_uniform(&r)));
+            for (size_t j = 0; j < d; j++) t += (q[j] = -log(1.0 - genbo__rng_uniform(&r)));
             double mix = k < 10 ? 1.0 : 1e-3; /* far and near competitors */
             double dq = 0;
             for (size_t j = 0; j < d; j++) {
