@@ -65,11 +65,11 @@ int cmd_report(int argc, char **argv) {
         report_usage(stderr);
         return 2;
     }
-    sqlite3 *db = NULL;
+    genbo__db *db = NULL;
     if (dashboard_db_open(db_path, &db) != GENBO_OK) return cli_fail("report");
     cJSON *doc = NULL;
     int status = dashboard_report_json(db, db_path, study, &doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
     if (status != GENBO_OK) return cli_fail("report");
     char *json = dashboard_json_print(doc);
     cJSON_Delete(doc);

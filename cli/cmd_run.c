@@ -45,14 +45,14 @@ static void print_cell(int w, double v, int predicted) {
 }
 
 /* One table per metric: targets down, methods across. */
-static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const char *title,
+static int print_table(genbo__db *db, int64_t run_id, const genbo_config *c, const char *title,
                        const char *column) {
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT %s, subopt_kind, target FROM metrics WHERE run_id = ? AND round = 0 AND "
              "target_label = ? AND method = ?", column);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 1;
+    genbo__db_stmt *st;
+    if (genbo__db_prepare(db, sql, &st) != GENBO__DB_OK) return 1;
     printf("\n%s\n", title);
     int any_pred = 0;
     for (int j0 = 0, j1; j0 < c->n_methods; j0 = j1) {
@@ -67,17 +67,17 @@ static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const
             double tv = NAN;
             int printed_head = 0;
             for (int j = j0; j < j1; j++) {
-                sqlite3_reset(st);
-                sqlite3_bind_int64(st, 1, run_id);
-                sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
+                genbo__db_reset(st);
+                genbo__db_bind_int64(st, 1, run_id);
+                genbo__db_bind_text(st, 2, c->targets[i].label, -1, GENBO__DB_STATIC);
+                genbo__db_bind_text(st, 3, c->methods[j], -1, GENBO__DB_STATIC);
                 double v = NAN;
                 int pred = 0;
-                if (sqlite3_step(st) == SQLITE_ROW) {
-                    if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-                    const char *k = (const char *)sqlite3_column_text(st, 1);
+                if (genbo__db_step(st) == GENBO__DB_ROW) {
+                    if (genbo__db_column_type(st, 0) != GENBO__DB_NULL) v = genbo__db_column_double(st, 0);
+                    const char *k = (const char *)genbo__db_column_text(st, 1);
                     pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
-                    tv = sqlite3_column_double(st, 2);
+                    tv = genbo__db_column_double(st, 2);
                 }
                 if (!printed_head) {
                     snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
@@ -90,56 +90,54 @@ static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const
             printf("\n");
         }
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (any_pred) printf("* from predicted rewards (no true reward: evaluator = none)\n");
     return 0;
 }
 
-static void print_rounds(sqlite3 *db, int64_t run_id) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT round, target_label, target, subopt, subopt_kind, mean_true, best_true, "
+static void print_rounds(genbo__db *db, int64_t run_id) {
+    genbo__db_stmt *st;
+    if (genbo__db_prepare(db, "SELECT round, target_label, target, subopt, subopt_kind, mean_true, best_true, "
                            "support_distance, n, n_failed FROM metrics WHERE run_id = ? AND round > 0 "
-                           "ORDER BY round", -1, &st, NULL) != SQLITE_OK)
+                           "ORDER BY round", &st) != GENBO__DB_OK)
         return;
-    sqlite3_bind_int64(st, 1, run_id);
+    genbo__db_bind_int64(st, 1, run_id);
     int first = 1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (genbo__db_step(st) == GENBO__DB_ROW) {
         if (first) printf("\nDesign loop\n%-6s %-10s %10s %10s %10s %10s %6s\n", "round", "target", "SubOpt",
                           "mean", "best", "support", "failed");
         first = 0;
-        printf("%-6d %-10s", sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1));
+        printf("%-6d %-10s", genbo__db_column_int(st, 0), (const char *)genbo__db_column_text(st, 1));
         const int cols[4] = {3, 5, 6, 7};
         for (int k = 0; k < 4; k++) {
-            if (sqlite3_column_type(st, cols[k]) == SQLITE_NULL) printf(" %10s", "-");
-            else printf(" %10.4f", sqlite3_column_double(st, cols[k]));
+            if (genbo__db_column_type(st, cols[k]) == GENBO__DB_NULL) printf(" %10s", "-");
+            else printf(" %10.4f", genbo__db_column_double(st, cols[k]));
         }
-        const char *kind = (const char *)sqlite3_column_text(st, 4);
-        printf(" %6d%s\n", sqlite3_column_int(st, 9), kind && !strcmp(kind, "predicted") ? "  (SubOpt predicted)" : "");
+        const char *kind = (const char *)genbo__db_column_text(st, 4);
+        printf(" %6d%s\n", genbo__db_column_int(st, 9), kind && !strcmp(kind, "predicted") ? "  (SubOpt predicted)" : "");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
 }
 
 /* The diffusion training of the run: why it stopped, steps, best
  * validation loss, time. A budget stop before convergence is a warning on
  * stderr (also with --quiet): the model may be undertrained. */
-static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT stop, steps, best_step, best_val_loss, seconds, n_train, n_val, width, depth, "
-                           "batch, resumed_from FROM trainings WHERE run_id = ? AND round = 0", -1, &st, NULL) != SQLITE_OK)
+static void print_training(genbo__db *db, int64_t run_id, const genbo_config *c) {
+    genbo__db_stmt *st;
+    if (genbo__db_prepare(db, "SELECT stop, steps, best_step, best_val_loss, seconds, n_train, n_val, width, depth, "
+                           "batch, resumed_from FROM trainings WHERE run_id = ? AND round = 0", &st) != GENBO__DB_OK)
         return;
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *stop = (const char *)sqlite3_column_text(st, 0);
-        printf("\nDiffusion training: %s after %lld steps", stop, (long long)sqlite3_column_int64(st, 1));
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-            printf(", best validation loss %.4f at step %lld", sqlite3_column_double(st, 3),
-                   (long long)sqlite3_column_int64(st, 2));
+    genbo__db_bind_int64(st, 1, run_id);
+    if (genbo__db_step(st) == GENBO__DB_ROW) {
+        const char *stop = (const char *)genbo__db_column_text(st, 0);
+        printf("\nDiffusion training: %s after %lld steps", stop, (long long)genbo__db_column_int64(st, 1));
+        if (genbo__db_column_type(st, 3) != GENBO__DB_NULL)
+            printf(", best validation loss %.4f at step %lld", genbo__db_column_double(st, 3),
+                   (long long)genbo__db_column_int64(st, 2));
         printf(", %.1f s (%lld training / %lld validation rows, %d x %d network, batch %d%s)\n",
-               sqlite3_column_double(st, 4), (long long)sqlite3_column_int64(st, 5),
-               (long long)sqlite3_column_int64(st, 6), sqlite3_column_int(st, 8), sqlite3_column_int(st, 7),
-               sqlite3_column_int(st, 9), sqlite3_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
+               genbo__db_column_double(st, 4), (long long)genbo__db_column_int64(st, 5),
+               (long long)genbo__db_column_int64(st, 6), genbo__db_column_int(st, 8), genbo__db_column_int(st, 7),
+               genbo__db_column_int(st, 9), genbo__db_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
         if (!strcmp(stop, "max_steps"))
             fprintf(stderr, "genbo: warning: diffusion training stopped on its step budget (max_steps = %ld) "
                             "before the validation loss converged; raise [diffusion] max_steps\n", c->max_steps);
@@ -147,20 +145,19 @@ static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
             fprintf(stderr, "genbo: warning: diffusion training stopped on its time budget (max_seconds = %g) "
                             "before the validation loss converged; raise [diffusion] max_seconds\n", c->max_seconds);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
 }
 
 static int print_summary(const char *db_path, const char *name, const genbo_config *c) {
-    sqlite3 *db;
+    genbo__db *db;
     if (genbo__store_open(db_path, 1, &db)) return cli_fail("reading the results");
     int64_t run_id = 0;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT MAX(r.id) FROM runs r JOIN studies s ON s.id = r.study_id WHERE "
-                           "s.name = ? AND r.kind = 'run'", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) run_id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+    genbo__db_stmt *st;
+    if (genbo__db_prepare(db, "SELECT MAX(r.id) FROM runs r JOIN studies s ON s.id = r.study_id WHERE "
+                           "s.name = ? AND r.kind = 'run'", &st) == GENBO__DB_OK) {
+        genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+        if (genbo__db_step(st) == GENBO__DB_ROW) run_id = genbo__db_column_int64(st, 0);
+        genbo__db_finalize(st);
     }
     printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
     print_table(db, run_id, c,

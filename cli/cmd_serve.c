@@ -48,7 +48,7 @@ int cmd_serve(int argc, char **argv) {
 #define SERVE_TIMEOUT 10.0
 
 typedef struct server {
-    sqlite3 *db;
+    genbo__db *db;
     char *page; /* the live page, rendered once */
     size_t page_len;
 } server;
@@ -162,7 +162,7 @@ int cmd_serve(int argc, char **argv) {
     if (dashboard_db_open(db_path, &s.db) != GENBO_OK) return cli_fail("serve");
     s.page = dashboard_page_render(NULL, &s.page_len);
     if (!s.page) {
-        sqlite3_close(s.db);
+        genbo__db_close(s.db);
         return cli_fail("serve");
     }
 
@@ -182,7 +182,7 @@ int cmd_serve(int argc, char **argv) {
     serve_guard *guard = serve_guard_start(limit, timeout);
     if (!guard) {
         free(s.page);
-        sqlite3_close(s.db);
+        genbo__db_close(s.db);
         fprintf(stderr, "genbo serve: cannot start the connection guard\n");
         return 1;
     }
@@ -212,7 +212,7 @@ int cmd_serve(int argc, char **argv) {
     serve_guard_stop(guard);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(s.page);
-    sqlite3_close(s.db);
+    genbo__db_close(s.db);
     return rc;
 }
 #endif

@@ -15,69 +15,64 @@
 #include "core/core.h"
 #include "studies/store.h"
 
-int dashboard_db_open(const char *path, sqlite3 **out) {
+int dashboard_db_open(const char *path, genbo__db **out) {
     *out = NULL;
     if (!path || !*path) return genbo__fail(GENBO_EINVAL, "no database given (--db)");
-    sqlite3 *db = NULL;
-    /* READONLY: the dashboard must never create or modify a database. */
-    /* immutable in a directory we cannot write (studies/store.c) */
-    int rc = genbo__sqlite_open_read(path, SQLITE_OPEN_FULLMUTEX, &db);
-    if (rc) return GENBO_EIO;
-    sqlite3_busy_timeout(db, 2000);
-    sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                            "('studies', 'runs', 'trials', 'observations', 'metrics', "
-                            "'reward_samples', 'targets')",
-                            -1, &st, NULL);
-    int tables = -1;
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) tables = sqlite3_column_int(st, 0);
-    const char *why = tables < 0 ? sqlite3_errmsg(db) : NULL;
-    if (tables < 0) {
-        genbo__fail(GENBO_EFORMAT, "%s: not a readable SQLite database: %s", path, why);
-    } else if (tables != 7) {
-        genbo__fail(GENBO_EFORMAT,
-                    "%s: not a genbo study database (tables studies, runs, trials, "
-                    "observations, metrics, reward_samples, targets expected)",
-                    path);
-    }
-    sqlite3_finalize(st);
-    if (tables != 7) {
-        sqlite3_close(db);
+    genbo__db *db = NULL;
+    /* Read-only: the dashboard must never create or modify a database (an
+     * SQLite file is immutable in a directory we cannot write). */
+    if (genbo__db_connect(path, 1, 0, &db)) return GENBO_EIO;
+    char label[512];
+    genbo__db_mask(path, label, sizeof label);
+    static const char *const tables[] = {"studies", "runs", "trials", "observations", "metrics",
+                                         "reward_samples", "targets"};
+    int64_t probe;
+    if (genbo__db_table_count(db, &probe)) {
+        genbo__fail(GENBO_EFORMAT, "%s: not a readable database: %s", label, genbo__db_errmsg(db));
+        genbo__db_close(db);
         return GENBO_EFORMAT;
     }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        if (!genbo__db_has_table(db, tables[i])) {
+            genbo__fail(GENBO_EFORMAT,
+                        "%s: not a genbo study database (tables studies, runs, trials, "
+                        "observations, metrics, reward_samples, targets expected)",
+                        label);
+            genbo__db_close(db);
+            return GENBO_EFORMAT;
+        }
     *out = db;
     return GENBO_OK;
 }
 
 /* ---- rows -> JSON ------------------------------------------------------ */
 
-static int db_fail(sqlite3 *db, const char *what) {
-    return genbo__fail(GENBO_EDB, "dashboard query (%s): %s", what, sqlite3_errmsg(db));
+static int db_fail(genbo__db *db, const char *what) {
+    return genbo__fail(GENBO_EDB, "dashboard query (%s): %s", what, genbo__db_errmsg(db));
 }
 
 /* Column i of the current row as a new JSON value (NULL for BLOBs, which
  * the dashboard never shows). */
-static cJSON *column_json(sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, i));
-    case SQLITE_TEXT: return cJSON_CreateString((const char *)sqlite3_column_text(st, i));
-    case SQLITE_NULL: return cJSON_CreateNull();
+static cJSON *column_json(genbo__db_stmt *st, int i) {
+    switch (genbo__db_column_type(st, i)) {
+    case GENBO__DB_INTEGER: return cJSON_CreateNumber((double)genbo__db_column_int64(st, i));
+    case GENBO__DB_FLOAT: return cJSON_CreateNumber(genbo__db_column_double(st, i));
+    case GENBO__DB_TEXT: return cJSON_CreateString((const char *)genbo__db_column_text(st, i));
+    case GENBO__DB_NULL: return cJSON_CreateNull();
     default: return NULL;
     }
 }
 
 /* Run `sql` (with ?1 bound to study_id when study_id >= 0) and append one
  * object per row to the array `rows`. */
-static int query_rows(sqlite3 *db, const char *what, const char *sql, sqlite3_int64 study_id,
+static int query_rows(genbo__db *db, const char *what, const char *sql, int64_t study_id,
                       cJSON *rows) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(db, what);
-    if (study_id >= 0) sqlite3_bind_int64(st, 1, study_id);
-    int rc, status = GENBO_OK, ncol = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    genbo__db_stmt *st = NULL;
+    if (genbo__db_prepare(db, sql, &st) != GENBO__DB_OK) return db_fail(db, what);
+    if (study_id >= 0) genbo__db_bind_int64(st, 1, study_id);
+    int rc, status = GENBO_OK;
+    while ((rc = genbo__db_step(st)) == GENBO__DB_ROW) {
+        int ncol = genbo__db_column_count(st); /* PostgreSQL knows it once run */
         cJSON *row = cJSON_CreateObject();
         if (!row || !cJSON_AddItemToArray(rows, row)) {
             cJSON_Delete(row);
@@ -86,19 +81,19 @@ static int query_rows(sqlite3 *db, const char *what, const char *sql, sqlite3_in
         }
         for (int i = 0; i < ncol; i++) {
             /* A column named x holds a design as a JSON array (trials.x_json). */
-            int raw = sqlite3_column_type(st, i) == SQLITE_TEXT && !strcmp(sqlite3_column_name(st, i), "x");
-            cJSON *v = raw ? cJSON_Parse((const char *)sqlite3_column_text(st, i)) : column_json(st, i);
-            if (v && !cJSON_AddItemToObject(row, sqlite3_column_name(st, i), v)) cJSON_Delete(v);
+            int raw = genbo__db_column_type(st, i) == GENBO__DB_TEXT && !strcmp(genbo__db_column_name(st, i), "x");
+            cJSON *v = raw ? cJSON_Parse((const char *)genbo__db_column_text(st, i)) : column_json(st, i);
+            if (v && !cJSON_AddItemToObject(row, genbo__db_column_name(st, i), v)) cJSON_Delete(v);
         }
     }
-    if (status == GENBO_OK && rc != SQLITE_DONE) status = db_fail(db, what);
-    sqlite3_finalize(st);
+    if (status == GENBO_OK && rc != GENBO__DB_DONE) status = db_fail(db, what);
+    genbo__db_finalize(st);
     return status;
 }
 
 /* Like query_rows but into a new array stored under `key` in obj. */
-static int add_rows(sqlite3 *db, cJSON *obj, const char *key, const char *sql,
-                    sqlite3_int64 study_id) {
+static int add_rows(genbo__db *db, cJSON *obj, const char *key, const char *sql,
+                    int64_t study_id) {
     cJSON *rows = cJSON_AddArrayToObject(obj, key);
     if (!rows) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
     return query_rows(db, key, sql, study_id, rows);
@@ -177,22 +172,20 @@ static const char *const sql_features =
 
 static const char *const sql_counts =
     "SELECT (SELECT count(*) FROM runs WHERE study_id = ?1) AS runs,"
-    " count(*) AS trials, coalesce(sum(state = 'asked'), 0) AS asked,"
-    " coalesce(sum(state = 'told'), 0) AS told, coalesce(sum(state = 'failed'), 0) AS failed,"
+    " count(*) AS trials, count(*) FILTER (WHERE state = 'asked') AS asked,"
+    " count(*) FILTER (WHERE state = 'told') AS told, count(*) FILTER (WHERE state = 'failed') AS failed,"
     " max(coalesce(finished, asked)) AS last_activity"
     " FROM trials WHERE study_id = ?1";
 
 /* reward_samples -> {"labelled": [...], "pool": [...], "pool_true": [...]}
  * over all runs of the study (the histograms pool the seeds). */
-static int add_reward_samples(sqlite3 *db, cJSON *doc, sqlite3_int64 study_id) {
+static int add_reward_samples(genbo__db *db, cJSON *doc, int64_t study_id) {
     static const char *const kinds[] = {"labelled", "pool", "pool_true"};
     cJSON *obj = cJSON_AddObjectToObject(doc, "reward_samples");
     if (!obj) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.value FROM reward_samples s JOIN runs r ON r.id = s.run_id"
-                           " WHERE r.study_id = ?1 AND s.kind = ?2 ORDER BY s.run_id, s.rowid",
-                           -1, &st, NULL) != SQLITE_OK)
+    genbo__db_stmt *st = NULL;
+    if (genbo__db_prepare(db, "SELECT s.value FROM reward_samples s JOIN runs r ON r.id = s.run_id"
+                           " WHERE r.study_id = ?1 AND s.kind = ?2 ORDER BY s.run_id, s.rowid", &st) != GENBO__DB_OK)
         return db_fail(db, "reward_samples");
     int status = GENBO_OK;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && status == GENBO_OK; k++) {
@@ -201,68 +194,58 @@ static int add_reward_samples(sqlite3 *db, cJSON *doc, sqlite3_int64 study_id) {
             status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
             break;
         }
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, study_id);
-        sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
+        genbo__db_reset(st);
+        genbo__db_bind_int64(st, 1, study_id);
+        genbo__db_bind_text(st, 2, kinds[k], -1, GENBO__DB_STATIC);
         int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            cJSON *v = cJSON_CreateNumber(sqlite3_column_double(st, 0));
+        while ((rc = genbo__db_step(st)) == GENBO__DB_ROW) {
+            cJSON *v = cJSON_CreateNumber(genbo__db_column_double(st, 0));
             if (!v || !cJSON_AddItemToArray(arr, v)) {
                 cJSON_Delete(v);
                 status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
                 break;
             }
         }
-        if (status == GENBO_OK && rc != SQLITE_DONE) status = db_fail(db, "reward_samples");
+        if (status == GENBO_OK && rc != GENBO__DB_DONE) status = db_fail(db, "reward_samples");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return status;
 }
 
 /* No rows (?1 unused but bound). */
-static const char *const sql_none = "SELECT 1 WHERE ?1 IS NULL AND 0";
+static const char *const sql_none = "SELECT 1 WHERE CAST(?1 AS TEXT) IS NULL AND 1 = 0";
 
-static int has_table(sqlite3 *db, const char *name) {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
+static int has_table(genbo__db *db, const char *name) { return genbo__db_has_table(db, name); }
 
 /* ---- documents --------------------------------------------------------- */
 
 /* A fresh deferred read transaction: every query of one document sees the
  * same snapshot, and (WAL) a writer is never blocked by it. */
-static int read_begin(sqlite3 *db) {
-    if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+static int read_begin(genbo__db *db) {
+    if (genbo__db_begin_read(db) != GENBO__DB_OK)
         return db_fail(db, "begin");
     return GENBO_OK;
 }
 
-static void read_end(sqlite3 *db) { sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); }
+static void read_end(genbo__db *db) { genbo__db_commit(db); }
 
 /* The study's row as an object, or GENBO_ENOTFOUND. */
-static int study_row(sqlite3 *db, const char *name, cJSON **row, sqlite3_int64 *id) {
+static int study_row(genbo__db *db, const char *name, cJSON **row, int64_t *id) {
     cJSON *rows = cJSON_CreateArray();
     if (!rows) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_stmt *st = NULL;
+    genbo__db_stmt *st = NULL;
     int status = GENBO_OK;
-    if (sqlite3_prepare_v2(db, "SELECT id FROM studies WHERE name = ?1", -1, &st, NULL) !=
-        SQLITE_OK) {
+    if (genbo__db_prepare(db, "SELECT id FROM studies WHERE name = ?1", &st) !=
+        GENBO__DB_OK) {
         cJSON_Delete(rows);
         return db_fail(db, "study");
     }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE) status = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", name);
+    genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+    int rc = genbo__db_step(st);
+    if (rc == GENBO__DB_ROW) *id = genbo__db_column_int64(st, 0);
+    else if (rc == GENBO__DB_DONE) status = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", name);
     else status = db_fail(db, "study");
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (status == GENBO_OK)
         status = query_rows(db, "study",
                             "SELECT id, name, dim, created, config FROM studies WHERE id = ?1",
@@ -275,12 +258,12 @@ static int study_row(sqlite3 *db, const char *name, cJSON **row, sqlite3_int64 *
     return status;
 }
 
-static int build_study(sqlite3 *db, const char *name, cJSON **out) {
+static int build_study(genbo__db *db, const char *name, cJSON **out) {
     *out = NULL;
     if (!name || !*name) return genbo__fail(GENBO_EINVAL, "no study name given");
     cJSON *doc = cJSON_CreateObject(), *study = NULL;
     if (!doc) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_int64 id = -1;
+    int64_t id = -1;
     int status = study_row(db, name, &study, &id);
     if (status == GENBO_OK) {
         cJSON_AddNumberToObject(doc, "version", DASHBOARD_DOC_VERSION);
@@ -322,7 +305,7 @@ static int build_study(sqlite3 *db, const char *name, cJSON **out) {
     return GENBO_OK;
 }
 
-int dashboard_studies_json(sqlite3 *db, cJSON **out) {
+int dashboard_studies_json(genbo__db *db, cJSON **out) {
     *out = NULL;
     int status = read_begin(db);
     if (status != GENBO_OK) return status;
@@ -338,17 +321,14 @@ int dashboard_studies_json(sqlite3 *db, cJSON **out) {
     return GENBO_OK;
 }
 
-int dashboard_data_version(sqlite3 *db, long long *out) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "data_version");
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? GENBO_OK : db_fail(db, "data_version");
+int dashboard_data_version(genbo__db *db, long long *out) {
+    int64_t v = 0;
+    if (genbo__db_data_version(db, &v) != GENBO__DB_OK) return db_fail(db, "data_version");
+    *out = (long long)v;
+    return GENBO_OK;
 }
 
-int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out) {
+int dashboard_study_json(genbo__db *db, const char *name, cJSON **out) {
     *out = NULL;
     int status = read_begin(db);
     if (status != GENBO_OK) return status;
@@ -363,7 +343,7 @@ int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out) {
     return status;
 }
 
-int dashboard_report_json(sqlite3 *db, const char *db_label, const char *only_study,
+int dashboard_report_json(genbo__db *db, const char *db_label, const char *only_study,
                           cJSON **out) {
     *out = NULL;
     int status = read_begin(db);

@@ -11,34 +11,35 @@
 #define GENBO_CLI_DASHBOARD_DATA_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+
+#include "studies/db.h"
 
 /* Version of the document layout (bumped when a key changes meaning). */
 #define DASHBOARD_DOC_VERSION 1
 
 /* Open an existing study database read-only (never creates a file).
  * GENBO_EIO if it cannot be opened, GENBO_EFORMAT if it is not a genbo
- * study database. *out is closed with sqlite3_close(). */
-int dashboard_db_open(const char *path, sqlite3 **out);
+ * study database. *out is closed with genbo__db_close(). */
+int dashboard_db_open(const char *path, genbo__db **out);
 
 /* {"studies": [{"id","name","dim","created","runs","running","trials",
  *   "asked","told","failed","last_activity"}, ...]} ordered by name. */
-int dashboard_studies_json(sqlite3 *db, cJSON **out);
+int dashboard_studies_json(genbo__db *db, cJSON **out);
 
 /* SQLite's PRAGMA data_version of this connection: it changes whenever
  * another connection commits, so an unchanged value means an unchanged
  * database (the live page polls cheaply with it). */
-int dashboard_data_version(sqlite3 *db, long long *out);
+int dashboard_data_version(genbo__db *db, long long *out);
 
 /* The document of one study (study, runs, targets, metrics, summary,
  * rounds, reward_samples, trials, counts, data_version). GENBO_ENOTFOUND if there is no
  * study of that name. */
-int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out);
+int dashboard_study_json(genbo__db *db, const char *name, cJSON **out);
 
 /* A whole report: {"version","generated","db","studies":[...],
  * "docs":{name: study document}}; only_study (may be NULL = all studies)
  * restricts it to one study (GENBO_ENOTFOUND if unknown). */
-int dashboard_report_json(sqlite3 *db, const char *db_label, const char *only_study,
+int dashboard_report_json(genbo__db *db, const char *db_label, const char *only_study,
                           cJSON **out);
 
 /* Print a document for embedding in HTML or sending over HTTP: compact,

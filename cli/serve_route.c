@@ -31,7 +31,7 @@ static unsigned http_status(int status) {
     return status == GENBO_ENOTFOUND ? 404 : status == GENBO_EINVAL ? 400 : 500;
 }
 
-void serve_route(sqlite3 *db, const char *page, size_t page_len, const char *method, const char *url,
+void serve_route(genbo__db *db, const char *page, size_t page_len, const char *method, const char *url,
                  const char *name, const char *known, serve_reply *out) {
     memset(out, 0, sizeof *out);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {

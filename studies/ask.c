@@ -39,15 +39,15 @@ static int find_model_run(genbo_study *s, int64_t *run_id) {
 /* An unfinished ask run with this configuration (a prepare that was
  * cancelled or crashed), to go on from its completed steps; 0 if none. */
 static int find_resumable(genbo_study *s, int64_t *run_id) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT id FROM runs WHERE study_id = ? AND kind = 'ask' AND status <> 'done' "
                                   "AND config = ? ORDER BY id DESC LIMIT 1", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, s->id);
-    sqlite3_bind_text(st, 2, s->cfg_text, -1, SQLITE_STATIC);
-    *run_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, s->id);
+    genbo__db_bind_text(st, 2, s->cfg_text, -1, GENBO__DB_STATIC);
+    *run_id = genbo__db_step(st) == GENBO__DB_ROW ? genbo__db_column_int64(st, 0) : 0;
+    genbo__db_finalize(st);
     return GENBO_OK;
 }
 
@@ -120,14 +120,14 @@ static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
         return GENBO_OK;
     }
     int64_t run_id = s->models.run_id;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT value FROM targets WHERE run_id = ? AND label = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, t->label, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) *value = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, t->label, -1, GENBO__DB_STATIC);
+    int found = genbo__db_step(st) == GENBO__DB_ROW;
+    if (found) *value = genbo__db_column_double(st, 0);
+    genbo__db_finalize(st);
     if (found) return GENBO_OK;
     genbo_reward *first = NULL;
     rc = genbo__load_reward_round(s, run_id, 0, &first);
@@ -145,11 +145,11 @@ static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
     rc = genbo__store_begin(s->db);
     if (!rc) rc = genbo__store_prepare(s->db, "INSERT OR IGNORE INTO targets (run_id, label, value) VALUES (?, ?, ?)", &st);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_text(st, 2, t->label, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, *value);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a target");
-        sqlite3_finalize(st);
+        genbo__db_bind_int64(st, 1, run_id);
+        genbo__db_bind_text(st, 2, t->label, -1, GENBO__DB_STATIC);
+        genbo__db_bind_double(st, 3, *value);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing a target");
+        genbo__db_finalize(st);
         if (rc) genbo__store_rollback(s->db);
         else rc = genbo__store_commit(s->db);
     }
@@ -164,15 +164,15 @@ static int data_max(genbo_study *s, double *out) {
     double mx = -INFINITY;
     for (size_t i = 0; i < d->n_label; i++)
         if (d->label_y[i] > mx) mx = d->label_y[i];
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT max(o.value) FROM observations o JOIN trials t ON "
                                          "t.id = o.trial_id WHERE t.run_id = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, s->models.run_id);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-        sqlite3_column_double(st, 0) > mx)
-        mx = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, s->models.run_id);
+    if (genbo__db_step(st) == GENBO__DB_ROW && genbo__db_column_type(st, 0) != GENBO__DB_NULL &&
+        genbo__db_column_double(st, 0) > mx)
+        mx = genbo__db_column_double(st, 0);
+    genbo__db_finalize(st);
     double *pseudo = genbo__malloc(d->n_pool * sizeof *pseudo);
     if (!pseudo) return GENBO_ENOMEM;
     rc = genbo_reward_predict(s->models.reward, d->n_pool, d->pool_X, pseudo, NULL);

@@ -15,21 +15,21 @@
 #include "studies/study.h"
 
 /* The stored configuration of study `name`, or NULL in *config (missing). */
-static int stored_config(sqlite3 *db, const char *name, char **config) {
+static int stored_config(genbo__db *db, const char *name, char **config) {
     *config = NULL;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(db, "SELECT config FROM studies WHERE name = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
+    genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+    int r = genbo__db_step(st);
+    if (r == GENBO__DB_ROW) {
+        const char *t = (const char *)genbo__db_column_text(st, 0);
         *config = strdup(t ? t : "");
         if (!*config) rc = genbo__fail(GENBO_ENOMEM, "out of memory");
-    } else if (r != SQLITE_DONE) {
+    } else if (r != GENBO__DB_DONE) {
         rc = genbo__store_fail(db, "looking up the study");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -45,10 +45,10 @@ int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study
     size_t dim = probe.data.dim;
     genbo__study_data_free(&probe.data);
     if (rc) return rc;
-    sqlite3 *db;
+    genbo__db *db;
     rc = genbo__store_open(db_path, 0, &db);
     if (rc) return rc;
-    char *stored = NULL, *want = genbo_config_to_ini(cfg);
+    char *stored = NULL, *want = genbo__study_config_text(cfg);
     rc = want ? stored_config(db, cfg->name, &stored) : GENBO_ENOMEM;
     genbo__store_close(db);
     /* Compare resolved configurations: the stored text parsed and written
@@ -58,17 +58,19 @@ int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study
         genbo_config *old_cfg = NULL;
         char *again = NULL;
         if (genbo__config_parse_text(stored, "stored configuration", &old_cfg) == GENBO_OK &&
-            (again = genbo_config_to_ini(old_cfg)) != NULL) {
+            (again = genbo__study_config_text(old_cfg)) != NULL) {
             free(stored);
             stored = again;
         }
         genbo_config_free(old_cfg);
     }
+    char label[512];
+    genbo__db_mask(db_path, label, sizeof label);
     if (!rc && stored && strcmp(stored, want))
         rc = genbo__fail(GENBO_ESTATE,
                          "%s: study '%s' already exists with another configuration (genbo delete "
                          "--db %s --study %s first, or genbo run STUDY.ini to run it as changed)",
-                         db_path, cfg->name, db_path, cfg->name);
+                         label, cfg->name, label, cfg->name);
     free(stored);
     free(want);
     if (rc) return rc;
@@ -76,14 +78,14 @@ int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study
     rc = genbo_study_open(db_path, cfg->name, cfg, GENBO_OPEN_CREATE, &s);
     if (rc) return rc;
     /* Record the dimension, so readers know it before any run. */
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_begin(s->db);
     if (!rc) rc = genbo__store_prepare(s->db, "UPDATE studies SET dim = ? WHERE id = ? AND dim IS NULL", &st);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, (int64_t)dim);
-        sqlite3_bind_int64(st, 2, s->id);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing the dimension");
-        sqlite3_finalize(st);
+        genbo__db_bind_int64(st, 1, (int64_t)dim);
+        genbo__db_bind_int64(st, 2, s->id);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing the dimension");
+        genbo__db_finalize(st);
         if (rc) genbo__store_rollback(s->db);
         else rc = genbo__store_commit(s->db);
     }
@@ -94,32 +96,46 @@ int genbo_study_create(const char *db_path, const genbo_config *cfg, genbo_study
 
 int genbo_study_delete(const char *db_path, const char *name) {
     if (!db_path || !name || !*name) return genbo__fail(GENBO_EINVAL, "genbo_study_delete: no database or study name");
-    if (access(db_path, F_OK) != 0) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
-    /* A running `genbo run` holds this lock; deleting under it would pull
-     * its rows away mid-batch. */
-    char lock[4096];
-    genbo__run_lock_path(db_path, name, lock, sizeof lock);
-    int fd = open(lock, O_RDWR | O_CLOEXEC);
-    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return genbo__fail(GENBO_ESTATE, "study '%s' in %s is being run by another process (lock %s)",
-                           name, db_path, lock);
+    char label[512];
+    genbo__db_mask(db_path, label, sizeof label);
+    if (!genbo__store_exists(db_path)) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", label);
+    /* A running `genbo run` holds the run lock; deleting under it would
+     * pull its rows away mid-batch. SQLite: an flock on a file beside the
+     * database; PostgreSQL: an advisory lock (taken below). */
+    char lock[4096] = "";
+    int fd = -1;
+    if (!genbo__db_is_url(db_path)) {
+        genbo__run_lock_path(db_path, name, lock, sizeof lock);
+        fd = open(lock, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            return genbo__fail(GENBO_ESTATE, "study '%s' in %s is being run by another process (lock %s)",
+                               name, label, lock);
+        }
     }
-    sqlite3 *db;
+    genbo__db *db;
     int rc = genbo__store_open(db_path, GENBO__STORE_WRITE, &db); /* never creates or migrates */
-    sqlite3_stmt *st = NULL;
+    int locked = 0;
+    if (!rc && genbo__db_is_pg(db)) {
+        if (genbo__db_try_lock(db, name, &locked)) rc = genbo__store_fail(db, "taking the run lock");
+        else if (!locked)
+            rc = genbo__fail(GENBO_ESTATE, "study '%s' in %s is being run by another process (advisory lock)",
+                             name, label);
+    }
+    genbo__db_stmt *st = NULL;
     if (!rc) rc = genbo__store_begin(db);
     if (!rc) rc = genbo__store_prepare(db, "DELETE FROM studies WHERE name = ?", &st);
     if (!rc) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(db, "deleting the study");
-        else if (sqlite3_changes(db) == 0)
-            rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'", db_path, name);
+        genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(db, "deleting the study");
+        else if (genbo__db_changes(db) == 0)
+            rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'", label, name);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (db) {
         if (rc) genbo__store_rollback(db);
         else rc = genbo__store_commit(db);
+        if (locked) genbo__db_unlock(db, name);
     }
     genbo__store_close(db);
     if (fd >= 0) {
@@ -149,16 +165,15 @@ int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) 
     *out = NULL;
     *n = 0;
     if (!db_path) return genbo__fail(GENBO_EINVAL, "genbo_db_studies: no database");
-    if (access(db_path, F_OK) != 0) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
-    sqlite3 *db;
-    int rc = genbo__store_open(db_path, 1, &db);
+    genbo__db *db;
+    int rc = genbo__store_open(db_path, 1, &db); /* says "no such database" */
     if (rc) return rc;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(db, SUMMARY_SQL, &st);
     genbo_study_summary *v = NULL;
     size_t k = 0, cap = 0;
-    int r = SQLITE_DONE;
-    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    int r = GENBO__DB_DONE;
+    while (!rc && (r = genbo__db_step(st)) == GENBO__DB_ROW) {
         if (k == cap) {
             cap = cap ? 2 * cap : 8;
             genbo_study_summary *grown = realloc(v, cap * sizeof *v);
@@ -170,25 +185,25 @@ int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) 
         }
         genbo_study_summary *e = &v[k++];
         memset(e, 0, sizeof *e);
-        e->id = sqlite3_column_int64(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
+        e->id = genbo__db_column_int64(st, 0);
+        const char *name = (const char *)genbo__db_column_text(st, 1);
         snprintf(e->name, sizeof e->name, "%s", name ? name : "");
-        e->dim = (size_t)sqlite3_column_int64(st, 2);
-        e->created = sqlite3_column_double(st, 3);
-        e->runs = sqlite3_column_int64(st, 4);
-        e->running = sqlite3_column_int64(st, 5);
-        e->asked = sqlite3_column_int64(st, 6);
-        e->told = sqlite3_column_int64(st, 7);
-        e->failed = sqlite3_column_int64(st, 8);
-        e->best_value = sqlite3_column_type(st, 9) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 9);
-        e->last_activity = sqlite3_column_type(st, 10) == SQLITE_NULL ? e->created : sqlite3_column_double(st, 10);
-        e->best_loop = sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
-        e->best_run = sqlite3_column_type(st, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 12);
+        e->dim = (size_t)genbo__db_column_int64(st, 2);
+        e->created = genbo__db_column_double(st, 3);
+        e->runs = genbo__db_column_int64(st, 4);
+        e->running = genbo__db_column_int64(st, 5);
+        e->asked = genbo__db_column_int64(st, 6);
+        e->told = genbo__db_column_int64(st, 7);
+        e->failed = genbo__db_column_int64(st, 8);
+        e->best_value = genbo__db_column_type(st, 9) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 9);
+        e->last_activity = genbo__db_column_type(st, 10) == GENBO__DB_NULL ? e->created : genbo__db_column_double(st, 10);
+        e->best_loop = genbo__db_column_type(st, 11) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 11);
+        e->best_run = genbo__db_column_type(st, 12) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 12);
     }
     /* A read that ends on an error must not look complete. */
-    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(db, "reading the studies");
-    if (!rc) sqlite3_finalize(st);
-    else if (st) sqlite3_finalize(st);
+    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(db, "reading the studies");
+    if (!rc) genbo__db_finalize(st);
+    else if (st) genbo__db_finalize(st);
     genbo__store_close(db);
     if (rc) {
         free(v);

@@ -153,7 +153,7 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
     }
     size_t n = d->n_label + (size_t)told;
     double *X = genbo__malloc(n * d->dim * sizeof *X), *y = genbo__malloc(n * sizeof *y);
-    sqlite3_stmt *st = NULL;
+    genbo__db_stmt *st = NULL;
     rc = X && y ? GENBO_OK : GENBO_ENOMEM;
     if (!rc)
         rc = genbo__store_prepare(s->db,
@@ -163,16 +163,16 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
     if (!rc) {
         memcpy(X, d->label_X, d->n_label * d->dim * sizeof *X);
         memcpy(y, d->label_y, d->n_label * sizeof *y);
-        sqlite3_bind_int64(st, 1, run_id);
+        genbo__db_bind_int64(st, 1, run_id);
         int r;
-        while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW && k < n) {
-            if ((size_t)sqlite3_column_bytes(st, 0) != d->dim * sizeof(double)) continue;
-            memcpy(X + k * d->dim, sqlite3_column_blob(st, 0), d->dim * sizeof(double));
-            y[k++] = sqlite3_column_double(st, 1);
+        while (!rc && (r = genbo__db_step(st)) == GENBO__DB_ROW && k < n) {
+            if ((size_t)genbo__db_column_bytes(st, 0) != d->dim * sizeof(double)) continue;
+            memcpy(X + k * d->dim, genbo__db_column_blob(st, 0), d->dim * sizeof(double));
+            y[k++] = genbo__db_column_double(st, 1);
         }
-        if (!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading labels");
+        if (!rc && r != GENBO__DB_ROW && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "reading labels");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     genbo__store_rollback(s->db); /* ends the read transaction */
     if (rc) {
         free(X);

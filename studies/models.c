@@ -10,21 +10,21 @@
 /* Insert one model row; the caller holds the write transaction. */
 static int insert_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role, int round,
                        int64_t n_labels, const char *describe, const void *buf, size_t len) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                               "INSERT INTO models (run_id, kind, round, n_labels, describe, created, data, role) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-        if (round >= 0) sqlite3_bind_int(st, 3, round);
-        if (n_labels >= 0) sqlite3_bind_int64(st, 4, n_labels);
-        if (describe) sqlite3_bind_text(st, 5, describe, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(st, 6, genbo__unix_now());
-        sqlite3_bind_blob64(st, 7, buf, (sqlite3_uint64)len, SQLITE_STATIC);
-        if (role) sqlite3_bind_text(st, 8, role, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a model");
-        sqlite3_finalize(st);
+        genbo__db_bind_int64(st, 1, run_id);
+        genbo__db_bind_text(st, 2, kind, -1, GENBO__DB_STATIC);
+        if (round >= 0) genbo__db_bind_int(st, 3, round);
+        if (n_labels >= 0) genbo__db_bind_int64(st, 4, n_labels);
+        if (describe) genbo__db_bind_text(st, 5, describe, -1, GENBO__DB_TRANSIENT);
+        genbo__db_bind_double(st, 6, genbo__unix_now());
+        genbo__db_bind_blob(st, 7, buf, (uint64_t)len, GENBO__DB_STATIC);
+        if (role) genbo__db_bind_text(st, 8, role, -1, GENBO__DB_STATIC);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing a model");
+        genbo__db_finalize(st);
     }
     return rc;
 }
@@ -87,30 +87,30 @@ int genbo__store_diffusion(genbo_study *s, int64_t run_id, int round, const genb
  * its BLOB is handed to `load`. */
 static int load_latest(genbo_study *s, int64_t run_id, const char *kind, const char *role,
                        int is_reward, void **out, int64_t *n_labels) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT data, n_labels FROM models WHERE run_id = ? AND kind = ? "
                                   "AND role IS ? ORDER BY id DESC LIMIT 1", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    if (role) sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 3);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(st, 0);
-        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, kind, -1, GENBO__DB_STATIC);
+    if (role) genbo__db_bind_text(st, 3, role, -1, GENBO__DB_STATIC);
+    else genbo__db_bind_null(st, 3);
+    int r = genbo__db_step(st);
+    if (r == GENBO__DB_ROW) {
+        const void *blob = genbo__db_column_blob(st, 0);
+        size_t len = (size_t)genbo__db_column_bytes(st, 0);
         if (is_reward) rc = genbo_reward_load_buffer(blob, len, (genbo_reward **)out);
         else rc = genbo_diffusion_load_buffer(blob, len, (genbo_diffusion **)out);
         if (rc) genbo__fail_prefix(rc, "loading the %s model of run %lld", kind, (long long)run_id);
-        if (n_labels) *n_labels = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
-    } else if (r == SQLITE_DONE) {
+        if (n_labels) *n_labels = genbo__db_column_type(st, 1) == GENBO__DB_NULL ? 0 : genbo__db_column_int64(st, 1);
+    } else if (r == GENBO__DB_DONE) {
         rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no %s%s%s model", (long long)run_id,
                          role ? role : "", role ? " " : "", kind);
     } else {
         rc = genbo__store_fail(s->db, "loading a model");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -130,23 +130,23 @@ int genbo__load_diffusion_role(genbo_study *s, int64_t run_id, const char *role,
 /* The reward model a run stored for a round (0: its first fit), the
  * earliest of that round. */
 int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_reward **out) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT data FROM models WHERE run_id = ? AND kind = 'reward' AND round = ? "
                                   "ORDER BY id LIMIT 1", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int(st, 2, round);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        rc = genbo_reward_load_buffer(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), out);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_int(st, 2, round);
+    int r = genbo__db_step(st);
+    if (r == GENBO__DB_ROW) {
+        rc = genbo_reward_load_buffer(genbo__db_column_blob(st, 0), (size_t)genbo__db_column_bytes(st, 0), out);
         if (rc) genbo__fail_prefix(rc, "loading the reward model of run %lld", (long long)run_id);
-    } else if (r == SQLITE_DONE) {
+    } else if (r == GENBO__DB_DONE) {
         rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no reward model of round %d", (long long)run_id, round);
     } else {
         rc = genbo__store_fail(s->db, "loading a model");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -180,21 +180,21 @@ int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, con
     if (!rc) {
         /* Only a refit on more labels replaces the stored one (another
          * process may have stored a newer refit meanwhile). */
-        sqlite3_stmt *st;
+        genbo__db_stmt *st;
         int64_t have = 0;
         rc = genbo__store_prepare(s->db, "SELECT COALESCE(MAX(n_labels), -1) FROM models WHERE run_id = ? AND "
                                          "kind = 'reward' AND round IS NULL", &st);
         if (!rc) {
-            sqlite3_bind_int64(st, 1, run_id);
-            have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-            sqlite3_finalize(st);
+            genbo__db_bind_int64(st, 1, run_id);
+            have = genbo__db_step(st) == GENBO__DB_ROW ? genbo__db_column_int64(st, 0) : -1;
+            genbo__db_finalize(st);
         }
         if (!rc && have < n_labels) {
             rc = genbo__store_prepare(s->db, "DELETE FROM models WHERE run_id = ? AND kind = 'reward' AND round IS NULL", &st);
             if (!rc) {
-                sqlite3_bind_int64(st, 1, run_id);
-                if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "replacing the refit");
-                sqlite3_finalize(st);
+                genbo__db_bind_int64(st, 1, run_id);
+                if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "replacing the refit");
+                genbo__db_finalize(st);
             }
             if (!rc) rc = insert_blob(s, run_id, "reward", NULL, -1, n_labels, genbo_reward_describe(m), buf, len);
         }

@@ -19,17 +19,17 @@
 
 static int insert_samples(genbo_study *s, int64_t run_id, const char *kind, size_t n,
                           const double *v) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "INSERT INTO reward_samples (run_id, kind, value) VALUES (?, ?, ?)", &st);
     for (size_t i = 0; !rc && i < n; i++) {
         if (!isfinite(v[i])) continue;
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, v[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing reward samples");
-        sqlite3_reset(st);
+        genbo__db_bind_int64(st, 1, run_id);
+        genbo__db_bind_text(st, 2, kind, -1, GENBO__DB_STATIC);
+        genbo__db_bind_double(st, 3, v[i]);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing reward samples");
+        genbo__db_reset(st);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -47,7 +47,7 @@ static int insert_dataset(genbo_study *s, int64_t run_id, const char *role, cons
     char *names_json = names ? cJSON_PrintUnformatted(names) : NULL;
     cJSON_Delete(names);
     if (!names_json) return genbo__fail(GENBO_ENOMEM, "out of memory writing column names");
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "INSERT INTO datasets (run_id, role, source, hash, rows, cols, columns) "
                                   "VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
@@ -55,37 +55,37 @@ static int insert_dataset(genbo_study *s, int64_t run_id, const char *role, cons
         cJSON_free(names_json);
         return rc;
     }
-    sqlite3_bind_text(st, 7, names_json, -1, SQLITE_TRANSIENT);
+    genbo__db_bind_text(st, 7, names_json, -1, GENBO__DB_TRANSIENT);
     cJSON_free(names_json);
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, (int64_t)genbo_dataset_rows(ds));
-    sqlite3_bind_int64(st, 6, (int64_t)genbo_dataset_dim(ds));
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a dataset");
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, role, -1, GENBO__DB_STATIC);
+    genbo__db_bind_text(st, 3, source, -1, GENBO__DB_STATIC);
+    genbo__db_bind_text(st, 4, hash, -1, GENBO__DB_TRANSIENT);
+    genbo__db_bind_int64(st, 5, (int64_t)genbo_dataset_rows(ds));
+    genbo__db_bind_int64(st, 6, (int64_t)genbo_dataset_dim(ds));
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing a dataset");
+    genbo__db_finalize(st);
     return rc;
 }
 
 /* A resumed run must see the data it started with. */
 static int check_hash(genbo_study *s, int64_t run_id, const char *role, const genbo_dataset *ds) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT hash, source FROM datasets WHERE run_id = ? AND role = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, role, -1, GENBO__DB_STATIC);
+    if (genbo__db_step(st) == GENBO__DB_ROW) {
         char hash[9];
         genbo__dataset_hash(ds, hash);
-        const char *stored = (const char *)sqlite3_column_text(st, 0);
+        const char *stored = (const char *)genbo__db_column_text(st, 0);
         if (strcmp(stored, hash))
             rc = genbo__fail(GENBO_ESTATE,
                              "the %s data (%s) changed since run %lld started (hash %s, now %s): "
-                             "start a new run", role, (const char *)sqlite3_column_text(st, 1),
+                             "start a new run", role, (const char *)genbo__db_column_text(st, 1),
                              (long long)run_id, stored, hash);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -114,13 +114,13 @@ static int step_data(genbo_study *s, int64_t run_id) {
     }
     if (!rc) rc = insert_samples(s, run_id, "labelled", d->n_label, d->label_y);
     if (!rc) {
-        sqlite3_stmt *st;
+        genbo__db_stmt *st;
         rc = genbo__store_prepare(s->db, "UPDATE studies SET dim = ? WHERE id = ?", &st);
         if (!rc) {
-            sqlite3_bind_int64(st, 1, (int64_t)d->dim);
-            sqlite3_bind_int64(st, 2, s->id);
-            if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing the dimension");
-            sqlite3_finalize(st);
+            genbo__db_bind_int64(st, 1, (int64_t)d->dim);
+            genbo__db_bind_int64(st, 2, s->id);
+            if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing the dimension");
+            genbo__db_finalize(st);
         }
     }
     char detail[96];
@@ -177,19 +177,19 @@ double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n
 
 static int insert_target(genbo_study *s, int64_t run_id, const cfg_target *t, const double *pseudo,
                          size_t n) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "INSERT OR IGNORE INTO targets (run_id, label, value) VALUES (?, ?, ?)", &st);
     if (rc) return rc;
     double v = genbo__resolve_target(t, pseudo, n);
     if (!isfinite(v)) {
-        sqlite3_finalize(st);
+        genbo__db_finalize(st);
         return genbo__fail(GENBO_ENUMERIC, "target %s is not a finite number", t->label);
     }
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, t->label, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, v);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a target");
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, t->label, -1, GENBO__DB_STATIC);
+    genbo__db_bind_double(st, 3, v);
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing a target");
+    genbo__db_finalize(st);
     return rc;
 }
 

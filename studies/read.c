@@ -30,12 +30,12 @@ static const char *phase_sql(int phase) {
     }
 }
 
-static double col_double(sqlite3_stmt *st, int col) {
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+static double col_double(genbo__db_stmt *st, int col) {
+    return genbo__db_column_type(st, col) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, col);
 }
 
-static void col_text(sqlite3_stmt *st, int col, char *buf, size_t size) {
-    const char *t = (const char *)sqlite3_column_text(st, col);
+static void col_text(genbo__db_stmt *st, int col, char *buf, size_t size) {
+    const char *t = (const char *)genbo__db_column_text(st, col);
     snprintf(buf, size, "%s", t ? t : "");
 }
 
@@ -47,16 +47,16 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
     genbo_trial_list *l = genbo__calloc(1, sizeof *l);
     if (!l) return GENBO_ENOMEM;
     l->dim = dim;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, sql, &st);
     if (rc) {
         free(l);
         return rc;
     }
-    sqlite3_bind_int64(st, 1, s->id);
+    genbo__db_bind_int64(st, 1, s->id);
     size_t cap = 0;
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
         if (l->n == cap) {
             cap = cap ? 2 * cap : 64;
             genbo_trial *v = realloc(l->v, cap * sizeof *v);
@@ -70,10 +70,10 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
         }
         genbo_trial *t = &l->v[l->n];
         memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(st, 0);
-        t->run_id = sqlite3_column_int64(st, 1);
-        t->round = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
-        const char *state = (const char *)sqlite3_column_text(st, 3);
+        t->id = genbo__db_column_int64(st, 0);
+        t->run_id = genbo__db_column_int64(st, 1);
+        t->round = genbo__db_column_type(st, 2) == GENBO__DB_NULL ? -1 : genbo__db_column_int(st, 2);
+        const char *state = (const char *)genbo__db_column_text(st, 3);
         t->state = state && !strcmp(state, "told") ? GENBO_TRIAL_TOLD
                    : state && !strcmp(state, "failed") ? GENBO_TRIAL_FAILED : GENBO_TRIAL_ASKED;
         t->target = col_double(st, 4);
@@ -87,14 +87,14 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
         col_text(st, 12, t->reason, sizeof t->reason);
         t->dim = dim;
         /* x is fixed up below: the array may still move. */
-        if (dim > 0 && (size_t)sqlite3_column_bytes(st, 13) == dim * sizeof(double)) {
-            memcpy(l->x + l->n * dim, sqlite3_column_blob(st, 13), dim * sizeof(double));
+        if (dim > 0 && (size_t)genbo__db_column_bytes(st, 13) == dim * sizeof(double)) {
+            memcpy(l->x + l->n * dim, genbo__db_column_blob(st, 13), dim * sizeof(double));
             t->x = (const double *)1;
         }
         l->n++;
     }
-    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading trials");
-    sqlite3_finalize(st);
+    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "reading trials");
+    genbo__db_finalize(st);
     if (rc) {
         genbo_trial_list_free(l);
         return rc;
@@ -137,16 +137,16 @@ int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
     if (!s || !out || !n) return genbo__fail(GENBO_EINVAL, "genbo_study_runs: NULL argument");
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT id, kind, status, last_step, started, ended, seed, version, error "
                                   "FROM runs WHERE study_id = ? ORDER BY id", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, s->id);
+    genbo__db_bind_int64(st, 1, s->id);
     genbo_run_info *v = NULL;
     size_t k = 0, cap = 0;
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
         if (k == cap) {
             cap = cap ? 2 * cap : 8;
             genbo_run_info *grown = realloc(v, cap * sizeof *v);
@@ -158,19 +158,19 @@ int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
         }
         genbo_run_info *e = &v[k++];
         memset(e, 0, sizeof *e);
-        e->id = sqlite3_column_int64(st, 0);
+        e->id = genbo__db_column_int64(st, 0);
         col_text(st, 1, e->kind, sizeof e->kind);
         col_text(st, 2, e->status, sizeof e->status);
         col_text(st, 3, e->last_step, sizeof e->last_step);
         e->started = col_double(st, 4);
         e->ended = col_double(st, 5);
-        e->seed = (uint64_t)sqlite3_column_int64(st, 6);
+        e->seed = (uint64_t)genbo__db_column_int64(st, 6);
         col_text(st, 7, e->version, sizeof e->version);
         col_text(st, 8, e->error, sizeof e->error);
     }
     /* A read that ends on an error (busy, corrupt) must not look complete. */
-    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading runs");
-    sqlite3_finalize(st);
+    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "reading runs");
+    genbo__db_finalize(st);
     if (rc) {
         free(v);
         return rc;
@@ -187,15 +187,15 @@ static int load_names(genbo_study *s) {
     if (dim == 0) return GENBO_ESTATE;
     char **names = genbo__calloc(dim, sizeof *names);
     if (!names) return GENBO_ENOMEM;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     cJSON *arr = NULL;
     if (!genbo__store_prepare(s->db,
                               "SELECT d.columns FROM datasets d JOIN runs r ON r.id = d.run_id WHERE "
                               "r.study_id = ? AND d.role = 'labelled' ORDER BY d.id DESC LIMIT 1", &st)) {
-        sqlite3_bind_int64(st, 1, s->id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            arr = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
+        genbo__db_bind_int64(st, 1, s->id);
+        if (genbo__db_step(st) == GENBO__DB_ROW && genbo__db_column_text(st, 0))
+            arr = cJSON_Parse((const char *)genbo__db_column_text(st, 0));
+        genbo__db_finalize(st);
     }
     int from_db = arr && cJSON_GetArraySize(arr) == (int)dim;
     if (!from_db && genbo__study_load_data(s)) {

@@ -29,20 +29,20 @@
 int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(s->db,
                               "INSERT INTO runs (study_id, kind, config, seed, version, status, started) "
                               "VALUES (?, ?, ?, ?, ?, 'running', ?)", &st);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, s->id);
-        sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, s->cfg_text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (int64_t)s->cfg->seed);
-        sqlite3_bind_text(st, 5, genbo_version(), -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 6, genbo__unix_now());
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "creating a run");
-        *run_id = sqlite3_last_insert_rowid(s->db);
-        sqlite3_finalize(st);
+        genbo__db_bind_int64(st, 1, s->id);
+        genbo__db_bind_text(st, 2, kind, -1, GENBO__DB_STATIC);
+        genbo__db_bind_text(st, 3, s->cfg_text, -1, GENBO__DB_STATIC);
+        genbo__db_bind_int64(st, 4, (int64_t)s->cfg->seed);
+        genbo__db_bind_text(st, 5, genbo_version(), -1, GENBO__DB_STATIC);
+        genbo__db_bind_double(st, 6, genbo__unix_now());
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "creating a run");
+        *run_id = genbo__db_last_insert_id(s->db);
+        genbo__db_finalize(st);
     }
     if (rc) {
         genbo__store_rollback(s->db);
@@ -57,15 +57,15 @@ int genbo__run_finish(genbo_study *s, int64_t run_id, int status) {
     snprintf(msg, sizeof msg, "%s", status ? genbo_errmsg() : "");
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(s->db, "UPDATE runs SET status = ?, ended = ?, error = ? WHERE id = ?", &st);
     if (!rc) {
-        sqlite3_bind_text(st, 1, status ? "failed" : "done", -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, genbo__unix_now());
-        if (status) sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, run_id);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "finishing a run");
-        sqlite3_finalize(st);
+        genbo__db_bind_text(st, 1, status ? "failed" : "done", -1, GENBO__DB_STATIC);
+        genbo__db_bind_double(st, 2, genbo__unix_now());
+        if (status) genbo__db_bind_text(st, 3, msg, -1, GENBO__DB_STATIC);
+        genbo__db_bind_int64(st, 4, run_id);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "finishing a run");
+        genbo__db_finalize(st);
     }
     if (rc) genbo__store_rollback(s->db);
     else rc = genbo__store_commit(s->db);
@@ -76,16 +76,16 @@ int genbo__run_finish(genbo_study *s, int64_t run_id, int status) {
 /* The run to resume (the newest unfinished 'run' with this configuration),
  * or a new one. */
 static int resume_or_create(genbo_study *s, int64_t *run_id, int *resumed) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "SELECT id, config FROM runs WHERE study_id = ? AND kind = 'run' "
                                   "AND status <> 'done' ORDER BY id DESC LIMIT 1", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, s->id);
+    genbo__db_bind_int64(st, 1, s->id);
     *run_id = 0;
-    if (sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 1), s->cfg_text))
-        *run_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (genbo__db_step(st) == GENBO__DB_ROW && !strcmp((const char *)genbo__db_column_text(st, 1), s->cfg_text))
+        *run_id = genbo__db_column_int64(st, 0);
+    genbo__db_finalize(st);
     *resumed = *run_id != 0;
     if (*resumed) {
         rc = genbo__store_begin(s->db);
@@ -93,9 +93,9 @@ static int resume_or_create(genbo_study *s, int64_t *run_id, int *resumed) {
         rc = genbo__store_prepare(s->db, "UPDATE runs SET status = 'running', error = NULL, ended = NULL "
                                          "WHERE id = ?", &st);
         if (!rc) {
-            sqlite3_bind_int64(st, 1, *run_id);
-            if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "resuming a run");
-            sqlite3_finalize(st);
+            genbo__db_bind_int64(st, 1, *run_id);
+            if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "resuming a run");
+            genbo__db_finalize(st);
         }
         if (rc) genbo__store_rollback(s->db);
         else rc = genbo__store_commit(s->db);
@@ -105,14 +105,14 @@ static int resume_or_create(genbo_study *s, int64_t *run_id, int *resumed) {
 }
 
 static int target_value(genbo_study *s, int64_t run_id, const char *label, double *value) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT value FROM targets WHERE run_id = ? AND label = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, label, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) *value = sqlite3_column_double(st, 0);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, label, -1, GENBO__DB_STATIC);
+    if (genbo__db_step(st) == GENBO__DB_ROW) *value = genbo__db_column_double(st, 0);
     else rc = genbo__fail(GENBO_ENOTFOUND, "run %lld has no resolved target '%s'", (long long)run_id, label);
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -145,21 +145,21 @@ static void rows_free(batch_rows *r) {
     memset(r, 0, sizeof *r);
 }
 
-static int bind_batch(sqlite3_stmt *st, const batch *b) {
-    sqlite3_bind_int64(st, 1, b->run_id);
-    sqlite3_bind_int(st, 2, b->round);
-    sqlite3_bind_text(st, 3, b->label, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, b->method, -1, SQLITE_STATIC);
+static int bind_batch(genbo__db_stmt *st, const batch *b) {
+    genbo__db_bind_int64(st, 1, b->run_id);
+    genbo__db_bind_int(st, 2, b->round);
+    genbo__db_bind_text(st, 3, b->label, -1, GENBO__DB_STATIC);
+    genbo__db_bind_text(st, 4, b->method, -1, GENBO__DB_STATIC);
     return 0;
 }
 
 static int count_where(genbo_study *s, const char *sql, const batch *b, int64_t *out) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, sql, &st);
     if (rc) return rc;
     bind_batch(st, b);
-    *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    *out = genbo__db_step(st) == GENBO__DB_ROW ? genbo__db_column_int64(st, 0) : 0;
+    genbo__db_finalize(st);
     return GENBO_OK;
 }
 
@@ -177,7 +177,7 @@ static int load_rows(genbo_study *s, const batch *b, batch_rows *r) {
     r->y = genbo__calloc(r->n, sizeof *r->y);
     r->asked = genbo__calloc(r->n, sizeof *r->asked);
     if (!r->ids || !r->X || !r->pred || !r->supp || !r->y || !r->asked) return GENBO_ENOMEM;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(s->db,
                               "SELECT t.id, t.state, t.x, t.predicted, t.support_distance, o.value FROM trials t "
                               "LEFT JOIN observations o ON o.trial_id = t.id WHERE t.run_id = ?1 AND "
@@ -186,18 +186,18 @@ static int load_rows(genbo_study *s, const batch *b, batch_rows *r) {
     bind_batch(st, b);
     r->has_supp = 1;
     size_t i = 0;
-    while (i < r->n && sqlite3_step(st) == SQLITE_ROW) {
-        r->ids[i] = sqlite3_column_int64(st, 0);
-        r->asked[i] = !strcmp((const char *)sqlite3_column_text(st, 1), "asked");
-        if ((size_t)sqlite3_column_bytes(st, 2) == dim * sizeof(double))
-            memcpy(r->X + i * dim, sqlite3_column_blob(st, 2), dim * sizeof(double));
-        r->pred[i] = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-        if (sqlite3_column_type(st, 4) == SQLITE_NULL) r->has_supp = 0;
-        else r->supp[i] = sqlite3_column_double(st, 4);
-        r->y[i] = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+    while (i < r->n && genbo__db_step(st) == GENBO__DB_ROW) {
+        r->ids[i] = genbo__db_column_int64(st, 0);
+        r->asked[i] = !strcmp((const char *)genbo__db_column_text(st, 1), "asked");
+        if ((size_t)genbo__db_column_bytes(st, 2) == dim * sizeof(double))
+            memcpy(r->X + i * dim, genbo__db_column_blob(st, 2), dim * sizeof(double));
+        r->pred[i] = genbo__db_column_type(st, 3) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 3);
+        if (genbo__db_column_type(st, 4) == GENBO__DB_NULL) r->has_supp = 0;
+        else r->supp[i] = genbo__db_column_double(st, 4);
+        r->y[i] = genbo__db_column_type(st, 5) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 5);
         i++;
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     r->n = i;
     return GENBO_OK;
 }
@@ -266,22 +266,22 @@ static int evaluate_rows(genbo_study *s, genbo__evaluator *ev, batch_rows *r) {
 static int store_metrics(genbo_study *s, const batch *b, const genbo__metrics *m) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(
         s->db,
         "INSERT OR REPLACE INTO metrics (run_id, round, target_label, target, method, subopt, subopt_kind, "
         "mean_true, best_true, sd_true, mean_pred, best_pred, sd_pred, support_distance, support_kind, "
         "diversity, novelty, n, n_failed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
     if (!rc) {
-#define BIND_D(i, v) (isfinite(v) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i))
+#define BIND_D(i, v) (isfinite(v) ? genbo__db_bind_double(st, i, v) : genbo__db_bind_null(st, i))
         bind_batch(st, b);
         /* bind_batch binds 1..4 as run, round, label, method; the metrics
          * table orders them run, round, label, target, method. */
-        sqlite3_bind_double(st, 4, b->target);
-        sqlite3_bind_text(st, 5, b->method, -1, SQLITE_STATIC);
+        genbo__db_bind_double(st, 4, b->target);
+        genbo__db_bind_text(st, 5, b->method, -1, GENBO__DB_STATIC);
         BIND_D(6, m->subopt);
-        if (m->subopt_kind == GENBO__SUBOPT_TRUE) sqlite3_bind_text(st, 7, "true", -1, SQLITE_STATIC);
-        else if (m->subopt_kind == GENBO__SUBOPT_PREDICTED) sqlite3_bind_text(st, 7, "predicted", -1, SQLITE_STATIC);
+        if (m->subopt_kind == GENBO__SUBOPT_TRUE) genbo__db_bind_text(st, 7, "true", -1, GENBO__DB_STATIC);
+        else if (m->subopt_kind == GENBO__SUBOPT_PREDICTED) genbo__db_bind_text(st, 7, "predicted", -1, GENBO__DB_STATIC);
         if (m->has_true) {
             BIND_D(8, m->true_mean);
             BIND_D(9, m->true_best);
@@ -294,15 +294,15 @@ static int store_metrics(genbo_study *s, const batch *b, const genbo__metrics *m
         }
         if (m->support_kind != GENBO__SUPPORT_NONE) {
             BIND_D(14, m->support);
-            sqlite3_bind_text(st, 15, m->support_kind == GENBO__SUPPORT_TASK ? "task" : "knn", -1, SQLITE_STATIC);
+            genbo__db_bind_text(st, 15, m->support_kind == GENBO__SUPPORT_TASK ? "task" : "knn", -1, GENBO__DB_STATIC);
         }
         BIND_D(16, m->diversity);
         BIND_D(17, m->novelty);
-        sqlite3_bind_int64(st, 18, (int64_t)m->n);
-        sqlite3_bind_int64(st, 19, (int64_t)m->n_failed);
+        genbo__db_bind_int64(st, 18, (int64_t)m->n);
+        genbo__db_bind_int64(st, 19, (int64_t)m->n_failed);
 #undef BIND_D
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing metrics");
-        sqlite3_finalize(st);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing metrics");
+        genbo__db_finalize(st);
     }
     if (rc) {
         genbo__store_rollback(s->db);
@@ -341,7 +341,7 @@ static int batch_metrics(genbo_study *s, const batch *b, batch_rows *r, int with
 }
 
 int genbo__batch_metrics_after_tell(genbo_study *s, int64_t trial_id) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(
         s->db,
         "SELECT t.run_id, t.round, t.target_label, t.method, m.target, "
@@ -351,20 +351,20 @@ int genbo__batch_metrics_after_tell(genbo_study *s, int64_t trial_id) {
         " m.target_label = t.target_label AND m.method = t.method "
         "WHERE t.id = ? AND m.subopt_kind = 'predicted'", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, trial_id);
+    genbo__db_bind_int64(st, 1, trial_id);
     char label[64] = "", method[64] = "";
     batch b;
     memset(&b, 0, sizeof b);
     int due = 0;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 5) == 0) {
+    if (genbo__db_step(st) == GENBO__DB_ROW && genbo__db_column_int64(st, 5) == 0) {
         due = 1;
-        b.run_id = sqlite3_column_int64(st, 0);
-        b.round = sqlite3_column_int(st, 1);
-        snprintf(label, sizeof label, "%s", (const char *)sqlite3_column_text(st, 2));
-        snprintf(method, sizeof method, "%s", (const char *)sqlite3_column_text(st, 3));
-        b.target = sqlite3_column_double(st, 4);
+        b.run_id = genbo__db_column_int64(st, 0);
+        b.round = genbo__db_column_int(st, 1);
+        snprintf(label, sizeof label, "%s", (const char *)genbo__db_column_text(st, 2));
+        snprintf(method, sizeof method, "%s", (const char *)genbo__db_column_text(st, 3));
+        b.target = genbo__db_column_double(st, 4);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (!due) return GENBO_OK;
     b.label = label;
     b.method = method;
@@ -453,18 +453,18 @@ static int trusted_told(genbo_study *s, int64_t run_id, double **Xout, double **
         free(X), free(y);
         return GENBO_ENOMEM;
     }
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT t.x, o.value FROM trials t JOIN observations o ON "
                                          "o.trial_id = t.id WHERE t.run_id = ? AND t.state = 'told' "
                                          "AND t.flags IS NULL ORDER BY t.id", &st);
     if (!rc) {
-        sqlite3_bind_int64(st, 1, run_id);
-        while (k < cap && sqlite3_step(st) == SQLITE_ROW) {
-            if ((size_t)sqlite3_column_bytes(st, 0) != dim * sizeof(double)) continue;
-            memcpy(X + k * dim, sqlite3_column_blob(st, 0), dim * sizeof(double));
-            y[k++] = sqlite3_column_double(st, 1);
+        genbo__db_bind_int64(st, 1, run_id);
+        while (k < cap && genbo__db_step(st) == GENBO__DB_ROW) {
+            if ((size_t)genbo__db_column_bytes(st, 0) != dim * sizeof(double)) continue;
+            memcpy(X + k * dim, genbo__db_column_blob(st, 0), dim * sizeof(double));
+            y[k++] = genbo__db_column_double(st, 1);
         }
-        sqlite3_finalize(st);
+        genbo__db_finalize(st);
     }
     if (rc) {
         free(X), free(y);
@@ -477,14 +477,14 @@ static int trusted_told(genbo_study *s, int64_t run_id, double **Xout, double **
 static int step_detail(genbo_study *s, int64_t run_id, const char *step, const char *detail) {
     int rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     rc = genbo__store_prepare(s->db, "UPDATE steps SET detail = ? WHERE run_id = ? AND step = ?", &st);
     if (!rc) {
-        sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, run_id);
-        sqlite3_bind_text(st, 3, step, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "noting a step");
-        sqlite3_finalize(st);
+        genbo__db_bind_text(st, 1, detail, -1, GENBO__DB_STATIC);
+        genbo__db_bind_int64(st, 2, run_id);
+        genbo__db_bind_text(st, 3, step, -1, GENBO__DB_STATIC);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "noting a step");
+        genbo__db_finalize(st);
     }
     if (rc) genbo__store_rollback(s->db);
     else rc = genbo__store_commit(s->db);
@@ -666,7 +666,19 @@ void genbo__run_lock_path(const char *db_path, const char *name, char *out, size
     snprintf(out, size, "%s.%s.runlock", db_path, part);
 }
 
+/* PostgreSQL: a session advisory lock on the study's own connection
+ * (pg_try_advisory_lock), dropped by the server when the connection ends,
+ * so the rule is the same: a killed run can be resumed at once. */
 static int run_lock(genbo_study *s, int *lock_fd) {
+    if (genbo__db_is_pg(s->db)) {
+        int got = 0;
+        if (genbo__db_try_lock(s->db, s->name, &got)) return genbo__store_fail(s->db, "taking the run lock");
+        if (!got)
+            return genbo__fail(GENBO_ESTATE, "study '%s' in %s is being run by another process (advisory lock)",
+                               s->name, s->db_path);
+        *lock_fd = -1;
+        return GENBO_OK;
+    }
     char path[4096];
     genbo__run_lock_path(s->db_path, s->name, path, sizeof path);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -683,6 +695,11 @@ static int run_lock(genbo_study *s, int *lock_fd) {
     return GENBO_OK;
 }
 
+static void run_unlock(genbo_study *s, int lock_fd) {
+    if (lock_fd >= 0) close(lock_fd);
+    else genbo__db_unlock(s->db, s->name);
+}
+
 int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
     if (!s) return genbo__fail(GENBO_EINVAL, "genbo_study_run: NULL study");
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
@@ -693,7 +710,7 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
     int resumed;
     rc = resume_or_create(s, &run_id, &resumed);
     if (rc) {
-        close(lock);
+        run_unlock(s, lock);
         return rc;
     }
     s->progress = progress_fn;
@@ -705,7 +722,7 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
     }
     rc = run_steps(s, run_id);
     int rc2 = genbo__run_finish(s, run_id, rc);
-    close(lock);
+    run_unlock(s, lock);
     s->progress = NULL;
     s->progress_ctx = NULL;
     return rc ? rc : rc2;

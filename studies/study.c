@@ -26,55 +26,67 @@ double genbo__unix_now(void) {
 }
 
 /* Find the study row; *found = 0 if missing. */
-static int find_study(sqlite3 *db, const char *name, int64_t *id, char **config, int *found) {
-    sqlite3_stmt *st;
+static int find_study(genbo__db *db, const char *name, int64_t *id, char **config, int *found) {
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(db, "SELECT id, config FROM studies WHERE name = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
+    genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+    int s = genbo__db_step(st);
     *found = 0;
-    if (s == SQLITE_ROW) {
+    if (s == GENBO__DB_ROW) {
         *found = 1;
-        *id = sqlite3_column_int64(st, 0);
+        *id = genbo__db_column_int64(st, 0);
         if (config) {
-            const char *t = (const char *)sqlite3_column_text(st, 1);
+            const char *t = (const char *)genbo__db_column_text(st, 1);
             *config = strdup(t ? t : "");
             if (!*config) rc = genbo__fail(GENBO_ENOMEM, "out of memory");
         }
-    } else if (s != SQLITE_DONE) {
+    } else if (s != GENBO__DB_DONE) {
         rc = genbo__store_fail(db, "looking up the study");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
 /* Create the study, or update its stored configuration to cfg_text. Under
  * the write lock, so two processes creating the same study agree. */
-static int upsert_study(sqlite3 *db, const char *name, const char *cfg_text, int64_t *id) {
+static int upsert_study(genbo__db *db, const char *name, const char *cfg_text, int64_t *id) {
     int rc = genbo__store_begin(db);
     if (rc) return rc;
     int found;
     rc = find_study(db, name, id, NULL, &found);
-    sqlite3_stmt *st = NULL;
+    genbo__db_stmt *st = NULL;
     if (!rc) {
         const char *sql = found ? "UPDATE studies SET config = ?2 WHERE id = ?1 AND config <> ?2"
                                 : "INSERT INTO studies (name, config, created) VALUES (?1, ?2, ?3)";
         rc = genbo__store_prepare(db, sql, &st);
     }
     if (!rc) {
-        if (found) sqlite3_bind_int64(st, 1, *id);
-        else sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cfg_text, -1, SQLITE_STATIC);
-        if (!found) sqlite3_bind_double(st, 3, genbo__unix_now());
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(db, "storing the study");
-        else if (!found) *id = sqlite3_last_insert_rowid(db);
+        if (found) genbo__db_bind_int64(st, 1, *id);
+        else genbo__db_bind_text(st, 1, name, -1, GENBO__DB_STATIC);
+        genbo__db_bind_text(st, 2, cfg_text, -1, GENBO__DB_STATIC);
+        if (!found) genbo__db_bind_double(st, 3, genbo__unix_now());
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(db, "storing the study");
+        else if (!found) *id = genbo__db_last_insert_id(db);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (rc) {
         genbo__store_rollback(db);
         return rc;
     }
     return genbo__store_commit(db);
+}
+
+char *genbo__study_config_text(const genbo_config *cfg) {
+    genbo_config *c = genbo__malloc(sizeof *c);
+    if (!c) return NULL;
+    memcpy(c, cfg, sizeof *c);
+    char masked[sizeof c->db];
+    genbo__db_mask(c->db, masked, sizeof masked);
+    memcpy(c->db, masked, sizeof masked);
+    char *text = genbo_config_to_ini(c);
+    free(c);
+    return text;
 }
 
 int genbo_study_open(const char *db_path, const char *name, const genbo_config *cfg, int flags,
@@ -89,13 +101,15 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
         return genbo__fail(GENBO_EINVAL, "genbo_study_open: READONLY and CREATE together");
     /* Without CREATE the database must exist: a mistyped --db on `genbo ask`
      * must not leave an empty database behind. */
-    if (!(flags & GENBO_OPEN_CREATE) && access(db_path, F_OK) != 0)
-        return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
+    char label[512]; /* the target as messages may show it: no password */
+    genbo__db_mask(db_path, label, sizeof label);
+    if (!(flags & GENBO_OPEN_CREATE) && !genbo__store_exists(db_path))
+        return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", label);
     genbo_study *s = genbo__calloc(1, sizeof *s);
     if (!s) return GENBO_ENOMEM;
     s->readonly = readonly;
     snprintf(s->name, sizeof s->name, "%s", name);
-    s->db_path = strdup(db_path);
+    s->db_path = strdup(label);
     int rc = s->db_path ? GENBO_OK : genbo__fail(GENBO_ENOMEM, "out of memory");
     if (!rc) rc = genbo__store_open(db_path, readonly ? GENBO__STORE_READONLY
                                                : (flags & GENBO_OPEN_CREATE) ? GENBO__STORE_CREATE
@@ -106,7 +120,7 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
     if (!rc && cfg && !readonly && (found || (flags & GENBO_OPEN_CREATE))) {
         /* The given configuration becomes the study's (each run keeps the
          * configuration it ran with). */
-        s->cfg_text = genbo_config_to_ini(cfg);
+        s->cfg_text = genbo__study_config_text(cfg);
         rc = s->cfg_text ? upsert_study(s->db, name, s->cfg_text, &s->id) : GENBO_ENOMEM;
         if (!rc) {
             s->cfg = genbo__malloc(sizeof *s->cfg);
@@ -114,11 +128,11 @@ int genbo_study_open(const char *db_path, const char *name, const genbo_config *
             else rc = GENBO_ENOMEM;
         }
     } else if (!rc && !found) {
-        rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'%s", db_path, name,
+        rc = genbo__fail(GENBO_ENOTFOUND, "%s: no study named '%s'%s", label, name,
                          cfg ? "" : " (create it with a study file: genbo create STUDY.ini)");
     } else if (!rc) {
-        char source[300];
-        snprintf(source, sizeof source, "%s: study '%s' configuration", db_path, name);
+        char source[800];
+        snprintf(source, sizeof source, "%s: study '%s' configuration", label, name);
         rc = genbo__config_parse_text(stored, source, &s->cfg);
         if (!rc) {
             s->cfg_text = stored;
@@ -167,12 +181,12 @@ void genbo__study_models_free(study_models *m) {
 }
 
 int genbo__step_done(genbo_study *s, int64_t run_id, const char *step) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     if (genbo__store_prepare(s->db, "SELECT 1 FROM steps WHERE run_id = ? AND step = ?", &st)) return 0;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
-    int done = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, step, -1, GENBO__DB_STATIC);
+    int done = genbo__db_step(st) == GENBO__DB_ROW;
+    genbo__db_finalize(st);
     return done;
 }
 
@@ -180,24 +194,24 @@ int genbo__step_done(genbo_study *s, int64_t run_id, const char *step) {
  * step's results and its mark commit together. */
 int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double seconds,
                      const char *detail) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                                   "INSERT OR REPLACE INTO steps (run_id, step, seconds, finished, detail) "
                                   "VALUES (?, ?, ?, ?, ?)", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_text(st, 2, step, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, seconds);
-    sqlite3_bind_double(st, 4, genbo__unix_now());
-    if (detail) sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "recording a step");
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_text(st, 2, step, -1, GENBO__DB_STATIC);
+    genbo__db_bind_double(st, 3, seconds);
+    genbo__db_bind_double(st, 4, genbo__unix_now());
+    if (detail) genbo__db_bind_text(st, 5, detail, -1, GENBO__DB_STATIC);
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "recording a step");
+    genbo__db_finalize(st);
     if (rc) return rc;
     rc = genbo__store_prepare(s->db, "UPDATE runs SET last_step = ? WHERE id = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_text(st, 1, step, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, run_id);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "recording a step");
-    sqlite3_finalize(st);
+    genbo__db_bind_text(st, 1, step, -1, GENBO__DB_STATIC);
+    genbo__db_bind_int64(st, 2, run_id);
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "recording a step");
+    genbo__db_finalize(st);
     return rc;
 }

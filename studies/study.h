@@ -3,7 +3,6 @@
 #ifndef GENBO_STUDIES_STUDY_H
 #define GENBO_STUDIES_STUDY_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +10,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/trust.h"
 #include "studies/config.h"
+#include "studies/db.h"
 
 /* The data a run works on, rebuilt deterministically from the
  * configuration (synthetic task + seed, or the CSV files, checked against
@@ -36,8 +36,8 @@ typedef struct study_models {
 } study_models;
 
 struct genbo_study {
-    sqlite3 *db;
-    char *db_path;
+    genbo__db *db;
+    char *db_path; /* the target with any password masked (messages, lock file) */
     int readonly;
     int64_t id;
     char name[128];
@@ -51,6 +51,10 @@ struct genbo_study {
     char **names; /* feature names, loaded on first use (read.c) */
     size_t n_names;
 };
+
+/* The configuration as stored in the database: INI text with any password
+ * in [study] db masked (never stored). */
+char *genbo__study_config_text(const genbo_config *cfg);
 
 /* Seeds for every random step derive from the study seed and a few labels
  * (splitmix64 mixing), so steps are reproducible and independent. */

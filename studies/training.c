@@ -14,14 +14,14 @@
 
 /* Step a prepared and bound statement in its own transaction and
  * finalize it; `what` names the write in an error message. */
-static int step_in_transaction(genbo_study *s, sqlite3_stmt *st, const char *what) {
+static int step_in_transaction(genbo_study *s, genbo__db_stmt *st, const char *what) {
     int rc = genbo__store_begin(s->db);
     if (rc) {
-        sqlite3_finalize(st);
+        genbo__db_finalize(st);
         return rc;
     }
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, what);
-    sqlite3_finalize(st);
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, what);
+    genbo__db_finalize(st);
     if (rc) {
         genbo__store_rollback(s->db);
         return rc;
@@ -31,44 +31,44 @@ static int step_in_transaction(genbo_study *s, sqlite3_stmt *st, const char *wha
 
 static int curve_row(void *ctx, const genbo_train_point *pt) {
     study_training *tr = ctx;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(tr->s->db,
                                   "INSERT OR REPLACE INTO train_curve (run_id, round, step, train_loss, "
                                   "val_loss, lr, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, tr->run_id);
-    sqlite3_bind_int(st, 2, tr->round);
-    sqlite3_bind_int64(st, 3, pt->step);
-    if (isfinite(pt->train_loss)) sqlite3_bind_double(st, 4, pt->train_loss);
-    if (isfinite(pt->val_loss)) sqlite3_bind_double(st, 5, pt->val_loss);
-    sqlite3_bind_double(st, 6, pt->lr);
-    sqlite3_bind_double(st, 7, pt->seconds);
+    genbo__db_bind_int64(st, 1, tr->run_id);
+    genbo__db_bind_int(st, 2, tr->round);
+    genbo__db_bind_int64(st, 3, pt->step);
+    if (isfinite(pt->train_loss)) genbo__db_bind_double(st, 4, pt->train_loss);
+    if (isfinite(pt->val_loss)) genbo__db_bind_double(st, 5, pt->val_loss);
+    genbo__db_bind_double(st, 6, pt->lr);
+    genbo__db_bind_double(st, 7, pt->seconds);
     return step_in_transaction(tr->s, st, "storing the training curve");
 }
 
 static int checkpoint_row(void *ctx, long step, const void *buf, size_t len) {
     study_training *tr = ctx;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(tr->s->db,
                                   "INSERT OR REPLACE INTO train_checkpoints (run_id, round, step, created, "
                                   "data) VALUES (?, ?, ?, ?, ?)", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, tr->run_id);
-    sqlite3_bind_int(st, 2, tr->round);
-    sqlite3_bind_int64(st, 3, step);
-    sqlite3_bind_double(st, 4, genbo__unix_now());
-    sqlite3_bind_blob64(st, 5, buf, (sqlite3_uint64)len, SQLITE_STATIC);
+    genbo__db_bind_int64(st, 1, tr->run_id);
+    genbo__db_bind_int(st, 2, tr->round);
+    genbo__db_bind_int64(st, 3, step);
+    genbo__db_bind_double(st, 4, genbo__unix_now());
+    genbo__db_bind_blob(st, 5, buf, (uint64_t)len, GENBO__DB_STATIC);
     return step_in_transaction(tr->s, st, "storing a training checkpoint");
 }
 
 /* Run one statement binding (run_id, round, [step]) in its own transaction. */
 static int exec_run_round(genbo_study *s, const char *sql, int64_t run_id, int round, long step) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, sql, &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int(st, 2, round);
-    if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_int64(st, 3, step);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_int(st, 2, round);
+    if (genbo__db_bind_parameter_count(st) >= 3) genbo__db_bind_int64(st, 3, step);
     return step_in_transaction(s, st, "updating the training records");
 }
 
@@ -84,21 +84,21 @@ int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diff
     dp->checkpoint = checkpoint_row;
     dp->checkpoint_ctx = tr;
     /* the checkpoint of an interrupted training of this run and round */
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT step, data FROM train_checkpoints WHERE run_id = ? AND round = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int(st, 2, round);
+    genbo__db_bind_int64(st, 1, run_id);
+    genbo__db_bind_int(st, 2, round);
     long step = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
-        step = (long)sqlite3_column_int64(st, 0);
+    if (genbo__db_step(st) == GENBO__DB_ROW) {
+        size_t len = (size_t)genbo__db_column_bytes(st, 1);
+        step = (long)genbo__db_column_int64(st, 0);
         tr->resume = len ? genbo__malloc(len) : NULL;
         if (len && !tr->resume) rc = GENBO_ENOMEM;
-        else if (len) memcpy(tr->resume, sqlite3_column_blob(st, 1), len);
+        else if (len) memcpy(tr->resume, genbo__db_column_blob(st, 1), len);
         tr->resume_len = len;
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     if (rc) return rc;
     dp->resume = tr->resume;
     dp->resume_len = tr->resume_len;
@@ -128,33 +128,33 @@ int genbo__training_finish(study_training *tr, int train_rc) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", genbo_errmsg());
         rc = genbo__store_begin(s->db);
-        sqlite3_stmt *st;
+        genbo__db_stmt *st;
         if (!rc) rc = genbo__store_prepare(s->db,
                                            "INSERT OR REPLACE INTO trainings (run_id, round, stop, steps, best_step, "
                                            "best_val_loss, val_loss, train_loss, seconds, resumed_from, n_train, "
                                            "n_val, val_seed, width, depth, batch) "
                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
         if (!rc) {
-#define BIND_D(i, v) (isfinite(v) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i))
-            sqlite3_bind_int64(st, 1, tr->run_id);
-            sqlite3_bind_int(st, 2, tr->round);
-            sqlite3_bind_text(st, 3, stop_name(r->stop), -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, r->steps);
-            sqlite3_bind_int64(st, 5, r->best_step);
+#define BIND_D(i, v) (isfinite(v) ? genbo__db_bind_double(st, i, v) : genbo__db_bind_null(st, i))
+            genbo__db_bind_int64(st, 1, tr->run_id);
+            genbo__db_bind_int(st, 2, tr->round);
+            genbo__db_bind_text(st, 3, stop_name(r->stop), -1, GENBO__DB_STATIC);
+            genbo__db_bind_int64(st, 4, r->steps);
+            genbo__db_bind_int64(st, 5, r->best_step);
             BIND_D(6, r->best_val_loss);
             BIND_D(7, r->val_loss);
             BIND_D(8, r->train_loss);
-            sqlite3_bind_double(st, 9, r->seconds);
-            sqlite3_bind_int64(st, 10, r->resumed_from);
-            sqlite3_bind_int64(st, 11, (int64_t)r->n_train);
-            sqlite3_bind_int64(st, 12, (int64_t)r->n_val);
-            sqlite3_bind_int64(st, 13, (int64_t)r->val_seed);
-            sqlite3_bind_int(st, 14, r->width);
-            sqlite3_bind_int(st, 15, r->depth);
-            sqlite3_bind_int(st, 16, r->batch);
+            genbo__db_bind_double(st, 9, r->seconds);
+            genbo__db_bind_int64(st, 10, r->resumed_from);
+            genbo__db_bind_int64(st, 11, (int64_t)r->n_train);
+            genbo__db_bind_int64(st, 12, (int64_t)r->n_val);
+            genbo__db_bind_int64(st, 13, (int64_t)r->val_seed);
+            genbo__db_bind_int(st, 14, r->width);
+            genbo__db_bind_int(st, 15, r->depth);
+            genbo__db_bind_int(st, 16, r->batch);
 #undef BIND_D
-            if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing the training summary");
-            sqlite3_finalize(st);
+            if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing the training summary");
+            genbo__db_finalize(st);
         }
         if (rc) genbo__store_rollback(s->db);
         else rc = genbo__store_commit(s->db);

@@ -14,26 +14,27 @@
 /* Inside a write transaction. */
 static int reserve_in_txn(genbo_study *s, int64_t run_id, int round, double target,
                           const char *target_label, const char *method, size_t n, int64_t *ids) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                               "INSERT INTO trials (study_id, run_id, round, target, target_label, method, "
-                              "state, asked) VALUES (?, ?, ?, ?, ?, ?, 'asked', ?)", &st);
+                              "state, asked) VALUES (?, ?, ?, ?, ?, ?, 'asked', ?) RETURNING id", &st);
     double now = genbo__unix_now();
     for (size_t i = 0; !rc && i < n; i++) {
-        sqlite3_bind_int64(st, 1, s->id);
-        if (run_id > 0) sqlite3_bind_int64(st, 2, run_id);
-        else sqlite3_bind_null(st, 2);
-        if (round >= 0) sqlite3_bind_int(st, 3, round);
-        else sqlite3_bind_null(st, 3);
-        sqlite3_bind_double(st, 4, target);
-        sqlite3_bind_text(st, 5, target_label, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, method, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 7, now);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "inserting a trial");
-        ids[i] = sqlite3_last_insert_rowid(s->db);
-        sqlite3_reset(st);
+        genbo__db_bind_int64(st, 1, s->id);
+        if (run_id > 0) genbo__db_bind_int64(st, 2, run_id);
+        else genbo__db_bind_null(st, 2);
+        if (round >= 0) genbo__db_bind_int(st, 3, round);
+        else genbo__db_bind_null(st, 3);
+        genbo__db_bind_double(st, 4, target);
+        genbo__db_bind_text(st, 5, target_label, -1, GENBO__DB_STATIC);
+        genbo__db_bind_text(st, 6, method, -1, GENBO__DB_STATIC);
+        genbo__db_bind_double(st, 7, now);
+        /* RETURNING: the id in the same round trip on either back end */
+        if (genbo__db_step(st) != GENBO__DB_ROW) rc = genbo__store_fail(s->db, "inserting a trial");
+        else ids[i] = genbo__db_column_int64(st, 0);
+        genbo__db_reset(st);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -67,7 +68,7 @@ static char *design_json(const double *x, size_t dim) {
 static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double *X,
                       const double *pred, const double *support, const unsigned *flags) {
     size_t dim = s->data.dim;
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db,
                               "UPDATE trials SET x = ?, x_json = ?, predicted = ?, support_distance = ?, "
                               "flags = ? WHERE id = ?", &st);
@@ -77,21 +78,21 @@ static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double
             rc = GENBO_ENOMEM;
             break;
         }
-        sqlite3_bind_blob(st, 1, X + i * dim, (int)(dim * sizeof(double)), SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, json, -1, free);
-        if (pred && isfinite(pred[i])) sqlite3_bind_double(st, 3, pred[i]);
-        else sqlite3_bind_null(st, 3);
-        if (support && isfinite(support[i])) sqlite3_bind_double(st, 4, support[i]);
-        else sqlite3_bind_null(st, 4);
+        genbo__db_bind_blob(st, 1, X + i * dim, (int)(dim * sizeof(double)), GENBO__DB_STATIC);
+        genbo__db_bind_text(st, 2, json, -1, free);
+        if (pred && isfinite(pred[i])) genbo__db_bind_double(st, 3, pred[i]);
+        else genbo__db_bind_null(st, 3);
+        if (support && isfinite(support[i])) genbo__db_bind_double(st, 4, support[i]);
+        else genbo__db_bind_null(st, 4);
         const char *ft = flags ? genbo__design_flags_text(flags[i]) : NULL;
-        if (ft) sqlite3_bind_text(st, 5, ft, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(st, 5);
-        sqlite3_bind_int64(st, 6, ids[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "storing a design");
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        if (ft) genbo__db_bind_text(st, 5, ft, -1, GENBO__DB_STATIC);
+        else genbo__db_bind_null(st, 5);
+        genbo__db_bind_int64(st, 6, ids[i]);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "storing a design");
+        genbo__db_reset(st);
+        genbo__db_clear_bindings(st);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -124,40 +125,40 @@ int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double targe
 
 /* Inside a write transaction: check the trial can be told. */
 static int check_askable(genbo_study *s, int64_t trial_id) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT state, x IS NULL FROM trials WHERE id = ? AND study_id = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, trial_id);
-    sqlite3_bind_int64(st, 2, s->id);
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(st, 0);
+    genbo__db_bind_int64(st, 1, trial_id);
+    genbo__db_bind_int64(st, 2, s->id);
+    int r = genbo__db_step(st);
+    if (r == GENBO__DB_ROW) {
+        const char *state = (const char *)genbo__db_column_text(st, 0);
         if (strcmp(state, "asked"))
             rc = genbo__fail(GENBO_ESTATE, "trial %lld of study '%s' was already %s", (long long)trial_id,
                              s->name, state);
-        else if (sqlite3_column_int(st, 1))
+        else if (genbo__db_column_int(st, 1))
             rc = genbo__fail(GENBO_ESTATE, "trial %lld of study '%s' has no design (its ask did not finish)",
                              (long long)trial_id, s->name);
-    } else if (r == SQLITE_DONE) {
+    } else if (r == GENBO__DB_DONE) {
         rc = genbo__fail(GENBO_ENOTFOUND, "study '%s' has no trial %lld", s->name, (long long)trial_id);
     } else {
         rc = genbo__store_fail(s->db, "looking up a trial");
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }
 
 static int exec_bound(genbo_study *s, const char *sql, int64_t id, const double *value,
                       const char *text) {
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, sql, &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_double(st, 2, genbo__unix_now());
-    if (value) sqlite3_bind_double(st, 3, *value);
-    if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "telling a trial");
-    sqlite3_finalize(st);
+    genbo__db_bind_int64(st, 1, id);
+    genbo__db_bind_double(st, 2, genbo__unix_now());
+    if (value) genbo__db_bind_double(st, 3, *value);
+    if (text) genbo__db_bind_text(st, 3, text, -1, GENBO__DB_STATIC);
+    if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "telling a trial");
+    genbo__db_finalize(st);
     return rc;
 }
 
@@ -243,18 +244,18 @@ int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const
 
 int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags) {
     if (!s || !flags) return genbo__fail(GENBO_EINVAL, "genbo_study_trial_flags: NULL argument");
-    sqlite3_stmt *st;
+    genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "SELECT flags FROM trials WHERE id = ? AND study_id = ?", &st);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, trial_id);
-    sqlite3_bind_int64(st, 2, s->id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
+    genbo__db_bind_int64(st, 1, trial_id);
+    genbo__db_bind_int64(st, 2, s->id);
+    if (genbo__db_step(st) == GENBO__DB_ROW) {
+        const char *t = (const char *)genbo__db_column_text(st, 0);
         *flags = (t && strstr(t, "projected") ? GENBO_DESIGN_PROJECTED : 0u) |
                  (t && strstr(t, "resampled") ? GENBO_DESIGN_RESAMPLED : 0u);
     } else {
         rc = genbo__fail(GENBO_ENOTFOUND, "study '%s' has no trial %lld", s->name, (long long)trial_id);
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
     return rc;
 }

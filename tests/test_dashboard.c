@@ -21,10 +21,9 @@
 
 static const char *db_path = GENBO_BINARY_DIR "/test_dashboard_fixture.db";
 
-static void exec(sqlite3 *db, const char *sql) {
-    char *err = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "");
+static void exec(genbo__db *db, const char *sql) {
+    int rc = genbo__db_exec(db, sql);
+    cr_assert_eq(rc, GENBO__DB_OK, "%s: %s", sql, genbo__db_errmsg(db));
 }
 
 /* Two studies; "alpha" has 2 runs x 2 methods x 2 targets of metrics, a
@@ -36,7 +35,7 @@ static void make_fixture(void) {
         snprintf(p, sizeof p, "%s%s", db_path, suffixes[i]);
         remove(p);
     }
-    sqlite3 *db = NULL;
+    genbo__db *db = NULL;
     /* The store creates the file and applies every migration. */
     cr_assert_eq(genbo__store_open(db_path, 0, &db), GENBO_OK, "%s", genbo_errmsg());
     exec(db,
@@ -76,7 +75,7 @@ static void make_fixture(void) {
     genbo__store_close(db);
 }
 
-static cJSON *study_doc(sqlite3 *db, const char *name) {
+static cJSON *study_doc(genbo__db *db, const char *name) {
     cJSON *doc = NULL;
     int rc = dashboard_study_json(db, name, &doc);
     cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
@@ -101,50 +100,48 @@ static const char *str(const cJSON *obj, const char *key) {
 }
 
 /* Every metrics row of the document equals its database row exactly. */
-static void check_metrics_equal_db(sqlite3 *db, const cJSON *doc, int n_rows) {
+static void check_metrics_equal_db(genbo__db *db, const cJSON *doc, int n_rows) {
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "metrics");
     cr_assert_eq(cJSON_GetArraySize(rows), n_rows);
     static const char *const cols[] = {"target", "subopt", "mean_true", "mean_pred",
                                        "support_distance", "diversity"};
-    sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT target, subopt, mean_true, mean_pred, "
+    genbo__db_stmt *st = NULL;
+    cr_assert_eq(genbo__db_prepare(db, "SELECT target, subopt, mean_true, mean_pred, "
                                     "support_distance, diversity, n FROM metrics WHERE run_id = ?1"
-                                    " AND round = ?2 AND target_label = ?3 AND method = ?4",
-                                    -1, &st, NULL),
-                 SQLITE_OK);
+                                    " AND round = ?2 AND target_label = ?3 AND method = ?4", &st),
+                 GENBO__DB_OK);
     const cJSON *row;
     cJSON_ArrayForEach(row, rows) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)num(row, "run"));
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)num(row, "round"));
-        sqlite3_bind_text(st, 3, str(row, "target_label"), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, str(row, "method"), -1, SQLITE_TRANSIENT);
-        cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+        genbo__db_reset(st);
+        genbo__db_bind_int64(st, 1, (int64_t)num(row, "run"));
+        genbo__db_bind_int64(st, 2, (int64_t)num(row, "round"));
+        genbo__db_bind_text(st, 3, str(row, "target_label"), -1, GENBO__DB_TRANSIENT);
+        genbo__db_bind_text(st, 4, str(row, "method"), -1, GENBO__DB_TRANSIENT);
+        cr_assert_eq(genbo__db_step(st), GENBO__DB_ROW);
         for (int i = 0; i < 6; i++) {
-            if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+            if (genbo__db_column_type(st, i) == GENBO__DB_NULL) {
                 cr_assert(is_null(row, cols[i]), "%s should be null", cols[i]);
             } else {
-                double want = sqlite3_column_double(st, i), got = num(row, cols[i]);
+                double want = genbo__db_column_double(st, i), got = num(row, cols[i]);
                 cr_assert(got == want, "%s: %.17g != %.17g", cols[i], got, want);
                 cr_assert_eq(signbit(got), signbit(want), "%s: sign of zero lost", cols[i]);
             }
         }
-        cr_assert_eq(num(row, "n"), (double)sqlite3_column_int(st, 6));
+        cr_assert_eq(num(row, "n"), (double)genbo__db_column_int(st, 6));
     }
-    sqlite3_finalize(st);
+    genbo__db_finalize(st);
 }
 
-static sqlite3 *open_fixture(void) {
+static genbo__db *open_fixture(void) {
     make_fixture();
-    sqlite3 *db = NULL;
+    genbo__db *db = NULL;
     int rc = dashboard_db_open(db_path, &db);
     cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
     return db;
 }
 
 Test(dashboard, study_document_equals_database_rows) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     cJSON *doc = study_doc(db, "alpha");
     const cJSON *study = cJSON_GetObjectItemCaseSensitive(doc, "study");
     cr_assert_str_eq(str(study, "name"), "alpha");
@@ -184,11 +181,11 @@ Test(dashboard, study_document_equals_database_rows) {
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool")), 1);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool_true")), 1);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     cJSON *doc = study_doc(db, "alpha");
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive(doc, "summary");
     /* (genbo, max), (genbo, p90), (random, p90); round 1 is left out */
@@ -211,24 +208,22 @@ Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
     cr_assert_eq(num(g90, "n_failed"), 1);
     cr_assert_str_eq(str(g90, "subopt_kind"), "true");
     /* exactly SQLite's own avg() */
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db,
-                       "SELECT avg(subopt), avg(diversity), min(support_distance) FROM metrics"
-                       " WHERE round = 0 AND method = 'genbo' AND target_label = 'p90'",
-                       -1, &st, NULL);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    cr_assert_eq(num(g90, "subopt"), sqlite3_column_double(st, 0));
-    cr_assert_eq(num(g90, "diversity"), sqlite3_column_double(st, 1));
+    genbo__db_stmt *st = NULL;
+    genbo__db_prepare(db, "SELECT avg(subopt), avg(diversity), min(support_distance) FROM metrics"
+                       " WHERE round = 0 AND method = 'genbo' AND target_label = 'p90'", &st);
+    cr_assert_eq(genbo__db_step(st), GENBO__DB_ROW);
+    cr_assert_eq(num(g90, "subopt"), genbo__db_column_double(st, 0));
+    cr_assert_eq(num(g90, "diversity"), genbo__db_column_double(st, 1));
     /* bit for bit what SQLite stored for the literal 1e-300 (under valgrind,
      * whose long double is a double, SQLite parses it a few ulps off) */
-    cr_assert_eq(num(g90, "support_distance_min"), sqlite3_column_double(st, 2));
-    sqlite3_finalize(st);
+    cr_assert_eq(num(g90, "support_distance_min"), genbo__db_column_double(st, 2));
+    genbo__db_finalize(st);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, printed_json_round_trips_and_cannot_close_a_script) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     cJSON *doc = NULL;
     cr_assert_eq(dashboard_report_json(db, "fixture.db", NULL, &doc), GENBO_OK, "%s",
                  genbo_errmsg());
@@ -260,11 +255,11 @@ Test(dashboard, printed_json_round_trips_and_cannot_close_a_script) {
     free(text);
     cJSON_Delete(back);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, report_can_be_limited_to_one_study) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     cJSON *doc = NULL;
     cr_assert_eq(dashboard_report_json(db, "x", "beta", &doc), GENBO_OK);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "studies")), 1);
@@ -285,11 +280,11 @@ Test(dashboard, report_can_be_limited_to_one_study) {
     cr_assert_eq(num(a, "failed"), 1);
     cr_assert_eq(num(a, "runs"), 2);
     cJSON_Delete(list);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, data_version_changes_when_another_connection_commits) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     long long v0 = -1, v1 = -1, v2 = -1;
     cr_assert_eq(dashboard_data_version(db, &v0), GENBO_OK);
     cJSON *doc = study_doc(db, "alpha");
@@ -297,10 +292,10 @@ Test(dashboard, data_version_changes_when_another_connection_commits) {
     cJSON_Delete(doc);
     cr_assert_eq(dashboard_data_version(db, &v1), GENBO_OK);
     cr_assert_eq(v1, v0, "reading must not change the version");
-    sqlite3 *writer = NULL;
-    cr_assert_eq(sqlite3_open(db_path, &writer), SQLITE_OK);
+    genbo__db *writer = NULL;
+    cr_assert_eq(genbo__db_connect(db_path, 0, 0, &writer), GENBO_OK);
     exec(writer, "INSERT INTO observations VALUES (3, 2.5, 500)");
-    sqlite3_close(writer);
+    genbo__db_close(writer);
     cr_assert_eq(dashboard_data_version(db, &v2), GENBO_OK);
     cr_assert_neq(v2, v1);
     doc = study_doc(db, "alpha");
@@ -308,11 +303,11 @@ Test(dashboard, data_version_changes_when_another_connection_commits) {
     cr_assert_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "trials"), 2), "value"),
                  2.5);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, unknown_study_is_an_error_naming_it) {
-    sqlite3 *db = open_fixture();
+    genbo__db *db = open_fixture();
     cJSON *doc = (cJSON *)1;
     cr_assert_eq(dashboard_study_json(db, "gamma", &doc), GENBO_ENOTFOUND);
     cr_assert_null(doc);
@@ -323,26 +318,25 @@ Test(dashboard, unknown_study_is_an_error_naming_it) {
     /* the connection is still usable after the failed transactions */
     doc = study_doc(db, "beta");
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
 }
 
 Test(dashboard, connection_is_read_only_and_checks_the_schema) {
-    sqlite3 *db = open_fixture();
-    cr_assert_neq(sqlite3_exec(db, "DELETE FROM trials", NULL, NULL, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_db_readonly(db, "main"), 1);
-    sqlite3_close(db);
+    genbo__db *db = open_fixture();
+    cr_assert_neq(genbo__db_exec(db, "DELETE FROM trials"), GENBO__DB_OK);
+    genbo__db_close(db);
 
-    sqlite3 *bad = (sqlite3 *)1;
+    genbo__db *bad = (genbo__db *)1;
     cr_assert_eq(dashboard_db_open(GENBO_BINARY_DIR "/no/such/dir/x.db", &bad), GENBO_EIO);
     cr_assert_null(bad);
     cr_assert(strstr(genbo_errmsg(), "no/such/dir/x.db") != NULL, "%s", genbo_errmsg());
 
     const char *other = GENBO_BINARY_DIR "/test_dashboard_other.db";
     remove(other);
-    sqlite3 *o = NULL;
-    sqlite3_open(other, &o);
+    genbo__db *o = NULL;
+    genbo__db_connect(other, 0, 1, &o);
     exec(o, "CREATE TABLE t(x)");
-    sqlite3_close(o);
+    genbo__db_close(o);
     cr_assert_eq(dashboard_db_open(other, &bad), GENBO_EFORMAT);
     cr_assert_null(bad);
     cr_assert(strstr(genbo_errmsg(), "not a genbo study database") != NULL, "%s",
@@ -350,12 +344,12 @@ Test(dashboard, connection_is_read_only_and_checks_the_schema) {
     remove(other);
 }
 
-static long long count(sqlite3 *db, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    long long n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+static long long count(genbo__db *db, const char *sql) {
+    genbo__db_stmt *st = NULL;
+    cr_assert_eq(genbo__db_prepare(db, sql, &st), GENBO__DB_OK, "%s", sql);
+    cr_assert_eq(genbo__db_step(st), GENBO__DB_ROW);
+    long long n = genbo__db_column_int64(st, 0);
+    genbo__db_finalize(st);
     return n;
 }
 
@@ -376,7 +370,7 @@ Test(dashboard, a_real_run_is_carried_row_for_row, .timeout = 120) {
     genbo_study_close(s);
     genbo_config_free(cfg);
 
-    sqlite3 *db = NULL;
+    genbo__db *db = NULL;
     cr_assert_eq(dashboard_db_open(path, &db), GENBO_OK, "%s", genbo_errmsg());
     cJSON *doc = study_doc(db, "tiny");
     long long n_metrics = count(db, "SELECT count(*) FROM metrics");
@@ -404,7 +398,7 @@ Test(dashboard, a_real_run_is_carried_row_for_row, .timeout = 120) {
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "targets")),
                  count(db, "SELECT count(*) FROM targets"));
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo__db_close(db);
     static const char *const files[] = {"tiny.ini", "tiny.db", "tiny.db-wal", "tiny.db-shm"};
     for (int i = 0; i < 4; i++) remove(fixture_path(files[i]));
     remove(fixture_dir);

@@ -11,20 +11,19 @@
 #include "genbo.h"
 #include "studies/store.h"
 
-static sqlite3 *fixture(void) {
-    static sqlite3 *db = NULL;
+static genbo__db *fixture(void) {
+    static genbo__db *db = NULL;
     if (db) return db;
     char path[128];
     snprintf(path, sizeof path, "/tmp/genbo_fuzz_router_%d.db", (int)getpid());
     remove(path);
-    sqlite3 *w;
+    genbo__db *w;
     if (genbo__store_open(path, GENBO__STORE_CREATE, &w)) abort();
-    if (sqlite3_exec(w,
+    if (genbo__db_exec(w,
                      "INSERT INTO studies VALUES (1, 'alpha', '[study]\nname = alpha\n', 2, 1700000000);"
                      "INSERT INTO studies VALUES (2, 'b/../c', '[study]', NULL, 1700000001);"
                      "INSERT INTO runs VALUES (1, 1, 'run', 'cfg', 1, '0.1', 'done', 1, 2, 'generate', NULL);"
-                     "INSERT INTO targets VALUES (1, 'p90', 0.5);",
-                     NULL, NULL, NULL) != SQLITE_OK)
+                     "INSERT INTO targets VALUES (1, 'p90', 0.5);") != GENBO__DB_OK)
         abort();
     genbo__store_close(w);
     if (dashboard_db_open(path, &db)) abort();
@@ -48,7 +47,7 @@ static void decode(char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 4096) return 0;
-    sqlite3 *db = fixture();
+    genbo__db *db = fixture();
     char *req = malloc(size + 1);
     memcpy(req, data, size);
     req[size] = '\0';
