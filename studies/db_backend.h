@@ -1,5 +1,5 @@
 /* db_backend.h - what a storage back end (db_sqlite.c, db_pg.c) provides
- * to the dispatch in db.c. Internal to studies/db*.c. */
+ * to the dispatch in db_dispatch.c. Internal to studies/db*.c. */
 #ifndef GENBO_STUDIES_DB_BACKEND_H
 #define GENBO_STUDIES_DB_BACKEND_H
 

@@ -1,4 +1,4 @@
-/* db.c - the storage interface's dispatch (one call per back end through
+/* db_dispatch.c - the storage interface's dispatch (one call per back end through
  * a table of functions) and what does not depend on the back end: which
  * back end a target names, and masking passwords out of it. */
 #include <stdio.h>
