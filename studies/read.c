@@ -123,8 +123,7 @@ int genbo_study_trials_page(genbo_study *s, int phase, int64_t after_id, size_t 
     if (!s || !out) return genbo__fail(GENBO_EINVAL, "genbo_study_trials_page: NULL argument");
     char sql[1024];
     snprintf(sql, sizeof sql, "%s%sAND t.id > ?2 ORDER BY t.id LIMIT ?3", TRIAL_COLS, phase_sql(phase));
-    /* LIMIT -1: no limit */
-    return read_list(s, sql, after_id, limit ? (int64_t)limit : -1, out);
+    return read_list(s, sql, after_id, limit && limit < (size_t)INT64_MAX ? (int64_t)limit : INT64_MAX, out);
 }
 
 int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out) {

@@ -152,8 +152,8 @@ int genbo_study_metric_summary(genbo_study *s, genbo_metric_summary **out, size_
      * runs (a percentile of each run's pool): its mean orders the rows. */
     return read_rows(s, "the metrics summary",
                      "SELECT m.method, m.target_label, count(*)," STAT("target") STAT("subopt")
-                     " CASE WHEN sum(m.subopt_kind = 'predicted') > 0 THEN 'predicted'"
-                     "      WHEN sum(m.subopt_kind = 'true') > 0 THEN 'true' END,"
+                     " CASE WHEN count(CASE WHEN m.subopt_kind = 'predicted' THEN 1 END) > 0 THEN 'predicted'"
+                     "      WHEN count(CASE WHEN m.subopt_kind = 'true' THEN 1 END) > 0 THEN 'true' END,"
                      STAT("mean_true") STAT("mean_pred") STAT("best_true") STAT("best_pred")
                      STAT("support_distance") " max(m.support_kind)," STAT("diversity")
                      " sum(m.n), sum(m.n_failed)"
