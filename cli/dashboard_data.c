@@ -139,8 +139,8 @@ static const char *const sql_metrics =
     " count(" c ") AS " c "_n,"
 static const char *const sql_summary =
     "SELECT m.method, m.target_label, count(*) AS runs," STAT("target") STAT("subopt")
-    " CASE WHEN sum(m.subopt_kind = 'predicted') > 0 THEN 'predicted'"
-    "      WHEN sum(m.subopt_kind = 'true') > 0 THEN 'true' END AS subopt_kind,"
+    " CASE WHEN count(*) FILTER (WHERE m.subopt_kind = 'predicted') > 0 THEN 'predicted'"
+    "      WHEN count(*) FILTER (WHERE m.subopt_kind = 'true') > 0 THEN 'true' END AS subopt_kind,"
     STAT("mean_true") STAT("mean_pred") STAT("best_true") STAT("best_pred")
     STAT("support_distance") " max(m.support_kind) AS support_kind," STAT("diversity")
     " sum(m.n) AS n, sum(m.n_failed) AS n_failed"

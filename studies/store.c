@@ -202,12 +202,16 @@ int genbo__store_open(const char *path, int mode, genbo__db **out) {
         if (!rc && mode == GENBO__STORE_CREATE) rc = migrate(db, label);
     } else {
         if (genbo__db_schema_version(db, &version)) rc = genbo__store_fail(db, "reading the schema version");
-        if (!rc && version != genbo__n_migrations)
+        /* Version 0: not a genbo database at all (another program's file,
+         * an empty one); this is the one test of what a genbo database is. */
+        if (!rc && version == 0)
+            rc = genbo__fail(GENBO_EFORMAT, "%s: not a genbo study database (schema version 0, this "
+                             "genbo reads version %d)", label, genbo__n_migrations);
+        else if (!rc && version != genbo__n_migrations)
             rc = genbo__fail(version > genbo__n_migrations ? GENBO_EVERSION : GENBO_EFORMAT,
                              "%s: database schema version %lld, this genbo reads version %d%s",
                              label, (long long)version, genbo__n_migrations,
-                             version == 0 ? " (not a genbo database?)"
-                             : version < genbo__n_migrations
+                             version < genbo__n_migrations
                                  ? " (genbo run upgrades it)"
                                  : "");
     }

@@ -26,6 +26,8 @@ int genbo__store_open(const char *path, int mode, genbo__db **out);
 void genbo__store_close(genbo__db *db);
 /* Does the database exist (a URL: assumed, the server says)? */
 int genbo__store_exists(const char *path);
+/* The connection of a genbo_db (db.c), for tests that check it is read-only. */
+genbo__db *genbo__db_connection(genbo_db *d);
 
 /* Begin a write transaction (it takes the write lock now, so it never
  * fails half-way on a lock), retried with back-off while another writer

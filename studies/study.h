@@ -51,11 +51,15 @@ struct genbo_study {
     void *progress_ctx;
     char **names; /* feature names, loaded on first use (read.c) */
     size_t n_names;
+    int shared_db;  /* opened by genbo_db_study: db belongs to the genbo_db; never loads data */
+    int cfg_broken; /* the stored configuration did not parse: cfg holds the defaults */
 };
 
 /* The configuration as stored in the database: INI text with any password
  * in [study] db masked (never stored). */
 char *genbo__study_config_text(const genbo_config *cfg);
+/* Every study's genbo_study_summary (catalog.c), on an open connection. */
+int genbo__studies_list(genbo__db *db, genbo_study_summary **out, size_t *n);
 
 /* Seeds for every random step derive from the study seed and a few labels
  * (splitmix64 mixing), so steps are reproducible and independent. */
