@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "studies/db.h"
+#include "genbo.h"
 
 typedef struct serve_reply {
     unsigned code;
@@ -18,7 +18,7 @@ typedef struct serve_reply {
 } serve_reply;
 
 /* name/known: NULL when the query has no such parameter. */
-void serve_route(genbo__db *db, const char *page, size_t page_len, const char *method, const char *url,
+void serve_route(genbo_db *db, const char *page, size_t page_len, const char *method, const char *url,
                  const char *name, const char *known, serve_reply *out);
 
 #endif

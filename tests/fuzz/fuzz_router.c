@@ -11,8 +11,8 @@
 #include "genbo.h"
 #include "studies/store.h"
 
-static genbo__db *fixture(void) {
-    static genbo__db *db = NULL;
+static genbo_db *fixture(void) {
+    static genbo_db *db = NULL;
     if (db) return db;
     char path[128];
     snprintf(path, sizeof path, "/tmp/genbo_fuzz_router_%d.db", (int)getpid());
@@ -47,7 +47,7 @@ static void decode(char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 4096) return 0;
-    genbo__db *db = fixture();
+    genbo_db *db = fixture();
     char *req = malloc(size + 1);
     memcpy(req, data, size);
     req[size] = '\0';
