@@ -142,10 +142,10 @@ static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
                sqlite3_column_int(st, 9), sqlite3_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
         if (!strcmp(stop, "max_steps"))
             fprintf(stderr, "genbo: warning: diffusion training stopped on its step budget (max_steps = %ld) "
-                            "before the validation loss converged; raise [diffusion] max_steps\n", c->max_steps);
+                            "before the validation loss converged; raise [diffusion] max_steps\n", c->diffusion.max_steps);
         else if (!strcmp(stop, "max_seconds"))
             fprintf(stderr, "genbo: warning: diffusion training stopped on its time budget (max_seconds = %g) "
-                            "before the validation loss converged; raise [diffusion] max_seconds\n", c->max_seconds);
+                            "before the validation loss converged; raise [diffusion] max_seconds\n", c->diffusion.max_seconds);
     }
     sqlite3_finalize(st);
 }
