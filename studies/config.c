@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bin.h"
 #include "core/core.h"
 #include "optimizer/methods.h"
 #include "studies/config.h"
@@ -627,36 +628,11 @@ int genbo_config_load(const char *path, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
-    FILE *f = fopen(path, "r");
-    if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
-    /* The whole file: a read error (a directory gives EISDIR here, not at
-     * fopen) is an error, never an early end of file. */
-    size_t len = 0, cap = 4096;
-    char *text = genbo__malloc(cap + 1);
-    int rc = text ? GENBO_OK : GENBO_ENOMEM;
-    while (!rc) {
-        if (len == cap) {
-            char *bigger = cap >= STUDY_FILE_MAX ? NULL : realloc(text, 2 * cap + 1);
-            if (!bigger) {
-                rc = genbo__fail(GENBO_EFORMAT, "%s: study file larger than %zu bytes", path, STUDY_FILE_MAX);
-                break;
-            }
-            text = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    text[len] = '\0';
+    void *buf;
+    size_t len;
+    int rc = genbo__file_read(path, "study file", STUDY_FILE_MAX, &buf, &len);
+    if (rc) return rc;
+    char *text = buf;
     char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
