@@ -26,6 +26,10 @@ int cmd_create(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_studies(int argc, char **argv);
 int cmd_best(int argc, char **argv);
+/* where a study lives: cmd_storage.c */
+int cmd_copy(int argc, char **argv);
+int cmd_fail_stale(int argc, char **argv);
+int cmd_heartbeat(int argc, char **argv);
 
 /* Help of every command (help.c): one flag per line with its meaning and
  * an example value, then example command lines. */

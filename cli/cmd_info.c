@@ -23,9 +23,10 @@ int cmd_info(int argc, char **argv) {
     if (json) {
         printf("{\"version\":\"%s\",\"openblas_core\":\"%s\",\"threads\":%d,"
                "\"cpu_avx2\":%d,\"slow_kernel\":%d,\"dnnl_isa\":\"%s\",\"bf16\":%d,"
-               "\"precision_auto\":\"%s\"}\n",
+               "\"precision_auto\":\"%s\",\"postgresql\":%d}\n",
                genbo_version(), info.corename, info.threads, info.cpu_has_avx2,
-               info.slow_kernel, info.dnnl_isa, info.bf16, info.bf16 ? "bf16" : "fp32");
+               info.slow_kernel, info.dnnl_isa, info.bf16, info.bf16 ? "bf16" : "fp32",
+               genbo_postgresql_available());
     } else {
         printf("genbo %s\n", genbo_version());
         printf("OpenBLAS kernel: %s%s\n", info.corename,
@@ -35,6 +36,9 @@ int cmd_info(int argc, char **argv) {
         printf("oneDNN ISA: %s\n", info.dnnl_isa);
         printf("precision auto: %s\n",
                info.bf16 ? "bf16 (native bf16 matrix products)" : "fp32 (no native bf16 on this CPU)");
+        printf("postgresql: %s\n", genbo_postgresql_available()
+                                       ? "yes (--db postgresql://USER@HOST/DBNAME)"
+                                       : "no (built without libpq: studies on SQLite files only)");
     }
     return 0;
 }

@@ -18,6 +18,7 @@ static const struct {
     {"best", cmd_best},     {"studies", cmd_studies}, {"delete", cmd_delete},
     {"run", cmd_run},       {"status", cmd_status},   {"export", cmd_export},
     {"report", cmd_report}, {"serve", cmd_serve},     {"fit", cmd_fit},
+    {"copy", cmd_copy},     {"fail-stale", cmd_fail_stale}, {"heartbeat", cmd_heartbeat},
     {"info", cmd_info},     {"help", cmd_help},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

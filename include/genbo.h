@@ -566,6 +566,18 @@ enum {
  * an unknown trial. */
 GENBO_API int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags);
 
+/* Trials of workers that died (studies/stale.c, Optuna's heartbeat rule):
+ * fail every asked trial of s with no tell and no heartbeat for `timeout`
+ * seconds (<= 0: [ask] timeout, else twice [ask] heartbeat; GENBO_EINVAL
+ * when neither is set), with the reason "stale: ...". Every ask does this
+ * first when the study file sets a timeout or heartbeat. n_failed may be
+ * NULL. */
+GENBO_API int genbo_study_fail_stale(genbo_study *s, double timeout, size_t *n_failed);
+/* A sign of life of the worker evaluating an asked trial (trials.heartbeat
+ * = now): call it at least every [ask] heartbeat seconds during a long
+ * evaluation. GENBO_ENOTFOUND / GENBO_ESTATE (already told or failed). */
+GENBO_API int genbo_study_heartbeat(genbo_study *s, int64_t trial_id);
+
 /* Tell the observed reward of a trial (durable when it returns). Unknown
  * trials fail with GENBO_ENOTFOUND, already told/failed ones with
  * GENBO_ESTATE, non-finite values with GENBO_EINVAL. */
@@ -582,6 +594,19 @@ GENBO_API int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const ch
  * Unknown section or key: GENBO_ENOTFOUND. */
 GENBO_API int genbo_config_get(const genbo_config *cfg, const char *section, const char *key,
                                char *buf, size_t size);
+
+/* A database (db_path everywhere) is an SQLite file path or a PostgreSQL
+ * URL, postgresql://USER@HOST:PORT/DBNAME or postgres://... (libpq's
+ * connection URI: PGPASSWORD, ~/.pgpass and the PG* variables apply; a
+ * password is masked as *** in every message and never stored). 1 when
+ * this genbo was built with PostgreSQL support (libpq). */
+GENBO_API int genbo_postgresql_available(void);
+/* Copy study `name` (NULL = every study) from database `from` to `to`
+ * (either kind, either way; `to` is created or migrated as needed), every
+ * row of every table, in one transaction. Ids are kept when `to` has none
+ * of them, else renumbered consistently. GENBO_ESTATE when `to` has a
+ * study of that name; *n_rows (may be NULL) = rows copied. */
+GENBO_API int genbo_db_copy(const char *from, const char *to, const char *name, size_t *n_rows);
 
 /* Create the study cfg describes ([study] name) in db_path (the database is
  * created if missing) and check its data now: the CSV files are read (or

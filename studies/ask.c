@@ -199,7 +199,10 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
     genbo__method method;
     int rc = genbo__method_from_name(method_name, &method);
     if (rc) return genbo__fail_prefix(rc, "ask");
-    rc = genbo_study_prepare(s, opts ? opts->progress : NULL, opts ? opts->progress_ctx : NULL);
+    /* Optuna's rule: trials of dead workers are failed before new ones are
+     * asked (stale.c; only when [ask] timeout or heartbeat is set). */
+    if (genbo__stale_timeout(c) > 0) rc = genbo_study_fail_stale(s, 0, NULL);
+    if (!rc) rc = genbo_study_prepare(s, opts ? opts->progress : NULL, opts ? opts->progress_ctx : NULL);
     if (!rc) rc = refresh_reward(s);
     double target = NAN, dmax = NAN;
     if (!rc) rc = resolve_target(s, &spec, &target);

@@ -194,6 +194,12 @@ static const key_def KEYS[] = {
      "diffusion fine-tuning steps after each round (0 = none)"},
 
     {"ask", "steps", OWN(K_INT, ask_steps, 0, 100000, NULL, "0"), "sampler steps used by ask (0 = [generate] steps)"},
+    {"ask", "heartbeat", OWN(K_DOUBLE, ask_heartbeat, 0, 1e9, NULL, "0"),
+     "seconds between a live worker's heartbeats (`genbo heartbeat`); without a timeout an asked trial is stale "
+     "after twice this (0 = none)"},
+    {"ask", "timeout", OWN(K_DOUBLE, ask_timeout, 0, 1e9, NULL, "0"),
+     "seconds after which an asked trial with no tell and no heartbeat is failed as stale, by every ask and "
+     "`genbo fail-stale` (0 = never)"},
 
     {"constraints", "bounds", OWN(K_BOUNDS, bounds, 0, 0, NULL, "data"),
      "per-feature bounds of every design: `data` = the data's range widened by `margin`, one "

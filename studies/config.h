@@ -81,6 +81,8 @@ struct genbo_config {
 
     /* [ask] */
     int ask_steps; /* sampler steps for ask (0 = [generate] steps) */
+    double ask_heartbeat; /* seconds between a worker's heartbeats (0 = none; stale.c) */
+    double ask_timeout;   /* seconds without a sign of life before an asked trial is stale (0 = never) */
 
     /* [constraints] (resolved against the data in studies/data.c) */
     char bounds[CFG_STR];  /* "data", "LO:HI" or a list (validated syntax) */

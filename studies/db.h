@@ -117,6 +117,9 @@ int genbo__db_exec_ddl(genbo__db *db, const char *sql);
 /* Once the target is known to be a genbo database (or new): settings
  * for writing (SQLite: WAL journal, synchronous = FULL). */
 int genbo__db_prepare_writes(genbo__db *db);
+/* After inserting rows with explicit ids into `table` (which has an id
+ * key): make the next generated id follow them (PostgreSQL's sequence). */
+int genbo__db_sync_ids(genbo__db *db, const char *table);
 /* A number that changes whenever another connection commits (SQLite's
  * PRAGMA data_version; PostgreSQL: the WAL position). */
 int genbo__db_data_version(genbo__db *db, int64_t *out);

@@ -40,6 +40,7 @@ typedef struct genbo__db_ops {
     int (*has_table)(genbo__db *db, const char *name);
     int (*exec_ddl)(genbo__db *db, const char *sql);
     int (*prepare_writes)(genbo__db *db);
+    int (*sync_ids)(genbo__db *db, const char *table);
     int (*data_version)(genbo__db *db, int64_t *out);
     int (*try_lock)(genbo__db *db, const char *name, int *got);
     int (*unlock)(genbo__db *db, const char *name);

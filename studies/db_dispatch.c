@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/core.h"
+#include "genbo.h"
 #include "studies/db_backend.h"
 
 int genbo__db_is_url(const char *t) {
@@ -112,6 +113,8 @@ int genbo__db_table_count(genbo__db *db, int64_t *n) { return db->ops->table_cou
 int genbo__db_has_table(genbo__db *db, const char *name) { return db->ops->has_table(db, name); }
 int genbo__db_exec_ddl(genbo__db *db, const char *sql) { return db->ops->exec_ddl(db, sql); }
 int genbo__db_prepare_writes(genbo__db *db) { return db->ops->prepare_writes(db); }
+int genbo__db_sync_ids(genbo__db *db, const char *table) { return db->ops->sync_ids(db, table); }
+int genbo_postgresql_available(void) { return genbo__db_pg_available(); }
 int genbo__db_data_version(genbo__db *db, int64_t *out) { return db->ops->data_version(db, out); }
 int genbo__db_try_lock(genbo__db *db, const char *name, int *got) { return db->ops->try_lock(db, name, got); }
 int genbo__db_unlock(genbo__db *db, const char *name) { return db->ops->unlock(db, name); }

@@ -73,6 +73,14 @@ typedef struct pg_db {
     PGconn *conn;
     int readonly;
     int txn;          /* inside BEGIN .. COMMIT/ROLLBACK (ours, survives a drop) */
+    char xid[32];     /* the write transaction's id (txid_current), for a lost COMMIT */
+    /* The statements of the open write transaction with a checksum of
+     * their results: after a dropped connection they are run again on a
+     * new one, and the transaction goes on only if every result is the
+     * same (else the caller sees BUSY and retries it whole). */
+    struct logged *log;
+    size_t n_log, cap_log;
+    int recording, replaying;
     int64_t changes;
     char err[1024];
     char **locks;     /* session advisory locks held, retaken on reconnect */
@@ -89,6 +97,13 @@ typedef struct pg_param {
     int len;
     int owned;
 } pg_param;
+
+typedef struct logged {
+    char *sql;
+    int n;
+    pg_param *p;
+    uint32_t crc;
+} logged;
 
 typedef struct pg_stmt {
     genbo__db_stmt base;
@@ -194,10 +209,90 @@ static int begins(const char *sql, const char *word) {
     return !strncasecmp(sql, word, n) && (sql[n] == '\0' || sql[n] == ' ' || sql[n] == ';');
 }
 
-/* Run one statement (parameters or not), reconnecting outside a
- * transaction. Returns the result (status checked) or NULL with the
- * error set and *rc = BUSY or ERROR. */
-static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *rc) {
+static uint32_t result_crc(const PGresult *r) {
+    int rows = PQntuples(r), cols = PQnfields(r);
+    uint32_t c = genbo__crc32(0, &rows, sizeof rows);
+    c = genbo__crc32(c, &cols, sizeof cols);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            char null = (char)PQgetisnull(r, i, j);
+            c = genbo__crc32(c, &null, 1);
+            c = genbo__crc32(c, PQgetvalue(r, i, j), (size_t)PQgetlength(r, i, j));
+        }
+    return c;
+}
+
+static void log_clear(pg_db *db) {
+    for (size_t i = 0; i < db->n_log; i++) {
+        for (int k = 0; k < db->log[i].n; k++) free(db->log[i].p[k].data);
+        free(db->log[i].p);
+        free(db->log[i].sql);
+    }
+    db->n_log = 0;
+}
+
+/* Remember a statement of the write transaction (a copy: the caller's
+ * buffers change). Out of memory: recording stops, so a drop fails. */
+static void log_add(pg_db *db, const char *sql, int n, const pg_param *p, const PGresult *r) {
+    if (db->n_log == db->cap_log) {
+        size_t cap = db->cap_log ? 2 * db->cap_log : 16;
+        logged *l = realloc(db->log, cap * sizeof *l);
+        if (!l) {
+            db->recording = 0;
+            return;
+        }
+        db->log = l;
+        db->cap_log = cap;
+    }
+    logged *e = &db->log[db->n_log];
+    e->sql = strdup(sql);
+    e->n = n;
+    e->p = calloc((size_t)(n > 0 ? n : 1), sizeof *e->p);
+    int ok = e->sql && e->p;
+    for (int k = 0; ok && k < n; k++) {
+        e->p[k] = p[k];
+        e->p[k].owned = 1;
+        if (p[k].data) {
+            e->p[k].data = malloc((size_t)p[k].len + 1);
+            if (e->p[k].data) memcpy(e->p[k].data, p[k].data, (size_t)p[k].len + 1);
+            else ok = 0;
+        }
+    }
+    e->crc = result_crc(r);
+    db->n_log++;
+    if (!ok) db->recording = 0;
+}
+
+static PGresult *exec_params(pg_db *db, const char *sql, int n, const pg_param *p);
+
+/* The connection dropped inside a write transaction: a new connection, a
+ * new transaction with the writer lock, and every statement so far again.
+ * 1 when all gave the same results (the transaction is whole again). */
+static int replay(pg_db *db) {
+    if (!db->recording || db->replaying) return 0;
+    db->txn = 0;
+    if (!reconnect(db, RECONNECT_SECONDS)) return 0;
+    PGresult *r = PQexec(db->conn, "BEGIN");
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) return 0;
+    db->txn = 1;
+    r = PQexec(db->conn, "SELECT txid_current() FROM (SELECT pg_advisory_xact_lock(1735288431, 0)) AS l");
+    ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) snprintf(db->xid, sizeof db->xid, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    db->replaying = 1;
+    for (size_t i = 0; ok && i < db->n_log; i++) {
+        r = exec_params(db, db->log[i].sql, db->log[i].n, db->log[i].p);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        ok = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && result_crc(r) == db->log[i].crc;
+        PQclear(r);
+    }
+    db->replaying = 0;
+    return ok;
+}
+
+static PGresult *exec_params(pg_db *db, const char *sql, int n, const pg_param *p) {
     Oid types[n > 0 ? n : 1];
     const char *values[n > 0 ? n : 1];
     int lengths[n > 0 ? n : 1], formats[n > 0 ? n : 1];
@@ -207,10 +302,18 @@ static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *
         lengths[i] = p[i].set && p[i].data ? p[i].len : 0;
         formats[i] = p[i].set ? p[i].format : 0;
     }
+    return n > 0 ? PQexecParams(db->conn, sql, n, types, values, lengths, formats, 0) : PQexec(db->conn, sql);
+}
+
+/* Run one statement (parameters or not), reconnecting outside a
+ * transaction. Returns the result (status checked) or NULL with the
+ * error set and *rc = BUSY or ERROR. */
+static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *rc) {
     db->base.transient = 0;
     for (int attempt = 0;; attempt++) {
         if (PQstatus(db->conn) == CONNECTION_BAD) {
             if (db->txn) {
+                if (attempt < 3 && replay(db)) continue;
                 set_err(db, "the connection to the server was lost inside a transaction", NULL);
                 db->base.transient = 1;
                 *rc = GENBO__DB_BUSY;
@@ -222,8 +325,7 @@ static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *
                 return NULL;
             }
         }
-        PGresult *r = n > 0 ? PQexecParams(db->conn, sql, n, types, values, lengths, formats, 0)
-                            : PQexec(db->conn, sql);
+        PGresult *r = exec_params(db, sql, n, p);
         ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
             if (s == PGRES_COMMAND_OK) {
@@ -238,6 +340,8 @@ static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *
                     return NULL;
                 }
             }
+            if (db->txn && db->recording && !db->replaying && !begins(sql, "COMMIT") && !begins(sql, "ROLLBACK"))
+                log_add(db, sql, n, p, r);
             *rc = GENBO__DB_OK;
             return r;
         }
@@ -246,7 +350,10 @@ static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *
         if (!*db->err) set_err(db, NULL, PQerrorMessage(db->conn));
         int transient = lost || transient_state(r);
         PQclear(r);
-        if (lost && !db->txn && attempt < 3) continue; /* reconnect, run it again */
+        if (lost && attempt < 3 && !begins(sql, "COMMIT") && !begins(sql, "ROLLBACK")) {
+            if (!db->txn) continue;        /* reconnect, run it again */
+            if (replay(db)) continue;      /* the transaction is whole again: this one next */
+        }
         db->base.transient = transient;
         *rc = transient ? GENBO__DB_BUSY : GENBO__DB_ERROR;
         return NULL;
@@ -613,18 +720,50 @@ static int pg_column_bytes(genbo__db_stmt *s, int i) {
 
 /* ---- connection-level ------------------------------------------------------ */
 
+/* The connection broke during COMMIT: did it commit? Reconnect and ask
+ * the server (txid_status): committed = success (retrying would tell a
+ * trial twice), aborted or unknown = a transient failure to retry. */
+static int commit_outcome(pg_db *db) {
+    if (!reconnect(db, RECONNECT_SECONDS)) return GENBO__DB_BUSY;
+    const char *v[1] = {db->xid};
+    PGresult *r = PQexecParams(db->conn, "SELECT txid_status(CAST($1 AS bigint))", 1, NULL, v, NULL, NULL, 0);
+    int committed = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                    !PQgetisnull(r, 0, 0) && !strcmp(PQgetvalue(r, 0, 0), "committed");
+    PQclear(r);
+    db->base.transient = !committed;
+    return committed ? GENBO__DB_OK : GENBO__DB_BUSY;
+}
+
 static int pg_exec(genbo__db *d, const char *sql) {
     pg_db *db = DB(d);
     int rc, end = begins(sql, "COMMIT") || begins(sql, "ROLLBACK");
     pthread_mutex_lock(&db->mu);
     if (begins(sql, "ROLLBACK") && PQstatus(db->conn) == CONNECTION_BAD) {
         db->txn = 0; /* the server dropped it with the connection */
+        db->recording = 0;
+        db->xid[0] = '\0';
+        log_clear(db);
         pthread_mutex_unlock(&db->mu);
         return GENBO__DB_OK;
     }
     PGresult *r = run(db, sql, 0, NULL, &rc);
     if (begins(sql, "BEGIN") && r) db->txn = 1;
     if (end) db->txn = 0;
+    if (begins(sql, "COMMIT") && !r && db->xid[0] && PQstatus(db->conn) == CONNECTION_BAD) {
+        rc = commit_outcome(db);
+        /* it did not commit: the same transaction again, then COMMIT */
+        if (rc == GENBO__DB_BUSY && replay(db)) {
+            PGresult *c = PQexec(db->conn, "COMMIT");
+            if (c && PQresultStatus(c) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(c), "ROLLBACK")) rc = GENBO__DB_OK;
+            PQclear(c);
+        }
+        db->txn = 0;
+    }
+    if (end) {
+        db->xid[0] = '\0';
+        db->recording = 0;
+        log_clear(db);
+    }
     pthread_mutex_unlock(&db->mu);
     PQclear(r);
     return rc;
@@ -674,8 +813,13 @@ static int pg_in_txn(genbo__db *d) { return DB(d)->txn; }
 static int pg_begin_write(genbo__db *d) {
     int rc = pg_exec(d, "BEGIN");
     if (rc) return rc;
-    rc = pg_exec(d, "SELECT pg_advisory_xact_lock(1735288431, 0)");
+    rc = one(d, "SELECT txid_current() FROM (SELECT pg_advisory_xact_lock(1735288431, 0)) AS l", NULL,
+             DB(d)->xid, sizeof DB(d)->xid);
     if (rc) pg_exec(d, "ROLLBACK");
+    else {
+        log_clear(DB(d));
+        DB(d)->recording = 1;
+    }
     return rc;
 }
 
@@ -773,6 +917,16 @@ static int pg_exec_ddl(genbo__db *d, const char *sql) {
     return rc;
 }
 
+/* After rows were inserted with their own ids (genbo copy): the next
+ * bigserial id comes after them. */
+static int pg_sync_ids(genbo__db *d, const char *table) {
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence('%s', 'id'), "
+             "coalesce((SELECT max(id) FROM %s), 0) + 1, false)", table, table);
+    char out[64];
+    return one(d, sql, NULL, out, sizeof out);
+}
+
 static int pg_prepare_writes(genbo__db *d) {
     (void)d;
     return GENBO__DB_OK;
@@ -818,6 +972,8 @@ static void pg_close(genbo__db *d) {
     PQfinish(db->conn);
     for (size_t i = 0; i < db->n_locks; i++) free(db->locks[i]);
     free(db->locks);
+    log_clear(db);
+    free(db->log);
     pthread_mutex_destroy(&db->mu);
     free(db);
 }
@@ -828,7 +984,7 @@ static const genbo__db_ops pg_ops = {
     pg_finalize, pg_column_count, pg_column_name, pg_column_type, pg_column_int64, pg_column_double,
     pg_column_text, pg_column_blob, pg_column_bytes, pg_exec, pg_changes, pg_last_insert_id, pg_in_txn,
     pg_begin_write, pg_begin_read, pg_schema_version, pg_set_schema_version, pg_table_count,
-    pg_has_table, pg_exec_ddl, pg_prepare_writes, pg_data_version, pg_try_lock, pg_unlock,
+    pg_has_table, pg_exec_ddl, pg_prepare_writes, pg_sync_ids, pg_data_version, pg_try_lock, pg_unlock,
 };
 
 /* A refused connection (server starting, restarting or not up yet) is

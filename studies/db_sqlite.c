@@ -138,6 +138,11 @@ static int lite_prepare_writes(genbo__db *db) {
     }
     return rc ? rc : lite_exec(db, "PRAGMA synchronous = FULL");
 }
+/* INTEGER PRIMARY KEY continues after max(rowid) by itself. */
+static int lite_sync_ids(genbo__db *db, const char *table) {
+    (void)db, (void)table;
+    return GENBO__DB_OK;
+}
 static int lite_data_version(genbo__db *db, int64_t *out) { return one_int(db, "PRAGMA data_version", NULL, out); }
 static int lite_try_lock(genbo__db *db, const char *name, int *got) {
     (void)db, (void)name, (void)got;
@@ -154,7 +159,7 @@ static const genbo__db_ops lite_ops = {
     lite_finalize, lite_column_count, lite_column_name, lite_column_type, lite_column_int64,
     lite_column_double, lite_column_text, lite_column_blob, lite_column_bytes, lite_exec, lite_changes,
     lite_last_insert_id, lite_in_txn, lite_begin_write, lite_begin_read, lite_schema_version,
-    lite_set_schema_version, lite_table_count, lite_has_table, lite_exec, lite_prepare_writes,
+    lite_set_schema_version, lite_table_count, lite_has_table, lite_exec, lite_prepare_writes, lite_sync_ids,
     lite_data_version,
     lite_try_lock, lite_unlock,
 };

@@ -211,5 +211,12 @@ static const char *const migration_3 =
      * weights toward high pseudo-rewards (method `reweighted`). */
     "ALTER TABLE models ADD COLUMN role TEXT;";
 
-const char *const genbo__migrations[] = {migration_1, migration_2, migration_3};
+/* Version 4: every schema change of the third wave, in one migration. */
+static const char *const migration_4 =
+    /* trials.heartbeat: the last sign of life of an asked trial's worker
+     * (genbo_study_heartbeat), NULL = none since the ask; a trial with no
+     * tell and no heartbeat for [ask] timeout seconds is failed as stale. */
+    "ALTER TABLE trials ADD COLUMN heartbeat REAL;";
+
+const char *const genbo__migrations[] = {migration_1, migration_2, migration_3, migration_4};
 const int genbo__n_migrations = (int)(sizeof genbo__migrations / sizeof genbo__migrations[0]);

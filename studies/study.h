@@ -61,6 +61,10 @@ char *genbo__study_config_text(const genbo_config *cfg);
 /* Every study's genbo_study_summary (catalog.c), on an open connection. */
 int genbo__studies_list(genbo__db *db, genbo_study_summary **out, size_t *n);
 
+/* The stale-trial timeout of a configuration ([ask] timeout, else twice
+ * [ask] heartbeat, else 0 = none; stale.c). */
+double genbo__stale_timeout(const genbo_config *c);
+
 /* Seeds for every random step derive from the study seed and a few labels
  * (splitmix64 mixing), so steps are reproducible and independent. */
 uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);

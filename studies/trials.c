@@ -38,16 +38,65 @@ static int reserve_in_txn(genbo_study *s, int64_t run_id, int round, double targ
     return rc;
 }
 
-int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
-                          const char *target_label, const char *method, size_t n, int64_t *ids) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    rc = reserve_in_txn(s, run_id, round, target, target_label, method, n, ids);
-    if (rc) {
-        genbo__store_rollback(s->db);
+/* A write of this file as one transaction body: genbo__store_txn runs it
+ * again from the start when the transaction failed transiently (a
+ * dropped connection to a PostgreSQL server). */
+typedef struct trials_op {
+    genbo_study *s;
+    int kind; /* OP_* */
+    int64_t run_id;
+    int round;
+    double target;
+    const char *target_label, *method, *reason, *batch_reason;
+    size_t n;
+    const int64_t *ids_in;
+    int64_t *ids;
+    const double *X, *pred, *support, *y, *value;
+    const unsigned *flags;
+    char *const *reasons;
+    int64_t trial_id;
+} trials_op;
+enum { OP_RESERVE, OP_SET, OP_INSERT, OP_TELL, OP_FAIL, OP_BATCH };
+
+static int tell_in_txn(genbo_study *s, int64_t trial_id, const double *value, const char *reason);
+static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double *X,
+                      const double *pred, const double *support, const unsigned *flags);
+static int exec_bound(genbo_study *s, const char *sql, int64_t id, const double *value, const char *text);
+
+static int op_txn(genbo__db *db, void *ctx) {
+    (void)db;
+    trials_op *o = ctx;
+    genbo_study *s = o->s;
+    int rc = GENBO_OK;
+    switch (o->kind) {
+    case OP_RESERVE:
+        return reserve_in_txn(s, o->run_id, o->round, o->target, o->target_label, o->method, o->n, o->ids);
+    case OP_SET: return set_in_txn(s, o->n, o->ids_in, o->X, o->pred, o->support, o->flags);
+    case OP_INSERT:
+        rc = reserve_in_txn(s, o->run_id, o->round, o->target, o->target_label, o->method, o->n, o->ids);
+        return rc ? rc : set_in_txn(s, o->n, o->ids, o->X, o->pred, o->support, o->flags);
+    case OP_TELL: return tell_in_txn(s, o->trial_id, o->value, o->reason);
+    case OP_FAIL:
+        for (size_t i = 0; !rc && i < o->n; i++)
+            rc = exec_bound(s, "UPDATE trials SET state = 'failed', finished = ?2, reason = ?3 "
+                               "WHERE id = ?1 AND state = 'asked'", o->ids_in[i], NULL, o->reason);
+        return rc;
+    default:
+        for (size_t i = 0; !rc && i < o->n; i++) {
+            if (!o->batch_reason && isfinite(o->y[i])) rc = tell_in_txn(s, o->ids_in[i], &o->y[i], NULL);
+            else rc = tell_in_txn(s, o->ids_in[i], NULL,
+                                  o->batch_reason ? o->batch_reason
+                                  : o->reasons && o->reasons[i] ? o->reasons[i] : "evaluator returned nan");
+        }
         return rc;
     }
-    return genbo__store_commit(s->db);
+}
+
+int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,
+                          const char *target_label, const char *method, size_t n, int64_t *ids) {
+    trials_op o = {.s = s, .kind = OP_RESERVE, .run_id = run_id, .round = round, .target = target,
+                   .target_label = target_label, .method = method, .n = n, .ids = ids};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 /* A design as a JSON array, %.17g (reads back exactly); a non-finite
@@ -98,29 +147,19 @@ static int set_in_txn(genbo_study *s, size_t n, const int64_t *ids, const double
 
 int genbo__trials_set_designs(genbo_study *s, size_t n, const int64_t *ids, const double *X,
                               const double *pred, const double *support, const unsigned *flags) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    rc = set_in_txn(s, n, ids, X, pred, support, flags);
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    trials_op o = {.s = s, .kind = OP_SET, .n = n, .ids_in = ids, .X = X, .pred = pred, .support = support,
+                   .flags = flags};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 int genbo__trials_insert(genbo_study *s, int64_t run_id, int round, double target,
                          const char *target_label, const char *method, size_t n, const double *X,
                          const double *pred, const double *support, const unsigned *flags,
                          int64_t *ids) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    rc = reserve_in_txn(s, run_id, round, target, target_label, method, n, ids);
-    if (!rc) rc = set_in_txn(s, n, ids, X, pred, support, flags);
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    trials_op o = {.s = s, .kind = OP_INSERT, .run_id = run_id, .round = round, .target = target,
+                   .target_label = target_label, .method = method, .n = n, .ids = ids, .X = X,
+                   .pred = pred, .support = support, .flags = flags};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 /* Inside a write transaction: check the trial can be told. */
@@ -178,14 +217,8 @@ static int tell_in_txn(genbo_study *s, int64_t trial_id, const double *value, co
 
 /* Tell a value (value != NULL) or a failure (reason) in one transaction. */
 static int tell_one(genbo_study *s, int64_t trial_id, const double *value, const char *reason) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    rc = tell_in_txn(s, trial_id, value, reason);
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    trials_op o = {.s = s, .kind = OP_TELL, .trial_id = trial_id, .value = value, .reason = reason};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 /* The tell is on disk before this runs; a failure here must say so. */
@@ -213,33 +246,15 @@ int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const char *reason
 }
 
 int genbo__trials_fail(genbo_study *s, size_t n, const int64_t *ids, const char *reason) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = exec_bound(s, "UPDATE trials SET state = 'failed', finished = ?2, reason = ?3 "
-                           "WHERE id = ?1 AND state = 'asked'", ids[i], NULL, reason);
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    trials_op o = {.s = s, .kind = OP_FAIL, .n = n, .ids_in = ids, .reason = reason};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 int genbo__trials_tell_batch(genbo_study *s, size_t n, const int64_t *ids, const double *y,
                              char *const *reasons, const char *batch_reason) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (!batch_reason && isfinite(y[i])) rc = tell_in_txn(s, ids[i], &y[i], NULL);
-        else rc = tell_in_txn(s, ids[i], NULL,
-                              batch_reason ? batch_reason
-                                           : reasons && reasons[i] ? reasons[i] : "evaluator returned nan");
-    }
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    trials_op o = {.s = s, .kind = OP_BATCH, .n = n, .ids_in = ids, .y = y, .reasons = reasons,
+                   .batch_reason = batch_reason};
+    return genbo__store_txn(s->db, op_txn, &o);
 }
 
 int genbo_study_trial_flags(genbo_study *s, int64_t trial_id, unsigned *flags) {
