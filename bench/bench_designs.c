@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
+#include "core/core.h"
 #include "tests/support/olympus.h"
 #include "tests/support/task_view.h"
 #include "optimizer/methods.h"
