@@ -67,7 +67,9 @@ int cmd_report(int argc, char **argv) {
     genbo_db *db = NULL;
     if (dashboard_db_open(db_path, &db) != GENBO_OK) return cli_fail("report");
     cJSON *doc = NULL;
-    int status = dashboard_report_json(db, db_path, study, &doc);
+    char label[512]; /* the report names its database, never with a password */
+    genbo_db_label(db_path, label, sizeof label);
+    int status = dashboard_report_json(db, label, study, &doc);
     genbo_db_close(db);
     if (status != GENBO_OK) return cli_fail("report");
     char *json = dashboard_json_print(doc);

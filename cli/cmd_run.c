@@ -197,7 +197,9 @@ static int print_summary(const char *db_path, const char *name, const genbo_conf
     char **methods = config_list(c, "generate", "methods", &n_methods);
     int rc = !targets || !methods || (run_id && genbo_study_metrics(s, run_id, &rows, &n_rows));
     if (!rc) {
-        printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
+        char label[512]; /* never a password on the screen */
+        genbo_db_label(db_path, label, sizeof label);
+        printf("study '%s', run %lld, database %s\n", name, (long long)run_id, label);
         print_table(rows, n_rows, targets, n_targets, methods, n_methods,
                     "SubOpt(a) = a - mean true reward: > 0 short of the target a, < 0 above it (overshoot;\n"
                     "check the support distance: off-support designs can overshoot a model); * = predicted",

@@ -200,8 +200,10 @@ int cmd_serve(int argc, char **argv) {
     } else {
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         unsigned bound = info ? info->port : (unsigned)port;
+        char label[512]; /* never a password on the screen */
+        genbo_db_label(db_path, label, sizeof label);
         printf("genbo serve: http://%s%s%s:%u/  (database %s, read-only; Ctrl-C stops)\n",
-               ipv6 ? "[" : "", host, ipv6 ? "]" : "", bound, db_path);
+               ipv6 ? "[" : "", host, ipv6 ? "]" : "", bound, label);
         fflush(stdout);
         int sig = 0;
         sigwait(&stop_signals, &sig);

@@ -127,7 +127,9 @@ int cmd_status(int argc, char **argv) {
         cJSON_Delete(all);
     }
     if (study && !found) {
-        fprintf(stderr, "genbo: status: %s: no study named '%s'\n", db_path, study);
+        char label[512];
+        genbo_db_label(db_path, label, sizeof label);
+        fprintf(stderr, "genbo: status: %s: no study named '%s'\n", label, study);
         return 1;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -41,9 +41,11 @@ int cmd_create(int argc, char **argv) {
     int rc = genbo_study_create(db, cfg, &s);
     genbo_config_free(cfg);
     if (rc) return cli_fail("create");
+    char label[512]; /* never a password on the screen */
+    genbo_db_label(db, label, sizeof label);
     printf("study '%s' in %s: dim %zu, data checked (ask trains the models if it has none yet)\n"
            "  genbo ask --db %s --study %s --target p90 --n 8 --json\n",
-           name, db, genbo_study_dim(s), db, name);
+           name, label, genbo_study_dim(s), label, name);
     genbo_study_close(s);
     return 0;
 }
@@ -63,7 +65,9 @@ int cmd_delete(int argc, char **argv) {
     }
     if (!db || !study || optind != argc) return cli_usage_error("delete");
     if (genbo_study_delete(db, study)) return cli_fail("delete");
-    printf("deleted study '%s' from %s\n", study, db);
+    char label[512];
+    genbo_db_label(db, label, sizeof label);
+    printf("deleted study '%s' from %s\n", study, label);
     return 0;
 }
 
@@ -136,7 +140,9 @@ int cmd_studies(int argc, char **argv) {
                    (long long)v[i].asked, (long long)v[i].told, (long long)v[i].failed, bl, br, when,
                    v[i].running ? " running" : "");
         }
-        if (n == 0) printf("(no studies; genbo create STUDY.ini --db %s makes one)\n", db);
+        char label[512];
+        genbo_db_label(db, label, sizeof label);
+        if (n == 0) printf("(no studies; genbo create STUDY.ini --db %s makes one)\n", label);
     }
     free(v);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -607,6 +607,8 @@ GENBO_API int genbo_config_get(const genbo_config *cfg, const char *section, con
  * password is masked as *** in every message and never stored). 1 when
  * this genbo was built with PostgreSQL support (libpq). */
 GENBO_API int genbo_postgresql_available(void);
+/* db as it may be shown: any password replaced by *** (out: size bytes). */
+GENBO_API void genbo_db_label(const char *db, char *out, size_t size);
 /* Copy study `name` (NULL = every study) from database `from` to `to`
  * (either kind, either way; `to` is created or migrated as needed), every
  * row of every table, in one transaction. Ids are kept when `to` has none

@@ -115,6 +115,7 @@ int genbo__db_exec_ddl(genbo__db *db, const char *sql) { return db->ops->exec_dd
 int genbo__db_prepare_writes(genbo__db *db) { return db->ops->prepare_writes(db); }
 int genbo__db_sync_ids(genbo__db *db, const char *table) { return db->ops->sync_ids(db, table); }
 int genbo_postgresql_available(void) { return genbo__db_pg_available(); }
+void genbo_db_label(const char *db, char *out, size_t size) { genbo__db_mask(db, out, size); }
 int genbo__db_data_version(genbo__db *db, int64_t *out) { return db->ops->data_version(db, out); }
 int genbo__db_try_lock(genbo__db *db, const char *name, int *got) { return db->ops->try_lock(db, name, got); }
 int genbo__db_unlock(genbo__db *db, const char *name) { return db->ops->unlock(db, name); }

@@ -829,7 +829,12 @@ static int pg_begin_read(genbo__db *d) {
 
 static int pg_schema_version(genbo__db *d, int64_t *v) {
     int64_t exists = 0;
-    int rc = one_int(d, "SELECT to_regclass('genbo_schema_version') IS NOT NULL", NULL, &exists);
+    /* A catalog query, not to_regclass: after waiting for the writer lock
+     * of another process's migration, to_regclass can answer from a stale
+     * negative cache entry (pgtest's four-creates-at-once test). */
+    int rc = one_int(d, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE c.relname = 'genbo_schema_version' "
+                        "AND n.nspname = current_schema())", NULL, &exists);
     if (rc || !exists) {
         *v = 0;
         return rc;
