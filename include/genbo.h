@@ -577,6 +577,11 @@ GENBO_API int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const ch
 /* (studies/catalog.c, studies/read.c, studies/ask.c)                  */
 /* ------------------------------------------------------------------ */
 
+/* The generation methods a study can compare ([generate] methods, [loop]
+ * method, ask's method), from the one list in optimizer/methods.c:
+ * method i's name ("genbo", "conditional", ...), NULL past the last. */
+GENBO_API const char *genbo_method_name(int i);
+
 /* Set one field of a library parameter struct by its study-file key, with
  * the study file's words, ranges and messages (the same table: README,
  * "Every key"): genbo_reward_params_set(&p, "lambda", "0.5") as [reward]
