@@ -163,8 +163,10 @@ static const key_def KEYS[] = {
     {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
     {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
-     "guided|edit|reweighted", "guided",
-     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model)"},
+     "guided|edit|reweighted|ascent|pool", "guided, ascent, pool",
+     "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`) and the pool designs rated best (`pool`)"},
+    {"generate", "explore", K_DOUBLE, F(explore), 0, 1, NULL, "0.5",
+     "`genbo`: at most this share of the batch is chosen by predicted reward plus kappa x sd (the share used is the model's median sd over the labels' sd; 0 = none)"},
     {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
      "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
@@ -896,8 +898,9 @@ void genbo__config_select_settings(const genbo_config *c, genbo__select_settings
     s->oversample = c->oversample;
     s->kappa = c->kappa;
     s->min_distance = c->min_distance;
-    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted = bit i = GENBO__SOURCE_* */
+    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted|ascent|pool = bit i = GENBO__SOURCE_* */
     s->edit_noise = c->edit_noise;
+    s->explore = c->explore;
 }
 
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {

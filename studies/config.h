@@ -82,8 +82,9 @@ struct genbo_config {
     int oversample;            /* genbo: candidates per returned design */
     double kappa, min_distance; /* genbo: pessimism, diversity */
     char sources_text[96];
-    int sources;               /* genbo: bit i = word i of guided|edit|reweighted */
+    int sources;               /* genbo: bit i = word i of guided|edit|reweighted|ascent|pool */
     double edit_noise;
+    double explore;            /* genbo: cap of the optimistic share of the batch */
 
     /* [evaluate] */
     int evaluator;
