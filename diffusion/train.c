@@ -29,10 +29,6 @@
 
 #include "diffusion/train_internal.h"
 
-#ifndef GENBO__LR_MIN_SCALE
-#define GENBO__LR_MIN_SCALE 0.0
-#endif
-
 void genbo__gd_trainer_free(genbo__gd_trainer *t) {
     free(t->mem);
     free(t->xb);
@@ -195,7 +191,7 @@ static int after_eval(genbo__gd_trainer *t, const genbo_diffusion_params *p, dou
     if (p->steps != GENBO_STEPS_AUTO) return 0;
     int drop_every = p->patience >= 3 ? p->patience / 3 : 1;
     if (t->bad >= p->patience) return 1;
-    if (t->bad % drop_every == 0 && t->lr_scale * 0.5 >= GENBO__LR_MIN_SCALE) t->lr_scale *= 0.5;
+    if (t->bad % drop_every == 0) t->lr_scale *= 0.5;
     return 0;
 }
 
