@@ -203,8 +203,12 @@ static int is_labelled(const genbo__models *mm, const double *x) {
 /* The pool source: the unlabelled pool designs (never one already
  * labelled) with the n highest mu - kappa s (for the pessimistic part) and
  * the GENBO__POOL_UCB x n highest mu + kappa s (for the exploring part,
- * enough for its diversity rule), each once, into out; *got = how many. */
+ * enough for its diversity rule), each once, into out; *got = how many.
+ * Pools over GENBO__POOL_SCAN rows: among the GENBO__POOL_SCAN rows with
+ * the highest mean (the predictive sd is the costly part). */
 #define GENBO__POOL_UCB 4
+/* pools larger than this: only the rows with the highest mean are scored */
+#define GENBO__POOL_SCAN 20000
 static size_t pool_cap(size_t n) { return (1 + GENBO__POOL_UCB) * n; }
 static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_t *got) {
     const size_t np = mm->n_pool, dim = mm->dim;
@@ -213,15 +217,33 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
     double *mu = genbo__malloc(2 * np * sizeof *mu);
     ranked *r = genbo__malloc(np * sizeof *r);
     unsigned char *pick = genbo__calloc(np, 1);
-    int rc = mu && r && pick ? GENBO_OK : GENBO_ENOMEM;
-    if (!rc) rc = predictive(mm, np, mm->pool_X, mu, mu + np);
+    size_t *scan = genbo__malloc(np * sizeof *scan), ns = np;
+    double *S = NULL;
+    int rc = mu && r && pick && scan ? GENBO_OK : GENBO_ENOMEM;
+    for (size_t i = 0; i < np && scan; i++) scan[i] = i;
+    if (!rc && np > GENBO__POOL_SCAN) {
+        /* a large pool: the predictive sd (O(n_label^2) per row for a GP)
+         * only for the GENBO__POOL_SCAN rows with the highest mean */
+        rc = genbo_reward_predict(mm->reward, np, mm->pool_X, mu, NULL);
+        size_t m = 0;
+        for (size_t i = 0; !rc && i < np; i++)
+            if (isfinite(mu[i])) r[m++] = (ranked){mu[i], i};
+        qsort(r, m, sizeof *r, by_key_desc);
+        ns = m < GENBO__POOL_SCAN ? m : GENBO__POOL_SCAN;
+        for (size_t q = 0; q < ns; q++) scan[q] = r[q].i;
+        S = genbo__malloc((ns ? ns : 1) * dim * sizeof *S);
+        if (!S) rc = GENBO_ENOMEM;
+        for (size_t q = 0; !rc && q < ns; q++)
+            memcpy(S + q * dim, mm->pool_X + scan[q] * dim, dim * sizeof *S);
+    }
+    if (!rc) rc = predictive(mm, ns, S ? S : mm->pool_X, mu, mu + np);
     size_t total = 0;
     for (int pass = 0; !rc && pass < 2; pass++) {
         double sign = pass ? 1.0 : -1.0;
         size_t m = 0, took = 0, want = pass ? GENBO__POOL_UCB * n : n;
-        for (size_t i = 0; i < np; i++) {
-            double key = mu[i] + sign * mm->select.kappa * mu[np + i];
-            if (isfinite(key)) r[m++] = (ranked){key, i};
+        for (size_t q = 0; q < ns; q++) {
+            double key = mu[q] + sign * mm->select.kappa * mu[np + q];
+            if (isfinite(key)) r[m++] = (ranked){key, scan[q]};
         }
         qsort(r, m, sizeof *r, by_key_desc);
         for (size_t q = 0; q < m && took < want; q++) {
@@ -233,7 +255,7 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
     }
     for (size_t i = 0; !rc && i < np && *got < total; i++)
         if (pick[i]) memcpy(out + (*got)++ * dim, mm->pool_X + i * dim, dim * sizeof *out);
-    free(mu), free(r), free(pick);
+    free(mu), free(r), free(pick), free(scan), free(S);
     return rc;
 }
 
