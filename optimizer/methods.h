@@ -48,6 +48,8 @@ typedef enum genbo__method {
 int genbo__method_from_name(const char *name, genbo__method *out);
 /* Every method name joined by '|' ("genbo|conditional|..."), static. */
 const char *genbo__method_words(void);
+/* The methods a study compares by default, ", "-separated (static). */
+const char *genbo__method_default_list(void);
 /* The name of a method (static string), NULL if out of range. */
 const char *genbo__method_name(genbo__method m);
 /* 1 for the methods that need a trained diffusion model (reweighted: the
@@ -98,6 +100,15 @@ typedef struct genbo__select_settings {
                             (mean + kappa sd); the share used is the model's relative
                             uncertainty (genbo_method.c); 0 = none */
 } genbo__select_settings;
+
+/* The selection a study uses unless it says otherwise: oversample 4,
+ * kappa 1, min_distance 0.5, guided + ascent + pool candidates,
+ * edit_noise 0.3, explore 0.5. */
+void genbo__select_settings_default(genbo__select_settings *s);
+/* The [generate] sampler settings unless a study says otherwise:
+ * genbo_sample_params_default with grad_mode TARGET and grad_eta 1 (the
+ * guiding methods have a reward model to guide with). */
+void genbo__generate_sample_default(genbo_sample_params *p);
 
 /* What the genbo method's last batch was made of (optional, for benches
  * and tests): designs returned from each source (index = bit position:

@@ -95,6 +95,8 @@ static int build_trust(const genbo_config *c, study_data *d) {
 
 int genbo__study_load_data(genbo_study *s) {
     if (s->have_data) return GENBO_OK;
+    if (s->shared_db)
+        return genbo__fail(GENBO_ESTATE, "study '%s' is open for reading only: its data are not loaded", s->name);
     const genbo_config *c = s->cfg;
     study_data d;
     memset(&d, 0, sizeof d);
@@ -182,5 +184,44 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
     *Xout = X;
     *yout = y;
     *nout = k;
+    return GENBO_OK;
+}
+
+/* Told designs the diffusion model may be fine-tuned on: those the trust
+ * region did not have to move (flags NULL). A projected or resampled
+ * design is an artefact of the region, not a sample of the model; fine-
+ * tuning on it would teach the model its own off-support excursions. */
+int genbo__run_trusted_told(genbo_study *s, int64_t run_id, double **Xout, double **yout,
+                        size_t *nout) {
+    const size_t dim = s->data.dim;
+    *Xout = *yout = NULL;
+    *nout = 0;
+    int64_t told = genbo__run_told_count(s, run_id);
+    if (told < 0) return GENBO_EDB;
+    size_t cap = (size_t)told, k = 0;
+    double *X = genbo__malloc((cap ? cap : 1) * dim * sizeof *X);
+    double *y = genbo__malloc((cap ? cap : 1) * sizeof *y);
+    if (!X || !y) {
+        free(X), free(y);
+        return GENBO_ENOMEM;
+    }
+    sqlite3_stmt *st;
+    int rc = genbo__store_prepare(s->db, "SELECT t.x, o.value FROM trials t JOIN observations o ON "
+                                         "o.trial_id = t.id WHERE t.run_id = ? AND t.state = 'told' "
+                                         "AND t.flags IS NULL ORDER BY t.id", &st);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, run_id);
+        while (k < cap && sqlite3_step(st) == SQLITE_ROW) {
+            if ((size_t)sqlite3_column_bytes(st, 0) != dim * sizeof(double)) continue;
+            memcpy(X + k * dim, sqlite3_column_blob(st, 0), dim * sizeof(double));
+            y[k++] = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc) {
+        free(X), free(y);
+        return rc;
+    }
+    *Xout = X, *yout = y, *nout = k;
     return GENBO_OK;
 }

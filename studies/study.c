@@ -139,7 +139,7 @@ void genbo_study_close(genbo_study *s) {
     genbo__study_models_free(&s->models);
     genbo__study_names_free(s);
     genbo__study_data_free(&s->data);
-    genbo__store_close(s->db);
+    if (!s->shared_db) genbo__store_close(s->db);
     genbo_config_free(s->cfg);
     free(s->cfg_text);
     free(s->db_path);
@@ -151,7 +151,7 @@ size_t genbo_study_dim(const genbo_study *s) {
     if (s->have_data) return s->data.dim;
     int64_t dim = 0;
     if (genbo__store_int(s->db, "SELECT dim FROM studies WHERE id = ?", s->id, 0, &dim)) return 0;
-    if (dim > 0) return (size_t)dim;
+    if (dim > 0 || s->shared_db) return dim > 0 ? (size_t)dim : 0;
     /* Not recorded yet (no run so far): load the data to find out. The
      * handle caches them, which does not change what it represents. */
     genbo_study *mut = (genbo_study *)s;
@@ -201,3 +201,29 @@ int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double se
     sqlite3_finalize(st);
     return rc;
 }
+
+int genbo__step_detail(genbo_study *s, int64_t run_id, const char *step, const char *detail) {
+    int rc = genbo__store_begin(s->db);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    rc = genbo__store_prepare(s->db, "UPDATE steps SET detail = ? WHERE run_id = ? AND step = ?", &st);
+    if (!rc) {
+        sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, run_id);
+        sqlite3_bind_text(st, 3, step, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = genbo__store_fail(s->db, "noting a step");
+        sqlite3_finalize(st);
+    }
+    if (rc) genbo__store_rollback(s->db);
+    else rc = genbo__store_commit(s->db);
+    return rc;
+}
+
+/* After round r: refit the reward on every label, re-pseudo-label the pool,
+ * optionally fine-tune the diffusion model on the pool's new pseudo-labels
+ * plus the trusted told designs, and commit the models with the round's
+ * mark. Two causes of the runaway loop (issue 14) are refused here: told
+ * values on another scale than the labels (the refit keeps them - they are
+ * the user's data - but the diffusion model, conditioned in label units,
+ * is not fine-tuned on them, and the round's step says why) and fine-
+ * tuning on designs the trust region had to move. */

@@ -1,5 +1,6 @@
 /* study.h - internals of a study handle and the pieces shared by ask/tell
- * (ask.c, tell.c) and the pipeline (run.c, pipeline.c). Internal. */
+ * (ask.c, trials.c) and the pipeline (run.c, pipeline.c, optimizer/loop.c).
+ * Internal. */
 #ifndef GENBO_STUDIES_STUDY_H
 #define GENBO_STUDIES_STUDY_H
 
@@ -50,7 +51,12 @@ struct genbo_study {
     void *progress_ctx;
     char **names; /* feature names, loaded on first use (read.c) */
     size_t n_names;
+    int shared_db;  /* opened by genbo_db_study: db belongs to the genbo_db; never loads data */
+    int cfg_broken; /* the stored configuration did not parse: cfg holds the defaults */
 };
+
+/* Every study's genbo_study_summary (catalog.c), on an open connection. */
+int genbo__studies_list(sqlite3 *db, genbo_study_summary **out, size_t *n);
 
 /* Seeds for every random step derive from the study seed and a few labels
  * (splitmix64 mixing), so steps are reproducible and independent. */
@@ -70,6 +76,9 @@ void genbo__dataset_hash(const genbo_dataset *ds, char out[9]);
  * (malloc'ed X n x dim and y; *n counts them). */
 int genbo__run_labels(genbo_study *s, int64_t run_id, double **X, double **y, size_t *n);
 int64_t genbo__run_told_count(genbo_study *s, int64_t run_id);
+/* The run's told designs the trust region did not move (trials.flags
+ * NULL), the ones the diffusion model may be fine-tuned on (malloc'ed). */
+int genbo__run_trusted_told(genbo_study *s, int64_t run_id, double **X, double **y, size_t *n);
 
 /* Model BLOBs. round < 0 stores NULL (a refit by ask). */
 int genbo__store_reward(genbo_study *s, int64_t run_id, int round, int64_t n_labels,
@@ -127,6 +136,8 @@ const char *genbo__train_stop_name(genbo_train_stop stop);
 int genbo__step_done(genbo_study *s, int64_t run_id, const char *step);
 int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double seconds,
                      const char *detail);
+/* Set a completed step's detail, in its own transaction. */
+int genbo__step_detail(genbo_study *s, int64_t run_id, const char *step, const char *detail);
 
 /* The first pipeline steps (data, reward, pseudo-labels, diffusion), each
  * skipped when already completed for run_id; leaves s->models loaded. */
@@ -162,6 +173,10 @@ void genbo__study_method_models(genbo_study *s, genbo__models *mm);
  * end (status done, or failed with the current error message when rc). */
 int genbo__run_create(genbo_study *s, const char *kind, int64_t *run_id);
 int genbo__run_finish(genbo_study *s, int64_t run_id, int rc);
+/* The value a run resolved for a target label (table targets). */
+int genbo__run_target_value(genbo_study *s, int64_t run_id, const char *label, double *value);
+/* Hold the study's run lock (run_lock.c): *lock_fd to close when done. */
+int genbo__run_lock(genbo_study *s, int *lock_fd);
 /* The run lock file of a study: "<db>.<name>.runlock", the name's bytes
  * other than [A-Za-z0-9._-] percent-encoded (a '/' must not make a path). */
 void genbo__run_lock_path(const char *db_path, const char *name, char *out, size_t size);
