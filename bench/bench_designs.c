@@ -46,8 +46,9 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
-#include "datasets/olympus.h"
-#include "datasets/tasks.h"
+#include "core/core.h"
+#include "tests/support/olympus.h"
+#include "tests/support/task_view.h"
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
 #include "optimizer/reweight.h"
