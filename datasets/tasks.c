@@ -46,27 +46,6 @@ enum { SPLIT_SAMPLE = 0, SPLIT_LABELLED, SPLIT_NOISE, SPLIT_POOL };
 #define CHUNK_ROWS 4096
 #define CHUNK_SEQS 256
 
-struct genbo_task {
-    genbo_task_params p;
-    size_t D;
-    /* subspace tasks */
-    size_t d;
-    double *A;      /* D x d */
-    double *beta;   /* d */
-    double *zstar;  /* d (quadratic) */
-    double c;       /* quadratic offset */
-    /* linear reward direction: subspace linear and GP */
-    double *theta;  /* D */
-    /* GP sequences */
-    size_t N, m;
-    double *Gamma, *Lambda; /* N x N, m x m */
-    double *LG, *LL;        /* their lower Cholesky factors */
-    double radius;          /* Mahalanobis radius of the support */
-    /* curved manifold (zstar, c above are its reward's) */
-    genbo__manifold mf;
-    double *ustar;          /* k: parameter of the best valid design */
-    double mean, sd;        /* of f* on the data */
-};
 
 void genbo_task_params_default(genbo_task_params *p) {
     memset(p, 0, sizeof *p);
@@ -684,41 +663,4 @@ int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint
     *labelled = L;
     *pool = P;
     return GENBO_OK;
-}
-
-/* ---- internal accessors ------------------------------------------------- */
-
-const genbo_task_params *genbo__task_params(const genbo_task *t) { return &t->p; }
-
-const double *genbo__task_basis(const genbo_task *t, size_t *d) {
-    if (d) *d = t->d;
-    return t->A;
-}
-
-const double *genbo__task_theta(const genbo_task *t) { return t->theta; }
-
-const double *genbo__task_zstar(const genbo_task *t, double *c) {
-    if (c) *c = t->c;
-    return t->zstar;
-}
-
-double genbo__task_reward_mean(const genbo_task *t) { return t->mean; }
-double genbo__task_reward_sd(const genbo_task *t) { return t->sd; }
-
-const double *genbo__task_gp_gamma(const genbo_task *t, size_t *N) {
-    if (N) *N = t->N;
-    return t->Gamma;
-}
-
-const double *genbo__task_gp_lambda(const genbo_task *t, size_t *m) {
-    if (m) *m = t->m;
-    return t->Lambda;
-}
-
-double genbo__task_gp_radius(const genbo_task *t) { return t->radius; }
-
-const genbo__manifold *genbo__task_manifold(const genbo_task *t, const double **ustar) {
-    if (t->p.kind != GENBO_TASK_CURVED_MANIFOLD) return NULL;
-    if (ustar) *ustar = t->ustar;
-    return &t->mf;
 }

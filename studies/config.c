@@ -173,7 +173,9 @@ static const key_def KEYS[] = {
     {"generate", "min_distance", LIB(select, select, min_distance),
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
     {"generate", "sources", LIB(select, select, sources),
-     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model)"},
+     "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`) and the pool designs rated best (`pool`)"},
+    {"generate", "explore", LIB(select, select, explore),
+     "`genbo`: at most this share of the batch is chosen by predicted reward plus kappa x sd (the share used is the model's median sd over the labels' sd; 0 = none)"},
     {"generate", "edit_noise", LIB(select, select, edit_noise),
      "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
