@@ -13,18 +13,17 @@
 
 static const char *db_path = GENBO_BINARY_DIR "/test_read_api.db";
 
-static void exec(sqlite3 *db, const char *sql) {
-    char *err = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    cr_assert_eq(rc, SQLITE_OK, "%s: %s", sql, err ? err : "");
+static void exec(genbo__db *db, const char *sql) {
+    int rc = genbo__db_exec(db, sql);
+    cr_assert_eq(rc, GENBO__DB_OK, "%s: %s", sql, genbo__db_errmsg(db));
 }
 
-static double one(sqlite3 *db, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-    double v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
+static double one(genbo__db *db, const char *sql) {
+    genbo__db_stmt *st = NULL;
+    cr_assert_eq(genbo__db_prepare(db, sql, &st), GENBO__DB_OK, "%s", sql);
+    cr_assert_eq(genbo__db_step(st), GENBO__DB_ROW, "%s", sql);
+    double v = genbo__db_column_double(st, 0);
+    genbo__db_finalize(st);
     return v;
 }
 
@@ -37,7 +36,7 @@ static genbo_db *fixture(void) {
         snprintf(p, sizeof p, "%s%s", db_path, suffixes[i]);
         remove(p);
     }
-    sqlite3 *db = NULL;
+    genbo__db *db = NULL;
     cr_assert_eq(genbo__store_open(db_path, GENBO__STORE_CREATE, &db), GENBO_OK, "%s", genbo_errmsg());
     exec(db,
          "INSERT INTO studies VALUES (1, 'alpha', '[study]\nname = alpha\n[generate]\ntargets = p90, max\n', 3, 10);"
@@ -114,10 +113,10 @@ Test(read_api, opening_recognises_only_genbo_databases) {
     cr_assert_null(db);
     const char *other = GENBO_BINARY_DIR "/test_read_api_other.db";
     remove(other);
-    sqlite3 *o = NULL;
-    cr_assert_eq(sqlite3_open(other, &o), SQLITE_OK);
+    genbo__db *o = NULL;
+    cr_assert_eq(genbo__db_connect(other, 0, 1, &o), GENBO_OK);
     exec(o, "CREATE TABLE studies(x)");
-    sqlite3_close(o);
+    genbo__db_close(o);
     cr_assert_eq(genbo_db_open(other, &db), GENBO_EFORMAT);
     cr_assert(strstr(genbo_errmsg(), "not a genbo study database"), "%s", genbo_errmsg());
     remove(other);
@@ -168,7 +167,7 @@ Test(read_api, trial_pages_cover_every_trial_once_in_order) {
 
 Test(read_api, metrics_targets_and_summary_equal_the_rows) {
     genbo_db *db = fixture();
-    sqlite3 *raw = genbo__db_connection(db);
+    genbo__db *raw = genbo__db_connection(db);
     genbo_study *s = study(db, "alpha");
     genbo_metric *m = NULL;
     size_t n = 0;
@@ -305,10 +304,10 @@ Test(read_api, a_snapshot_hides_commits_until_it_ends) {
     genbo_study_summary a;
     cr_assert_eq(genbo_study_get_summary(s, &a), GENBO_OK);
     cr_assert_eq(genbo_db_data_version(db, &v0), GENBO_OK);
-    sqlite3 *w = NULL;
-    cr_assert_eq(sqlite3_open(db_path, &w), SQLITE_OK);
+    genbo__db *w = NULL;
+    cr_assert_eq(genbo__db_connect(db_path, 0, 0, &w), GENBO_OK);
     exec(w, "INSERT INTO observations VALUES (4, 7, 500); UPDATE trials SET state = 'told' WHERE id = 4");
-    sqlite3_close(w);
+    genbo__db_close(w);
     genbo_study_summary b;
     cr_assert_eq(genbo_study_get_summary(s, &b), GENBO_OK);
     cr_assert_eq(b.told, a.told, "inside the snapshot the commit is not seen");
