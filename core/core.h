@@ -33,6 +33,10 @@ typedef struct genbo_rng {
 } genbo_rng;
 
 void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
+/* The one seed mixer: a seed for a step labelled (a, b) derived from a
+ * master seed through splitmix64's finaliser, so the steps of a study are
+ * reproducible and independent of each other. */
+uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
 uint64_t genbo__rng_u64(genbo_rng *r);
 /* uniform on [0, 1) with 53 random bits */
 double genbo__rng_uniform(genbo_rng *r);

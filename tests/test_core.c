@@ -83,3 +83,17 @@ Test(core, shuffle_prefix_draws_uniform_subsets) {
     for (int k = 0; k < 10; k++) chi2 += (hits[k] - e) * (hits[k] - e) / e;
     cr_assert_lt(chi2, 27.88); /* chi-square, 9 dof, p = 0.001 */
 }
+
+/* The one seed mixer (core/rng.c, formerly studies/study.c): the values of
+ * earlier builds are kept, so a study run by them resumes with the same
+ * seeds; (a, b) labels give unrelated seeds (about half the bits differ). */
+Test(core, seed_mix_keeps_its_values_and_separates_labels) {
+    cr_assert_eq(genbo__seed_mix(0, 0, 0), 0);
+    cr_assert_eq(genbo__seed_mix(42, 5, 0), 0x3a3790371a46687bULL);
+    cr_assert_eq(genbo__seed_mix(7, 11, 3), 0x2feabce6275fbbbbULL);
+    cr_assert_eq(genbo__seed_mix(UINT64_MAX, 200, 9), 0xd96a09264de97d71ULL);
+    int bits = 0;
+    for (uint64_t k = 0; k < 64; k++)
+        bits += __builtin_popcountll(genbo__seed_mix(1, 200, k) ^ genbo__seed_mix(1, 200, k + 1));
+    cr_assert(bits > 64 * 24 && bits < 64 * 40, "%d differing bits over 64 pairs", bits);
+}
