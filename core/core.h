@@ -23,6 +23,11 @@ void *genbo__malloc(size_t size);
 void *genbo__calloc(size_t count, size_t size);
 /* count * size with an overflow check: returns 0 on overflow. */
 int genbo__mul_ok(size_t a, size_t b, size_t *out);
+/* The one growth helper: make the malloc'ed array *array (passed as a T **,
+ * *cap elements of elem bytes) hold at least `need`, doubling (from 16).
+ * On failure *array is unchanged (still the caller's to free) and the
+ * status is GENBO_ENOMEM, "out of memory for <what>" (what: "trials"). */
+int genbo__grow(void *array, size_t *cap, size_t need, size_t elem, const char *what);
 
 /* xoshiro256** seeded through splitmix64: fast, reproducible, with
  * independent streams derived from (seed, stream). */

@@ -116,16 +116,9 @@ typedef struct strbuf {
 
 static void sb_add(strbuf *b, const char *s, size_t n) {
     if (b->nomem) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->nomem = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
+    if (genbo__grow(&b->s, &b->cap, b->len + n + 1, 1, "the command's input")) {
+        b->nomem = 1;
+        return;
     }
     memcpy(b->s + b->len, s, n);
     b->len += n;

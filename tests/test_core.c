@@ -1,6 +1,7 @@
 /* test_core.c - error messages, the random-number generator, CRC-32. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -96,4 +97,24 @@ Test(core, seed_mix_keeps_its_values_and_separates_labels) {
     for (uint64_t k = 0; k < 64; k++)
         bits += __builtin_popcountll(genbo__seed_mix(1, 200, k) ^ genbo__seed_mix(1, 200, k + 1));
     cr_assert(bits > 64 * 24 && bits < 64 * 40, "%d differing bits over 64 pairs", bits);
+}
+
+/* The one growth helper: keeps the contents, doubles, and on an impossible
+ * size fails with GENBO_ENOMEM leaving the array as it was. */
+Test(core, grow_keeps_contents_and_fails_cleanly) {
+    int *v = NULL;
+    size_t cap = 0;
+    for (int k = 0; k < 1000; k++) {
+        cr_assert_eq(genbo__grow(&v, &cap, (size_t)k + 1, sizeof *v, "ints"), GENBO_OK);
+        cr_assert_geq(cap, (size_t)k + 1);
+        v[k] = 3 * k;
+    }
+    cr_assert_lt(cap, 2048, "growth is doubling, not more: cap %zu", cap);
+    for (int k = 0; k < 1000; k++) cr_assert_eq(v[k], 3 * k);
+    int *before = v;
+    size_t cap_before = cap;
+    cr_assert_eq(genbo__grow(&v, &cap, (size_t)-1 / 2, sizeof *v, "ints"), GENBO_ENOMEM);
+    cr_assert(strstr(genbo_errmsg(), "out of memory for ints"), "%s", genbo_errmsg());
+    cr_assert(v == before && cap == cap_before && v[999] == 2997);
+    free(v);
 }
