@@ -1,6 +1,7 @@
 /* config.h - the resolved study configuration (what genbo_config points
- * to). Every key of the study file is a field here; studies/config_keys.c
- * lists them with their types, ranges, defaults and documentation. */
+ * to). Every key of the study file is a field here; the key table in
+ * studies/config.c (KEYS) lists them with their types, ranges, defaults
+ * and documentation. */
 #ifndef GENBO_STUDIES_CONFIG_H
 #define GENBO_STUDIES_CONFIG_H
 
