@@ -23,8 +23,14 @@
 #include "diffusion/kernels.h"
 #include "diffusion/mm.h"
 #include "diffusion/net.h"
+#include "diffusion/prof.h"
 
 enum { PLAN_CACHE = 3 };
+/* phase timers (prof.h) for the passes that keep activations (training) */
+#define P_(phase)                                  \
+    do {                                           \
+        if (a->store) GENBO__PROF(phase);          \
+    } while (0)
 /* Multiply-adds of a W x W product below which a pass runs serially
  * (B < 256 rows at width 256, < 64 at width 512): below it a product
  * takes ~100 us or less on one core, and a second thread gains less than
@@ -151,21 +157,24 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     bf->depth = L;
     bf->store = store;
     int rc = GENBO_ENOMEM;
+    /* every buffer on a cache line (32 bf16): see genbo__net_alloc64 */
     size_t R = (size_t)max_rows, hl = store ? (size_t)L + 1 : 1, zl = store && L ? (size_t)L : 1;
-    size_t n = R * (size_t)din + hl * R * W + zl * R * W;
-    if (store) n += R * (size_t)D + 2 * R * W;
-    bf->mem16 = genbo__malloc(n * sizeof(uint16_t));
+    const size_t RW = (R * W + 31) / 32 * 32, RI = (R * din + 31) / 32 * 32,
+                 RD = (R * D + 31) / 32 * 32;
+    size_t n = RI + hl * RW + zl * RW;
+    if (store) n += RD + 2 * RW;
+    bf->mem16 = genbo__net_alloc64(n * sizeof(uint16_t));
     bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
     bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
     if (!bf->mem16 || !bf->blk_f || !bf->blk_b) goto fail;
     uint16_t *p = bf->mem16;
-    bf->u16 = p, p += R * (size_t)din;
-    bf->act16 = p, p += hl * R * W;
-    bf->a2_16 = p, p += zl * R * W;
+    bf->u16 = p, p += RI;
+    bf->act16 = p, p += hl * RW;
+    bf->a2_16 = p, p += zl * RW;
     if (store) {
-        bf->dout16 = p, p += R * (size_t)D;
-        bf->dh16 = p, p += R * W;
-        bf->dz16 = p, p += R * W;
+        bf->dout16 = p, p += RD;
+        bf->dh16 = p, p += RW;
+        bf->dz16 = p, p += RW;
     }
     rc = GENBO_EINVAL;
     if (!(bf->stream = dm_stream_new())) goto fail;
@@ -243,33 +252,42 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, L = c->depth, din = l.din;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = (BW + 15) / 16 * 16, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
     if (!s) return dm_sync_threads(), GENBO_EINVAL;
+    GENBO__PROF_START();
     genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
+    P_(GENBO__PROF_INPUT);
     float *h = a->h;
     dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
+    P_(GENBO__PROF_FWD_MM);
     for (int b = 0; b < L; b++) {
         const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
         const float *b2 = b1 + W + (size_t)W * W;
-        uint16_t *act = bf->act16 + (a->store ? b * BW : 0);
-        uint16_t *a2 = bf->a2_16 + (a->store ? b * BW : 0);
+        uint16_t *act = bf->act16 + (a->store ? b * LS16 : 0);
+        uint16_t *a2 = bf->a2_16 + (a->store ? b * LS16 : 0);
         genbo__k_silu_bf16(h, act, BW);
         if (a->store) {
-            float *z = a->z + b * BW, *hn = h + BW;
+            float *z = a->z + b * LS, *hn = h + LS;
+            P_(GENBO__PROF_FWD_ELT);
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, z, NULL);
+            P_(GENBO__PROF_FWD_MM);
             genbo__k_silu_bf16(z, a2, BW);
+            P_(GENBO__PROF_FWD_ELT);
             dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, hn, h);
+            P_(GENBO__PROF_FWD_MM);
             h = hn;
         } else {
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
             dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
         }
     }
-    uint16_t *act = bf->act16 + (a->store ? (size_t)L * BW : 0);
+    uint16_t *act = bf->act16 + (a->store ? (size_t)L * LS16 : 0);
     genbo__k_silu_bf16(h, act, BW);
+    P_(GENBO__PROF_FWD_ELT);
     dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
+    P_(GENBO__PROF_FWD_MM);
     dm_sync_threads();
     return GENBO_OK;
 }
@@ -280,42 +298,59 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = (BW + 15) / 16 * 16, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
     if (!s) return dm_sync_threads(), GENBO_EINVAL;
     float *dh = a->dh, *da = a->da, *dz = a->dz;
     uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16;
 
+    GENBO__PROF_START();
     genbo__k_to_bf16(dout, bf->dout16, (size_t)B * D);
     if (grads) {
-        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * BW, NULL, grads + l.w_out,
+        P_(GENBO__PROF_BWD_ELT);
+        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
+        P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
+    P_(GENBO__PROF_BWD_ELT);
     dm_plan_run(s->dg_out, bf->dout16, dm_wbuf_data(bf->out_b), NULL, da, NULL);
-    genbo__k_silu_grad_bf16(a->h + (size_t)L * BW, da, dh, dh16, BW);
+    P_(GENBO__PROF_BWD_DG);
+    genbo__k_silu_grad_bf16(a->h + (size_t)L * LS, da, dh, dh16, BW);
+    P_(GENBO__PROF_BWD_ELT);
     for (int b = L - 1; b >= 0; b--) {
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         if (g1) {
             float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
-            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * BW, NULL, gw2, NULL);
+            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * LS16, NULL, gw2, NULL);
+            P_(GENBO__PROF_BWD_WG);
             genbo__k_colsum(dh, B, W, gb2);
+            P_(GENBO__PROF_BWD_ELT);
         }
         dm_plan_run(s->dg_blk, dh16, dm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da, NULL);
-        genbo__k_silu_grad_bf16(a->z + b * BW, da, dz, dz16, BW);
+        P_(GENBO__PROF_BWD_DG);
+        genbo__k_silu_grad_bf16(a->z + b * LS, da, dz, dz16, BW);
+        P_(GENBO__PROF_BWD_ELT);
         if (g1) {
-            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * BW, NULL, g1, NULL);
+            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * LS16, NULL, g1, NULL);
+            P_(GENBO__PROF_BWD_WG);
             genbo__k_colsum(dz, B, W, g1 + (size_t)W * W);
+            P_(GENBO__PROF_BWD_ELT);
         }
         dm_plan_run(s->dg_blk, dz16, dm_wbuf_data(bf->blk_b[2 * b]), NULL, da, NULL);
-        genbo__k_silu_grad_add_bf16(a->h + b * BW, da, dh, dh16, BW);
+        P_(GENBO__PROF_BWD_DG);
+        genbo__k_silu_grad_add_bf16(a->h + b * LS, da, dh, dh16, BW);
+        P_(GENBO__PROF_BWD_ELT);
     }
     if (grads) {
         dm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
+        P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dh, B, W, grads + l.b_in);
+        P_(GENBO__PROF_BWD_ELT);
     }
     if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
+    P_(GENBO__PROF_BWD_DG);
     dm_sync_threads();
     return GENBO_OK;
 }

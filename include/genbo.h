@@ -246,6 +246,12 @@ GENBO_API int genbo_reward_gradient(const genbo_reward *m, size_t n, const doubl
 
 /* Fitted hyper-parameters as readable text, e.g. "lambda=0.01 (GCV)". */
 GENBO_API const char *genbo_reward_describe(const genbo_reward *m);
+/* k-fold cross-validated RMSE of the settings p on (X, y) (what `genbo fit`
+ * reports): the rows shuffled with p->seed, fold f = every k-th row of
+ * that order from f, predicted by a model of the same settings fitted on
+ * the other folds. 2 <= k <= n. */
+GENBO_API int genbo_reward_cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const double *X,
+                                   const double *y, int k, double *rmse);
 
 /* Versioned binary format with a checksum. A file of another version or a
  * corrupt one fails with GENBO_EVERSION / GENBO_EFORMAT. */
