@@ -55,6 +55,14 @@ void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
 /* fill with standard normals (float) */
 void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n);
 
+/* Per-column mean and sd of the rows idx[0..n) of X (n x d, row-major;
+ * idx NULL = rows 0..n-1), two passes in double, the sd over n - ddof (0
+ * when n <= ddof). A (numerically) constant column, sd <= 1e-12 (1 +
+ * |mean|), gets sd 1, so standardising maps it to 0 instead of dividing by
+ * ~0 (stats.c). */
+void genbo__column_stats(size_t n, const size_t *idx, size_t d, const double *X, size_t ddof, double *mean,
+                         double *sd);
+
 /* CRC-32 (IEEE) for binary model formats. */
 uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);
 

@@ -118,3 +118,23 @@ Test(core, grow_keeps_contents_and_fails_cleanly) {
     cr_assert(v == before && cap == cap_before && v[999] == 2997);
     free(v);
 }
+
+/* Column statistics (the standardisation of both model kinds): the closed
+ * form on a small matrix, the ddof denominator, a row subset, and sd 1 for
+ * a constant column. */
+Test(core, column_stats_closed_form) {
+    const double X[4 * 2] = {1, 5, 2, 5, 3, 5, 6, 5}; /* column 1 constant */
+    double mu[2], sd[2];
+    genbo__column_stats(4, NULL, 2, X, 0, mu, sd);
+    cr_assert_float_eq(mu[0], 3.0, 1e-15);
+    cr_assert_float_eq(sd[0], sqrt(14.0 / 4.0), 1e-15); /* deviations -2 -1 0 3 */
+    cr_assert(mu[1] == 5.0 && sd[1] == 1.0, "constant column: mean %g sd %g", mu[1], sd[1]);
+    genbo__column_stats(4, NULL, 2, X, 1, mu, sd);
+    cr_assert_float_eq(sd[0], sqrt(14.0 / 3.0), 1e-15);
+    const size_t rows[2] = {3, 0};
+    genbo__column_stats(2, rows, 2, X, 0, mu, sd);
+    cr_assert_float_eq(mu[0], 3.5, 1e-15);
+    cr_assert_float_eq(sd[0], 2.5, 1e-15);
+    genbo__column_stats(1, NULL, 2, X, 1, mu, sd); /* n <= ddof: no spread */
+    cr_assert(mu[0] == 1.0 && sd[0] == 1.0);
+}
