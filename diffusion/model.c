@@ -51,7 +51,12 @@ const char *genbo_diffusion_describe(const genbo_diffusion *m) {
 
 int genbo__gd_acts_precision(const genbo_diffusion *m, genbo__net_acts *a, genbo_precision precision,
                       const float *params) {
-    if (precision == GENBO_PRECISION_AUTO) precision = m->precision;
+    /* auto = the model's precision, or fp32 where this CPU has no bf16
+     * (a bf16 model sampled after the oneDNN ISA was capped) */
+    if (precision == GENBO_PRECISION_AUTO)
+        precision = m->precision == GENBO_PRECISION_BF16 && dm_bf16_available()
+                        ? GENBO_PRECISION_BF16
+                        : GENBO_PRECISION_FP32;
     int r = genbo_precision_resolve(precision);
     if (r < 0) return GENBO_EINVAL;
     if (r != GENBO_PRECISION_BF16) return GENBO_OK;
