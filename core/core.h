@@ -59,9 +59,14 @@ void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n);
  * idx NULL = rows 0..n-1), two passes in double, the sd over n - ddof (0
  * when n <= ddof). A (numerically) constant column, sd <= 1e-12 (1 +
  * |mean|), gets sd 1, so standardising maps it to 0 instead of dividing by
- * ~0 (stats.c). */
+ * ~0 (numeric.c). */
 void genbo__column_stats(size_t n, const size_t *idx, size_t d, const double *X, size_t ddof, double *mean,
                          double *sd);
+
+/* Modified Gram-Schmidt on the columns of A (rows x cols, row-major, cols
+ * <= rows, full rank), in place; passes > 1 repeats each column's step
+ * against rounding. */
+void genbo__orthonormalise(size_t rows, size_t cols, double *A, int passes);
 
 /* CRC-32 (IEEE) for binary model formats. */
 uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);

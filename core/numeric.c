@@ -1,5 +1,6 @@
-/* stats.c - per-column mean and sd, the one standardisation statistic the
- * reward models and the diffusion model share. */
+/* numeric.c - small dense numerics more than one folder needs: per-column
+ * mean and sd (the standardisation of both model kinds) and Gram-Schmidt
+ * (the synthetic tasks' tangent spaces, the tests' subspace data). */
 #include <math.h>
 
 #include "core/core.h"
@@ -18,4 +19,18 @@ void genbo__column_stats(size_t n, const size_t *idx, size_t d, const double *X,
         mean[j] = mu;
         sd[j] = v > 1e-12 * (1.0 + fabs(mu)) ? v : 1.0;
     }
+}
+
+void genbo__orthonormalise(size_t rows, size_t cols, double *A, int passes) {
+    for (size_t a = 0; a < cols; a++)
+        for (int pass = 0; pass < passes; pass++) {
+            for (size_t b = 0; b < a; b++) {
+                double s = 0;
+                for (size_t i = 0; i < rows; i++) s += A[i * cols + a] * A[i * cols + b];
+                for (size_t i = 0; i < rows; i++) A[i * cols + a] -= s * A[i * cols + b];
+            }
+            double s = 0;
+            for (size_t i = 0; i < rows; i++) s += A[i * cols + a] * A[i * cols + a];
+            for (size_t i = 0; i < rows; i++) A[i * cols + a] /= sqrt(s);
+        }
 }
