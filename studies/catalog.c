@@ -173,15 +173,7 @@ static int summary_rows(genbo__db *db, const char *sql, int64_t id, genbo_study_
     size_t k = 0, cap = 0;
     int r;
     while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 8;
-            genbo_study_summary *grown = realloc(v, cap * sizeof *v);
-            if (!grown) {
-                rc = genbo__fail(GENBO_ENOMEM, "out of memory");
-                break;
-            }
-            v = grown;
-        }
+        if ((rc = genbo__grow(&v, &cap, k + 1, sizeof *v, "studies"))) break;
         genbo_study_summary *e = &v[k++];
         memset(e, 0, sizeof *e);
         e->id = genbo__db_column_int64(st, 0);

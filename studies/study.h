@@ -65,9 +65,6 @@ int genbo__studies_list(genbo__db *db, genbo_study_summary **out, size_t *n);
  * [ask] heartbeat, else 0 = none; stale.c). */
 double genbo__stale_timeout(const genbo_config *c);
 
-/* Seeds for every random step derive from the study seed and a few labels
- * (splitmix64 mixing), so steps are reproducible and independent. */
-uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
 /* Unix time in seconds (what the database stores). */
 double genbo__unix_now(void);
 
