@@ -10,7 +10,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
-#include "optimizer/region.h"
+#include "optimizer/trust.h"
 
 static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t *idx) {
     double best = INFINITY;
@@ -79,20 +79,22 @@ Test(select, trust_project_brings_every_design_inside) {
     enum { NL = 20, D = 3, NC = 5 };
     double L[NL * D];
     for (int i = 0; i < NL * D; i++) L[i] = sin(1.7 * i);
-    double lo[D], hi[D];
-    cr_assert_eq(genbo__region_box(D, L, NL, NULL, 0, lo, hi), GENBO_OK);
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, L, NL, NULL, 0), GENBO_OK);
+    const double *lo = box.lo, *hi = box.hi;
     double X[NC * D] = {0, 0, 0, 1e6, -1e6, 0, NAN, 0.5, 0, INFINITY, 0, 0, 0.9, 0.9, 0.9};
-    cr_assert_eq(genbo__region_inside(D, X, lo, hi), 1);
-    cr_assert_eq(genbo__region_project(D, NC, X, lo, hi), 3);
-    for (int i = 0; i < NC; i++) cr_assert(genbo__region_inside(D, X + i * D, lo, hi), "row %d", i);
+    cr_assert_eq(genbo__trust_check(&box, X) == 0, 1);
+    cr_assert_eq(genbo__trust_project(&box, NC, X, NULL), 3);
+    for (int i = 0; i < NC; i++) cr_assert(genbo__trust_check(&box, X + i * D) == 0, "row %d", i);
     /* the box is the data's range widened by the margin (sd units) */
     for (int j = 0; j < D; j++) {
         double mn = INFINITY, mx = -INFINITY;
         for (int i = 0; i < NL; i++) mn = fmin(mn, L[i * D + j]), mx = fmax(mx, L[i * D + j]);
         cr_assert_lt(lo[j], mn);
         cr_assert_gt(hi[j], mx);
-        cr_assert_lt(hi[j] - mx, 2 * GENBO__REGION_MARGIN * (mx - mn));
+        cr_assert_lt(hi[j] - mx, 2 * GENBO__TRUST_MARGIN * (mx - mn));
     }
+    genbo__trust_free(&box);
 }
 
 /* A design drawn from the data has ratio ~ 1 and passes; a design far off
@@ -122,4 +124,35 @@ Test(select, support_ratio_separates_on_and_off) {
     cr_assert_gt(ro, s.ratio_max, "off the line: ratio %.2f vs r_max %.2f", ro, s.ratio_max);
     genbo__support_free(&s);
     free(P), free(Q), free(Z), free(ratio);
+}
+
+/* Continuing a batch: the designs already taken are kept, never taken
+ * again, and every new one keeps delta from them; the count is exact. */
+Test(select, select_more_continues_a_batch) {
+    enum { M = 60, D = 2, N = 10, H = 4 };
+    double Z[M * D], acq[M], ratio[M];
+    genbo_rng r;
+    genbo__rng_seed(&r, 5, 0);
+    for (int i = 0; i < M; i++) {
+        Z[i * D] = 3 * genbo__rng_normal(&r), Z[i * D + 1] = 3 * genbo__rng_normal(&r);
+        acq[i] = -Z[i * D] * Z[i * D] - Z[i * D + 1] * Z[i * D + 1]; /* best near the origin */
+        ratio[i] = i % 7 == 0 ? 5.0 : 1.0; /* every 7th off the support */
+    }
+    size_t ch[N + 1];
+    ch[N] = 777;
+    for (int t = 0; t < H; t++) ch[t] = (size_t)(10 * t + 3); /* taken by an earlier part */
+    double used;
+    cr_assert_eq(genbo__select_more(M, D, Z, acq, ratio, 2.0, 1.0, H, N, ch, &used), GENBO_OK);
+    cr_assert_eq(ch[N], 777, "wrote past n");
+    for (int t = 0; t < H; t++) cr_assert_eq(ch[t], (size_t)(10 * t + 3), "the first part changed");
+    for (int a = 0; a < N; a++)
+        for (int b = a + 1; b < N; b++) cr_assert_neq(ch[a], ch[b], "design taken twice");
+    for (int k = H; k < N; k++) {
+        cr_assert_neq(ch[k] % 7, 0, "an off-support design while on-support ones remain");
+        for (int t = 0; t < k; t++) {
+            double dx = Z[ch[k] * D] - Z[ch[t] * D], dy = Z[ch[k] * D + 1] - Z[ch[t] * D + 1];
+            cr_assert_geq(sqrt(dx * dx + dy * dy), used, "design %d too close to %d", k, t);
+        }
+    }
+    cr_assert_gt(used, 0.1, "60 spread points need no large relaxation for 10 designs");
 }
