@@ -40,6 +40,8 @@ int genbo__method_from_name(const char *name, genbo__method *out) {
                        method_words);
 }
 
+const char *genbo_method_name(int i) { return genbo__method_name((genbo__method)i); }
+
 const char *genbo__method_name(genbo__method m) {
     return (int)m >= 0 && m < GENBO__METHOD_COUNT ? method_names[m] : NULL;
 }

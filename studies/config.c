@@ -919,6 +919,46 @@ char *genbo__config_doc_table(void) {
     return out;
 }
 
+/* ---- one library struct set key by key (genbo fit, the Python module) ---- */
+
+/* Key `key` of `section` bound to table t, parsed as the study file parses
+ * it into a scratch configuration whose member at `base` is *p. */
+static int struct_set(const char *what, const genbo__fields *t, const char *section, size_t base,
+                      size_t size, void *p, const char *key, const char *value) {
+    if (!p || !key || !value) return genbo__fail(GENBO_EINVAL, "%s: NULL argument", what);
+    int ki = find_key(section, key);
+    if (ki < 0 || KEYS[ki].lib != t) {
+        char known[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < N_KEYS && len < sizeof known; i++)
+            if (KEYS[i].lib == t && !strcmp(KEYS[i].section, section))
+                len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", KEYS[i].name);
+        return genbo__fail(GENBO_ENOTFOUND, "%s: unknown key '%s' (known: %s)", what, key, known);
+    }
+    genbo_config *c = genbo__calloc(1, sizeof *c);
+    if (!c) return GENBO_ENOMEM;
+    memcpy((char *)c + base, p, size);
+    int rc = set_value(c, ki, value, 0);
+    if (!rc) memcpy(p, (char *)c + base, size);
+    free(c);
+    return rc;
+}
+
+int genbo_reward_params_set(genbo_reward_params *p, const char *key, const char *value) {
+    return struct_set("genbo_reward_params_set", &genbo__reward_fields, "reward",
+                      offsetof(struct genbo_config, reward), sizeof *p, p, key, value);
+}
+
+int genbo_diffusion_params_set(genbo_diffusion_params *p, const char *key, const char *value) {
+    return struct_set("genbo_diffusion_params_set", &genbo__diffusion_fields, "diffusion",
+                      offsetof(struct genbo_config, diffusion), sizeof *p, p, key, value);
+}
+
+int genbo_sample_params_set(genbo_sample_params *p, const char *key, const char *value) {
+    return struct_set("genbo_sample_params_set", &genbo__sample_fields, "generate",
+                      offsetof(struct genbo_config, sample), sizeof *p, p, key, value);
+}
+
 /* ---- the table for tests (tests/test_docs.c) ----------------------------- */
 
 int genbo__config_key_count(void) { return N_KEYS; }
