@@ -149,9 +149,21 @@ static void pg__on_signal(int sig) {
     raise(sig);
 }
 
-/* Start the server; 0, PG_SKIP (no binaries, said on stderr) or 1. */
+/* Start the server; 0, PG_SKIP (no binaries, or a genbo built without
+ * libpq: said on stderr) or 1. A test program of the fixture alone defines
+ * PG_FIXTURE_ONLY (it needs no PostgreSQL back end in genbo). */
 static inline int pg__start(void) {
     char cmd[1024];
+#ifndef PG_FIXTURE_ONLY
+    const char *g = getenv("GENBO_CLI");
+    if (g) {
+        snprintf(cmd, sizeof cmd, "%s info 2>/dev/null | grep -qi 'postgresql: *no'", g);
+        if (system(cmd) == 0) {
+            fprintf(stderr, "pg_fixture: this genbo was built without libpq (genbo info: postgresql: no)\n");
+            return PG_SKIP;
+        }
+    }
+#endif
     pg__owner = getpid();
     snprintf(cmd, sizeof cmd, "sh %s start --owner %d", PG_SCRIPT, (int)pg__owner);
     FILE *f = popen(cmd, "r");
@@ -188,7 +200,7 @@ static inline int pg__start(void) {
         if (criterion_handle_args(argc, argv, true)) {                                        \
             int rc = pg__start();                                                             \
             if (rc == PG_SKIP) {                                                              \
-                fprintf(stderr, "SKIPPED: no PostgreSQL server binaries, these tests did not run\n"); \
+                fprintf(stderr, "SKIPPED: no PostgreSQL server or back end, these tests did not run\n"); \
                 criterion_finalize(tests);                                                    \
                 return PG_SKIP;                                                               \
             }                                                                                 \

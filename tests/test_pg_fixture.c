@@ -3,6 +3,7 @@
  * survives a restart on the same port with its data, a server whose owner
  * died is swept away, it starts without root too, and missing binaries exit
  * 77 (skipped) with a message instead of passing. */
+#define PG_FIXTURE_ONLY /* the server alone: no PostgreSQL back end needed */
 #include "pg_fixture.h"
 
 TestSuite(pg_fixture, .timeout = 120);
