@@ -3,7 +3,8 @@
  * of the test holds a lock (the trials table, or the one trial's row) so
  * the worker blocks inside its write transaction; the test sees it waiting
  * in pg_stat_activity, SIGKILLs it, and lets the lock go. The study must
- * hold every pair whole or not at all. */
+ * hold every pair whole or not at all, and the trial a dead worker was
+ * handed is failed later by `genbo fail-stale`, not left waiting forever. */
 #include <math.h>
 
 #include "pg_fixture.h"
@@ -187,6 +188,42 @@ Test(pg_kill, sigkill_mid_tell_leaves_the_trial_open) {
                         (long long)id),
                  1);
     assert_whole("kill_tell");
+}
+
+/* A worker SIGKILLed after its ask returned (the trial is durable and
+ * nobody will tell it): `genbo fail-stale` fails it with a reason once it
+ * is older than the timeout, and keeps both a trial asked a moment ago and
+ * an old one whose evaluator sent a heartbeat; a late tell of the failed
+ * trial is refused. */
+Test(pg_kill, killed_workers_trial_is_failed_by_fail_stale) {
+    const char *url = trained_study("stale");
+    int up[2], down[2];
+    cr_assert_eq(pipe(up), 0);
+    cr_assert_eq(pipe(down), 0);
+    pid_t w = worker(url, 't', up[1], down[0]);
+    char c;
+    cr_assert_eq(read(up[0], &c, 1), 1, "the worker could not open the study");
+    cr_assert_eq(write(down[1], "g", 1), 1);
+    int64_t id;
+    cr_assert_eq(read(up[0], &id, sizeof id), (ssize_t)sizeof id, "the worker's ask failed");
+    kill_and_reap(w); /* it waits for a go to tell that never comes */
+    FIXTURE_PATH(beat, "beat.txt");
+    cr_assert_eq(sh("%s ask --db '%s' --study k --quiet > %s", cli(), url, beat), 0);
+    sleep(3);
+    cr_assert_eq(sh("%s heartbeat --db '%s' --study k --trial $(cut -d' ' -f1 %s)", cli(), url, beat), 0);
+    FIXTURE_PATH(fresh, "fresh.txt");
+    cr_assert_eq(sh("%s ask --db '%s' --study k --quiet > %s", cli(), url, fresh), 0);
+    cr_assert_eq(sh("%s fail-stale --db '%s' --study k --timeout 2 >&2", cli(), url), 0);
+    cr_assert_eq(pg_int("stale", "SELECT count(*) FROM trials WHERE id = %lld AND state = 'failed' "
+                                 "AND reason IS NOT NULL AND reason <> ''",
+                        (long long)id),
+                 1, "fail-stale did not fail the dead worker's trial");
+    cr_assert_eq(pg_int("stale", "SELECT count(*) FROM trials WHERE state = 'asked'"), 2,
+                 "fail-stale failed the fresh or the heartbeating trial too");
+    cr_assert_eq(pg_int("stale", "SELECT count(*) FROM trials WHERE state = 'failed'"), 1);
+    cr_assert_neq(sh("%s tell --db '%s' --study k --trial %lld --value 1 2>/dev/null", cli(), url, (long long)id), 0,
+                  "a tell of the failed trial was accepted");
+    assert_whole("stale");
 }
 
 PG_TEST_MAIN()
