@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/core.h"
 #include "genbo.h"
+#include "tests/support/support.h"
 
 static int gen(const char *path, long rows, long cols) {
     FILE *f = fopen(path, "w");
@@ -22,20 +22,21 @@ static int gen(const char *path, long rows, long cols) {
     }
     for (long j = 0; j < cols; j++) fprintf(f, "x%ld,", j);
     fputs("reward\n", f);
-    genbo_rng r;
-    genbo__rng_seed(&r, 1, 0);
+    genbo__support_rng *r = genbo__support_rng_new(1, 0);
+    if (!r) abort(); /* out of memory */
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j <= cols; j++)
-            fprintf(f, j < cols ? "%.6f," : "%.6f\n", genbo__rng_normal(&r));
+            fprintf(f, j < cols ? "%.6f," : "%.6f\n", genbo__support_rng_normal(r));
     }
+    genbo__support_rng_free(r);
     return fclose(f) != 0;
 }
 
 static int read_bench(const char *path) {
-    double t0 = genbo__now();
+    double t0 = genbo__support_now();
     genbo_dataset *ds = NULL;
     int rc = genbo_dataset_read_csv(path, NULL, &ds);
-    double t = genbo__now() - t0;
+    double t = genbo__support_now() - t0;
     if (rc) {
         fprintf(stderr, "%s\n", genbo_errmsg());
         return 1;
@@ -63,15 +64,15 @@ static int tasks_bench(void) {
         size_t D = genbo_task_dim(t);
         double *X = malloc(n * D * sizeof(double)), *y = malloc(n * sizeof(double)),
                *dist = malloc(n * sizeof(double));
-        double t0 = genbo__now();
+        double t0 = genbo__support_now();
         clock_t c0 = clock();
         genbo_task_sample(t, n, 1, X);
         double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-        double t1 = genbo__now();
+        double t1 = genbo__support_now();
         genbo_task_oracle(t, n, X, y);
-        double t2 = genbo__now();
+        double t2 = genbo__support_now();
         genbo_task_support_distance(t, n, X, dist);
-        double t3 = genbo__now();
+        double t3 = genbo__support_now();
         printf("%-18s n=%zu D=%zu: sample %.3f s (cpu %.3f s), oracle %.3f s, support "
                "distance %.3f s\n",
                names[k], n, D, t1 - t0, cpu, t2 - t1, t3 - t2);

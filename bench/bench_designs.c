@@ -39,8 +39,9 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
-#include "datasets/olympus.h"
-#include "datasets/tasks.h"
+#include "core/core.h"
+#include "tests/support/olympus.h"
+#include "tests/support/task_view.h"
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
 #include "optimizer/reweight.h"
@@ -298,7 +299,7 @@ static void run_case(bcase *b, uint64_t seed) {
     /* the DDOM model, as the pipeline's step_reweighted trains it, when a
      * method or genbo's sources use it */
     genbo_diffusion *rw = NULL;
-    if (with_reweighted || (cfg->sources & GENBO__SOURCE_REWEIGHTED)) {
+    if (with_reweighted || (cfg->select.sources & GENBO__SOURCE_REWEIGHTED)) {
         double *w = bu_alloc(np * sizeof *w);
         bu_check(genbo__ddom_weights(np, yhat, cfg->reweight_percentile, w), "ddom weights");
         genbo_diffusion_params rdp;
@@ -342,7 +343,7 @@ static void run_task_seed(const char *name, genbo_task_kind kind, int s) {
     tp.D = 48;
     tp.d = 6;
     tp.manifold_dim = 3;
-    tp.noise_sd = cfg->noise_sd;
+    tp.noise_sd = cfg->task_params.noise_sd;
     tp.seed = (uint64_t)s;
     bcase b = {0};
     b.name = name;

@@ -32,6 +32,7 @@
 
 #include "diffusion/diffusion_internal.h"
 #include "diffusion/mm.h"
+#include "diffusion/prof.h"
 
 static const genbo__net_config W1 = {64, 512, 4, 64, 64};
 enum { W1_BATCH = 1024 };
@@ -59,7 +60,8 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
         if (b > maxsz) maxsz = b;
         if (c > maxsz) maxsz = c;
     }
-    float *A = malloc(maxsz * 4), *Bm = malloc(maxsz * 4), *C = malloc(maxsz * 4);
+    float *A = genbo__net_alloc64(maxsz * 4), *Bm = genbo__net_alloc64(maxsz * 4),
+          *C = genbo__net_alloc64(maxsz * 4);
     for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = C[i] = 0.01f * (float)(i % 97);
     double flops = 0;
     for (int i = 0; i < ns; i++) flops += 2.0 * s[i].M * s[i].N * s[i].K;
@@ -102,8 +104,9 @@ static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
         if (b > maxsz) maxsz = b;
         if (c > maxsz) maxsz = c;
     }
-    uint16_t *A = malloc(maxsz * 2), *Bm = malloc(maxsz * 2);
-    float *C = malloc(maxsz * 4), *W = malloc(maxsz * 4);
+    /* cache-line aligned operands, as genbo's own (genbo__net_alloc64) */
+    uint16_t *A = genbo__net_alloc64(maxsz * 2), *Bm = genbo__net_alloc64(maxsz * 2);
+    float *C = genbo__net_alloc64(maxsz * 4), *W = genbo__net_alloc64(maxsz * 4);
     for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = 0x3c00 + (uint16_t)(i % 97), W[i] = 0.01f;
     double flops = 0, best = 1e30;
     for (int i = 0; i < ns; i++) {
@@ -204,10 +207,31 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
  * warm-up) and sample `samples` designs with CFG; rates into r. */
 typedef struct rates {
     double train_sps, train_gf, sample_sps, sample_gf;
+    double call_s; /* the whole training call: setup, every step, final validation */
 } rates;
 
+/* Wall-clock time after each optimiser step (the progress callback sees
+ * every step of a run shorter than 100 steps). */
+typedef struct step_clock {
+    int n;
+    double t[256];
+} step_clock;
+
+static int on_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
+    (void)total, (void)msg;
+    step_clock *c = ctx;
+    if (!strcmp(stage, "train") && done >= 0 && done < 256) c->t[done] = genbo__now(), c->n = (int)done;
+    return 0;
+}
+
+/* Timed steps start after WARM steps of the same run (first touch of the
+ * buffers, thread pools up) and end before the last step, whose final
+ * validation is bookkeeping: the same steady state bench/torch_w1.py times
+ * (2 warm-up steps, then its loop). */
+enum { WARM = 2 };
+
 static int run_genbo(genbo_precision prec, size_t n, const double *X, const double *y,
-                     int train_steps, int sample_steps, int samples, rates *r) {
+                     int train_steps, int sample_steps, int samples, rates *r, double *prof) {
     const size_t D = (size_t)W1.D;
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p);
@@ -218,10 +242,17 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     genbo_diffusion *m = NULL;
     if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
     genbo_diffusion_free(m);
-    p.steps = train_steps;
+    p.steps = WARM + train_steps + 1;
+    step_clock clk = {0};
+    p.progress = on_progress;
+    p.progress_ctx = &clk;
+    genbo__prof_reset();
     double t0 = genbo__now();
     if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
-    double tt = genbo__now() - t0;
+    r->call_s = genbo__now() - t0;
+    for (int k = 0; k < GENBO__PROF_N; k++)
+        prof[k] = genbo__prof_get(k), prof[GENBO__PROF_N + k] = genbo__prof_min(k);
+    double tt = clk.t[WARM + train_steps] - clk.t[WARM];
     r->train_sps = (double)train_steps * W1_BATCH / tt;
     r->train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
 
@@ -250,6 +281,23 @@ static void best_of(rates *b, const rates *r) {
     b->train_gf = fmax(b->train_gf, r->train_gf);
     b->sample_sps = fmax(b->sample_sps, r->sample_sps);
     b->sample_gf = fmax(b->sample_gf, r->sample_gf);
+    if (r->call_s > 0) b->call_s = b->call_s > 0 ? fmin(b->call_s, r->call_s) : r->call_s;
+}
+
+/* Where a training run's time went (a -DGENBO_PROFILE=ON build only):
+ * prof[k] the sum over the run, prof[N + k] the least in one step. */
+static void print_profile(const char *name, const double *prof, int steps) {
+    double tot = 0, tmin = 0;
+    for (int k = 0; k < GENBO__PROF_N; k++) tot += prof[k], tmin += prof[GENBO__PROF_N + k];
+    if (!(tot > 0)) return;
+    printf("\nprofile of one %s training run (%d steps + final validation):\n", name, steps);
+    printf("  %-22s %12s %7s %14s %7s\n", "phase", "mean ms/step", "share", "least ms/step",
+           "share");
+    for (int k = 0; k < GENBO__PROF_N; k++)
+        if (prof[k] > 0)
+            printf("  %-22s %12.2f %6.1f%% %14.2f %6.1f%%\n", genbo__prof_name(k),
+                   1e3 * prof[k] / steps, 100 * prof[k] / tot, 1e3 * prof[GENBO__PROF_N + k],
+                   100 * prof[GENBO__PROF_N + k] / tmin);
 }
 
 /* ---- ask latency: a linear reward's gradient for look-ahead guidance */
@@ -308,7 +356,11 @@ static void ask_section(int have_bf16) {
     const size_t ns[3] = {1, 8, 64};
     for (int k = 0; k < 3; k++) {
         double f = ask_ms(m, GENBO_PRECISION_FP32, ns[k], 3);
-        double b = have_bf16 ? ask_ms(m, GENBO_PRECISION_BF16, ns[k], 3) : NAN;
+        if (!have_bf16) {
+            printf("n = %-6zu %14.1f %14s %14s\n", ns[k], f, "n/a", "n/a");
+            continue;
+        }
+        double b = ask_ms(m, GENBO_PRECISION_BF16, ns[k], 3);
         printf("n = %-6zu %14.1f %14.1f %13.2fx\n", ns[k], f, b, f / b);
     }
     genbo_diffusion_free(m);
@@ -380,19 +432,22 @@ int main(int argc, char **argv) {
     double roof32_t = 0, roof32_s = 0, roof16_t = 0, roof16_s = 0;
     torch_result tr = {0};
     int torch_ok = 0;
+    double prof32[2 * GENBO__PROF_N] = {0}, prof16[2 * GENBO__PROF_N] = {0};
     for (int round = 0; round < rounds; round++) {
         rates x;
         roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
         roof32_s = fmax(roof32_s, roofline(sh_sample, ns_sample, 4));
         roof16_t = fmax(roof16_t, roofline_bf16(sh_train, ns_train, 8));
         roof16_s = fmax(roof16_s, roofline_bf16(sh_sample, ns_sample, 8));
-        if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x)) {
+        if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x,
+                      prof32)) {
             fprintf(stderr, "genbo fp32: %s\n", genbo_errmsg());
             return 1;
         }
         best_of(&g32, &x);
         if (bi.bf16) {
-            if (run_genbo(GENBO_PRECISION_BF16, n, X, y, train_steps, sample_steps, samples, &x)) {
+            if (run_genbo(GENBO_PRECISION_BF16, n, X, y, train_steps, sample_steps, samples, &x,
+                          prof16)) {
                 fprintf(stderr, "genbo bf16: %s\n", genbo_errmsg());
                 return 1;
             }
@@ -407,7 +462,8 @@ int main(int argc, char **argv) {
                 rates q = {t.train_sps, t.train_sps * train_flops(&W1, W1_BATCH) / W1_BATCH / 1e9,
                            t.sample_sps,
                            t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
-                               genbo__net_forward_flops_per_row(&W1) / 1e9};
+                               genbo__net_forward_flops_per_row(&W1) / 1e9,
+                           0};
                 best_of(ac ? &t16 : &t32, &q);
             }
         }
@@ -417,7 +473,8 @@ int main(int argc, char **argv) {
     printf("\nbest of %d rounds; rate = samples/s (training), sample-steps/s (sampling)\n",
            rounds);
     printf("%-30s %12s %10s %10s %9s\n", "", "rate", "GFLOP/s", "roofline", "of roof");
-    printf("training (batch %d, %d steps)\n", W1_BATCH, train_steps);
+    printf("training (batch %d, %d steps timed after %d warm-up steps)\n", W1_BATCH, train_steps,
+           WARM);
     row("  genbo fp32 (OpenBLAS)", g32.train_sps, g32.train_gf, roof32_t);
     row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, roof16_t);
     row("  torch fp32", t32.train_sps, t32.train_gf, roof32_t);
@@ -429,6 +486,10 @@ int main(int argc, char **argv) {
     row("  torch bf16 autocast", t16.sample_sps, t16.sample_gf, roof16_s);
     printf("rooflines: bare products on the same shapes (sgemm for fp32, oneDNN bf16 matmul "
            "for bf16)\n");
+    printf("whole training call (setup, plans, %d steps, final validation): fp32 %.3f s",
+           WARM + train_steps + 1, g32.call_s);
+    if (bi.bf16) printf(", bf16 %.3f s", g16.call_s);
+    printf("\n");
     if (torch_ok) {
         printf("\nPyTorch %s (%.60s), %d threads\n", tr.version, tr.blas, threads);
         printf("genbo fp32 / torch fp32:          training %.2fx, sampling %.2fx\n",
@@ -442,6 +503,10 @@ int main(int argc, char **argv) {
     if (bi.bf16)
         printf("genbo bf16 / genbo fp32:          training %.2fx, sampling %.2fx\n",
                g16.train_sps / g32.train_sps, g16.sample_sps / g32.sample_sps);
+    if (genbo__prof_enabled()) {
+        print_profile("fp32", prof32, WARM + train_steps + 1);
+        if (bi.bf16) print_profile("bf16", prof16, WARM + train_steps + 1);
+    }
     fflush(stdout);
     if (ask) ask_section(bi.bf16);
     free(X);

@@ -24,8 +24,8 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
-#include "datasets/olympus.h"
-#include "datasets/tasks.h"
+#include "tests/support/olympus.h"
+#include "tests/support/task_view.h"
 #include "diffusion/diffusion_internal.h"
 #include "optimizer/baselines.h"
 #include "optimizer/methods.h"

@@ -7,20 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/core.h"
 #include "genbo.h"
+#include "tests/support/support.h"
 
 static void data(uint64_t seed, size_t n, size_t d, double *X, double *y) {
-    genbo_rng r;
-    genbo__rng_seed(&r, seed, 0);
+    genbo__support_rng *r = genbo__support_rng_new(seed, 0);
+    if (!r) abort(); /* out of memory */
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t k = 0; k < d; k++) {
-            X[i * d + k] = genbo__rng_normal(&r);
+            X[i * d + k] = genbo__support_rng_normal(r);
             s += (k < 4 ? 1.0 : 0.1) * X[i * d + k];
         }
-        if (y) y[i] = sin(s) + 0.3 * X[i * d] * X[i * d + 1] + 0.1 * genbo__rng_normal(&r);
+        if (y) y[i] = sin(s) + 0.3 * X[i * d] * X[i * d + 1] + 0.1 * genbo__support_rng_normal(r);
     }
+    genbo__support_rng_free(r);
 }
 
 static genbo_reward *fit(genbo_reward_kind kind, genbo_kernel kernel, int ard, size_t n,
@@ -33,12 +34,12 @@ static genbo_reward *fit(genbo_reward_kind kind, genbo_kernel kernel, int ard, s
     p.kernel = kernel;
     p.ard = ard;
     genbo_reward *m = NULL;
-    double t = genbo__now();
+    double t = genbo__support_now();
     if (genbo_reward_fit(&p, n, d, X, y, &m)) {
         fprintf(stderr, "fit failed: %s\n", genbo_errmsg());
         exit(1);
     }
-    *seconds = genbo__now() - t;
+    *seconds = genbo__support_now() - t;
     free(X);
     free(y);
     return m;
@@ -58,22 +59,22 @@ int main(int argc, char **argv) {
     double tfit, t;
     genbo_reward *ridge = fit(GENBO_REWARD_RIDGE, GENBO_KERNEL_RBF, 0, 500, D, &tfit);
     printf("ridge fit n=500 D=64 (GCV): %.3f s  [%s]\n", tfit, genbo_reward_describe(ridge));
-    t = genbo__now();
+    t = genbo__support_now();
     genbo_reward_predict(ridge, pool, P, mean, NULL);
-    printf("ridge pseudo-label %zu x %zu, mean only: %.3f s\n", pool, D, genbo__now() - t);
-    t = genbo__now();
+    printf("ridge pseudo-label %zu x %zu, mean only: %.3f s\n", pool, D, genbo__support_now() - t);
+    t = genbo__support_now();
     genbo_reward_predict(ridge, pool, P, mean, var);
-    printf("ridge pseudo-label %zu x %zu, mean + var: %.3f s\n", pool, D, genbo__now() - t);
+    printf("ridge pseudo-label %zu x %zu, mean + var: %.3f s\n", pool, D, genbo__support_now() - t);
     genbo_reward_free(ridge);
 
     genbo_reward *gp = fit(GENBO_REWARD_GP, GENBO_KERNEL_RBF, 0, 500, D, &tfit);
     printf("gp fit n=500 D=64 rbf: %.3f s  [%s]\n", tfit, genbo_reward_describe(gp));
-    t = genbo__now();
+    t = genbo__support_now();
     genbo_reward_predict(gp, pool, P, mean, NULL);
-    printf("gp pseudo-label %zu x %zu (n_label 500), mean only: %.3f s\n", pool, D, genbo__now() - t);
-    t = genbo__now();
+    printf("gp pseudo-label %zu x %zu (n_label 500), mean only: %.3f s\n", pool, D, genbo__support_now() - t);
+    t = genbo__support_now();
     genbo_reward_predict(gp, pool, P, mean, var);
-    printf("gp pseudo-label %zu x %zu (n_label 500), mean + var: %.3f s\n", pool, D, genbo__now() - t);
+    printf("gp pseudo-label %zu x %zu (n_label 500), mean + var: %.3f s\n", pool, D, genbo__support_now() - t);
     genbo_reward_free(gp);
     free(P);
     free(mean);

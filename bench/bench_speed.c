@@ -49,16 +49,17 @@ static bu_table T;
 
 /* Subspace-like data with a linear reward: cheap to make at 10^6 rows. */
 static void make_data(size_t n, uint64_t seed, double *X, double *y) {
-    genbo_rng r;
-    genbo__rng_seed(&r, seed, 0);
+    genbo__support_rng *r = genbo__support_rng_new(seed, 0);
+    if (!r) abort(); /* out of memory */
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t k = 0; k < D; k++) {
-            X[i * D + k] = genbo__rng_normal(&r);
+            X[i * D + k] = genbo__support_rng_normal(r);
             s += (k < 8 ? 0.35 : 0.01) * X[i * D + k];
         }
-        if (y) y[i] = s + 0.1 * genbo__rng_normal(&r);
+        if (y) y[i] = s + 0.1 * genbo__support_rng_normal(r);
     }
+    genbo__support_rng_free(r);
 }
 
 static genbo_diffusion_params dparams(const sconf *c, long steps) {
@@ -86,14 +87,14 @@ static void bench_pool(const sconf *c) {
         make_data(n, 2, X, NULL);
         double tp = INFINITY, tt = INFINITY;
         for (int r = 0; r < REPS; r++) {
-            double t = genbo__now();
+            double t = genbo__support_now();
             bu_check(genbo_reward_predict(rm, n, X, yh, NULL), "ridge predict");
-            tp = fmin(tp, genbo__now() - t);
+            tp = fmin(tp, genbo__support_now() - t);
             genbo_diffusion_params p = dparams(c, c->train_steps);
             genbo_diffusion *m = NULL;
-            t = genbo__now();
+            t = genbo__support_now();
             bu_check(genbo_diffusion_train(&p, n, D, X, yh, &m), "diffusion train");
-            tt = fmin(tt, genbo__now() - t);
+            tt = fmin(tt, genbo__support_now() - t);
             genbo_diffusion_free(m);
         }
         char cfg[64];
@@ -133,9 +134,9 @@ static void bench_sampling(const sconf *c) {
             sp.steps = steps;
             double dt = INFINITY;
             for (int r = 0; r < REPS; r++) {
-                double t = genbo__now();
+                double t = genbo__support_now();
                 bu_check(genbo_diffusion_sample(m, &sp, 0.5, ns, G), "diffusion sample");
-                dt = fmin(dt, genbo__now() - t);
+                dt = fmin(dt, genbo__support_now() - t);
             }
             char cfg[64];
             snprintf(cfg, sizeof cfg, "steps=%d n=%zu", steps, ns);
@@ -166,9 +167,9 @@ static void bench_sampling(const sconf *c) {
         }
         double dt = INFINITY;
         for (int r = 0; r < REPS; r++) {
-            double t = genbo__now();
+            double t = genbo__support_now();
             bu_check(genbo_diffusion_sample(m, &sp, 0.5, 1024, G), "diffusion sample");
-            dt = fmin(dt, genbo__now() - t);
+            dt = fmin(dt, genbo__support_now() - t);
         }
         bu_cell *cell = bu_cell_get(&T, "guidance", "steps=100 n=1024", names[v], NAN);
         bu_add(cell, "seconds", dt);
@@ -202,9 +203,9 @@ static void bench_reward(const sconf *c) {
             for (int r = 0; r < REPS; r++) {
                 genbo_reward_free(rm);
                 rm = NULL;
-                double t = genbo__now();
+                double t = genbo__support_now();
                 bu_check(genbo_reward_fit(&rp, n, D, X, y, &rm), "reward fit");
-                dt = fmin(dt, genbo__now() - t);
+                dt = fmin(dt, genbo__support_now() - t);
             }
             char cfg[64];
             snprintf(cfg, sizeof cfg, "n_label=%zu", n);
@@ -236,13 +237,13 @@ int main(int argc, char **argv) {
     genbo_blas_info bi;
     genbo_get_blas_info(&bi);
     bu_progress("bench_speed: OpenBLAS %s, %d threads", bi.corename, bi.threads);
-    double secs[3], t = genbo__now();
+    double secs[3], t = genbo__support_now();
     bench_pool(c);
-    secs[0] = genbo__now() - t, t = genbo__now();
+    secs[0] = genbo__support_now() - t, t = genbo__support_now();
     bench_sampling(c);
-    secs[1] = genbo__now() - t, t = genbo__now();
+    secs[1] = genbo__support_now() - t, t = genbo__support_now();
     bench_reward(c);
-    secs[2] = genbo__now() - t;
+    secs[2] = genbo__support_now() - t;
 
     FILE *f = bu_open_out(out, "md");
     if (!f) return 1;

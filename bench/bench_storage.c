@@ -115,12 +115,12 @@ static fleet_result fleet(const char *db, int workers, int pairs) {
     char c;
     for (int w = 0; w < workers; w++)
         if (read(ready[0], &c, 1) != 1) exit(1);
-    double t0 = genbo__now();
+    double t0 = genbo__support_now();
     for (int w = 0; w < workers; w++)
         if (write(go[1], "g", 1) != 1) exit(1);
     int bad = 0, st;
     while (wait(&st) > 0) bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    double dt = genbo__now() - t0;
+    double dt = genbo__support_now() - t0;
     if (bad) {
         fprintf(stderr, "bench_storage: a worker failed on %s\n", db);
         exit(1);
@@ -145,11 +145,11 @@ static void latency(const char *db, int tells, double *ask_med, double *ask_p90,
     double *ta = malloc(tells * sizeof *ta), *tt = malloc(tells * sizeof *tt), x[16];
     for (int i = 0; i < tells; i++) {
         int64_t id;
-        double t = genbo__now();
+        double t = genbo__support_now();
         if (genbo_study_ask(s, 1.0, 1, &id, x)) exit(1);
-        double u = genbo__now();
+        double u = genbo__support_now();
         if (genbo_study_tell(s, id, value_of(x))) exit(1);
-        tt[i] = 1e3 * (genbo__now() - u);
+        tt[i] = 1e3 * (genbo__support_now() - u);
         ta[i] = 1e3 * (u - t);
     }
     genbo_study_close(s);

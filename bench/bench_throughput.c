@@ -13,7 +13,6 @@
  * genbo, with its candidate oversampling and selection).
  *
  * The models are trained once by the parent's first ask (not timed). */
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,17 +25,31 @@ static const char *const STUDY =
     "[diffusion]\nwidth = 64\ndepth = 2\nt_embed = 16\ny_embed = 16\nsteps = 300\nbatch = 128\n"
     "[generate]\ntargets = p90\nn = 8\nsteps = 20\nmethods = genbo\n";
 
-static long long one_int(const char *db, const char *sql) {
-    sqlite3 *h;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+/* Told trials of the database's studies (-1 on failure). */
+static long long told_count(const char *db) {
+    genbo_study_summary *v;
+    size_t n;
+    if (genbo_db_studies(db, &v, &n)) return -1;
+    long long told = 0;
+    for (size_t i = 0; i < n; i++) told += v[i].told;
+    free(v);
+    return told;
+}
+
+/* Trials of study `name` listed twice (a trial id handed out twice). */
+static long long duplicate_trials(const char *db, const char *name) {
+    genbo_study *s;
+    genbo_trial_list *l;
+    if (genbo_study_open(db, name, NULL, GENBO_OPEN_READONLY, &s)) return -1;
+    long long dups = -1;
+    if (!genbo_study_trials(s, GENBO_PHASE_ALL, &l)) {
+        dups = 0;
+        for (size_t i = 1; i < genbo_trial_list_size(l); i++)
+            dups += genbo_trial_list_get(l, i)->id == genbo_trial_list_get(l, i - 1)->id;
+        genbo_trial_list_free(l);
     }
-    sqlite3_close(h);
-    return v;
+    genbo_study_close(s);
+    return dups;
 }
 
 static long long file_size(const char *path) {
@@ -77,15 +90,15 @@ static double fleet(const char *trained, const char *db, int workers, int pairs,
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "rm -f %s %s-wal %s-shm && cp %s %s", db, db, db, trained, db);
     if (system(cmd) != 0) exit(1);
-    long long told0 = one_int(db, "SELECT count(*) FROM observations");
-    double t0 = genbo__now();
+    long long told0 = told_count(db);
+    double t0 = genbo__support_now();
     for (int w = 0; w < workers; w++) {
         pid_t pid = fork();
         if (pid == 0) _exit(worker(db, pairs, threads));
     }
     int bad = 0, st;
     while (wait(&st) > 0) bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    double dt = genbo__now() - t0;
+    double dt = genbo__support_now() - t0;
     if (bad) {
         fprintf(stderr, "bench_throughput: a worker failed\n");
         exit(1);
@@ -93,8 +106,8 @@ static double fleet(const char *trained, const char *db, int workers, int pairs,
     char wal[600];
     snprintf(wal, sizeof wal, "%s-wal", db);
     *size = file_size(db) + file_size(wal);
-    *dups = one_int(db, "SELECT count(*) - count(DISTINCT id) FROM trials");
-    *lost = (long long)workers * pairs - (one_int(db, "SELECT count(*) FROM observations") - told0);
+    *dups = duplicate_trials(db, "tp");
+    *lost = (long long)workers * pairs - (told_count(db) - told0);
     return (double)workers * pairs / dt;
 }
 

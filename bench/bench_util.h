@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
 #include "genbo.h"
+#include "tests/support/support.h"
 
 #define BU_MAX_SEEDS 8
 #define BU_MAX_METRICS 16
@@ -169,10 +169,10 @@ static inline void bu_write_md(FILE *f, const bu_table *t, const char *section,
 /* Progress on the terminal (stderr), with the elapsed wall time. */
 static double bu_t_start;
 static inline void bu_progress(const char *fmt, ...) {
-    if (bu_t_start == 0) bu_t_start = genbo__now();
+    if (bu_t_start == 0) bu_t_start = genbo__support_now();
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "[%7.1f s] ", genbo__now() - bu_t_start);
+    fprintf(stderr, "[%7.1f s] ", genbo__support_now() - bu_t_start);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);

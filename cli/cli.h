@@ -56,7 +56,15 @@ struct cJSON *cli_trial_json(genbo_study *s, const genbo_trial *t);
 
 /* lead, then text wrapped at 100 columns under its first column (stdout). */
 void cli_print_wrapped(const char *lead, const char *text);
-/* Print "genbo: <what>: <genbo_errmsg()>" to stderr and return 1. */
+/* The program's own failures (cli_error.c): keep "fmt ..." as the newest
+ * message and return status, as the library does with its own. */
+int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The newest failure's message: cli_error's, or genbo_errmsg() when the
+ * library failed after it. */
+const char *cli_errmsg(void);
+/* Monotonic seconds, for durations. */
+double cli_now(void);
+/* Print "genbo: <what>: <cli_errmsg()>" to stderr and return 1. */
 int cli_fail(const char *what);
 /* A terminal progress display for genbo_progress_fn (ctx unused). Draws
  * a single updating line on a terminal, periodic lines otherwise. */

@@ -9,62 +9,11 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "core/core.h"
 
 /* The help table (help.c): everything on --help, the synopsis on errors. */
 static void fit_usage(FILE *f) {
     if (f == stdout) cli_help_print(f, "fit");
     else cli_usage_error("fit");
-}
-
-/* k-fold CV RMSE of the same model settings, refitting on each fold. */
-static int cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const double *X,
-                   const double *y, int k, double *rmse) {
-    genbo_rng rng;
-    genbo__rng_seed(&rng, p->seed, 0x43564649ULL); /* "CVFI" stream */
-    size_t *perm = malloc(n * sizeof(size_t));
-    double *Xt = malloc(n * d * sizeof(double)), *yt = malloc(n * sizeof(double));
-    double *Xv = malloc(n * d * sizeof(double)), *fv = malloc(n * sizeof(double));
-    int rc = GENBO_OK;
-    if (!perm || !Xt || !yt || !Xv || !fv) {
-        rc = genbo__fail(GENBO_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) perm[i] = i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)genbo__rng_below(&rng, i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-    double sse = 0.0;
-    for (int f = 0; f < k && !rc; f++) {
-        size_t nt = 0, nv = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t r = perm[i];
-            if ((int)(i % (size_t)k) == f) {
-                memcpy(Xv + nv * d, X + r * d, d * sizeof(double));
-                fv[nv++] = y[r];
-            } else {
-                memcpy(Xt + nt * d, X + r * d, d * sizeof(double));
-                yt[nt++] = y[r];
-            }
-        }
-        genbo_reward *m = NULL;
-        rc = genbo_reward_fit(p, nt, d, Xt, yt, &m);
-        if (rc) break;
-        double *pred = yt; /* training targets no longer needed */
-        rc = genbo_reward_predict(m, nv, Xv, pred, NULL);
-        for (size_t i = 0; i < nv && !rc; i++) sse += (pred[i] - fv[i]) * (pred[i] - fv[i]);
-        genbo_reward_free(m);
-    }
-    *rmse = sqrt(sse / (double)n);
-done:
-    free(perm);
-    free(Xt);
-    free(yt);
-    free(Xv);
-    free(fv);
-    return rc;
 }
 
 int cmd_fit(int argc, char **argv) {
@@ -150,13 +99,13 @@ int cmd_fit(int argc, char **argv) {
         return 1;
     }
     genbo_reward *m = NULL;
-    double t0 = genbo__now();
+    double t0 = cli_now();
     if (genbo_reward_fit(&p, n, d, X, y, &m)) {
-        genbo__fail_prefix(GENBO_EINVAL, "%s", data);
+        cli_error(GENBO_EINVAL, "%s: %s", data, genbo_errmsg());
         genbo_dataset_free(ds);
         return cli_fail("fit");
     }
-    double fit_seconds = genbo__now() - t0;
+    double fit_seconds = cli_now() - t0;
     double *pred = malloc(n * sizeof(double));
     if (!pred || genbo_reward_predict(m, n, X, pred, NULL)) {
         free(pred);
@@ -174,7 +123,7 @@ int cmd_fit(int argc, char **argv) {
     double rmse = sqrt(sse / (double)n), r2 = sst > 0 ? 1.0 - sse / sst : NAN;
     int k = n >= 10 ? 5 : 0; /* too few rows for a meaningful 5-fold CV */
     double cv = NAN;
-    if (k && cv_rmse(&p, n, d, X, y, k, &cv)) {
+    if (k && genbo_reward_cv_rmse(&p, n, d, X, y, k, &cv)) {
         genbo_reward_free(m);
         genbo_dataset_free(ds);
         return cli_fail("fit: cross-validation");

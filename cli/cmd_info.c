@@ -35,6 +35,11 @@ int cmd_info(int argc, char **argv) {
         printf("oneDNN ISA: %s\n", info.dnnl_isa);
         printf("precision auto: %s\n",
                info.bf16 ? "bf16 (native bf16 matrix products)" : "fp32 (no native bf16 on this CPU)");
+        if (info.bf16)
+            printf("bf16: native (oneDNN %s)\n", info.dnnl_isa);
+        else
+            printf("bf16 unavailable: oneDNN ISA %s has neither AVX512-BF16 nor AMX; "
+                   "precision = bf16 is refused, auto runs fp32\n", info.dnnl_isa);
     }
     return 0;
 }

@@ -8,7 +8,6 @@
 #include "cli/cli.h"
 #include "cli/dashboard_data.h"
 #include "cli/dashboard_page.h"
-#include "core/core.h"
 
 /* The help table (help.c): everything on --help, the synopsis on errors. */
 static void report_usage(FILE *f) {
@@ -20,19 +19,19 @@ static void report_usage(FILE *f) {
  * sees half a report. */
 static int write_file_atomic(const char *path, const char *buf, size_t len) {
     size_t n = strlen(path);
-    char *tmp = genbo__malloc(n + 5);
-    if (!tmp) return GENBO_ENOMEM;
+    char *tmp = malloc(n + 5);
+    if (!tmp) return cli_error(GENBO_ENOMEM, "out of memory");
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp", 5);
     FILE *f = fopen(tmp, "wb");
     int status = GENBO_OK;
     if (!f) {
-        status = genbo__fail(GENBO_EIO, "%s: cannot write", tmp);
+        status = cli_error(GENBO_EIO, "%s: cannot write", tmp);
     } else {
         int bad = fwrite(buf, 1, len, f) != len;
         bad |= fclose(f) != 0;
         if (bad || rename(tmp, path) != 0) {
-            status = genbo__fail(GENBO_EIO, "%s: cannot write", path);
+            status = cli_error(GENBO_EIO, "%s: cannot write", path);
             remove(tmp);
         }
     }
@@ -65,16 +64,16 @@ int cmd_report(int argc, char **argv) {
         report_usage(stderr);
         return 2;
     }
-    sqlite3 *db = NULL;
+    genbo_db *db = NULL;
     if (dashboard_db_open(db_path, &db) != GENBO_OK) return cli_fail("report");
     cJSON *doc = NULL;
     int status = dashboard_report_json(db, db_path, study, &doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
     if (status != GENBO_OK) return cli_fail("report");
     char *json = dashboard_json_print(doc);
     cJSON_Delete(doc);
     if (!json) {
-        genbo__fail(GENBO_ENOMEM, "out of memory printing the report");
+        cli_error(GENBO_ENOMEM, "out of memory printing the report");
         return cli_fail("report");
     }
     size_t len = 0;

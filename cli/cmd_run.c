@@ -4,12 +4,10 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "core/core.h"
-#include "studies/config.h"
-#include "studies/store.h"
 
 static volatile sig_atomic_t interrupted = 0;
 static void on_sigint(int sig) {
@@ -44,136 +42,178 @@ static void print_cell(int w, double v, int predicted) {
     else printf(" %*.4f%s", w - 1, v, predicted ? "*" : " ");
 }
 
-/* One table per metric: targets down, methods across. */
-static int print_table(sqlite3 *db, int64_t run_id, const genbo_config *c, const char *title,
-                       const char *column) {
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT %s, subopt_kind, target FROM metrics WHERE run_id = ? AND round = 0 AND "
-             "target_label = ? AND method = ?", column);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 1;
+/* The study file's list key (section, key) as a NULL-terminated array of
+ * malloc'ed strings (free with free_list); NULL on failure. */
+static char **config_list(const genbo_config *c, const char *section, const char *key, size_t *n) {
+    if (genbo_config_list_size(c, section, key, n)) return NULL;
+    char **v = calloc(*n + 1, sizeof *v);
+    for (size_t i = 0; v && i < *n; i++) {
+        char buf[128];
+        if (genbo_config_list_item(c, section, key, i, buf, sizeof buf) || !(v[i] = strdup(buf))) {
+            for (size_t j = 0; j < i; j++) free(v[j]);
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static void free_list(char **v) {
+    for (size_t i = 0; v && v[i]; i++) free(v[i]);
+    free(v);
+}
+
+/* The generation-phase row of (target label, method), or NULL. */
+static const genbo_metric *find_metric(const genbo_metric *m, size_t n, const char *label,
+                                       const char *method) {
+    for (size_t i = 0; i < n; i++)
+        if (m[i].round == 0 && !strcmp(m[i].target_label, label) && !strcmp(m[i].method, method))
+            return &m[i];
+    return NULL;
+}
+
+/* What a table shows of a metrics row. */
+typedef double (*metric_value_fn)(const genbo_metric *m);
+static double subopt_of(const genbo_metric *m) { return m->subopt; }
+static double mean_true_of(const genbo_metric *m) { return m->mean_true; }
+static double support_of(const genbo_metric *m) { return m->support_distance; }
+
+/* One table per metric: targets down, methods across. mark_predicted:
+ * the SubOpt table marks values computed from predicted rewards. */
+static void print_table(const genbo_metric *rows, size_t n_rows, char **targets, size_t n_targets,
+                        char **methods, size_t n_methods, const char *title, metric_value_fn value,
+                        int mark_predicted) {
     printf("\n%s\n", title);
     int any_pred = 0;
-    for (int j0 = 0, j1; j0 < c->n_methods; j0 = j1) {
+    for (size_t j0 = 0, j1; j0 < n_methods; j0 = j1) {
         int used = TARGET_W;
-        for (j1 = j0; j1 < c->n_methods && (j1 == j0 || used + 1 + col_width(c->methods[j1]) <= TABLE_W); j1++)
-            used += 1 + col_width(c->methods[j1]);
+        for (j1 = j0; j1 < n_methods && (j1 == j0 || used + 1 + col_width(methods[j1]) <= TABLE_W); j1++)
+            used += 1 + col_width(methods[j1]);
         printf("%-*s", TARGET_W, "target");
-        for (int j = j0; j < j1; j++) print_head(c->methods[j]);
+        for (size_t j = j0; j < j1; j++) print_head(methods[j]);
         printf("\n");
-        for (int i = 0; i < c->n_targets; i++) {
+        for (size_t i = 0; i < n_targets; i++) {
             char head[48];
             double tv = NAN;
             int printed_head = 0;
-            for (int j = j0; j < j1; j++) {
-                sqlite3_reset(st);
-                sqlite3_bind_int64(st, 1, run_id);
-                sqlite3_bind_text(st, 2, c->targets[i].label, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 3, c->methods[j], -1, SQLITE_STATIC);
+            for (size_t j = j0; j < j1; j++) {
+                const genbo_metric *m = find_metric(rows, n_rows, targets[i], methods[j]);
                 double v = NAN;
                 int pred = 0;
-                if (sqlite3_step(st) == SQLITE_ROW) {
-                    if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-                    const char *k = (const char *)sqlite3_column_text(st, 1);
-                    pred = !strcmp(column, "subopt") && k && !strcmp(k, "predicted");
-                    tv = sqlite3_column_double(st, 2);
+                if (m) {
+                    v = value(m);
+                    pred = mark_predicted && !strcmp(m->subopt_kind, "predicted");
+                    tv = m->target;
                 }
                 if (!printed_head) {
-                    snprintf(head, sizeof head, "%s (%.3g)", c->targets[i].label, tv);
+                    snprintf(head, sizeof head, "%s (%.3g)", targets[i], tv);
                     printf("%-*.*s", TARGET_W, TARGET_W, head);
                     printed_head = 1;
                 }
                 any_pred |= pred;
-                print_cell(col_width(c->methods[j]), v, pred);
+                print_cell(col_width(methods[j]), v, pred);
             }
             printf("\n");
         }
     }
-    sqlite3_finalize(st);
     if (any_pred) printf("* from predicted rewards (no true reward: evaluator = none)\n");
-    return 0;
 }
 
-static void print_rounds(sqlite3 *db, int64_t run_id) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT round, target_label, target, subopt, subopt_kind, mean_true, best_true, "
-                           "support_distance, n, n_failed FROM metrics WHERE run_id = ? AND round > 0 "
-                           "ORDER BY round", -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_int64(st, 1, run_id);
-    int first = 1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (first) printf("\nDesign loop\n%-6s %-10s %10s %10s %10s %10s %6s\n", "round", "target", "SubOpt",
-                          "mean", "best", "support", "failed");
-        first = 0;
-        printf("%-6d %-10s", sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1));
-        const int cols[4] = {3, 5, 6, 7};
-        for (int k = 0; k < 4; k++) {
-            if (sqlite3_column_type(st, cols[k]) == SQLITE_NULL) printf(" %10s", "-");
-            else printf(" %10.4f", sqlite3_column_double(st, cols[k]));
+static int by_round(const void *a, const void *b) {
+    const genbo_metric *x = *(const genbo_metric *const *)a, *y = *(const genbo_metric *const *)b;
+    if (x->round != y->round) return (x->round > y->round) - (x->round < y->round);
+    return (x > y) - (x < y); /* stable: the read's order within a round */
+}
+
+static void print_rounds(const genbo_metric *rows, size_t n_rows) {
+    const genbo_metric **loop = malloc((n_rows ? n_rows : 1) * sizeof *loop);
+    size_t k = 0;
+    for (size_t i = 0; loop && i < n_rows; i++)
+        if (rows[i].round > 0) loop[k++] = &rows[i];
+    if (loop) qsort(loop, k, sizeof *loop, by_round);
+    for (size_t i = 0; i < k; i++) {
+        const genbo_metric *m = loop[i];
+        if (i == 0) printf("\nDesign loop\n%-6s %-10s %10s %10s %10s %10s %6s\n", "round", "target", "SubOpt",
+                           "mean", "best", "support", "failed");
+        printf("%-6d %-10s", m->round, m->target_label);
+        const double cols[4] = {m->subopt, m->mean_true, m->best_true, m->support_distance};
+        for (int c = 0; c < 4; c++) {
+            if (isnan(cols[c])) printf(" %10s", "-");
+            else printf(" %10.4f", cols[c]);
         }
-        const char *kind = (const char *)sqlite3_column_text(st, 4);
-        printf(" %6d%s\n", sqlite3_column_int(st, 9), kind && !strcmp(kind, "predicted") ? "  (SubOpt predicted)" : "");
+        printf(" %6lld%s\n", (long long)m->n_failed, !strcmp(m->subopt_kind, "predicted") ? "  (SubOpt predicted)" : "");
     }
-    sqlite3_finalize(st);
+    free(loop);
 }
 
 /* The diffusion training of the run: why it stopped, steps, best
  * validation loss, time. A budget stop before convergence is a warning on
  * stderr (also with --quiet): the model may be undertrained. */
-static void print_training(sqlite3 *db, int64_t run_id, const genbo_config *c) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT stop, steps, best_step, best_val_loss, seconds, n_train, n_val, width, depth, "
-                           "batch, resumed_from FROM trainings WHERE run_id = ? AND round = 0", -1, &st, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *stop = (const char *)sqlite3_column_text(st, 0);
-        printf("\nDiffusion training: %s after %lld steps", stop, (long long)sqlite3_column_int64(st, 1));
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-            printf(", best validation loss %.4f at step %lld", sqlite3_column_double(st, 3),
-                   (long long)sqlite3_column_int64(st, 2));
-        printf(", %.1f s (%lld training / %lld validation rows, %d x %d network, batch %d%s)\n",
-               sqlite3_column_double(st, 4), (long long)sqlite3_column_int64(st, 5),
-               (long long)sqlite3_column_int64(st, 6), sqlite3_column_int(st, 8), sqlite3_column_int(st, 7),
-               sqlite3_column_int(st, 9), sqlite3_column_int64(st, 10) > 0 ? ", resumed from a checkpoint" : "");
-        if (!strcmp(stop, "max_steps"))
+static void print_training(genbo_study *s, int64_t run_id, const genbo_config *c) {
+    genbo_training_info *tr = NULL;
+    size_t n = 0;
+    if (genbo_study_trainings(s, run_id, &tr, &n)) return;
+    for (size_t i = 0; i < n; i++) {
+        const genbo_training_info *t = &tr[i];
+        if (t->round != 0) continue;
+        printf("\nDiffusion training: %s after %lld steps", t->stop, (long long)t->steps);
+        if (!isnan(t->best_val_loss))
+            printf(", best validation loss %.4f at step %lld", t->best_val_loss,
+                   (long long)(t->best_step < 0 ? 0 : t->best_step));
+        printf(", %.1f s (%lld training / %lld validation rows, %d x %d network, batch %d%s)\n", t->seconds,
+               (long long)t->n_train, (long long)t->n_val, t->depth, t->width, t->batch,
+               t->resumed_from > 0 ? ", resumed from a checkpoint" : "");
+        double budget = 0;
+        if (!strcmp(t->stop, "max_steps") && !genbo_config_get_double(c, "diffusion", "max_steps", &budget))
             fprintf(stderr, "genbo: warning: diffusion training stopped on its step budget (max_steps = %ld) "
-                            "before the validation loss converged; raise [diffusion] max_steps\n", c->max_steps);
-        else if (!strcmp(stop, "max_seconds"))
+                            "before the validation loss converged; raise [diffusion] max_steps\n", (long)budget);
+        else if (!strcmp(t->stop, "max_seconds") &&
+                 !genbo_config_get_double(c, "diffusion", "max_seconds", &budget))
             fprintf(stderr, "genbo: warning: diffusion training stopped on its time budget (max_seconds = %g) "
-                            "before the validation loss converged; raise [diffusion] max_seconds\n", c->max_seconds);
+                            "before the validation loss converged; raise [diffusion] max_seconds\n", budget);
+        break;
     }
-    sqlite3_finalize(st);
+    free(tr);
 }
 
 static int print_summary(const char *db_path, const char *name, const genbo_config *c) {
-    sqlite3 *db;
-    if (genbo__store_open(db_path, 1, &db)) return cli_fail("reading the results");
-    int64_t run_id = 0;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT MAX(r.id) FROM runs r JOIN studies s ON s.id = r.study_id WHERE "
-                           "s.name = ? AND r.kind = 'run'", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) run_id = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+    genbo_db *db = NULL;
+    genbo_study *s = NULL;
+    if (genbo_db_open(db_path, &db) || genbo_db_study(db, name, &s)) {
+        genbo_db_close(db);
+        return cli_fail("reading the results");
     }
-    printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
-    print_table(db, run_id, c,
-                "SubOpt(a) = a - mean true reward: > 0 short of the target a, < 0 above it (overshoot;\n"
-                "check the support distance: off-support designs can overshoot a model); * = predicted",
-                "subopt");
-    print_table(db, run_id, c, "Mean true reward", "mean_true");
-    print_table(db, run_id, c, "Support distance (task: 0 = on the data's support; knn: ~1)",
-                "support_distance");
-    print_rounds(db, run_id);
-    print_training(db, run_id, c);
-    genbo__store_close(db);
-    return 0;
+    /* the newest pipeline run (asks make runs of kind "ask") */
+    genbo_run_info *runs = NULL;
+    size_t n_runs = 0;
+    int64_t run_id = 0;
+    if (!genbo_study_runs(s, &runs, &n_runs))
+        for (size_t i = 0; i < n_runs; i++)
+            if (!strcmp(runs[i].kind, "run") && runs[i].id > run_id) run_id = runs[i].id;
+    free(runs);
+    genbo_metric *rows = NULL;
+    size_t n_rows = 0, n_targets = 0, n_methods = 0;
+    char **targets = config_list(c, "generate", "targets", &n_targets);
+    char **methods = config_list(c, "generate", "methods", &n_methods);
+    int rc = !targets || !methods || (run_id && genbo_study_metrics(s, run_id, &rows, &n_rows));
+    if (!rc) {
+        printf("study '%s', run %lld, database %s\n", name, (long long)run_id, db_path);
+        print_table(rows, n_rows, targets, n_targets, methods, n_methods,
+                    "SubOpt(a) = a - mean true reward: > 0 short of the target a, < 0 above it (overshoot;\n"
+                    "check the support distance: off-support designs can overshoot a model); * = predicted",
+                    subopt_of, 1);
+        print_table(rows, n_rows, targets, n_targets, methods, n_methods, "Mean true reward", mean_true_of, 0);
+        print_table(rows, n_rows, targets, n_targets, methods, n_methods,
+                    "Support distance (task: 0 = on the data's support; knn: ~1)", support_of, 0);
+        print_rounds(rows, n_rows);
+        if (run_id) print_training(s, run_id, c);
+    }
+    free(rows);
+    free_list(targets);
+    free_list(methods);
+    genbo_study_close(s);
+    genbo_db_close(db);
+    return rc ? cli_fail("reading the results") : 0;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -190,21 +230,24 @@ int cmd_run(int argc, char **argv) {
     if (optind != argc - 1) return cli_usage_error("run");
     genbo_config *cfg;
     if (genbo_config_load(argv[optind], &cfg)) return cli_fail("study file");
-    char dbbuf[600];
+    /* [study] db, else <name>.db; --db overrides */
+    char name[256], cfg_db[1100], dbbuf[600];
+    genbo_config_get(cfg, "study", "name", name, sizeof name);
+    genbo_config_get(cfg, "study", "db", cfg_db, sizeof cfg_db);
     if (!db) {
-        if (cfg->db[0]) db = cfg->db;
+        if (cfg_db[0]) db = cfg_db;
         else {
-            snprintf(dbbuf, sizeof dbbuf, "%s.db", cfg->name);
+            snprintf(dbbuf, sizeof dbbuf, "%s.db", name);
             db = dbbuf;
         }
     }
     genbo_study *s;
-    if (genbo_study_open(db, cfg->name, cfg, GENBO_OPEN_CREATE, &s)) {
+    if (genbo_study_open(db, name, cfg, GENBO_OPEN_CREATE, &s)) {
         genbo_config_free(cfg);
         return cli_fail("opening the study");
     }
     signal(SIGINT, on_sigint);
-    double t = genbo__now();
+    double t = cli_now();
     int rc = genbo_study_run(s, run_progress, quiet ? (void *)1 : NULL);
     signal(SIGINT, SIG_DFL);
     genbo_study_close(s);
@@ -213,8 +256,8 @@ int cmd_run(int argc, char **argv) {
         if (interrupted) fprintf(stderr, "genbo: interrupted; run the same command again to resume\n");
         return cli_fail("run");
     }
-    if (!quiet) fprintf(stderr, "finished in %.1f s\n", genbo__now() - t);
-    int out = print_summary(db, cfg->name, cfg);
+    if (!quiet) fprintf(stderr, "finished in %.1f s\n", cli_now() - t);
+    int out = print_summary(db, name, cfg);
     genbo_config_free(cfg);
     return out;
 }

@@ -1,6 +1,6 @@
 /* cmd_serve.c - `genbo serve`: the live dashboard. A libmicrohttpd server
  * (one internal thread, so requests are served one at a time over one
- * read-only SQLite connection) hands out the page and its JSON endpoints;
+ * read-only genbo_db) hands out the page and its JSON endpoints;
  * the page polls them and redraws as other processes tell trials.
  *
  *   GET /                      the dashboard page (no inline data)
@@ -12,7 +12,7 @@
  *
  * Errors are JSON too: {"error": "..."} with 400 (bad query), 404 (unknown
  * study or path), 405 (not GET) or 500 (database). The server never
- * writes: the connection is SQLITE_OPEN_READONLY with query_only on. */
+ * writes: the database is a read-only genbo_db. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,6 @@ int cmd_serve(int argc, char **argv) {
 #include "cli/dashboard_page.h"
 #include "cli/serve_guard.h"
 #include "cli/serve_route.h"
-#include "core/core.h"
 
 /* Defaults of --max-connections and --timeout: the page polls over one or
  * two keep-alive connections, so 64 leaves room for many tabs. */
@@ -48,7 +47,7 @@ int cmd_serve(int argc, char **argv) {
 #define SERVE_TIMEOUT 10.0
 
 typedef struct server {
-    sqlite3 *db;
+    genbo_db *db;
     char *page; /* the live page, rendered once */
     size_t page_len;
 } server;
@@ -97,7 +96,7 @@ static int resolve(const char *host, unsigned port, struct sockaddr_storage *add
     hints.ai_flags = AI_PASSIVE;
     int rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0 || !res)
-        return genbo__fail(GENBO_EINVAL, "--host '%s': %s", host, gai_strerror(rc));
+        return cli_error(GENBO_EINVAL, "--host '%s': %s", host, gai_strerror(rc));
     memset(addr, 0, sizeof *addr);
     memcpy(addr, res->ai_addr, res->ai_addrlen);
     *ipv6 = res->ai_family == AF_INET6;
@@ -162,7 +161,7 @@ int cmd_serve(int argc, char **argv) {
     if (dashboard_db_open(db_path, &s.db) != GENBO_OK) return cli_fail("serve");
     s.page = dashboard_page_render(NULL, &s.page_len);
     if (!s.page) {
-        sqlite3_close(s.db);
+        genbo_db_close(s.db);
         return cli_fail("serve");
     }
 
@@ -182,7 +181,7 @@ int cmd_serve(int argc, char **argv) {
     serve_guard *guard = serve_guard_start(limit, timeout);
     if (!guard) {
         free(s.page);
-        sqlite3_close(s.db);
+        genbo_db_close(s.db);
         fprintf(stderr, "genbo serve: cannot start the connection guard\n");
         return 1;
     }
@@ -212,7 +211,7 @@ int cmd_serve(int argc, char **argv) {
     serve_guard_stop(guard);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(s.page);
-    sqlite3_close(s.db);
+    genbo_db_close(s.db);
     return rc;
 }
 #endif

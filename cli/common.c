@@ -7,7 +7,6 @@
 #include <math.h>
 
 #include "cli.h"
-#include "core/core.h"
 
 cJSON *cli_json_double(double v) {
     if (!isfinite(v)) return cJSON_CreateNull();
@@ -23,7 +22,7 @@ cJSON *cli_json_doubles(const double *x, size_t n) {
 }
 
 int cli_fail(const char *what) {
-    const char *msg = genbo_errmsg();
+    const char *msg = cli_errmsg();
     size_t k = strlen(what);
     /* the library's message may already start with the same context
      * ("ask: target 'x' ..."): say it once */
@@ -50,7 +49,7 @@ int cli_progress(void *ctx, const char *stage, long done, long total, const char
     static char current[32] = "";
     static int open_line = 0, tty = -1;
     if (tty < 0) tty = isatty(STDERR_FILENO);
-    double now = genbo__now();
+    double now = cli_now();
     int finished = total > 0 && done >= total;
     if (strcmp(current, stage)) {
         if (open_line && tty) fputc('\n', stderr);

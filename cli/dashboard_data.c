@@ -1,320 +1,351 @@
-/* dashboard_data.c - query a study database into the dashboard's JSON
- * documents (see dashboard_data.h and docs/dashboard.md).
+/* dashboard_data.c - a study database as the dashboard's JSON documents
+ * (see dashboard_data.h and docs/dashboard.md), built on the library's
+ * read API (genbo_db, genbo_study_*): this file is the thin JSON layer and
+ * holds no SQL.
  *
- * Most of a document is rows of SQL turned into JSON objects whose keys
- * are the result's column names, so the SQL below is the single place that
- * says what the dashboard shows; values keep their SQLite type (REAL and
- * INTEGER -> number, TEXT -> string, NULL -> null) and are never rounded
- * here: rounding for display happens once, in the template. */
+ * Each row of the API becomes one JSON object with the keys the page
+ * reads; a value the database does not have (NaN, "", a negative round or
+ * step) is null. Numbers are never rounded here: rounding for display
+ * happens once, in the template. */
 #include "cli/dashboard_data.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "core/core.h"
-#include "studies/store.h"
+#include "cli/cli.h"
 
-int dashboard_db_open(const char *path, sqlite3 **out) {
+static int oom(void) { return cli_error(GENBO_ENOMEM, "dashboard: out of memory"); }
+
+int dashboard_db_open(const char *path, genbo_db **out) {
     *out = NULL;
-    if (!path || !*path) return genbo__fail(GENBO_EINVAL, "no database given (--db)");
-    sqlite3 *db = NULL;
-    /* READONLY: the dashboard must never create or modify a database. */
-    /* immutable in a directory we cannot write (studies/store.c) */
-    int rc = genbo__sqlite_open_read(path, SQLITE_OPEN_FULLMUTEX, &db);
-    if (rc) return GENBO_EIO;
-    sqlite3_busy_timeout(db, 2000);
-    sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
-    sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                            "('studies', 'runs', 'trials', 'observations', 'metrics', "
-                            "'reward_samples', 'targets')",
-                            -1, &st, NULL);
-    int tables = -1;
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) tables = sqlite3_column_int(st, 0);
-    const char *why = tables < 0 ? sqlite3_errmsg(db) : NULL;
-    if (tables < 0) {
-        genbo__fail(GENBO_EFORMAT, "%s: not a readable SQLite database: %s", path, why);
-    } else if (tables != 7) {
-        genbo__fail(GENBO_EFORMAT,
-                    "%s: not a genbo study database (tables studies, runs, trials, "
-                    "observations, metrics, reward_samples, targets expected)",
-                    path);
+    if (!path || !*path) return cli_error(GENBO_EINVAL, "no database given (--db)");
+    /* read-only: the dashboard never creates or modifies a database; the
+     * library checks that it is one (its schema version). */
+    int rc = genbo_db_open(path, out);
+    return rc == GENBO_ENOTFOUND ? GENBO_EIO : rc;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static cJSON *num(double v) { return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v); }
+static cJSON *text(const char *s) { return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+/* Integers stored as NULL come back as a negative sentinel (or 0 for ids). */
+static cJSON *count_or_null(int64_t v, int64_t none) {
+    return v == none ? cJSON_CreateNull() : cJSON_CreateNumber((double)v);
+}
+
+/* Add key: value to obj; 0 if out of memory. */
+static int put(cJSON *obj, const char *key, cJSON *v) {
+    if (v && cJSON_AddItemToObject(obj, key, v)) return 1;
+    cJSON_Delete(v);
+    return 0;
+}
+
+/* A new object appended to arr (NULL if out of memory). */
+static cJSON *row_in(cJSON *arr) {
+    cJSON *row = cJSON_CreateObject();
+    if (row && cJSON_AddItemToArray(arr, row)) return row;
+    cJSON_Delete(row);
+    return NULL;
+}
+
+static const char *state_name(int state) {
+    return state == GENBO_TRIAL_TOLD ? "told" : state == GENBO_TRIAL_FAILED ? "failed" : "asked";
+}
+
+/* ---- the study's parts ---------------------------------------------------- */
+
+/* {"id","name","dim","created","runs","running","trials","asked","told",
+ *  "failed","last_activity"}: a line of the studies list. */
+static int summary_json(const genbo_study_summary *e, cJSON *row) {
+    int64_t trials = e->asked + e->told + e->failed;
+    int ok = put(row, "id", cJSON_CreateNumber((double)e->id)) && put(row, "name", cJSON_CreateString(e->name)) &&
+             put(row, "dim", count_or_null((int64_t)e->dim, 0)) && put(row, "created", num(e->created)) &&
+             put(row, "runs", cJSON_CreateNumber((double)e->runs)) &&
+             put(row, "running", cJSON_CreateNumber((double)e->running)) &&
+             put(row, "trials", cJSON_CreateNumber((double)trials)) &&
+             put(row, "asked", cJSON_CreateNumber((double)e->asked)) &&
+             put(row, "told", cJSON_CreateNumber((double)e->told)) &&
+             put(row, "failed", cJSON_CreateNumber((double)e->failed)) &&
+             /* the newest ask or tell; null without trials */
+             put(row, "last_activity", trials ? num(e->last_activity) : cJSON_CreateNull());
+    return ok ? GENBO_OK : oom();
+}
+
+static int add_study_row(genbo_study *s, const genbo_study_summary *e, cJSON *doc) {
+    cJSON *st = cJSON_AddObjectToObject(doc, "study");
+    int ok = st && put(st, "id", cJSON_CreateNumber((double)e->id)) && put(st, "name", cJSON_CreateString(e->name)) &&
+             put(st, "dim", count_or_null((int64_t)e->dim, 0)) && put(st, "created", num(e->created)) &&
+             put(st, "config", cJSON_CreateString(genbo_study_config_text(s)));
+    if (!ok) return oom();
+    cJSON *c = cJSON_AddObjectToObject(doc, "counts");
+    int64_t trials = e->asked + e->told + e->failed;
+    ok = c && put(c, "runs", cJSON_CreateNumber((double)e->runs)) &&
+         put(c, "trials", cJSON_CreateNumber((double)trials)) &&
+         put(c, "asked", cJSON_CreateNumber((double)e->asked)) &&
+         put(c, "told", cJSON_CreateNumber((double)e->told)) &&
+         put(c, "failed", cJSON_CreateNumber((double)e->failed)) &&
+         put(c, "last_activity", trials ? num(e->last_activity) : cJSON_CreateNull());
+    return ok ? GENBO_OK : oom();
+}
+
+static int add_runs(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "runs");
+    if (!arr) return oom();
+    genbo_run_info *v;
+    size_t n;
+    int rc = genbo_study_runs(s, &v, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const genbo_run_info *r = &v[i];
+        char *config = NULL;
+        rc = genbo_study_run_config(s, r->id, &config);
+        if (rc) break;
+        cJSON *row = row_in(arr);
+        int ok = row && put(row, "id", cJSON_CreateNumber((double)r->id)) && put(row, "kind", text(r->kind)) &&
+                 put(row, "seed", cJSON_CreateNumber((double)r->seed)) && put(row, "version", text(r->version)) &&
+                 put(row, "status", text(r->status)) && put(row, "started", num(r->started)) &&
+                 put(row, "ended", num(r->ended)) &&
+                 put(row, "duration", num(isnan(r->ended) ? NAN : r->ended - r->started)) &&
+                 put(row, "last_step", text(r->last_step)) && put(row, "error", text(r->error)) &&
+                 put(row, "config", cJSON_CreateString(config));
+        free(config);
+        if (!ok) rc = oom();
     }
-    sqlite3_finalize(st);
-    if (tables != 7) {
-        sqlite3_close(db);
-        return GENBO_EFORMAT;
+    free(v);
+    return rc;
+}
+
+static int add_targets(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "targets");
+    if (!arr) return oom();
+    genbo_target_info *v;
+    size_t n;
+    int rc = genbo_study_targets(s, 0, &v, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        cJSON *row = row_in(arr);
+        if (!(row && put(row, "run", cJSON_CreateNumber((double)v[i].run_id)) &&
+              put(row, "label", cJSON_CreateString(v[i].label)) && put(row, "value", num(v[i].value))))
+            rc = oom();
     }
-    *out = db;
-    return GENBO_OK;
+    free(v);
+    return rc;
 }
 
-/* ---- rows -> JSON ------------------------------------------------------ */
-
-static int db_fail(sqlite3 *db, const char *what) {
-    return genbo__fail(GENBO_EDB, "dashboard query (%s): %s", what, sqlite3_errmsg(db));
+/* X, X_min, X_max, X_n of a value over runs. */
+static int put_stat(cJSON *row, const char *key, const genbo_stat *st) {
+    char k[64];
+    int ok = put(row, key, num(st->mean));
+    snprintf(k, sizeof k, "%s_min", key);
+    ok = ok && put(row, k, num(st->min));
+    snprintf(k, sizeof k, "%s_max", key);
+    ok = ok && put(row, k, num(st->max));
+    snprintf(k, sizeof k, "%s_n", key);
+    return ok && put(row, k, cJSON_CreateNumber((double)st->n));
 }
 
-/* Column i of the current row as a new JSON value (NULL for BLOBs, which
- * the dashboard never shows). */
-static cJSON *column_json(sqlite3_stmt *st, int i) {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: return cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT: return cJSON_CreateNumber(sqlite3_column_double(st, i));
-    case SQLITE_TEXT: return cJSON_CreateString((const char *)sqlite3_column_text(st, i));
-    case SQLITE_NULL: return cJSON_CreateNull();
-    default: return NULL;
+/* The generation phase over runs per (method, target label). */
+static int add_summary(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "summary");
+    if (!arr) return oom();
+    genbo_metric_summary *v;
+    size_t n;
+    int rc = genbo_study_metric_summary(s, &v, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const genbo_metric_summary *m = &v[i];
+        cJSON *row = row_in(arr);
+        int ok = row && put(row, "method", cJSON_CreateString(m->method)) &&
+                 put(row, "target_label", cJSON_CreateString(m->target_label)) &&
+                 put(row, "runs", cJSON_CreateNumber((double)m->runs)) && put_stat(row, "target", &m->target) &&
+                 put_stat(row, "subopt", &m->subopt) && put(row, "subopt_kind", text(m->subopt_kind)) &&
+                 put_stat(row, "mean_true", &m->mean_true) && put_stat(row, "mean_pred", &m->mean_pred) &&
+                 put_stat(row, "best_true", &m->best_true) && put_stat(row, "best_pred", &m->best_pred) &&
+                 put_stat(row, "support_distance", &m->support_distance) &&
+                 put(row, "support_kind", text(m->support_kind)) && put_stat(row, "diversity", &m->diversity) &&
+                 put(row, "n", cJSON_CreateNumber((double)m->n)) &&
+                 put(row, "n_failed", cJSON_CreateNumber((double)m->n_failed));
+        if (!ok) rc = oom();
     }
+    free(v);
+    return rc;
 }
 
-/* Run `sql` (with ?1 bound to study_id when study_id >= 0) and append one
- * object per row to the array `rows`. */
-static int query_rows(sqlite3 *db, const char *what, const char *sql, sqlite3_int64 study_id,
-                      cJSON *rows) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(db, what);
-    if (study_id >= 0) sqlite3_bind_int64(st, 1, study_id);
-    int rc, status = GENBO_OK, ncol = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cJSON *row = cJSON_CreateObject();
-        if (!row || !cJSON_AddItemToArray(rows, row)) {
-            cJSON_Delete(row);
-            status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-            break;
-        }
-        for (int i = 0; i < ncol; i++) {
-            /* A column named x holds a design as a JSON array (trials.x_json). */
-            int raw = sqlite3_column_type(st, i) == SQLITE_TEXT && !strcmp(sqlite3_column_name(st, i), "x");
-            cJSON *v = raw ? cJSON_Parse((const char *)sqlite3_column_text(st, i)) : column_json(st, i);
-            if (v && !cJSON_AddItemToObject(row, sqlite3_column_name(st, i), v)) cJSON_Delete(v);
-        }
+/* The page lists metrics by round, method, target and run. */
+static int metric_order(const void *a, const void *b) {
+    const genbo_metric *x = a, *y = b;
+    int c;
+    if (x->round != y->round) return x->round < y->round ? -1 : 1;
+    if ((c = strcmp(x->method, y->method))) return c;
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    if (x->run_id != y->run_id) return x->run_id < y->run_id ? -1 : 1;
+    return strcmp(x->target_label, y->target_label);
+}
+
+static int add_metrics(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "metrics");
+    if (!arr) return oom();
+    genbo_metric *v;
+    size_t n;
+    int rc = genbo_study_metrics(s, 0, &v, &n);
+    if (!rc && n) qsort(v, n, sizeof *v, metric_order);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const genbo_metric *m = &v[i];
+        cJSON *row = row_in(arr);
+        int ok = row && put(row, "run", cJSON_CreateNumber((double)m->run_id)) &&
+                 put(row, "round", cJSON_CreateNumber(m->round)) &&
+                 put(row, "target_label", cJSON_CreateString(m->target_label)) && put(row, "target", num(m->target)) &&
+                 put(row, "method", cJSON_CreateString(m->method)) && put(row, "subopt", num(m->subopt)) &&
+                 put(row, "subopt_kind", text(m->subopt_kind)) && put(row, "mean_true", num(m->mean_true)) &&
+                 put(row, "best_true", num(m->best_true)) && put(row, "sd_true", num(m->sd_true)) &&
+                 put(row, "mean_pred", num(m->mean_pred)) && put(row, "best_pred", num(m->best_pred)) &&
+                 put(row, "sd_pred", num(m->sd_pred)) && put(row, "support_distance", num(m->support_distance)) &&
+                 put(row, "support_kind", text(m->support_kind)) && put(row, "diversity", num(m->diversity)) &&
+                 put(row, "novelty", num(m->novelty)) && put(row, "n", cJSON_CreateNumber((double)m->n)) &&
+                 put(row, "n_failed", cJSON_CreateNumber((double)m->n_failed));
+        if (!ok) rc = oom();
     }
-    if (status == GENBO_OK && rc != SQLITE_DONE) status = db_fail(db, what);
-    sqlite3_finalize(st);
-    return status;
+    free(v);
+    return rc;
 }
 
-/* Like query_rows but into a new array stored under `key` in obj. */
-static int add_rows(sqlite3 *db, cJSON *obj, const char *key, const char *sql,
-                    sqlite3_int64 study_id) {
-    cJSON *rows = cJSON_AddArrayToObject(obj, key);
-    if (!rows) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    return query_rows(db, key, sql, study_id, rows);
-}
-
-/* ---- the queries ------------------------------------------------------- */
-
-static const char *const sql_studies =
-    "SELECT s.id, s.name, s.dim, s.created,"
-    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id) AS runs,"
-    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id AND r.status = 'running') AS running,"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id) AS trials,"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'asked') AS asked,"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told') AS told,"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed') AS failed,"
-    " (SELECT max(coalesce(t.finished, t.asked)) FROM trials t WHERE t.study_id = s.id)"
-    "   AS last_activity"
-    " FROM studies s ORDER BY s.name";
-
-static const char *const sql_runs =
-    "SELECT id, kind, seed, version, status, started, ended,"
-    " CASE WHEN ended IS NOT NULL THEN ended - started END AS duration,"
-    " last_step, error, config"
-    " FROM runs WHERE study_id = ?1 ORDER BY id";
-
-static const char *const sql_targets =
-    "SELECT t.run_id AS run, t.label, t.value FROM targets t"
-    " JOIN runs r ON r.id = t.run_id WHERE r.study_id = ?1 ORDER BY t.run_id, t.value";
-
-static const char *const sql_metrics =
-    "SELECT m.run_id AS run, m.round, m.target_label, m.target, m.method, m.subopt,"
-    " m.subopt_kind, m.mean_true, m.best_true, m.sd_true, m.mean_pred, m.best_pred,"
-    " m.sd_pred, m.support_distance, m.support_kind, m.diversity, m.novelty, m.n, m.n_failed"
-    " FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.study_id = ?1"
-    " ORDER BY m.round, m.method, m.target, m.run_id";
-
-/* The generation phase (round 0) of every run, per (method, target label):
- * mean over runs with min and max as the spread between seeds. A target
- * label resolves to slightly different values in different runs (it is a
- * percentile of each run's pool), so its x is the mean of those values. */
-#define STAT(c)                                                                 \
-    " avg(" c ") AS " c ", min(" c ") AS " c "_min, max(" c ") AS " c "_max," \
-    " count(" c ") AS " c "_n,"
-static const char *const sql_summary =
-    "SELECT m.method, m.target_label, count(*) AS runs," STAT("target") STAT("subopt")
-    " CASE WHEN sum(m.subopt_kind = 'predicted') > 0 THEN 'predicted'"
-    "      WHEN sum(m.subopt_kind = 'true') > 0 THEN 'true' END AS subopt_kind,"
-    STAT("mean_true") STAT("mean_pred") STAT("best_true") STAT("best_pred")
-    STAT("support_distance") " max(m.support_kind) AS support_kind," STAT("diversity")
-    " sum(m.n) AS n, sum(m.n_failed) AS n_failed"
-    " FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.study_id = ?1 AND m.round = 0"
-    " GROUP BY m.method, m.target_label ORDER BY m.method, avg(m.target)";
-#undef STAT
-
-static const char *const sql_trials =
-    "SELECT t.id, t.run_id AS run, t.round, t.target, t.target_label, t.method, t.state,"
-    " t.predicted, o.value, t.support_distance, t.reason, t.asked, t.finished, t.x_json AS x"
-    " FROM trials t LEFT JOIN observations o ON o.trial_id = t.id"
-    " WHERE t.study_id = ?1 ORDER BY t.id";
-
-/* Diffusion trainings (schema v3): the summary of each and the loss curves. */
-static const char *const sql_trainings =
-    "SELECT t.run_id AS run, t.round, t.stop, t.steps, t.best_step, t.best_val_loss, t.val_loss,"
-    " t.train_loss, t.seconds, t.resumed_from, t.n_train, t.n_val, t.val_seed, t.width, t.depth, t.batch"
-    " FROM trainings t JOIN runs r ON r.id = t.run_id WHERE r.study_id = ?1 ORDER BY t.run_id, t.round";
-
-static const char *const sql_train_curve =
-    "SELECT c.run_id AS run, c.round, c.step, c.train_loss, c.val_loss, c.lr, c.seconds"
-    " FROM train_curve c JOIN runs r ON r.id = c.run_id WHERE r.study_id = ?1"
-    " ORDER BY c.run_id, c.round, c.step";
-
-/* The feature names of the study's data (the newest labelled dataset). */
-static const char *const sql_features =
-    "SELECT d.columns FROM datasets d JOIN runs r ON r.id = d.run_id"
-    " WHERE r.study_id = ?1 AND d.role = 'labelled' ORDER BY d.id DESC LIMIT 1";
-
-static const char *const sql_counts =
-    "SELECT (SELECT count(*) FROM runs WHERE study_id = ?1) AS runs,"
-    " count(*) AS trials, coalesce(sum(state = 'asked'), 0) AS asked,"
-    " coalesce(sum(state = 'told'), 0) AS told, coalesce(sum(state = 'failed'), 0) AS failed,"
-    " max(coalesce(finished, asked)) AS last_activity"
-    " FROM trials WHERE study_id = ?1";
-
-/* reward_samples -> {"labelled": [...], "pool": [...], "pool_true": [...]}
- * over all runs of the study (the histograms pool the seeds). */
-static int add_reward_samples(sqlite3 *db, cJSON *doc, sqlite3_int64 study_id) {
+/* {"labelled": [...], "pool": [...], "pool_true": [...]} over all runs of
+ * the study (the histograms pool the seeds). */
+static int add_reward_samples(genbo_study *s, cJSON *doc) {
     static const char *const kinds[] = {"labelled", "pool", "pool_true"};
+    static const int codes[] = {GENBO_SAMPLES_LABELLED, GENBO_SAMPLES_POOL, GENBO_SAMPLES_POOL_TRUE};
     cJSON *obj = cJSON_AddObjectToObject(doc, "reward_samples");
-    if (!obj) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.value FROM reward_samples s JOIN runs r ON r.id = s.run_id"
-                           " WHERE r.study_id = ?1 AND s.kind = ?2 ORDER BY s.run_id, s.rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "reward_samples");
-    int status = GENBO_OK;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && status == GENBO_OK; k++) {
-        cJSON *arr = cJSON_AddArrayToObject(obj, kinds[k]);
-        if (!arr) {
-            status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-            break;
-        }
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, study_id);
-        sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            cJSON *v = cJSON_CreateNumber(sqlite3_column_double(st, 0));
-            if (!v || !cJSON_AddItemToArray(arr, v)) {
-                cJSON_Delete(v);
-                status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-                break;
-            }
-        }
-        if (status == GENBO_OK && rc != SQLITE_DONE) status = db_fail(db, "reward_samples");
+    if (!obj) return oom();
+    int rc = GENBO_OK;
+    for (size_t k = 0; !rc && k < sizeof kinds / sizeof kinds[0]; k++) {
+        double *v;
+        size_t n;
+        rc = genbo_study_reward_samples(s, codes[k], &v, &n);
+        if (rc) break;
+        cJSON *arr = n ? cJSON_CreateDoubleArray(v, (int)n) : cJSON_CreateArray();
+        free(v);
+        if (!put(obj, kinds[k], arr)) rc = oom();
     }
-    sqlite3_finalize(st);
-    return status;
+    return rc;
 }
 
-/* No rows (?1 unused but bound). */
-static const char *const sql_none = "SELECT 1 WHERE ?1 IS NULL AND 0";
-
-static int has_table(sqlite3 *db, const char *name) {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
+/* Every trial with its observation and design, a page at a time. */
+#define TRIAL_PAGE 4096
+static int add_trials(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "trials");
+    if (!arr) return oom();
+    int64_t after = 0;
+    for (;;) {
+        genbo_trial_list *l;
+        int rc = genbo_study_trials_page(s, GENBO_PHASE_ALL, after, TRIAL_PAGE, &l);
+        if (rc) return rc;
+        size_t n = genbo_trial_list_size(l);
+        for (size_t i = 0; !rc && i < n; i++) {
+            const genbo_trial *t = genbo_trial_list_get(l, i);
+            cJSON *row = row_in(arr);
+            int ok = row && put(row, "id", cJSON_CreateNumber((double)t->id)) &&
+                     put(row, "run", count_or_null(t->run_id, 0)) && put(row, "round", count_or_null(t->round, -1)) &&
+                     put(row, "target", num(t->target)) && put(row, "target_label", text(t->target_label)) &&
+                     put(row, "method", cJSON_CreateString(t->method)) &&
+                     put(row, "state", cJSON_CreateString(state_name(t->state))) &&
+                     put(row, "predicted", num(t->predicted)) && put(row, "value", num(t->value)) &&
+                     put(row, "support_distance", num(t->support_distance)) && put(row, "reason", text(t->reason)) &&
+                     put(row, "asked", num(t->asked)) && put(row, "finished", num(t->finished)) &&
+                     put(row, "x", t->x ? cJSON_CreateDoubleArray(t->x, (int)t->dim) : cJSON_CreateNull());
+            if (!ok) rc = oom();
+            after = t->id;
+        }
+        genbo_trial_list_free(l);
+        if (rc) return rc;
+        if (n < TRIAL_PAGE) return GENBO_OK;
     }
-    sqlite3_finalize(st);
-    return found;
 }
 
-/* ---- documents --------------------------------------------------------- */
+/* Diffusion trainings: the summary of each and the loss curves. */
+static int add_trainings(genbo_study *s, cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "trainings");
+    if (!arr) return oom();
+    genbo_training_info *v;
+    size_t n;
+    int rc = genbo_study_trainings(s, 0, &v, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        const genbo_training_info *t = &v[i];
+        cJSON *row = row_in(arr);
+        int ok = row && put(row, "run", cJSON_CreateNumber((double)t->run_id)) &&
+                 put(row, "round", cJSON_CreateNumber(t->round)) && put(row, "stop", cJSON_CreateString(t->stop)) &&
+                 put(row, "steps", cJSON_CreateNumber((double)t->steps)) &&
+                 put(row, "best_step", count_or_null(t->best_step, -1)) &&
+                 put(row, "best_val_loss", num(t->best_val_loss)) && put(row, "val_loss", num(t->val_loss)) &&
+                 put(row, "train_loss", num(t->train_loss)) && put(row, "seconds", num(t->seconds)) &&
+                 put(row, "resumed_from", cJSON_CreateNumber((double)t->resumed_from)) &&
+                 put(row, "n_train", cJSON_CreateNumber((double)t->n_train)) &&
+                 put(row, "n_val", cJSON_CreateNumber((double)t->n_val)) &&
+                 put(row, "val_seed", cJSON_CreateNumber((double)t->val_seed)) &&
+                 put(row, "width", cJSON_CreateNumber(t->width)) && put(row, "depth", cJSON_CreateNumber(t->depth)) &&
+                 put(row, "batch", cJSON_CreateNumber(t->batch));
+        if (!ok) rc = oom();
+    }
+    free(v);
+    if (rc) return rc;
+    arr = cJSON_AddArrayToObject(doc, "train_curve");
+    if (!arr) return oom();
+    genbo_curve_point *c;
+    rc = genbo_study_train_curve(s, 0, &c, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        cJSON *row = row_in(arr);
+        int ok = row && put(row, "run", cJSON_CreateNumber((double)c[i].run_id)) &&
+                 put(row, "round", cJSON_CreateNumber(c[i].round)) &&
+                 put(row, "step", cJSON_CreateNumber((double)c[i].pt.step)) &&
+                 put(row, "train_loss", num(c[i].pt.train_loss)) && put(row, "val_loss", num(c[i].pt.val_loss)) &&
+                 put(row, "lr", num(c[i].pt.lr)) && put(row, "seconds", num(c[i].pt.seconds));
+        if (!ok) rc = oom();
+    }
+    free(c);
+    return rc;
+}
 
-/* A fresh deferred read transaction: every query of one document sees the
- * same snapshot, and (WAL) a writer is never blocked by it. */
-static int read_begin(sqlite3 *db) {
-    if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(db, "begin");
+/* The feature names a run recorded, or null before any did. */
+static int add_features(genbo_study *s, cJSON *doc) {
+    size_t dim = genbo_study_dim(s);
+    const char *first = dim ? genbo_study_feature_name(s, 0) : NULL;
+    if (!first) return put(doc, "features", cJSON_CreateNull()) ? GENBO_OK : oom();
+    cJSON *arr = cJSON_AddArrayToObject(doc, "features");
+    if (!arr) return oom();
+    for (size_t j = 0; j < dim; j++) {
+        const char *name = genbo_study_feature_name(s, j);
+        if (!name) break;
+        cJSON *v = cJSON_CreateString(name);
+        if (!v || !cJSON_AddItemToArray(arr, v)) {
+            cJSON_Delete(v);
+            return oom();
+        }
+    }
     return GENBO_OK;
 }
 
-static void read_end(sqlite3 *db) { sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); }
+/* ---- documents ------------------------------------------------------------ */
 
-/* The study's row as an object, or GENBO_ENOTFOUND. */
-static int study_row(sqlite3 *db, const char *name, cJSON **row, sqlite3_int64 *id) {
-    cJSON *rows = cJSON_CreateArray();
-    if (!rows) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_stmt *st = NULL;
-    int status = GENBO_OK;
-    if (sqlite3_prepare_v2(db, "SELECT id FROM studies WHERE name = ?1", -1, &st, NULL) !=
-        SQLITE_OK) {
-        cJSON_Delete(rows);
-        return db_fail(db, "study");
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE) status = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", name);
-    else status = db_fail(db, "study");
-    sqlite3_finalize(st);
-    if (status == GENBO_OK)
-        status = query_rows(db, "study",
-                            "SELECT id, name, dim, created, config FROM studies WHERE id = ?1",
-                            *id, rows);
-    if (status == GENBO_OK) {
-        *row = cJSON_DetachItemFromArray(rows, 0);
-        if (!*row) status = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", name);
-    }
-    cJSON_Delete(rows);
-    return status;
-}
-
-static int build_study(sqlite3 *db, const char *name, cJSON **out) {
+static int build_study(genbo_db *db, const char *name, cJSON **out) {
     *out = NULL;
-    if (!name || !*name) return genbo__fail(GENBO_EINVAL, "no study name given");
-    cJSON *doc = cJSON_CreateObject(), *study = NULL;
-    if (!doc) return genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    sqlite3_int64 id = -1;
-    int status = study_row(db, name, &study, &id);
-    if (status == GENBO_OK) {
-        cJSON_AddNumberToObject(doc, "version", DASHBOARD_DOC_VERSION);
-        cJSON_AddItemToObject(doc, "study", study);
-        cJSON *counts = cJSON_CreateArray();
-        status = counts ? query_rows(db, "counts", sql_counts, id, counts)
-                        : genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-        if (status == GENBO_OK)
-            cJSON_AddItemToObject(doc, "counts", cJSON_DetachItemFromArray(counts, 0));
-        cJSON_Delete(counts);
-    }
-    if (status == GENBO_OK) status = add_rows(db, doc, "runs", sql_runs, id);
-    if (status == GENBO_OK) status = add_rows(db, doc, "targets", sql_targets, id);
-    if (status == GENBO_OK) status = add_rows(db, doc, "summary", sql_summary, id);
-    if (status == GENBO_OK) status = add_rows(db, doc, "metrics", sql_metrics, id);
-    if (status == GENBO_OK) status = add_reward_samples(db, doc, id);
-    if (status == GENBO_OK) status = add_rows(db, doc, "trials", sql_trials, id);
-    /* a database older than schema v3 has no training tables: empty lists */
-    int v3 = has_table(db, "trainings") && has_table(db, "train_curve");
-    if (status == GENBO_OK) status = add_rows(db, doc, "trainings", v3 ? sql_trainings : sql_none, id);
-    if (status == GENBO_OK) status = add_rows(db, doc, "train_curve", v3 ? sql_train_curve : sql_none, id);
-    if (status == GENBO_OK) {
-        /* "features": the names, or null before any run recorded them. */
-        cJSON *rows = cJSON_CreateArray();
-        status = rows ? query_rows(db, "features", sql_features, id, rows)
-                      : genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-        const char *text = status == GENBO_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                                                    cJSON_GetArrayItem(rows, 0), "columns"))
-                                              : NULL;
-        cJSON *names = text ? cJSON_Parse(text) : NULL;
-        if (status == GENBO_OK) cJSON_AddItemToObject(doc, "features", names ? names : cJSON_CreateNull());
-        cJSON_Delete(rows);
-    }
-    if (status != GENBO_OK) {
+    genbo_study *s = NULL;
+    int status = genbo_db_study(db, name, &s); /* "unknown study 'NAME'" */
+    if (status) return status;
+    genbo_study_summary e;
+    status = genbo_study_get_summary(s, &e);
+    cJSON *doc = status ? NULL : cJSON_CreateObject();
+    if (!status && !doc) status = oom();
+    if (!status && !put(doc, "version", cJSON_CreateNumber(DASHBOARD_DOC_VERSION))) status = oom();
+    if (!status) status = add_study_row(s, &e, doc);
+    if (!status) status = add_runs(s, doc);
+    if (!status) status = add_targets(s, doc);
+    if (!status) status = add_summary(s, doc);
+    if (!status) status = add_metrics(s, doc);
+    if (!status) status = add_reward_samples(s, doc);
+    if (!status) status = add_trials(s, doc);
+    if (!status) status = add_trainings(s, doc);
+    if (!status) status = add_features(s, doc);
+    genbo_study_close(s);
+    if (status) {
         cJSON_Delete(doc);
         return status;
     }
@@ -322,14 +353,31 @@ static int build_study(sqlite3 *db, const char *name, cJSON **out) {
     return GENBO_OK;
 }
 
-int dashboard_studies_json(sqlite3 *db, cJSON **out) {
+/* The studies of the database ordered by name. */
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const genbo_study_summary *)a)->name, ((const genbo_study_summary *)b)->name);
+}
+
+static int list_studies(genbo_db *db, genbo_study_summary **v, size_t *n) {
+    int rc = genbo_db_list_studies(db, v, n);
+    if (!rc && *n) qsort(*v, *n, sizeof **v, by_name);
+    return rc;
+}
+
+int dashboard_studies_json(genbo_db *db, cJSON **out) {
     *out = NULL;
-    int status = read_begin(db);
+    int status = genbo_db_read_begin(db);
     if (status != GENBO_OK) return status;
-    cJSON *doc = cJSON_CreateObject();
-    status = doc ? add_rows(db, doc, "studies", sql_studies, -1)
-                 : genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    read_end(db);
+    genbo_study_summary *v = NULL;
+    size_t n = 0;
+    cJSON *doc = cJSON_CreateObject(), *arr = doc ? cJSON_AddArrayToObject(doc, "studies") : NULL;
+    status = arr ? list_studies(db, &v, &n) : oom();
+    for (size_t i = 0; !status && i < n; i++) {
+        cJSON *row = row_in(arr);
+        status = row ? summary_json(&v[i], row) : oom();
+    }
+    free(v);
+    genbo_db_read_end(db);
     if (status != GENBO_OK) {
         cJSON_Delete(doc);
         return status;
@@ -338,19 +386,16 @@ int dashboard_studies_json(sqlite3 *db, cJSON **out) {
     return GENBO_OK;
 }
 
-int dashboard_data_version(sqlite3 *db, long long *out) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "data_version");
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? GENBO_OK : db_fail(db, "data_version");
+int dashboard_data_version(genbo_db *db, long long *out) {
+    int64_t v = 0;
+    int rc = genbo_db_data_version(db, &v);
+    if (!rc) *out = (long long)v;
+    return rc;
 }
 
-int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out) {
+int dashboard_study_json(genbo_db *db, const char *name, cJSON **out) {
     *out = NULL;
-    int status = read_begin(db);
+    int status = genbo_db_read_begin(db);
     if (status != GENBO_OK) return status;
     /* Read the version before any table: a commit landing between the two
      * then makes the version older than the data, never newer, so a poller
@@ -358,45 +403,45 @@ int dashboard_study_json(sqlite3 *db, const char *name, cJSON **out) {
     long long version = 0;
     status = dashboard_data_version(db, &version);
     if (status == GENBO_OK) status = build_study(db, name, out);
-    if (status == GENBO_OK) cJSON_AddNumberToObject(*out, "data_version", (double)version);
-    read_end(db);
+    if (status == GENBO_OK && !put(*out, "data_version", cJSON_CreateNumber((double)version))) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        status = oom();
+    }
+    genbo_db_read_end(db);
     return status;
 }
 
-int dashboard_report_json(sqlite3 *db, const char *db_label, const char *only_study,
-                          cJSON **out) {
+int dashboard_report_json(genbo_db *db, const char *db_label, const char *only_study, cJSON **out) {
     *out = NULL;
-    int status = read_begin(db);
+    int status = genbo_db_read_begin(db);
     if (status != GENBO_OK) return status;
-    cJSON *doc = cJSON_CreateObject(), *all = cJSON_CreateArray();
-    cJSON *studies = NULL, *docs = NULL;
-    if (!doc || !all) status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
-    if (status == GENBO_OK) status = query_rows(db, "studies", sql_studies, -1, all);
+    genbo_study_summary *v = NULL;
+    size_t n = 0, listed = 0;
+    cJSON *doc = cJSON_CreateObject(), *studies = NULL, *docs = NULL;
+    status = doc ? list_studies(db, &v, &n) : oom();
     if (status == GENBO_OK) {
-        cJSON_AddNumberToObject(doc, "version", DASHBOARD_DOC_VERSION);
-        cJSON_AddNumberToObject(doc, "generated", (double)time(NULL));
-        cJSON_AddStringToObject(doc, "db", db_label ? db_label : "");
-        studies = cJSON_AddArrayToObject(doc, "studies");
-        docs = cJSON_AddObjectToObject(doc, "docs");
-        if (!studies || !docs) status = genbo__fail(GENBO_ENOMEM, "dashboard: out of memory");
+        int ok = put(doc, "version", cJSON_CreateNumber(DASHBOARD_DOC_VERSION)) &&
+                 put(doc, "generated", cJSON_CreateNumber((double)time(NULL))) &&
+                 put(doc, "db", cJSON_CreateString(db_label ? db_label : ""));
+        studies = ok ? cJSON_AddArrayToObject(doc, "studies") : NULL;
+        docs = studies ? cJSON_AddObjectToObject(doc, "docs") : NULL;
+        if (!docs) status = oom();
     }
-    /* Move the listed studies (all, or only the one asked for) over. */
-    while (status == GENBO_OK && cJSON_GetArraySize(all) > 0) {
-        cJSON *s = cJSON_DetachItemFromArray(all, 0);
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "name"));
-        if (!name || (only_study && strcmp(name, only_study) != 0)) {
-            cJSON_Delete(s);
-            continue;
-        }
-        cJSON_AddItemToArray(studies, s);
+    /* the listed studies: all, or only the one asked for */
+    for (size_t i = 0; status == GENBO_OK && i < n; i++) {
+        if (only_study && strcmp(v[i].name, only_study) != 0) continue;
+        cJSON *row = row_in(studies);
+        status = row ? summary_json(&v[i], row) : oom();
         cJSON *sd = NULL;
-        status = build_study(db, name, &sd);
-        if (status == GENBO_OK) cJSON_AddItemToObject(docs, name, sd);
+        if (status == GENBO_OK) status = build_study(db, v[i].name, &sd);
+        if (status == GENBO_OK && !put(docs, v[i].name, sd)) status = oom();
+        listed++;
     }
-    if (status == GENBO_OK && only_study && cJSON_GetArraySize(studies) == 0)
-        status = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", only_study);
-    read_end(db);
-    cJSON_Delete(all);
+    if (status == GENBO_OK && only_study && listed == 0)
+        status = cli_error(GENBO_ENOTFOUND, "unknown study '%s'", only_study);
+    genbo_db_read_end(db);
+    free(v);
     if (status != GENBO_OK) {
         cJSON_Delete(doc);
         return status;

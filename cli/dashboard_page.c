@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "cli/cli.h"
 
 /* The template's data slot: a JSON script element holding `null`, which
  * the page reads as "no inline data: fetch it from /api". */
@@ -14,15 +14,18 @@ static const size_t slot_null_offset = sizeof "<script id=\"genbo-data\" type=\"
 char *dashboard_page_render(const char *json, size_t *len) {
     const char *at = strstr(dashboard_template, slot);
     if (!at) {
-        genbo__fail(GENBO_EFORMAT, "dashboard template has no data slot");
+        cli_error(GENBO_EFORMAT, "dashboard template has no data slot");
         return NULL;
     }
     const char *value = json ? json : "null";
     size_t head = (size_t)(at - dashboard_template) + slot_null_offset;
     size_t tail = dashboard_template_len - head - 4; /* skip "null" */
     size_t vlen = strlen(value);
-    char *page = genbo__malloc(head + vlen + tail + 1);
-    if (!page) return NULL;
+    char *page = malloc(head + vlen + tail + 1);
+    if (!page) {
+        cli_error(GENBO_ENOMEM, "out of memory rendering the dashboard");
+        return NULL;
+    }
     memcpy(page, dashboard_template, head);
     memcpy(page + head, value, vlen);
     memcpy(page + head + vlen, dashboard_template + head + 4, tail);

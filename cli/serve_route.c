@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/dashboard_data.h"
-#include "genbo.h"
 
 static void reply_json(serve_reply *out, unsigned code, cJSON *doc) {
     char *text = doc ? dashboard_json_print(doc) : NULL;
@@ -31,7 +31,7 @@ static unsigned http_status(int status) {
     return status == GENBO_ENOTFOUND ? 404 : status == GENBO_EINVAL ? 400 : 500;
 }
 
-void serve_route(sqlite3 *db, const char *page, size_t page_len, const char *method, const char *url,
+void serve_route(genbo_db *db, const char *page, size_t page_len, const char *method, const char *url,
                  const char *name, const char *known, serve_reply *out) {
     memset(out, 0, sizeof *out);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -62,7 +62,7 @@ void serve_route(sqlite3 *db, const char *page, size_t page_len, const char *met
                 return;
             }
             if (dashboard_data_version(db, &now) != GENBO_OK) {
-                reply_error(out, 500, genbo_errmsg());
+                reply_error(out, 500, cli_errmsg());
                 return;
             }
             if (now == v) {
@@ -84,7 +84,7 @@ void serve_route(sqlite3 *db, const char *page, size_t page_len, const char *met
     }
     if (status != GENBO_OK) {
         cJSON_Delete(doc);
-        reply_error(out, http_status(status), genbo_errmsg());
+        reply_error(out, http_status(status), cli_errmsg());
         return;
     }
     reply_json(out, 200, doc);

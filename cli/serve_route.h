@@ -5,8 +5,9 @@
 #ifndef GENBO_CLI_SERVE_ROUTE_H
 #define GENBO_CLI_SERVE_ROUTE_H
 
-#include <sqlite3.h>
 #include <stddef.h>
+
+#include "genbo.h"
 
 typedef struct serve_reply {
     unsigned code;
@@ -17,7 +18,7 @@ typedef struct serve_reply {
 } serve_reply;
 
 /* name/known: NULL when the query has no such parameter. */
-void serve_route(sqlite3 *db, const char *page, size_t page_len, const char *method, const char *url,
+void serve_route(genbo_db *db, const char *page, size_t page_len, const char *method, const char *url,
                  const char *name, const char *known, serve_reply *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* core.h - internal helpers shared by every part of the library:
  * error reporting, a seeded random-number generator, checked allocation,
- * a checksum for binary formats. Not installed. */
+ * a checksum (the binary format itself is bin.h). Not installed. */
 #ifndef GENBO_CORE_H
 #define GENBO_CORE_H
 

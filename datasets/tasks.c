@@ -23,10 +23,12 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "core/fields.h"
 #include "datasets/dataset.h"
 #include "datasets/manifold.h"
 #include "datasets/tasks.h"
@@ -44,27 +46,6 @@ enum { SPLIT_SAMPLE = 0, SPLIT_LABELLED, SPLIT_NOISE, SPLIT_POOL };
 #define CHUNK_ROWS 4096
 #define CHUNK_SEQS 256
 
-struct genbo_task {
-    genbo_task_params p;
-    size_t D;
-    /* subspace tasks */
-    size_t d;
-    double *A;      /* D x d */
-    double *beta;   /* d */
-    double *zstar;  /* d (quadratic) */
-    double c;       /* quadratic offset */
-    /* linear reward direction: subspace linear and GP */
-    double *theta;  /* D */
-    /* GP sequences */
-    size_t N, m;
-    double *Gamma, *Lambda; /* N x N, m x m */
-    double *LG, *LL;        /* their lower Cholesky factors */
-    double radius;          /* Mahalanobis radius of the support */
-    /* curved manifold (zstar, c above are its reward's) */
-    genbo__manifold mf;
-    double *ustar;          /* k: parameter of the best valid design */
-    double mean, sd;        /* of f* on the data */
-};
 
 void genbo_task_params_default(genbo_task_params *p) {
     memset(p, 0, sizeof *p);
@@ -334,28 +315,57 @@ done:
     return rc;
 }
 
+/* The range of every settable field and the task names (the one list):
+ * genbo_task_create and the study file's [data] keys (studies/config.c)
+ * both read this table. Rules between fields (d <= D, manifold_dim < d,
+ * seq_len x seq_dim) stay in genbo_task_create. */
+#define TF(name, type, lo, hi, flags, words) \
+    {#name, GENBO__FIELD_##type, offsetof(genbo_task_params, name), lo, hi, flags, words}
+static const genbo__field task_rows[] = {
+    TF(kind, ENUM, 0, 0, 0, "subspace_linear|subspace_quadratic|gp_sequence|curved_manifold"),
+    TF(D, INT, 1, 1 << 20, 0, NULL),
+    TF(d, INT, 1, 1 << 20, 0, NULL),
+    TF(off_ratio, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    TF(noise_sd, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    TF(seq_len, INT, 1, 4096, 0, NULL),
+    TF(seq_dim, INT, 1, 4096, 0, NULL),
+    TF(lengthscale, DOUBLE, 0, GENBO__FIELD_NOMAX, GENBO__FIELD_MIN_OPEN, NULL),
+    TF(seed, U64, 0, 0, 0, NULL),
+    TF(manifold_dim, INT, 1, (1 << 20) - 1, 0, NULL),
+};
+#undef TF
+const genbo__fields genbo__task_fields = GENBO__FIELDS("task", task_rows);
+
+int genbo__task_check_params(const genbo_task_params *p) {
+    /* The fields this kind reads, against the table above. */
+    static const char *const subspace[] = {"noise_sd", "D", "d", "off_ratio", NULL};
+    static const char *const curved[] = {"noise_sd", "D", "d", "off_ratio", "manifold_dim", NULL};
+    static const char *const gp[] = {"noise_sd", "seq_len", "seq_dim", "lengthscale", NULL};
+    int rc = genbo__field_check_named(&genbo__task_fields, "kind", p);
+    if (rc) return rc;
+    const char *const *used = p->kind == GENBO_TASK_GP_SEQUENCE    ? gp
+                              : p->kind == GENBO_TASK_CURVED_MANIFOLD ? curved
+                                                                      : subspace;
+    for (int i = 0; used[i]; i++)
+        if ((rc = genbo__field_check_named(&genbo__task_fields, used[i], p))) return rc;
+    return GENBO_OK;
+}
+
 int genbo_task_create(const genbo_task_params *p, genbo_task **out) {
     if (!p || !out) return genbo__fail(GENBO_EINVAL, "genbo_task_create: NULL argument");
     *out = NULL;
-    if (!(p->noise_sd >= 0) || !isfinite(p->noise_sd))
-        return genbo__fail(GENBO_EINVAL, "task: noise_sd must be finite and >= 0 (got %g)",
-                           p->noise_sd);
+    int rc = genbo__task_check_params(p);
+    if (rc) return rc;
     genbo_task *t = genbo__calloc(1, sizeof *t);
     if (!t) return GENBO_ENOMEM;
     t->p = *p;
-    int rc;
     switch (p->kind) {
     case GENBO_TASK_SUBSPACE_LINEAR:
     case GENBO_TASK_SUBSPACE_QUADRATIC:
     case GENBO_TASK_CURVED_MANIFOLD:
-        if (p->D < 1 || p->D > (1 << 20) || p->d < 1 || p->d > p->D) {
+        if (p->d > p->D) {
             rc = genbo__fail(GENBO_EINVAL, "task: need 1 <= d <= D <= 2^20 (got D=%d, d=%d)",
                              p->D, p->d);
-            break;
-        }
-        if (!(p->off_ratio >= 0) || !isfinite(p->off_ratio)) {
-            rc = genbo__fail(GENBO_EINVAL, "task: off_ratio must be finite and >= 0 (got %g)",
-                             p->off_ratio);
             break;
         }
         if (p->off_ratio > 0 && p->d == p->D) {
@@ -363,8 +373,7 @@ int genbo_task_create(const genbo_task_params *p, genbo_task **out) {
                              p->D);
             break;
         }
-        if (p->kind == GENBO_TASK_CURVED_MANIFOLD &&
-            (p->manifold_dim < 1 || p->manifold_dim >= p->d)) {
+        if (p->kind == GENBO_TASK_CURVED_MANIFOLD && p->manifold_dim >= p->d) {
             rc = genbo__fail(GENBO_EINVAL, "task: need 1 <= manifold_dim < d (got %d, d = %d)",
                              p->manifold_dim, p->d);
             break;
@@ -374,17 +383,11 @@ int genbo_task_create(const genbo_task_params *p, genbo_task **out) {
         rc = p->kind == GENBO_TASK_CURVED_MANIFOLD ? make_curved(t) : make_subspace(t);
         break;
     case GENBO_TASK_GP_SEQUENCE:
-        if (p->seq_len < 1 || p->seq_dim < 1 || p->seq_len > 4096 || p->seq_dim > 4096 ||
-            (long)p->seq_len * p->seq_dim > (1L << 20)) {
+        if ((long)p->seq_len * p->seq_dim > (1L << 20)) {
             rc = genbo__fail(GENBO_EINVAL,
                              "task: need seq_len, seq_dim >= 1 and seq_len*seq_dim <= 2^20 "
                              "(got %d x %d)",
                              p->seq_len, p->seq_dim);
-            break;
-        }
-        if (!(p->lengthscale > 0) || !isfinite(p->lengthscale)) {
-            rc = genbo__fail(GENBO_EINVAL, "task: lengthscale must be > 0 (got %g)",
-                             p->lengthscale);
             break;
         }
         t->N = (size_t)p->seq_len;
@@ -660,41 +663,4 @@ int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint
     *labelled = L;
     *pool = P;
     return GENBO_OK;
-}
-
-/* ---- internal accessors ------------------------------------------------- */
-
-const genbo_task_params *genbo__task_params(const genbo_task *t) { return &t->p; }
-
-const double *genbo__task_basis(const genbo_task *t, size_t *d) {
-    if (d) *d = t->d;
-    return t->A;
-}
-
-const double *genbo__task_theta(const genbo_task *t) { return t->theta; }
-
-const double *genbo__task_zstar(const genbo_task *t, double *c) {
-    if (c) *c = t->c;
-    return t->zstar;
-}
-
-double genbo__task_reward_mean(const genbo_task *t) { return t->mean; }
-double genbo__task_reward_sd(const genbo_task *t) { return t->sd; }
-
-const double *genbo__task_gp_gamma(const genbo_task *t, size_t *N) {
-    if (N) *N = t->N;
-    return t->Gamma;
-}
-
-const double *genbo__task_gp_lambda(const genbo_task *t, size_t *m) {
-    if (m) *m = t->m;
-    return t->Lambda;
-}
-
-double genbo__task_gp_radius(const genbo_task *t) { return t->radius; }
-
-const genbo__manifold *genbo__task_manifold(const genbo_task *t, const double **ustar) {
-    if (t->p.kind != GENBO_TASK_CURVED_MANIFOLD) return NULL;
-    if (ustar) *ustar = t->ustar;
-    return &t->mf;
 }

@@ -137,36 +137,6 @@ static void silu_bf16_range(const float *x, uint16_t *y, size_t lo, size_t hi) {
     }
 }
 
-DK_CLONES
-static void silu_grad_bf16_range(const float *z, const float *dy, float *dz, uint16_t *dz16,
-                                 size_t lo, size_t hi) {
-    for (size_t i0 = lo; i0 < hi; i0 += DK_TILE) {
-        size_t m = hi - i0 < DK_TILE ? hi - i0 : DK_TILE;
-        const float *zr = z + i0, *dr = dy + i0;
-        float *o = dz + i0;
-        for (size_t i = 0; i < m; i++) {
-            float s = sigm(zr[i]);
-            o[i] = dr[i] * (s + zr[i] * s * (1.0f - s));
-        }
-        for (size_t i = 0; i < m; i++) dz16[i0 + i] = to_bf16(o[i]);
-    }
-}
-
-DK_CLONES
-static void silu_grad_add_bf16_range(const float *h, const float *da, float *dh, uint16_t *dh16,
-                                     size_t lo, size_t hi) {
-    for (size_t i0 = lo; i0 < hi; i0 += DK_TILE) {
-        size_t m = hi - i0 < DK_TILE ? hi - i0 : DK_TILE;
-        const float *hr = h + i0, *ar = da + i0;
-        float *o = dh + i0;
-        for (size_t i = 0; i < m; i++) {
-            float s = sigm(hr[i]);
-            o[i] += ar[i] * (s + hr[i] * s * (1.0f - s));
-        }
-        for (size_t i = 0; i < m; i++) dh16[i0 + i] = to_bf16(o[i]);
-    }
-}
-
 /* Blocks of 16 K elements: small inputs stay on one thread (waking the
  * pool costs more than the work). */
 #define DK_BLOCK 16384
@@ -186,16 +156,105 @@ static void silu_grad_add_bf16_range(const float *h, const float *da, float *dh,
         }                                                                      \
     } while (0)
 
+static inline float from_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Training passes work on blocks of whole rows (about DK_BLOCK elements):
+ * a block's column sums are one partial sum, and the partials are added
+ * in block order, so the result does not depend on the thread count. */
+static size_t rows_per_block(size_t W) { return W >= DK_BLOCK ? 1 : DK_BLOCK / W; }
+
+DK_CLONES
+static void silu_sig_rows(const float *x, uint16_t *y, uint16_t *sg, float *hn, const float *b,
+                          size_t W, size_t r0, size_t r1) {
+    float t[DK_TILE], u[DK_TILE];
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t j0 = 0; j0 < W; j0 += DK_TILE) {
+            const size_t m = W - j0 < DK_TILE ? W - j0 : DK_TILE, o = r * W + j0;
+            const float *xr = x + o;
+            for (size_t j = 0; j < m; j++) {
+                float s = sigm(xr[j]);
+                u[j] = s;
+                t[j] = xr[j] * s;
+            }
+            if (hn)
+                for (size_t j = 0; j < m; j++) hn[o + j] = xr[j] + b[j0 + j];
+            for (size_t j = 0; j < m; j++) y[o + j] = to_bf16(t[j]);
+            for (size_t j = 0; j < m; j++) sg[o + j] = to_bf16(u[j]);
+        }
+    }
+}
+
+void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *sig16, float *hn,
+                            const float *b, size_t B, size_t W) {
+    const size_t rows = rows_per_block(W);
+    const long nb_ = (long)((B + rows - 1) / rows);
+    DK_OMP_FOR
+    for (long b_ = 0; b_ < nb_; b_++) {
+        size_t r0 = (size_t)b_ * rows;
+        size_t r1 = r0 + rows < B ? r0 + rows : B;
+        silu_sig_rows(x, act16, sig16, hn, b, W, r0, r1);
+    }
+}
+
+/* g = dy silu'(x) with silu'(x) = s (1 + x (1 - s)), s = sigmoid(x) read
+ * back from the forward pass; mode 0: d = g; 1: d = dres + g (dres may be
+ * d itself); d fp32 is written only where `d` is given. */
+DK_CLONES
+static void dsilu_rows(const float *x, const uint16_t *sg, const float *dy, const float *dres,
+                       float *d, uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
+    float t[DK_TILE];
+    if (part)
+        for (size_t j = 0; j < W; j++) part[j] = 0.0f;
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t j0 = 0; j0 < W; j0 += DK_TILE) {
+            const size_t m = W - j0 < DK_TILE ? W - j0 : DK_TILE, o = r * W + j0;
+            const float *xr = x + o, *dr = dy + o;
+            const uint16_t *sr = sg + o;
+            for (size_t j = 0; j < m; j++) {
+                float s = from_bf16(sr[j]);
+                t[j] = dr[j] * (s + xr[j] * s * (1.0f - s));
+            }
+            if (dres)
+                for (size_t j = 0; j < m; j++) t[j] += dres[o + j];
+            if (d)
+                for (size_t j = 0; j < m; j++) d[o + j] = t[j];
+            if (part)
+                for (size_t j = 0; j < m; j++) part[j0 + j] += t[j];
+            for (size_t j = 0; j < m; j++) d16[o + j] = to_bf16(t[j]);
+        }
+    }
+}
+
+size_t genbo__k_colsum_scratch(size_t B, size_t W) {
+    const size_t rows = rows_per_block(W);
+    return (B + rows - 1) / rows * W;
+}
+
+void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy, const float *dres,
+                         float *d, uint16_t *d16, float *colsum, float *scratch, size_t B,
+                         size_t W) {
+    const size_t rows = rows_per_block(W);
+    const long nb_ = (long)((B + rows - 1) / rows);
+    DK_OMP_FOR
+    for (long b_ = 0; b_ < nb_; b_++) {
+        size_t r0 = (size_t)b_ * rows;
+        size_t r1 = r0 + rows < B ? r0 + rows : B;
+        dsilu_rows(x, sig16, dy, dres, d, d16, colsum ? scratch + (size_t)b_ * W : NULL, W, r0, r1);
+    }
+    if (!colsum) return;
+    for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;
+    for (long b_ = 0; b_ < nb_; b_++)
+        for (size_t j = 0; j < W; j++) colsum[j] += scratch[(size_t)b_ * W + j];
+}
+
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
 
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
     DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 
-void genbo__k_silu_grad_bf16(const float *z, const float *dy, float *dz, uint16_t *dz16, size_t n) {
-    DK_PARALLEL(n, silu_grad_bf16_range(z, dy, dz, dz16, lo, hi));
-}
-
-void genbo__k_silu_grad_add_bf16(const float *h, const float *da, float *dh, uint16_t *dh16, size_t n) {
-    DK_PARALLEL(n, silu_grad_add_bf16_range(h, da, dh, dh16, lo, hi));
-}

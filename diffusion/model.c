@@ -1,10 +1,12 @@
 /* model.c - defaults, parameter checks, allocation and the score API of
  * the diffusion model. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fields.h"
 #include "diffusion/diffusion_internal.h"
 #include "diffusion/mm.h"
 
@@ -49,7 +51,12 @@ const char *genbo_diffusion_describe(const genbo_diffusion *m) {
 
 int genbo__gd_acts_precision(const genbo_diffusion *m, genbo__net_acts *a, genbo_precision precision,
                       const float *params) {
-    if (precision == GENBO_PRECISION_AUTO) precision = m->precision;
+    /* auto = the model's precision, or fp32 where this CPU has no bf16
+     * (a bf16 model sampled after the oneDNN ISA was capped) */
+    if (precision == GENBO_PRECISION_AUTO)
+        precision = m->precision == GENBO_PRECISION_BF16 && dm_bf16_available()
+                        ? GENBO_PRECISION_BF16
+                        : GENBO_PRECISION_FP32;
     int r = genbo_precision_resolve(precision);
     if (r < 0) return GENBO_EINVAL;
     if (r != GENBO_PRECISION_BF16) return GENBO_OK;
@@ -124,60 +131,52 @@ void genbo_sample_params_default(genbo_sample_params *p) {
     p->seed = 1;
 }
 
+/* The range of every settable field: the check below and the study file's
+ * [diffusion] keys (studies/config.c) both read this table. */
+#define DF(name, type, lo, hi, flags, words) \
+    {#name, GENBO__FIELD_##type, offsetof(genbo_diffusion_params, name), lo, hi, flags, words}
+static const genbo__field diffusion_rows[] = {
+    DF(width, INT, 1, 65536, GENBO__FIELD_AUTO, NULL),
+    DF(depth, INT, 0, 256, 0, NULL),
+    DF(t_embed, INT, 2, 4096, GENBO__FIELD_EVEN, NULL),
+    DF(y_embed, INT, 2, 4096, GENBO__FIELD_EVEN, NULL),
+    DF(schedule, ENUM, 0, 0, 0, "ou|linear_vp"),
+    DF(t0, DOUBLE, 0, GENBO__FIELD_NOMAX, GENBO__FIELD_MIN_OPEN, NULL),
+    DF(T, DOUBLE, 0, GENBO__FIELD_NOMAX, GENBO__FIELD_MIN_OPEN, NULL),
+    DF(time_sampling, ENUM, 0, 0, 0, "log_uniform|uniform"),
+    DF(steps, LONG, 1, 1e9, GENBO__FIELD_AUTO, NULL),
+    DF(batch, INT, 1, 1 << 20, GENBO__FIELD_AUTO, NULL),
+    DF(lr, DOUBLE, 0, 10, GENBO__FIELD_MIN_OPEN, NULL),
+    DF(weight_decay, DOUBLE, 0, 10, 0, NULL),
+    DF(clip, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    DF(warmup, DOUBLE, 0, 1, GENBO__FIELD_MAX_OPEN, NULL),
+    DF(ema, DOUBLE, 0, 1, GENBO__FIELD_MAX_OPEN, NULL),
+    DF(p_uncond, DOUBLE, 0, 1, 0, NULL),
+    DF(seed, U64, 0, 0, 0, NULL),
+    DF(val_fraction, DOUBLE, 0, 1, GENBO__FIELD_MAX_OPEN, NULL),
+    DF(eval_every, LONG, 1, 1e9, 0, NULL),
+    DF(patience, INT, 1, 100000, 0, NULL),
+    DF(tol, DOUBLE, 0, 1, GENBO__FIELD_MAX_OPEN, NULL),
+    DF(max_steps, LONG, 1, 1e9, 0, NULL),
+    DF(max_seconds, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    DF(checkpoint_seconds, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    DF(precision, ENUM, 0, 0, 0, "auto|fp32|bf16"),
+};
+#undef DF
+const genbo__fields genbo__diffusion_fields = GENBO__FIELDS("diffusion", diffusion_rows);
+
 int genbo__gd_check_params(const genbo_diffusion_params *p) {
     if (!p) return genbo__fail(GENBO_EINVAL, "diffusion: params is NULL");
-    if (p->width < 0 || p->width > 65536)
-        return genbo__fail(GENBO_EINVAL, "diffusion: width must be in [1, 65536] or 0 (auto), got %d",
-                           p->width);
-    if (p->depth < 0 || p->depth > 256)
-        return genbo__fail(GENBO_EINVAL, "diffusion: depth must be in [0, 256], got %d",
-                           p->depth);
-    if (p->t_embed < 2 || p->t_embed % 2 || p->t_embed > 4096)
-        return genbo__fail(GENBO_EINVAL, "diffusion: t_embed must be even, 2..4096, got %d",
-                           p->t_embed);
-    if (p->y_embed < 2 || p->y_embed % 2 || p->y_embed > 4096)
-        return genbo__fail(GENBO_EINVAL, "diffusion: y_embed must be even, 2..4096, got %d",
-                           p->y_embed);
-    if (p->schedule != GENBO_SCHEDULE_OU && p->schedule != GENBO_SCHEDULE_LINEAR_VP)
-        return genbo__fail(GENBO_EINVAL, "diffusion: unknown schedule %d", (int)p->schedule);
-    if (!(p->t0 > 0) || !(p->T > p->t0) || !isfinite(p->T))
+    const genbo__fields *t = &genbo__diffusion_fields;
+    for (size_t i = 0; i < t->n; i++) {
+        /* max_steps only bounds steps = auto */
+        if (!strcmp(t->rows[i].name, "max_steps") && p->steps != GENBO_STEPS_AUTO) continue;
+        int rc = genbo__field_check(t, &t->rows[i], p);
+        if (rc) return rc;
+    }
+    if (!(p->T > p->t0))
         return genbo__fail(GENBO_EINVAL, "diffusion: need 0 < t0 < T, got t0=%g T=%g", p->t0,
                            p->T);
-    if (p->time_sampling != GENBO_TIME_LOG_UNIFORM && p->time_sampling != GENBO_TIME_UNIFORM)
-        return genbo__fail(GENBO_EINVAL, "diffusion: unknown time_sampling %d",
-                           (int)p->time_sampling);
-    if (p->steps < 0)
-        return genbo__fail(GENBO_EINVAL, "diffusion: steps must be >= 1 or GENBO_STEPS_AUTO (0)");
-    if (p->batch < 0 || p->batch > (1 << 20))
-        return genbo__fail(GENBO_EINVAL, "diffusion: batch must be in [1, 2^20] or 0 (auto), got %d",
-                           p->batch);
-    if (!(p->lr > 0) || !isfinite(p->lr))
-        return genbo__fail(GENBO_EINVAL, "diffusion: lr must be > 0, got %g", p->lr);
-    if (!(p->weight_decay >= 0))
-        return genbo__fail(GENBO_EINVAL, "diffusion: weight_decay must be >= 0");
-    if (!(p->clip >= 0)) return genbo__fail(GENBO_EINVAL, "diffusion: clip must be >= 0");
-    if (!(p->warmup >= 0 && p->warmup < 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion: warmup must be in [0, 1), got %g",
-                           p->warmup);
-    if (!(p->ema >= 0 && p->ema < 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion: ema must be in [0, 1), got %g", p->ema);
-    if (!(p->p_uncond >= 0 && p->p_uncond <= 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion: p_uncond must be in [0, 1], got %g",
-                           p->p_uncond);
-    if (!(p->val_fraction >= 0 && p->val_fraction < 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion: val_fraction must be in [0, 1), got %g",
-                           p->val_fraction);
-    if (p->eval_every < 1)
-        return genbo__fail(GENBO_EINVAL, "diffusion: eval_every must be >= 1, got %ld", p->eval_every);
-    if (p->patience < 1)
-        return genbo__fail(GENBO_EINVAL, "diffusion: patience must be >= 1, got %d", p->patience);
-    if (!(p->tol >= 0 && p->tol < 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion: tol must be in [0, 1), got %g", p->tol);
-    if (p->steps == GENBO_STEPS_AUTO && p->max_steps < 1)
-        return genbo__fail(GENBO_EINVAL, "diffusion: steps = auto needs max_steps >= 1, got %ld",
-                           p->max_steps);
-    if (!(p->max_seconds >= 0) || !(p->checkpoint_seconds >= 0))
-        return genbo__fail(GENBO_EINVAL, "diffusion: max_seconds and checkpoint_seconds must be >= 0");
     if (p->resume && !p->resume_len)
         return genbo__fail(GENBO_EINVAL, "diffusion: resume given with resume_len = 0");
     if (genbo_precision_resolve(p->precision) < 0)

@@ -11,6 +11,7 @@
 #include "core/core.h"
 #include "diffusion/kernels.h"
 #include "diffusion/net.h"
+#include "diffusion/prof.h"
 
 /* Frequencies of the sinusoidal embeddings, geometric between a low one
  * (a near-linear feature over the whole range) and a high one (fine
@@ -46,6 +47,16 @@ static inline const float *blk(const genbo__net_layout *l, const float *p, int b
     return p + l->blocks + (size_t)b * l->block_size;
 }
 
+void *genbo__net_alloc64(size_t bytes) {
+    size_t sz = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, sz ? sz : 64);
+    if (!p) genbo__fail(GENBO_ENOMEM, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+/* n floats rounded up to whole cache lines (16 floats) */
+static size_t lines(size_t n) { return (n + 15) / 16 * 16; }
+
 int genbo__net_acts_alloc(const genbo__net_config *c, int max_rows, int store, genbo__net_acts *a) {
     memset(a, 0, sizeof *a);
     genbo__net_layout l;
@@ -53,27 +64,30 @@ int genbo__net_acts_alloc(const genbo__net_config *c, int max_rows, int store, g
     size_t R = (size_t)max_rows, W = (size_t)c->width, D = (size_t)c->D;
     size_t hl = store ? (size_t)c->depth + 1 : 1, zl = store ? (size_t)c->depth : 1;
     if (zl == 0) zl = 1;
-    size_t n = R * (size_t)l.din      /* u */
-               + 2 * hl * R * W      /* h, a */
-               + 2 * zl * R * W      /* z, a2 */
-               + R * D;              /* out */
-    if (store) n += 3 * R * W + R * (size_t)l.din; /* dh, da, dz, du */
-    a->mem = genbo__malloc(n * sizeof(float));
+    /* every buffer starts on a cache line: the bf16 products read and
+     * write whole lines (see genbo__net_alloc64) */
+    const size_t RW = lines(R * W), RI = lines(R * (size_t)l.din), RD = lines(R * D);
+    size_t n = RI                /* u */
+               + 2 * hl * RW     /* h, a */
+               + 2 * zl * RW     /* z, a2 */
+               + RD;             /* out */
+    if (store) n += 3 * RW + RI; /* dh, da, dz, du */
+    a->mem = genbo__net_alloc64(n * sizeof(float));
     if (!a->mem) return GENBO_ENOMEM;
     a->max_rows = max_rows;
     a->store = store;
     float *p = a->mem;
-    a->u = p, p += R * (size_t)l.din;
-    a->h = p, p += hl * R * W;
-    a->a = p, p += hl * R * W;
-    a->z = p, p += zl * R * W;
-    a->a2 = p, p += zl * R * W;
-    a->out = p, p += R * D;
+    a->u = p, p += RI;
+    a->h = p, p += hl * RW;
+    a->a = p, p += hl * RW;
+    a->z = p, p += zl * RW;
+    a->a2 = p, p += zl * RW;
+    a->out = p, p += RD;
     if (store) {
-        a->dh = p, p += R * W;
-        a->da = p, p += R * W;
-        a->dz = p, p += R * W;
-        a->du = p, p += R * (size_t)l.din;
+        a->dh = p, p += RW;
+        a->da = p, p += RW;
+        a->dz = p, p += RW;
+        a->du = p, p += RI;
     }
     return GENBO_OK;
 }
@@ -155,8 +169,10 @@ static int forward(const genbo__net_config *c, const float *params, genbo__net_a
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth, din = l.din;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = lines(BW); /* elements, layer stride */
+    GENBO__PROF_START();
     build_input(c, params, &l, a->u, B, x, log_t, y, y_null);
+    if (a->store) GENBO__PROF(GENBO__PROF_INPUT);
     if (a->bf) return genbo__net_bf16_forward(c, params, a, B);
 
     /* h0 = u W_in^T + b_in */
@@ -168,10 +184,10 @@ static int forward(const genbo__net_config *c, const float *params, genbo__net_a
     for (int b = 0; b < L; b++) {
         const float *w1 = blk(&l, params, b), *b1 = w1 + (size_t)W * W;
         const float *w2 = b1 + W, *b2 = w2 + (size_t)W * W;
-        float *act = a->a + (a->store ? b * BW : 0);
-        float *z = a->z + (a->store ? b * BW : 0);
-        float *a2 = a->a2 + (a->store ? b * BW : 0);
-        float *hn = a->store ? h + BW : h;
+        float *act = a->a + (a->store ? b * LS : 0);
+        float *z = a->z + (a->store ? b * LS : 0);
+        float *a2 = a->a2 + (a->store ? b * LS : 0);
+        float *hn = a->store ? h + LS : h;
         genbo__net_silu(h, act, BW);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, W, 1.0f, act, W, w1, W, 0.0f,
                     z, W);
@@ -185,7 +201,7 @@ static int forward(const genbo__net_config *c, const float *params, genbo__net_a
                     hn, W);
         h = hn;
     }
-    float *act = a->a + (a->store ? (size_t)L * BW : 0);
+    float *act = a->a + (a->store ? (size_t)L * LS : 0);
     genbo__net_silu(h, act, BW);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, W, 1.0f, act, W,
                 params + l.w_out, W, 0.0f, a->out, D);
@@ -198,7 +214,7 @@ static int backward(const genbo__net_config *c, const float *params, float *grad
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth, din = l.din;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = lines(BW); /* elements, layer stride */
     float *dh = a->dh, *da = a->da, *dz = a->dz;
     const int Ey = c->y_embed, yoff = c->D + c->t_embed;
     if (a->bf) {
@@ -208,7 +224,7 @@ static int backward(const genbo__net_config *c, const float *params, float *grad
     }
 
     /* output layer: out = silu(h_L) W_out^T + b_out */
-    const float *hL = a->h + (size_t)L * BW, *aL = a->a + (size_t)L * BW;
+    const float *hL = a->h + (size_t)L * LS, *aL = a->a + (size_t)L * LS;
     if (grads) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, W, B, 1.0f, dout, D, aL, W, 0.0f,
                     grads + l.w_out, W);
@@ -220,8 +236,8 @@ static int backward(const genbo__net_config *c, const float *params, float *grad
 
     for (int b = L - 1; b >= 0; b--) {
         const float *w1 = blk(&l, params, b), *w2 = w1 + (size_t)W * W + W;
-        const float *hb = a->h + (size_t)b * BW, *act = a->a + (size_t)b * BW;
-        const float *z = a->z + (size_t)b * BW, *a2 = a->a2 + (size_t)b * BW;
+        const float *hb = a->h + (size_t)b * LS, *act = a->a + (size_t)b * LS;
+        const float *z = a->z + (size_t)b * LS, *a2 = a->a2 + (size_t)b * LS;
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         /* h_{b+1} = h_b + a2 W2^T + b2 */
         if (g1) {

@@ -2,20 +2,25 @@
  * (mixed precision; see net.h for the network and mm.h for the back end).
  *
  * What stays fp32: the master weights and their gradients, the residual
- * stream h, the pre-activations z (their silu' is taken in fp32), every
- * bias, the loss and the optimiser. What is bf16: the operands of the
- * products - silu(h), silu(z), the network input, the back-propagated
- * gradients dh, dz, dout and a copy of the weights - and oneDNN
- * accumulates their products in fp32. This is what autocast does in the
- * frameworks; a product's relative error is ~2^-9 per operand, averaged
- * over K terms.
+ * stream h and its gradient, the pre-activations z, every bias, the loss
+ * and the optimiser. What is bf16: the operands of the products - silu(h),
+ * silu(z), the network input, the back-propagated gradients dh, dz, dout
+ * and a copy of the weights - and oneDNN accumulates their products in
+ * fp32; in training also sigmoid(h) and sigmoid(z), kept from the forward
+ * pass so that silu' needs no exp in the backward pass. This is what
+ * autocast does in the frameworks; a product's relative error is ~2^-9 per
+ * operand, averaged over K terms.
  *
- * Fusions (measured on AMX, bench_diffusion): the biases are the matmul's
- * bias argument; the residual h + W2 a2 + b2 is the matmul's sum (in
- * place, inference) or binary-add post-op (training: h_l is kept); at
- * inference silu(z) is a swish post-op writing bf16 directly. Plans are
- * built once per row count (a sampler sees at most two: full chunks and
- * the last one) and kept in a small cache. */
+ * Fusions (measured on AMX, docs/diffusion.md): the biases are the
+ * matmul's bias argument; the residual h + W2 a2 + b2 is the matmul's sum
+ * post-op into h (inference, in place) or into h_l+1 = h_l + b2, written
+ * by the kernel that rounds silu(h_l) (training keeps h_l; a binary-add
+ * post-op ran at half the speed); at inference silu(z) is a swish post-op
+ * writing bf16 directly; the bias gradients are column sums taken inside
+ * the SiLU' kernels. Weights are re-packed into oneDNN's blocked layout by
+ * mm.c's own packer after each optimiser step. Plans are built once per
+ * row count (a sampler sees at most two: full chunks and the last one)
+ * and kept in a small cache. Every operand is 64-byte aligned. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +28,14 @@
 #include "diffusion/kernels.h"
 #include "diffusion/mm.h"
 #include "diffusion/net.h"
+#include "diffusion/prof.h"
 
 enum { PLAN_CACHE = 3 };
+/* phase timers (prof.h) for the passes that keep activations (training) */
+#define P_(phase)                                  \
+    do {                                           \
+        if (a->store) GENBO__PROF(phase);          \
+    } while (0)
 /* Multiply-adds of a W x W product below which a pass runs serially
  * (B < 256 rows at width 256, < 64 at width 512): below it a product
  * takes ~100 us or less on one core, and a second thread gains less than
@@ -50,6 +61,8 @@ struct genbo__net_bf16 {
     int loaded;
     /* bf16 activations */
     uint16_t *mem16, *u16, *act16, *a2_16, *dout16, *dh16, *dz16;
+    uint16_t *sigh16, *sigz16; /* store: sigmoid(h_l), sigmoid(z_l) for the backward pass */
+    float *colsum_scratch;      /* store: partial column sums (bias gradients) */
 };
 
 static void plan_set_free(plan_set *s) {
@@ -74,6 +87,7 @@ void genbo__net_bf16_free(genbo__net_bf16 *b) {
     free(b->blk_f);
     free(b->blk_b);
     free(b->mem16);
+    free(b->colsum_scratch);
     dm_stream_free(b->stream);
     free(b);
 }
@@ -108,7 +122,11 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
     dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE, ser};
     dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE, ser};
     if (!bf->store) z.c_bf16 = 1, z.post = DM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
-    dm_spec res = {B, W, W, 0, 0, 0, NULL, 1, 0, bf->store ? DM_POST_ADD : DM_POST_SUM, ser};
+    /* residual h_l+1 = h_l + a2 W2^T + b2 with a sum post-op into a buffer
+     * that holds h_l (+ b2 in training, where the kernel that rounds
+     * silu(h_l) also writes h_l + b2 into h_l+1: measured, a binary-add
+     * post-op reading h_l took 1.0 ms against 0.52 for the sum) */
+    dm_spec res = {B, W, W, 0, 0, 0, NULL, !bf->store, 0, DM_POST_SUM, ser};
     dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE, ser};
     if (!(s->in = dm_plan_new(&in, bf->stream)) || !(s->z = dm_plan_new(&z, bf->stream)) ||
         !(s->out = dm_plan_new(&out, bf->stream)))
@@ -151,21 +169,28 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     bf->depth = L;
     bf->store = store;
     int rc = GENBO_ENOMEM;
+    /* every buffer on a cache line (32 bf16): see genbo__net_alloc64 */
     size_t R = (size_t)max_rows, hl = store ? (size_t)L + 1 : 1, zl = store && L ? (size_t)L : 1;
-    size_t n = R * (size_t)din + hl * R * W + zl * R * W;
-    if (store) n += R * (size_t)D + 2 * R * W;
-    bf->mem16 = genbo__malloc(n * sizeof(uint16_t));
+    const size_t RW = (R * W + 31) / 32 * 32, RI = (R * din + 31) / 32 * 32,
+                 RD = (R * D + 31) / 32 * 32;
+    size_t n = RI + hl * RW + zl * RW;
+    if (store) n += RD + 2 * RW + hl * RW + zl * RW;
+    bf->mem16 = genbo__net_alloc64(n * sizeof(uint16_t));
     bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
     bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
     if (!bf->mem16 || !bf->blk_f || !bf->blk_b) goto fail;
     uint16_t *p = bf->mem16;
-    bf->u16 = p, p += R * (size_t)din;
-    bf->act16 = p, p += hl * R * W;
-    bf->a2_16 = p, p += zl * R * W;
+    bf->u16 = p, p += RI;
+    bf->act16 = p, p += hl * RW;
+    bf->a2_16 = p, p += zl * RW;
     if (store) {
-        bf->dout16 = p, p += R * (size_t)D;
-        bf->dh16 = p, p += R * W;
-        bf->dz16 = p, p += R * W;
+        bf->dout16 = p, p += RD;
+        bf->dh16 = p, p += RW;
+        bf->dz16 = p, p += RW;
+        bf->sigh16 = p, p += hl * RW;
+        bf->sigz16 = p, p += zl * RW;
+        bf->colsum_scratch = genbo__malloc(genbo__k_colsum_scratch(R, W) * sizeof(float));
+        if (!bf->colsum_scratch) goto fail;
     }
     rc = GENBO_EINVAL;
     if (!(bf->stream = dm_stream_new())) goto fail;
@@ -243,33 +268,47 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, L = c->depth, din = l.din;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = (BW + 15) / 16 * 16, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
     if (!s) return dm_sync_threads(), GENBO_EINVAL;
+    GENBO__PROF_START();
     genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
+    P_(GENBO__PROF_INPUT);
     float *h = a->h;
     dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
+    P_(GENBO__PROF_FWD_MM);
     for (int b = 0; b < L; b++) {
         const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
         const float *b2 = b1 + W + (size_t)W * W;
-        uint16_t *act = bf->act16 + (a->store ? b * BW : 0);
-        uint16_t *a2 = bf->a2_16 + (a->store ? b * BW : 0);
-        genbo__k_silu_bf16(h, act, BW);
+        uint16_t *act = bf->act16 + (a->store ? b * LS16 : 0);
+        uint16_t *a2 = bf->a2_16 + (a->store ? b * LS16 : 0);
         if (a->store) {
-            float *z = a->z + b * BW, *hn = h + BW;
+            float *z = a->z + b * LS, *hn = h + LS;
+            genbo__k_silu_sig_bf16(h, act, bf->sigh16 + b * LS16, hn, b2, (size_t)B, (size_t)W);
+            P_(GENBO__PROF_FWD_ELT);
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, z, NULL);
-            genbo__k_silu_bf16(z, a2, BW);
-            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, hn, h);
+            P_(GENBO__PROF_FWD_MM);
+            genbo__k_silu_sig_bf16(z, a2, bf->sigz16 + b * LS16, NULL, NULL, (size_t)B, (size_t)W);
+            P_(GENBO__PROF_FWD_ELT);
+            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, hn, NULL);
+            P_(GENBO__PROF_FWD_MM);
             h = hn;
         } else {
+            genbo__k_silu_bf16(h, act, BW);
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
             dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
         }
     }
-    uint16_t *act = bf->act16 + (a->store ? (size_t)L * BW : 0);
-    genbo__k_silu_bf16(h, act, BW);
+    uint16_t *act = bf->act16 + (a->store ? (size_t)L * LS16 : 0);
+    if (a->store)
+        genbo__k_silu_sig_bf16(h, act, bf->sigh16 + (size_t)L * LS16, NULL, NULL, (size_t)B,
+                               (size_t)W);
+    else
+        genbo__k_silu_bf16(h, act, BW);
+    P_(GENBO__PROF_FWD_ELT);
     dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
+    P_(GENBO__PROF_FWD_MM);
     dm_sync_threads();
     return GENBO_OK;
 }
@@ -280,42 +319,65 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, D = c->D, L = c->depth;
-    const size_t BW = (size_t)B * W;
+    const size_t BW = (size_t)B * W, LS = (BW + 15) / 16 * 16, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
     if (!s) return dm_sync_threads(), GENBO_EINVAL;
-    float *dh = a->dh, *da = a->da, *dz = a->dz;
+    float *dh = a->dh, *da = a->da;
     uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16;
 
+    GENBO__PROF_START();
     genbo__k_to_bf16(dout, bf->dout16, (size_t)B * D);
     if (grads) {
-        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * BW, NULL, grads + l.w_out,
+        P_(GENBO__PROF_BWD_ELT);
+        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
+        P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
+    P_(GENBO__PROF_BWD_ELT);
     dm_plan_run(s->dg_out, bf->dout16, dm_wbuf_data(bf->out_b), NULL, da, NULL);
-    genbo__k_silu_grad_bf16(a->h + (size_t)L * BW, da, dh, dh16, BW);
+    P_(GENBO__PROF_BWD_DG);
+    /* column sums of dh (the next block's b2 gradient, or b_in's) and of dz
+     * (b1's) come out of the SiLU' kernels */
+    float *part = bf->colsum_scratch;
+    float *gb = grads ? (L ? grads + l.blocks + (size_t)(L - 1) * l.block_size + 2 * (size_t)W * W + W
+                           : grads + l.b_in)
+                      : NULL;
+    genbo__k_dsilu_bf16(a->h + (size_t)L * LS, bf->sigh16 + (size_t)L * LS16, da, NULL, dh, dh16, gb,
+                        part, (size_t)B, (size_t)W);
+    P_(GENBO__PROF_BWD_ELT);
     for (int b = L - 1; b >= 0; b--) {
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         if (g1) {
-            float *gw2 = g1 + (size_t)W * W + W, *gb2 = gw2 + (size_t)W * W;
-            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * BW, NULL, gw2, NULL);
-            genbo__k_colsum(dh, B, W, gb2);
+            float *gw2 = g1 + (size_t)W * W + W;
+            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * LS16, NULL, gw2, NULL);
+            P_(GENBO__PROF_BWD_WG);
         }
         dm_plan_run(s->dg_blk, dh16, dm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da, NULL);
-        genbo__k_silu_grad_bf16(a->z + b * BW, da, dz, dz16, BW);
+        P_(GENBO__PROF_BWD_DG);
+        genbo__k_dsilu_bf16(a->z + b * LS, bf->sigz16 + b * LS16, da, NULL, NULL, dz16,
+                            g1 ? g1 + (size_t)W * W : NULL, part, (size_t)B, (size_t)W);
+        P_(GENBO__PROF_BWD_ELT);
         if (g1) {
-            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * BW, NULL, g1, NULL);
-            genbo__k_colsum(dz, B, W, g1 + (size_t)W * W);
+            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * LS16, NULL, g1, NULL);
+            P_(GENBO__PROF_BWD_WG);
         }
         dm_plan_run(s->dg_blk, dz16, dm_wbuf_data(bf->blk_b[2 * b]), NULL, da, NULL);
-        genbo__k_silu_grad_add_bf16(a->h + b * BW, da, dh, dh16, BW);
+        P_(GENBO__PROF_BWD_DG);
+        gb = grads ? (b ? grads + l.blocks + (size_t)(b - 1) * l.block_size + 2 * (size_t)W * W + W
+                        : grads + l.b_in)
+                   : NULL;
+        genbo__k_dsilu_bf16(a->h + b * LS, bf->sigh16 + b * LS16, da, dh, dh, dh16, gb, part,
+                            (size_t)B, (size_t)W);
+        P_(GENBO__PROF_BWD_ELT);
     }
     if (grads) {
         dm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
-        genbo__k_colsum(dh, B, W, grads + l.b_in);
+        P_(GENBO__PROF_BWD_WG);
     }
     if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
+    P_(GENBO__PROF_BWD_DG);
     dm_sync_threads();
     return GENBO_OK;
 }

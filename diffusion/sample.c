@@ -52,10 +52,12 @@
  * sigma^2 = init_noise from x = alpha x0 + sigma eps (x0 = the given design,
  * standardised) instead of from N(0, I) at T; the rest is the same. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fields.h"
 #include "diffusion/diffusion_internal.h"
 
 #define LOOKAHEAD_ZMAX 6.0 /* sd of the training data */
@@ -218,15 +220,44 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     return GENBO_OK;
 }
 
+/* The range of every settable field: the check below and the study file's
+ * [generate] keys (studies/config.c) both read this table. */
+#define SF(name, type, lo, hi, flags, words) \
+    {#name, GENBO__FIELD_##type, offsetof(genbo_sample_params, name), lo, hi, flags, words}
+static const genbo__field sample_rows[] = {
+    SF(sampler, ENUM, 0, 0, 0, "euler_maruyama|ancestral|heun_ode"),
+    SF(steps, INT, 1, 100000, 0, NULL),
+    SF(conditional, BOOL, 0, 1, 0, NULL),
+    SF(cfg_weight, DOUBLE, 0, 100, 0, NULL),
+    SF(grad_mode, ENUM, 0, 0, 0, "none|lookahead|naive|target"),
+    SF(grad_eta, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    SF(seed, U64, 0, 0, 0, NULL),
+    SF(init_noise, DOUBLE, 0, 1, GENBO__FIELD_MIN_OPEN | GENBO__FIELD_MAX_OPEN, NULL),
+    SF(precision, ENUM, 0, 0, 0, "auto|fp32|bf16"),
+};
+#undef SF
+const genbo__fields genbo__sample_fields = GENBO__FIELDS("diffusion_sample", sample_rows);
+
+int genbo__sample_check_params(const genbo_sample_params *p) {
+    const genbo__fields *t = &genbo__sample_fields;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *name = t->rows[i].name;
+        /* init_noise matters with init only; grad_eta with guidance only */
+        if ((!strcmp(name, "init_noise") && !p->init) ||
+            (!strcmp(name, "grad_eta") && p->grad_mode == GENBO_GRAD_NONE))
+            continue;
+        int rc = genbo__field_check(t, &t->rows[i], p);
+        if (rc) return rc;
+    }
+    return GENBO_OK;
+}
+
 static int check_sample_params(const genbo_diffusion *m, const genbo_sample_params *p,
                                double target, size_t n, const double *X) {
     if (!m || !p) return genbo__fail(GENBO_EINVAL, "diffusion_sample: NULL model or params");
     if (n && !X) return genbo__fail(GENBO_EINVAL, "diffusion_sample: X is NULL");
-    if (p->sampler < GENBO_SAMPLER_EULER_MARUYAMA || p->sampler > GENBO_SAMPLER_HEUN_ODE)
-        return genbo__fail(GENBO_EINVAL, "diffusion_sample: unknown sampler %d", (int)p->sampler);
-    if (p->steps < 1 || p->steps > 100000)
-        return genbo__fail(GENBO_EINVAL, "diffusion_sample: steps must be in [1, 100000], got %d",
-                           p->steps);
+    int rc = genbo__sample_check_params(p);
+    if (rc) return rc;
     if (p->conditional && !m->conditional)
         return genbo__fail(GENBO_ESTATE, "diffusion_sample: the model was trained without "
                                          "rewards; set conditional = 0");
@@ -237,15 +268,6 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
                            "diffusion_sample: target %g is %.3g standard deviations from the mean "
                            "training reward %g (sd %g); at most %g are supported", target,
                            fabs((target - m->y_mean) / m->y_sd), m->y_mean, m->y_sd, GD_TARGET_MAX_Z);
-    if (!isfinite(p->cfg_weight) || p->cfg_weight < 0)
-        return genbo__fail(GENBO_EINVAL, "diffusion_sample: cfg_weight must be >= 0, got %g",
-                           p->cfg_weight);
-    if (p->grad_mode < GENBO_GRAD_NONE || p->grad_mode > GENBO_GRAD_TARGET)
-        return genbo__fail(GENBO_EINVAL, "diffusion_sample: unknown grad_mode %d",
-                           (int)p->grad_mode);
-    if (p->init && !(p->init_noise > 0 && p->init_noise < 1))
-        return genbo__fail(GENBO_EINVAL, "diffusion_sample: init_noise must be in (0, 1), got %g",
-                           p->init_noise);
     if (p->init)
         for (size_t i = 0; i < n * (size_t)m->cfg.D; i++)
             if (!isfinite(p->init[i]))
@@ -258,8 +280,6 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
         if (p->grad_mode == GENBO_GRAD_TARGET && !p->value)
             return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_mode target needs a value "
                                              "callback (value; genbo_reward_guidance)");
-        if (!isfinite(p->grad_eta))
-            return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_eta is not finite");
         if (!(p->grad_scale >= 0) || !isfinite(p->grad_scale))
             return genbo__fail(GENBO_EINVAL, "diffusion_sample: grad_scale must be >= 0, got %g",
                                p->grad_scale);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffusion/prof.h"
 #include "diffusion/train_internal.h"
 
 void genbo__gd_trainer_free(genbo__gd_trainer *t) {
@@ -44,7 +45,10 @@ static int trainer_init(genbo__gd_trainer *t, const genbo__net_config *c, size_t
     t->c = c;
     t->P = P;
     size_t D = (size_t)c->D;
-    t->mem = genbo__malloc(6 * P * sizeof(float));
+    /* the weight gradients are written by the bf16 products: cache-line
+     * aligned arrays (genbo__net_alloc64), each a whole number of lines */
+    const size_t Pa = (P + 15) / 16 * 16;
+    t->mem = genbo__net_alloc64(6 * Pa * sizeof(float));
     t->xb = genbo__malloc((3 * (size_t)B * D + 2 * (size_t)B) * sizeof(float));
     t->nul = genbo__calloc((size_t)B, 1);
     if (!t->mem || !t->xb || !t->nul || genbo__net_acts_alloc(c, B, 1, &t->acts)) {
@@ -58,12 +62,13 @@ static int trainer_init(genbo__gd_trainer *t, const genbo__net_config *c, size_t
         return rc;
     }
     t->w = t->mem;
-    t->g = t->w + P;
-    t->m1 = t->g + P;
-    t->m2 = t->m1 + P;
-    t->ema = t->m2 + P;
-    t->best = t->ema + P;
-    memset(t->m1, 0, 2 * P * sizeof(float));
+    t->g = t->w + Pa;
+    t->m1 = t->g + Pa;
+    t->m2 = t->m1 + Pa;
+    t->ema = t->m2 + Pa;
+    t->best = t->ema + Pa;
+    memset(t->m1, 0, P * sizeof(float));
+    memset(t->m2, 0, P * sizeof(float));
     t->eps = t->xb + (size_t)B * D;
     t->dout = t->eps + (size_t)B * D;
     t->lt = t->dout + (size_t)B * D;
@@ -122,6 +127,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     const int B = p->batch, D = c->D;
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
     genbo_rng *rng = &t->rng;
+    GENBO__PROF_START();
     for (int i = 0; i < B; i++) {
         size_t r = draw_row(t, rng);
         double u = genbo__rng_uniform(rng);
@@ -143,8 +149,11 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     }
     /* bf16: the products read a bf16 copy of this step's weights. Neither
      * call can fail here: the plans for B rows exist since trainer_init. */
+    GENBO__PROF(GENBO__PROF_DRAW);
     (void)genbo__net_acts_load_weights(c, &t->acts, t->w);
+    GENBO__PROF(GENBO__PROF_WLOAD);
     (void)genbo__net_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
+    GENBO__PROF_SKIP(); /* the pass times its own phases */
     double loss = 0;
     const float scale = 2.0f / (float)((size_t)B * D);
     for (size_t k = 0; k < (size_t)B * D; k++) {
@@ -154,12 +163,15 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     }
     loss /= (double)B * D;
     if (!isfinite(loss)) return loss;
+    GENBO__PROF(GENBO__PROF_LOSS);
     (void)genbo__net_backward(c, t->w, t->g, &t->acts, B, t->dout, yz ? t->yb : NULL, t->nul, NULL);
+    GENBO__PROF_SKIP();
     /* bf16: the optimiser runs on OpenMP's threads too (fp32 keeps it on
      * this one: OpenBLAS's own threads are still spinning there) */
     const int par = t->acts.bf != NULL;
     double gn = par ? genbo__gd_grad_norm_par(t->g, t->P) : genbo__gd_grad_norm(t->g, t->P);
     double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
+    GENBO__PROF(GENBO__PROF_NORM);
     /* EMA warm-up: early on, average over the steps so far only, so a
      * short run's EMA is not dominated by the random initialisation */
     long step = t->step;
@@ -167,6 +179,8 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     (par ? genbo__gd_adamw_update_par : genbo__gd_adamw_update)(t->w, t->g, t->m1, t->m2, t->ema, t->P,
                                                   lr_at(p, t, step), p->weight_decay, gscale,
                                                   step, ed);
+    GENBO__PROF(GENBO__PROF_ADAM);
+    GENBO__PROF_STEP_END();
     t->step++;
     return loss;
 }
@@ -287,7 +301,9 @@ static int train_loop(genbo_diffusion *m, const genbo_diffusion_params *p, size_
         int at_end = t.step >= limit || over_time;
         int interrupted = 0;
         if (t.step % p->eval_every == 0 || at_end) {
+            GENBO__PROF_START();
             double val = genbo__gd_valset_loss(&t.val, m, p, t.ema);
+            GENBO__PROF(GENBO__PROF_VAL);
             t.last_train = t.train_acc / (double)t.train_cnt;
             t.train_acc = 0;
             t.train_cnt = 0;

@@ -246,6 +246,12 @@ GENBO_API int genbo_reward_gradient(const genbo_reward *m, size_t n, const doubl
 
 /* Fitted hyper-parameters as readable text, e.g. "lambda=0.01 (GCV)". */
 GENBO_API const char *genbo_reward_describe(const genbo_reward *m);
+/* k-fold cross-validated RMSE of the settings p on (X, y) (what `genbo fit`
+ * reports): the rows shuffled with p->seed, fold f = every k-th row of
+ * that order from f, predicted by a model of the same settings fitted on
+ * the other folds. 2 <= k <= n. */
+GENBO_API int genbo_reward_cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const double *X,
+                                   const double *y, int k, double *rmse);
 
 /* Versioned binary format with a checksum. A file of another version or a
  * corrupt one fails with GENBO_EVERSION / GENBO_EFORMAT. */
@@ -698,6 +704,168 @@ GENBO_API size_t genbo_trial_list_size(const genbo_trial_list *l);
 /* Borrowed, valid until the list is freed; NULL when i is out of range. */
 GENBO_API const genbo_trial *genbo_trial_list_get(const genbo_trial_list *l, size_t i);
 GENBO_API void genbo_trial_list_free(genbo_trial_list *l);
+/* Trials of a phase with id > after_id, in id order, at most `limit` of
+ * them (0 = no limit): page through a long study with after_id = the last
+ * id of the previous page, until a page comes back shorter than limit.
+ * Free the list with genbo_trial_list_free. */
+GENBO_API int genbo_study_trials_page(genbo_study *s, int phase, int64_t after_id, size_t limit,
+                                      genbo_trial_list **out);
+
+/* ------------------------------------------------------------------ */
+/* Reading results: the stored configuration, targets, metrics,        */
+/* trainings (studies/config_get.c, studies/read_results.c)            */
+/* ------------------------------------------------------------------ */
+
+/* A number key's value ("diffusion", "max_steps" -> 50000). A key whose
+ * value is a word ("auto", "gcv") or text: GENBO_EINVAL; unknown key:
+ * GENBO_ENOTFOUND. */
+GENBO_API int genbo_config_get_double(const genbo_config *cfg, const char *section,
+                                      const char *key, double *out);
+/* List keys ([generate] targets, methods, sources; [constraints] bounds):
+ * the number of items, and item i (trimmed, as the study file gave it)
+ * into buf (size bytes, truncated to fit; i out of range:
+ * GENBO_ENOTFOUND). */
+GENBO_API int genbo_config_list_size(const genbo_config *cfg, const char *section,
+                                     const char *key, size_t *n);
+GENBO_API int genbo_config_list_item(const genbo_config *cfg, const char *section,
+                                     const char *key, size_t i, char *buf, size_t size);
+
+/* The study's stored configuration, borrowed (valid while s lives). NULL
+ * only for a study opened through genbo_db_study whose stored text this
+ * genbo cannot parse (e.g. a CSV file it names was moved); its text is
+ * still there: */
+GENBO_API const genbo_config *genbo_study_config(const genbo_study *s);
+/* The stored configuration as INI text, borrowed (valid while s lives). */
+GENBO_API const char *genbo_study_config_text(const genbo_study *s);
+/* The configuration a run ran with, as INI text (malloc'ed: free() it).
+ * GENBO_ENOTFOUND for a run of another study or none. */
+GENBO_API int genbo_study_run_config(genbo_study *s, int64_t run_id, char **ini);
+/* This study's line of genbo_db_studies. */
+GENBO_API int genbo_study_get_summary(genbo_study *s, genbo_study_summary *out);
+
+/* Every list below is malloc'ed into *out (free() it) with its length in
+ * *n (NULL and 0: none); run_id 0 = every run of the study. NaN stands for
+ * a value the database does not have, "" for a missing text. */
+
+typedef struct genbo_target_info {
+    int64_t run_id;
+    char label[32];        /* the spec: "p90", "max", "2.5" */
+    double value;          /* what it resolved to in that run */
+} genbo_target_info;
+/* Resolved targets, by run and then by value. */
+GENBO_API int genbo_study_targets(genbo_study *s, int64_t run_id, genbo_target_info **out,
+                                  size_t *n);
+
+/* One batch's metrics: a (run, round, target, method) of the generation
+ * phase (round 0) or a design-loop round (r >= 1). subopt = target - mean
+ * reward, from true rewards (subopt_kind "true") or, without them, the
+ * predicted ones ("predicted"). support_kind: "task" (the task's own
+ * distance, 0 on the support) or "knn" (~1 = as close as pool points are
+ * to each other). */
+typedef struct genbo_metric {
+    int64_t run_id;
+    int round;
+    char target_label[32];
+    double target;
+    char method[32];
+    double subopt;
+    char subopt_kind[12];
+    double mean_true, best_true, sd_true;
+    double mean_pred, best_pred, sd_pred;
+    double support_distance;
+    char support_kind[8];
+    double diversity, novelty;
+    int64_t n, n_failed;
+} genbo_metric;
+/* Metrics rows by run, round, target value and method. */
+GENBO_API int genbo_study_metrics(genbo_study *s, int64_t run_id, genbo_metric **out, size_t *n);
+
+/* A value over the runs of a study: mean, min and max over the n runs that
+ * have it (NaN and n = 0 when none has). */
+typedef struct genbo_stat {
+    double mean, min, max;
+    int64_t n;
+} genbo_stat;
+/* The generation phase (round 0) of every run per (method, target label):
+ * the spread between seeds. The mean is SQLite's avg() over the runs. */
+typedef struct genbo_metric_summary {
+    char method[32];
+    char target_label[32];
+    int64_t runs;            /* runs with this batch */
+    genbo_stat target;       /* a label resolves differently per run (its pool) */
+    genbo_stat subopt, mean_true, mean_pred, best_true, best_pred, support_distance, diversity;
+    char subopt_kind[12];    /* "predicted" if any run's was, else "true", else "" */
+    char support_kind[8];
+    int64_t n, n_failed;     /* designs and failed designs over the runs */
+} genbo_metric_summary;
+/* Ordered by method, then mean target. */
+GENBO_API int genbo_study_metric_summary(genbo_study *s, genbo_metric_summary **out, size_t *n);
+
+/* One diffusion training of a run: round 0 = the pipeline's, r = the
+ * fine-tune after design-loop round r, -1 = the reweighted model's. stop:
+ * "steps", "converged", "max_steps", "max_seconds" or "interrupted".
+ * best_step -1 when none was recorded. */
+typedef struct genbo_training_info {
+    int64_t run_id;
+    int round;
+    char stop[16];
+    int64_t steps, best_step;
+    double best_val_loss, val_loss, train_loss, seconds;
+    int64_t resumed_from;    /* step resumed from a checkpoint (0 = none) */
+    int64_t n_train, n_val, val_seed;
+    int width, depth, batch;
+} genbo_training_info;
+/* Trainings by run and round. */
+GENBO_API int genbo_study_trainings(genbo_study *s, int64_t run_id, genbo_training_info **out,
+                                    size_t *n);
+/* One point of a stored loss curve: the genbo_train_point the training
+ * reported at that validation, and whose training it was. */
+typedef struct genbo_curve_point {
+    int64_t run_id;
+    int round;
+    genbo_train_point pt;
+} genbo_curve_point;
+/* Loss curves by run, round and step. */
+GENBO_API int genbo_study_train_curve(genbo_study *s, int64_t run_id, genbo_curve_point **out,
+                                      size_t *n);
+
+/* Reward values the runs kept for the dashboard's distributions: the
+ * observed labels, pseudo-labels of a seeded pool subsample (at most
+ * 2000 per run), their true rewards when a task oracle exists; in run
+ * order, then as stored. */
+enum genbo_samples { GENBO_SAMPLES_LABELLED = 0, GENBO_SAMPLES_POOL = 1, GENBO_SAMPLES_POOL_TRUE = 2 };
+GENBO_API int genbo_study_reward_samples(genbo_study *s, int kind, double **out, size_t *n);
+
+/* ------------------------------------------------------------------ */
+/* A database opened for reading (studies/db.c)                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct genbo_db genbo_db;
+/* Open an existing genbo database read-only: it is never created, written
+ * or migrated (also in a directory the user cannot write). A missing file:
+ * GENBO_ENOTFOUND; another program's SQLite file, an empty file or an older
+ * schema: GENBO_EFORMAT ("not a genbo study database"); a newer schema:
+ * GENBO_EVERSION. The handle and the studies opened on it are used by one
+ * thread at a time. Close with genbo_db_close. */
+GENBO_API int genbo_db_open(const char *path, genbo_db **out);
+GENBO_API void genbo_db_close(genbo_db *db);
+/* A read snapshot: every read between begin and end (on db and on the
+ * studies opened on it) sees the same committed state, and never blocks a
+ * writer. Not nested. */
+GENBO_API int genbo_db_read_begin(genbo_db *db);
+GENBO_API void genbo_db_read_end(genbo_db *db);
+/* A number that changes whenever another connection commits to the
+ * database (SQLite's PRAGMA data_version): an unchanged number means an
+ * unchanged database, so a poller can skip rereading it. */
+GENBO_API int genbo_db_data_version(genbo_db *db, int64_t *out);
+/* genbo_db_studies on an open database. */
+GENBO_API int genbo_db_list_studies(genbo_db *db, genbo_study_summary **out, size_t *n);
+/* Study `name` on db's connection, read-only (ask, tell and run fail with
+ * GENBO_ESTATE; its data are never loaded, so genbo_study_dim is the
+ * stored one, 0 before any run or create recorded it, and feature names
+ * are those a run recorded). Close it with genbo_study_close before
+ * closing db. No such study: GENBO_ENOTFOUND ("unknown study 'NAME'"). */
+GENBO_API int genbo_db_study(genbo_db *db, const char *name, genbo_study **out);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 /* methods.c - method names and the sampler settings of each diffusion
  * method. No model code here: callers that only parse names link nothing
  * else. */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "core/fields.h"
 #include "optimizer/methods.h"
 
 /* The one list of method names, in genbo__method order: the study file's
@@ -21,6 +23,12 @@ static const char method_bars[] = METHOD_LIST(AS_WORD);
 static const char *const method_words = method_bars + 1;
 
 const char *genbo__method_words(void) { return method_words; }
+
+/* The methods a study compares unless it lists its own (every method but
+ * reweighted, which trains a second model), in the order of its tables. */
+const char *genbo__method_default_list(void) {
+    return "genbo, conditional, unguided, gradient, surrogate_ascent, edit, best_labelled, random";
+}
 
 int genbo__method_from_name(const char *name, genbo__method *out) {
     for (int m = 0; name && m < GENBO__METHOD_COUNT; m++)
@@ -93,3 +101,38 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
     *out = p;
     return GENBO_OK;
 }
+
+void genbo__generate_sample_default(genbo_sample_params *p) {
+    genbo_sample_params_default(p);
+    /* The sampler alone has no guiding function, so its default is no
+     * gradient guidance; the methods that guide (genbo, gradient) have one
+     * (the reward model) and default to Guo et al.'s target-seeking
+     * look-ahead at unit strength (eta is unitless: docs/diffusion.md). */
+    p->grad_mode = GENBO_GRAD_TARGET;
+    p->grad_eta = 1.0;
+}
+
+void genbo__select_settings_default(genbo__select_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->oversample = 4;
+    s->kappa = 1.0;
+    s->min_distance = 0.5;
+    s->sources = GENBO__SOURCE_GUIDED;
+    s->edit_noise = GENBO__EDIT_NOISE;
+}
+
+/* The range of every selection setting (the study file's [generate] keys
+ * read it). edit_noise becomes the sampler's init_noise, whose range is
+ * the same open (0, 1) (diffusion/sample.c). The source words are in
+ * GENBO__SOURCE_* bit order. */
+#define SELF(name, type, lo, hi, flags, words) \
+    {#name, GENBO__FIELD_##type, offsetof(genbo__select_settings, name), lo, hi, flags, words}
+static const genbo__field select_rows[] = {
+    SELF(oversample, INT, 1, 1000, 0, NULL),
+    SELF(kappa, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    SELF(min_distance, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    SELF(sources, FLAGS, 0, 0, GENBO__FIELD_NONEMPTY, "guided|edit|reweighted"),
+    SELF(edit_noise, DOUBLE, 0, 1, GENBO__FIELD_MIN_OPEN | GENBO__FIELD_MAX_OPEN, NULL),
+};
+#undef SELF
+const genbo__fields genbo__select_fields = GENBO__FIELDS("select", select_rows);

@@ -48,6 +48,8 @@ typedef enum genbo__method {
 int genbo__method_from_name(const char *name, genbo__method *out);
 /* Every method name joined by '|' ("genbo|conditional|..."), static. */
 const char *genbo__method_words(void);
+/* The methods a study compares by default, ", "-separated (static). */
+const char *genbo__method_default_list(void);
 /* The name of a method (static string), NULL if out of range. */
 const char *genbo__method_name(genbo__method m);
 /* 1 for the methods that need a trained diffusion model (reweighted: the
@@ -84,6 +86,14 @@ typedef struct genbo__select_settings {
     unsigned sources;    /* GENBO__SOURCE_* mask; 0 = guided only */
     double edit_noise;   /* edit: sigma^2 of the start time (<= 0: GENBO__EDIT_NOISE) */
 } genbo__select_settings;
+
+/* The selection a study uses unless it says otherwise: oversample 4,
+ * kappa 1, min_distance 0.5, guided candidates, edit_noise 0.3. */
+void genbo__select_settings_default(genbo__select_settings *s);
+/* The [generate] sampler settings unless a study says otherwise:
+ * genbo_sample_params_default with grad_mode TARGET and grad_eta 1 (the
+ * guiding methods have a reward model to guide with). */
+void genbo__generate_sample_default(genbo_sample_params *p);
 
 /* Everything a method may need; borrowed, read-only. */
 typedef struct genbo__models {

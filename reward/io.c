@@ -11,12 +11,12 @@
  *                x_mean[d], x_sd[d], ell[d], xs[n*d], alpha[n], L lower triangle by rows
  *                (n(n+1)/2).
  * Version 1 (no ridge y_sd) is still read; its y_sd reads as 0 (unknown). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bin.h"
 #include "core/core.h"
 #include "reward/reward.h"
 
@@ -31,34 +31,6 @@
 
 /* ---- writer --------------------------------------------------------------- */
 
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-} writer;
-
-static void put_bytes(writer *w, const void *src, size_t k) {
-    memcpy(w->p + w->len, src, k);
-    w->len += k;
-}
-static void put_u32(writer *w, uint32_t v) {
-    unsigned char b[4];
-    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
-    put_bytes(w, b, 4);
-}
-static void put_u64(writer *w, uint64_t v) {
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    put_bytes(w, b, 8);
-}
-static void put_f64(writer *w, double x) {
-    uint64_t v;
-    memcpy(&v, &x, 8);
-    put_u64(w, v);
-}
-static void put_f64s(writer *w, const double *x, size_t k) {
-    for (size_t i = 0; i < k; i++) put_f64(w, x[i]);
-}
-
 /* Exact encoded size, so one allocation holds it. */
 static size_t encoded_size(uint32_t version, genbo_reward_kind kind, uint64_t d, uint64_t n) {
     size_t body = kind == GENBO_REWARD_RIDGE
@@ -70,82 +42,51 @@ static size_t encoded_size(uint32_t version, genbo_reward_kind kind, uint64_t d,
 int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
     if (!m || !buf || !len) return genbo__fail(GENBO_EINVAL, "genbo_reward_save_buffer: NULL argument");
     size_t d = m->d, n = m->kind == GENBO_REWARD_GP ? m->gp.n : m->ridge.rank;
-    size_t cap = encoded_size(REWARD_FORMAT_VERSION, m->kind, d, n);
-    writer w = {genbo__malloc(cap), 0, cap};
-    if (!w.p) return GENBO_ENOMEM;
-    put_bytes(&w, REWARD_MAGIC, 4);
-    put_u32(&w, REWARD_FORMAT_VERSION);
-    put_u32(&w, (uint32_t)m->kind);
-    put_u64(&w, d);
-    put_u64(&w, n);
+    genbo__bin_writer w;
+    if (genbo__bin_begin(&w, REWARD_MAGIC, REWARD_FORMAT_VERSION,
+                         encoded_size(REWARD_FORMAT_VERSION, m->kind, d, n) - GENBO__BIN_FRAME))
+        return GENBO_ENOMEM;
+    genbo__bin_put_u32(&w, (uint32_t)m->kind);
+    genbo__bin_put_u64(&w, d);
+    genbo__bin_put_u64(&w, n);
     if (m->kind == GENBO_REWARD_RIDGE) {
         const genbo_ridge_fit *r = &m->ridge;
-        put_u32(&w, (uint32_t)r->select);
-        put_u32(&w, (uint32_t)r->kfold);
-        put_f64(&w, r->lambda);
-        put_f64(&w, r->score);
-        put_f64(&w, r->y_mean);
-        put_f64(&w, r->y_sd);
-        put_f64s(&w, m->x_mean, d);
-        put_f64s(&w, m->x_sd, d);
-        put_f64s(&w, r->theta, d);
+        genbo__bin_put_u32(&w, (uint32_t)r->select);
+        genbo__bin_put_u32(&w, (uint32_t)r->kfold);
+        genbo__bin_put_f64(&w, r->lambda);
+        genbo__bin_put_f64(&w, r->score);
+        genbo__bin_put_f64(&w, r->y_mean);
+        genbo__bin_put_f64(&w, r->y_sd);
+        genbo__bin_put_f64s(&w, m->x_mean, d);
+        genbo__bin_put_f64s(&w, m->x_sd, d);
+        genbo__bin_put_f64s(&w, r->theta, d);
         if (n) {
-            put_f64s(&w, r->vt, n * d);
-            put_f64s(&w, r->shrink, n);
+            genbo__bin_put_f64s(&w, r->vt, n * d);
+            genbo__bin_put_f64s(&w, r->shrink, n);
         } else {
-            put_f64s(&w, r->ainv, d * d);
+            genbo__bin_put_f64s(&w, r->ainv, d * d);
         }
     } else {
         const genbo_gp_fit *g = &m->gp;
-        put_u32(&w, (uint32_t)g->kernel);
-        put_u32(&w, (uint32_t)g->ard);
-        put_u64(&w, g->n_tune);
-        put_f64(&w, g->sf2);
-        put_f64(&w, g->sn2);
-        put_f64(&w, g->lml);
-        put_f64(&w, g->y_mean);
-        put_f64(&w, g->y_sd);
-        put_f64s(&w, m->x_mean, d);
-        put_f64s(&w, m->x_sd, d);
-        put_f64s(&w, g->ell, d);
-        put_f64s(&w, g->xs, n * d);
-        put_f64s(&w, g->alpha, n);
-        for (size_t i = 0; i < n; i++) put_f64s(&w, g->chol + i * n, i + 1);
+        genbo__bin_put_u32(&w, (uint32_t)g->kernel);
+        genbo__bin_put_u32(&w, (uint32_t)g->ard);
+        genbo__bin_put_u64(&w, g->n_tune);
+        genbo__bin_put_f64(&w, g->sf2);
+        genbo__bin_put_f64(&w, g->sn2);
+        genbo__bin_put_f64(&w, g->lml);
+        genbo__bin_put_f64(&w, g->y_mean);
+        genbo__bin_put_f64(&w, g->y_sd);
+        genbo__bin_put_f64s(&w, m->x_mean, d);
+        genbo__bin_put_f64s(&w, m->x_sd, d);
+        genbo__bin_put_f64s(&w, g->ell, d);
+        genbo__bin_put_f64s(&w, g->xs, n * d);
+        genbo__bin_put_f64s(&w, g->alpha, n);
+        for (size_t i = 0; i < n; i++) genbo__bin_put_f64s(&w, g->chol + i * n, i + 1);
     }
-    put_u32(&w, genbo__crc32(0, w.p, w.len));
-    *buf = w.p;
-    *len = w.len;
-    return GENBO_OK;
+    return genbo__bin_end(&w, buf, len);
 }
 
 /* ---- reader --------------------------------------------------------------- */
-
-typedef struct {
-    const unsigned char *p;
-    size_t pos;
-} reader;
-
-static uint32_t get_u32(reader *r) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)r->p[r->pos + i] << (8 * i);
-    r->pos += 4;
-    return v;
-}
-static uint64_t get_u64(reader *r) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[r->pos + i] << (8 * i);
-    r->pos += 8;
-    return v;
-}
-static double get_f64(reader *r) {
-    uint64_t v = get_u64(r);
-    double x;
-    memcpy(&x, &v, 8);
-    return x;
-}
-static void get_f64s(reader *r, double *x, size_t k) {
-    for (size_t i = 0; i < k; i++) x[i] = get_f64(r);
-}
 
 /* Every value finite and within REWARD_VALUE_MAX. */
 static int check_values(const char *what, const double *x, size_t k) {
@@ -160,25 +101,18 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_reward_load_buffer: out is NULL");
     *out = NULL;
     if (!buf) return genbo__fail(GENBO_EINVAL, "genbo_reward_load_buffer: buffer is NULL");
-    const unsigned char *p = buf;
-    if (len < 8 || memcmp(p, REWARD_MAGIC, 4) != 0)
-        return genbo__fail(GENBO_EFORMAT, "not a genbo reward model (no \"GNBR\" magic)");
-    reader r = {p, 4};
-    uint32_t version = get_u32(&r);
-    if (version < 1 || version > REWARD_FORMAT_VERSION)
-        return genbo__fail(GENBO_EVERSION,
-                           "reward model format version %u, this genbo reads versions 1-%u",
-                           version, REWARD_FORMAT_VERSION);
+    genbo__bin_reader r;
+    uint32_t version;
+    int rc = genbo__bin_open(buf, len, REWARD_MAGIC, 1, REWARD_FORMAT_VERSION, "reward model", &version, &r);
+    if (rc) return rc;
     if (len < HEADER_BYTES + 4)
         return genbo__fail(GENBO_EFORMAT, "truncated reward model: %zu bytes", len);
-    uint32_t kind = get_u32(&r);
-    uint64_t d = get_u64(&r), n = get_u64(&r);
+    uint32_t kind = genbo__bin_get_u32(&r);
+    uint64_t d = genbo__bin_get_u64(&r), n = genbo__bin_get_u64(&r);
     int header_ok = (kind == GENBO_REWARD_RIDGE && (n == 0 || (version >= 3 && n < d)) && d >= 1 && d <= MAX_D) ||
                     (kind == GENBO_REWARD_GP && n >= 2 && n <= MAX_N && d >= 1 && d <= MAX_D);
     size_t expect = header_ok ? encoded_size(version, (genbo_reward_kind)kind, d, n) : 0;
-    uint32_t stored = 0;
-    for (int i = 0; i < 4; i++) stored |= (uint32_t)p[len - 4 + i] << (8 * i);
-    if (genbo__crc32(0, p, len - 4) != stored) {
+    if (!genbo__bin_crc_ok(buf, len)) {
         if (header_ok && len < expect)
             return genbo__fail(GENBO_EFORMAT, "truncated reward model: %zu bytes, expected %zu",
                                len, expect);
@@ -193,16 +127,15 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
 
     genbo_reward *m = genbo__reward_alloc((genbo_reward_kind)kind, (size_t)d);
     if (!m) return GENBO_ENOMEM;
-    int rc = GENBO_OK;
     if (kind == GENBO_REWARD_RIDGE) {
         genbo_ridge_fit *rf = &m->ridge;
-        uint32_t select = get_u32(&r);
-        rf->kfold = (int)get_u32(&r);
+        uint32_t select = genbo__bin_get_u32(&r);
+        rf->kfold = (int)genbo__bin_get_u32(&r);
         rf->select = (genbo_lambda_select)select;
-        rf->lambda = get_f64(&r);
-        rf->score = get_f64(&r);
-        rf->y_mean = get_f64(&r);
-        rf->y_sd = version >= 2 ? get_f64(&r) : 0.0;
+        rf->lambda = genbo__bin_get_f64(&r);
+        rf->score = genbo__bin_get_f64(&r);
+        rf->y_mean = genbo__bin_get_f64(&r);
+        rf->y_sd = version >= 2 ? genbo__bin_get_f64(&r) : 0.0;
         rf->rank = (size_t)n;
         rf->theta = genbo__malloc(d * sizeof(double));
         if (n) {
@@ -215,14 +148,14 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
             rc = GENBO_ENOMEM;
             goto done;
         }
-        get_f64s(&r, m->x_mean, d);
-        get_f64s(&r, m->x_sd, d);
-        get_f64s(&r, rf->theta, d);
+        genbo__bin_get_f64s(&r, m->x_mean, d);
+        genbo__bin_get_f64s(&r, m->x_sd, d);
+        genbo__bin_get_f64s(&r, rf->theta, d);
         if (n) {
-            get_f64s(&r, rf->vt, n * d);
-            get_f64s(&r, rf->shrink, n);
+            genbo__bin_get_f64s(&r, rf->vt, n * d);
+            genbo__bin_get_f64s(&r, rf->shrink, n);
         } else {
-            get_f64s(&r, rf->ainv, d * d);
+            genbo__bin_get_f64s(&r, rf->ainv, d * d);
         }
         if (select > GENBO_LAMBDA_FIXED) {
             rc = genbo__fail(GENBO_EFORMAT, "bad reward model: lambda selection %u", select);
@@ -257,16 +190,16 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
             }
     } else {
         genbo_gp_fit *g = &m->gp;
-        uint32_t kernel = get_u32(&r);
+        uint32_t kernel = genbo__bin_get_u32(&r);
         g->kernel = (genbo_kernel)kernel;
-        g->ard = (int)get_u32(&r);
+        g->ard = (int)genbo__bin_get_u32(&r);
         g->n = (size_t)n;
-        g->n_tune = (size_t)get_u64(&r);
-        g->sf2 = get_f64(&r);
-        g->sn2 = get_f64(&r);
-        g->lml = get_f64(&r);
-        g->y_mean = get_f64(&r);
-        g->y_sd = get_f64(&r);
+        g->n_tune = (size_t)genbo__bin_get_u64(&r);
+        g->sf2 = genbo__bin_get_f64(&r);
+        g->sn2 = genbo__bin_get_f64(&r);
+        g->lml = genbo__bin_get_f64(&r);
+        g->y_mean = genbo__bin_get_f64(&r);
+        g->y_sd = genbo__bin_get_f64(&r);
         g->ell = genbo__malloc(d * sizeof(double));
         g->xs = genbo__malloc(n * d * sizeof(double));
         g->xs_sq = genbo__malloc(n * sizeof(double));
@@ -276,12 +209,12 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
             rc = GENBO_ENOMEM;
             goto done;
         }
-        get_f64s(&r, m->x_mean, d);
-        get_f64s(&r, m->x_sd, d);
-        get_f64s(&r, g->ell, d);
-        get_f64s(&r, g->xs, n * d);
-        get_f64s(&r, g->alpha, n);
-        for (size_t i = 0; i < n; i++) get_f64s(&r, g->chol + i * n, i + 1);
+        genbo__bin_get_f64s(&r, m->x_mean, d);
+        genbo__bin_get_f64s(&r, m->x_sd, d);
+        genbo__bin_get_f64s(&r, g->ell, d);
+        genbo__bin_get_f64s(&r, g->xs, n * d);
+        genbo__bin_get_f64s(&r, g->alpha, n);
+        for (size_t i = 0; i < n; i++) genbo__bin_get_f64s(&r, g->chol + i * n, i + 1);
         if (kernel > GENBO_KERNEL_MATERN52 || g->ard < 0 || g->ard > 1 || g->n_tune > g->n) {
             rc = genbo__fail(GENBO_EFORMAT, "bad reward model: kernel %u, ard %d, n_tune %zu of %zu", kernel,
                              g->ard, g->n_tune, g->n);
@@ -334,43 +267,20 @@ int genbo_reward_save(const genbo_reward *m, const char *path) {
     size_t len;
     int rc = genbo_reward_save_buffer(m, &buf, &len);
     if (rc) return genbo__fail_prefix(rc, "%s", path);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        free(buf);
-        return genbo__fail(GENBO_EIO, "%s: cannot open for writing: %s", path, strerror(errno));
-    }
-    size_t wrote = fwrite(buf, 1, len, f);
-    int close_rc = fclose(f);
+    rc = genbo__file_write(path, buf, len);
     free(buf);
-    if (wrote != len || close_rc != 0)
-        return genbo__fail(GENBO_EIO, "%s: write failed: %s", path, strerror(errno));
-    return GENBO_OK;
+    return rc;
 }
 
 int genbo_reward_load(const char *path, genbo_reward **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_reward_load: out is NULL");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_reward_load: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open: %s", path, strerror(errno));
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return genbo__fail(GENBO_EIO, "%s: cannot determine the file size", path);
-    }
-    void *buf = genbo__malloc((size_t)size);
-    if (!buf) {
-        fclose(f);
-        return genbo__fail_prefix(GENBO_ENOMEM, "%s", path);
-    }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) {
-        free(buf);
-        return genbo__fail(GENBO_EIO, "%s: read failed", path);
-    }
-    int rc = genbo_reward_load_buffer(buf, got, out);
+    void *buf;
+    size_t len;
+    int rc = genbo__file_read(path, "reward model", 0, &buf, &len);
+    if (rc) return rc;
+    rc = genbo_reward_load_buffer(buf, len, out);
     free(buf);
     if (rc) return genbo__fail_prefix(rc, "%s", path);
     return GENBO_OK;

@@ -1,11 +1,13 @@
 /* reward.c - the public reward-model API: parameter defaults, input checks,
  * standardisation, dispatch to ridge.c / gp.c, and the description text. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "core/fields.h"
 #include "reward/reward.h"
 
 void genbo_reward_params_default(genbo_reward_params *p) {
@@ -100,38 +102,42 @@ static int check_finite(const char *what, size_t n, size_t d, const double *X) {
     return GENBO_OK;
 }
 
-static int check_params(const genbo_reward_params *p, size_t n) {
-    if (p->kind != GENBO_REWARD_RIDGE && p->kind != GENBO_REWARD_GP)
-        return genbo__fail(GENBO_EINVAL, "reward params: unknown kind %d", (int)p->kind);
-    if (p->kind == GENBO_REWARD_RIDGE) {
-        switch (p->lambda_select) {
-        case GENBO_LAMBDA_GCV: break;
-        case GENBO_LAMBDA_KFOLD:
-            if (p->kfold < 2 || (size_t)p->kfold > n)
-                return genbo__fail(GENBO_EINVAL,
-                                   "reward params: kfold = %d must be in [2, n = %zu]", p->kfold,
-                                   n);
-            break;
-        case GENBO_LAMBDA_FIXED:
-            if (!(p->lambda >= 0.0) || !isfinite(p->lambda))
-                return genbo__fail(GENBO_EINVAL, "reward params: lambda = %g must be >= 0",
-                                   p->lambda);
-            break;
-        default:
-            return genbo__fail(GENBO_EINVAL, "reward params: unknown lambda_select %d",
-                               (int)p->lambda_select);
+/* The range of every settable field: check_params and the study file's
+ * [reward] keys (studies/config.c) both read this table. */
+#define RF(name, type, lo, hi, flags, words) \
+    {#name, GENBO__FIELD_##type, offsetof(genbo_reward_params, name), lo, hi, flags, words}
+static const genbo__field reward_rows[] = {
+    RF(kind, ENUM, 0, 0, 0, "ridge|gp"),
+    RF(lambda_select, ENUM, 0, 0, 0, "gcv|kfold|fixed"),
+    RF(lambda, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
+    RF(kfold, INT, 2, 1000, 0, NULL),
+    RF(kernel, ENUM, 0, 0, 0, "rbf|matern52"),
+    RF(ard, BOOL, 0, 1, 0, NULL),
+    RF(max_evals, INT, 1, 1000000, 0, NULL),
+    RF(restarts, INT, 0, 1000, 0, NULL),
+    RF(seed, U64, 0, 0, 0, NULL),
+};
+#undef RF
+const genbo__fields genbo__reward_fields = GENBO__FIELDS("reward params", reward_rows);
+
+int genbo__reward_check_params(const genbo_reward_params *p, size_t n) {
+    const genbo__fields *t = &genbo__reward_fields;
+    int rc = genbo__field_check_named(t, "kind", p);
+    if (!rc && p->kind == GENBO_REWARD_RIDGE) {
+        rc = genbo__field_check_named(t, "lambda_select", p);
+        if (!rc && p->lambda_select == GENBO_LAMBDA_KFOLD) {
+            rc = genbo__field_check_named(t, "kfold", p);
+            if (!rc && (size_t)p->kfold > n)
+                rc = genbo__fail(GENBO_EINVAL, "reward params: kfold = %d must be in [2, n = %zu]",
+                                 p->kfold, n);
         }
-    } else {
-        if (p->kernel != GENBO_KERNEL_RBF && p->kernel != GENBO_KERNEL_MATERN52)
-            return genbo__fail(GENBO_EINVAL, "reward params: unknown kernel %d", (int)p->kernel);
-        if (p->max_evals < 1)
-            return genbo__fail(GENBO_EINVAL, "reward params: max_evals = %d must be >= 1",
-                               p->max_evals);
-        if (p->restarts < 0)
-            return genbo__fail(GENBO_EINVAL, "reward params: restarts = %d must be >= 0",
-                               p->restarts);
+        if (!rc && p->lambda_select == GENBO_LAMBDA_FIXED) rc = genbo__field_check_named(t, "lambda", p);
+    } else if (!rc) {
+        rc = genbo__field_check_named(t, "kernel", p);
+        if (!rc) rc = genbo__field_check_named(t, "max_evals", p);
+        if (!rc) rc = genbo__field_check_named(t, "restarts", p);
     }
-    return GENBO_OK;
+    return rc;
 }
 
 int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const double *X,
@@ -149,7 +155,7 @@ int genbo_reward_fit(const genbo_reward_params *p, size_t n, size_t d, const dou
     size_t nd;
     if (!genbo__mul_ok(n, d, &nd) || n > (size_t)1 << 31 || d > (size_t)1 << 20)
         return genbo__fail(GENBO_EINVAL, "genbo_reward_fit: n = %zu x d = %zu is too large", n, d);
-    int rc = check_params(p, n);
+    int rc = genbo__reward_check_params(p, n);
     if (rc) return rc;
     if ((rc = check_finite("genbo_reward_fit: X", n, d, X))) return rc;
     for (size_t i = 0; i < n; i++)

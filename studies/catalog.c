@@ -129,36 +129,34 @@ int genbo_study_delete(const char *db_path, const char *name) {
     return rc;
 }
 
-static const char *const SUMMARY_SQL =
-    "SELECT s.id, s.name, s.dim, s.created,"
-    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id),"
-    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id AND r.status = 'running'),"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'asked'),"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told'),"
-    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed'),"
-    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id),"
-    " (SELECT max(coalesce(t.finished, t.asked)) FROM trials t WHERE t.study_id = s.id),"
-    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
-    "  AND (t.round IS NULL OR t.round >= 1)),"
-    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id"
-    "  AND t.round = 0)"
-    " FROM studies s ORDER BY s.id";
+/* The columns of a genbo_study_summary, one row per study. */
+#define SUMMARY_SQL                                                                                     \
+    "SELECT s.id, s.name, s.dim, s.created,"                                                            \
+    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id),"                                           \
+    " (SELECT count(*) FROM runs r WHERE r.study_id = s.id AND r.status = 'running'),"                  \
+    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'asked'),"                   \
+    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'told'),"                    \
+    " (SELECT count(*) FROM trials t WHERE t.study_id = s.id AND t.state = 'failed'),"                  \
+    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id)," \
+    " (SELECT max(coalesce(t.finished, t.asked)) FROM trials t WHERE t.study_id = s.id),"               \
+    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id" \
+    "  AND (t.round IS NULL OR t.round >= 1)),"                                                         \
+    " (SELECT max(o.value) FROM observations o JOIN trials t ON t.id = o.trial_id WHERE t.study_id = s.id" \
+    "  AND t.round = 0)"                                                                                \
+    " FROM studies s "
 
-int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) {
-    if (!out || !n) return genbo__fail(GENBO_EINVAL, "genbo_db_studies: NULL argument");
+/* Run sql (?1 = id when it has a parameter) into a malloc'ed array. */
+static int summary_rows(sqlite3 *db, const char *sql, int64_t id, genbo_study_summary **out, size_t *n) {
     *out = NULL;
     *n = 0;
-    if (!db_path) return genbo__fail(GENBO_EINVAL, "genbo_db_studies: no database");
-    if (access(db_path, F_OK) != 0) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
-    sqlite3 *db;
-    int rc = genbo__store_open(db_path, 1, &db);
-    if (rc) return rc;
     sqlite3_stmt *st;
-    rc = genbo__store_prepare(db, SUMMARY_SQL, &st);
+    int rc = genbo__store_prepare(db, sql, &st);
+    if (rc) return rc;
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_int64(st, 1, id);
     genbo_study_summary *v = NULL;
     size_t k = 0, cap = 0;
-    int r = SQLITE_DONE;
-    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (k == cap) {
             cap = cap ? 2 * cap : 8;
             genbo_study_summary *grown = realloc(v, cap * sizeof *v);
@@ -187,9 +185,7 @@ int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) 
     }
     /* A read that ends on an error must not look complete. */
     if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(db, "reading the studies");
-    if (!rc) sqlite3_finalize(st);
-    else if (st) sqlite3_finalize(st);
-    genbo__store_close(db);
+    sqlite3_finalize(st);
     if (rc) {
         free(v);
         return rc;
@@ -197,4 +193,34 @@ int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) 
     *out = v;
     *n = k;
     return GENBO_OK;
+}
+
+int genbo__studies_list(sqlite3 *db, genbo_study_summary **out, size_t *n) {
+    return summary_rows(db, SUMMARY_SQL "ORDER BY s.id", 0, out, n);
+}
+
+int genbo_study_get_summary(genbo_study *s, genbo_study_summary *out) {
+    if (!s || !out) return genbo__fail(GENBO_EINVAL, "genbo_study_get_summary: NULL argument");
+    genbo_study_summary *v;
+    size_t n;
+    int rc = summary_rows(s->db, SUMMARY_SQL "WHERE s.id = ?1", s->id, &v, &n);
+    if (rc) return rc;
+    if (n == 1) *out = v[0];
+    else rc = genbo__fail(GENBO_ENOTFOUND, "unknown study '%s'", s->name);
+    free(v);
+    return rc;
+}
+
+int genbo_db_studies(const char *db_path, genbo_study_summary **out, size_t *n) {
+    if (!out || !n) return genbo__fail(GENBO_EINVAL, "genbo_db_studies: NULL argument");
+    *out = NULL;
+    *n = 0;
+    if (!db_path) return genbo__fail(GENBO_EINVAL, "genbo_db_studies: no database");
+    if (access(db_path, F_OK) != 0) return genbo__fail(GENBO_ENOTFOUND, "%s: no such database", db_path);
+    sqlite3 *db;
+    int rc = genbo__store_open(db_path, 1, &db);
+    if (rc) return rc;
+    rc = genbo__studies_list(db, out, n);
+    genbo__store_close(db);
+    return rc;
 }

@@ -1,6 +1,19 @@
-/* config.c - study files: a table of every key (section, name, type, range,
- * default, meaning) drives parsing, validation, defaults, the resolved INI
- * text and the documentation, so the four can never disagree. */
+/* config.c - study files: one table of every key drives parsing,
+ * validation, defaults, the resolved INI text and the documentation.
+ *
+ * A key that sets a field of a library parameter struct (genbo_reward_params,
+ * genbo_diffusion_params, genbo_sample_params, genbo_task_params, the genbo
+ * method's selection) is bound to that field by offset: its type, range and
+ * words are the owner's row (core/fields.h; the same row the owner's check
+ * reads) and its default is what the owner's *_default function sets. Only
+ * study-level keys (name, data files, targets, methods, loop, evaluator,
+ * constraints) carry their own type, range and default here.
+ *
+ * Adding a key: for a library field, add the field to its struct in genbo.h,
+ * its default to the owner's *_default, its row to the owner's field table,
+ * then one LIB(...) row below and its README row (tests/test_docs.c prints
+ * the row it wants). For a study-level setting: a field in config.h and an
+ * OWN(...) row below, and the README row. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,208 +24,209 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bin.h"
 #include "core/core.h"
+#include "core/fields.h"
 #include "optimizer/methods.h"
 #include "studies/config.h"
 
 typedef enum {
+    K_LIB,     /* a library field: type, range, words from its owner's row */
     K_INT,     /* int in [min, max] */
     K_LONG,    /* long in [min, max] */
-    K_INT_AUTO,  /* `auto` (stored as 0) or an int in [min, max], min >= 1 */
-    K_LONG_AUTO, /* `auto` (stored as 0) or a long in [min, max], min >= 1 */
     K_U64,     /* unsigned 64-bit seed */
     K_DOUBLE,  /* finite double in [min, max] */
-    K_BOOL,    /* true/false/yes/no/1/0/on/off */
     K_ENUM,    /* one word of `words` ("a|b|c"), stored as its index */
+    K_TASK,    /* [data] task: a task kind's name (datasets/tasks.c) or csv */
+    K_METHOD,  /* one method name, kept as text */
     K_STR,     /* free text */
     K_PATH,    /* a file that must exist ("" = none), resolved from the study file */
-    K_LAMBDA,  /* gcv | kfold | a positive number */
+    K_LAMBDA,  /* gcv | kfold | a number in reward.lambda's range (sets lambda_select) */
     K_TARGETS, /* comma-separated target specs */
     K_TARGET,  /* one target spec */
     K_METHODS, /* comma-separated method names */
-    K_BOUNDS,  /* data | LO:HI | a list of LO:HI or data, one per feature */
-    K_WORDSET  /* comma-separated subset of `words`, stored as text; its bit
-                  mask (bit i = word i) goes to the int field named by max */
+    K_BOUNDS   /* data | LO:HI | a list of LO:HI or data, one per feature */
 } key_type;
 
 typedef struct key_def {
     const char *section, *name;
     key_type type;
-    size_t offset, size; /* field and, for text, its capacity */
-    double min, max;
-    const char *words; /* K_ENUM */
-    const char *dflt;
+    size_t offset, size;      /* the field in struct genbo_config and its size */
+    const genbo__fields *lib; /* K_LIB, K_LAMBDA: the owner's table */
+    size_t base;              /* ... and where its struct sits in genbo_config */
+    double min, max;          /* study-level keys: range */
+    const char *words;        /* K_ENUM */
+    const char *dflt;         /* study-level keys: default */
     const char *doc;
 } key_def;
 
-#define F(field) offsetof(struct genbo_config, field), sizeof(((struct genbo_config *)0)->field)
+#define MEMBER(field) offsetof(struct genbo_config, field), sizeof(((struct genbo_config *)0)->field)
+/* A key bound to field `field` of the library struct member `member`
+ * (whose rows are genbo__<table>_fields). */
+#define LIB(table, member, field) \
+    K_LIB, MEMBER(member.field), &genbo__##table##_fields, offsetof(struct genbo_config, member), 0, 0, NULL, NULL
+/* A study-level key: its own type, range, words and default. */
+#define OWN(type, field, lo, hi, words, dflt) type, MEMBER(field), NULL, 0, lo, hi, words, dflt
 #define BIG 1e300
 
 /* The method names live in optimizer/methods.c (one list). */
 #define METHOD_WORDS genbo__method_words()
 
 static const key_def KEYS[] = {
-    {"study", "name", K_STR, F(name), 0, 0, NULL, "default",
-     "study name, unique within a database"},
-    {"study", "seed", K_U64, F(seed), 0, 0, NULL, "1",
+    {"study", "name", OWN(K_STR, name, 0, 0, NULL, "default"), "study name, unique within a database"},
+    {"study", "seed", OWN(K_U64, seed, 0, 0, NULL, "1"),
      "seed of everything random (task, splits, training, sampling)"},
-    {"study", "db", K_STR, F(db), 0, 0, NULL, "",
+    {"study", "db", OWN(K_STR, db, 0, 0, NULL, ""),
      "database file (relative to the current directory); \"\" = `<name>.db`; `--db` overrides"},
 
-    {"data", "task", K_ENUM, F(task), 0, 0, "subspace_linear|subspace_quadratic|gp_sequence|curved_manifold|csv",
-     "subspace_linear", "synthetic task with a true reward, or `csv` for your own files"},
-    {"data", "D", K_INT, F(D), 1, 4096, NULL, "64", "ambient dimension (subspace tasks)"},
-    {"data", "d", K_INT, F(d), 1, 4096, NULL, "16", "subspace dimension, <= D (subspace tasks)"},
-    {"data", "off_ratio", K_DOUBLE, F(off_ratio), 0, BIG, NULL, "0",
+    {"data", "task", OWN(K_TASK, task, 0, 0, NULL, "subspace_linear"),
+     "synthetic task with a true reward, or `csv` for your own files"},
+    {"data", "D", LIB(task, task_params, D), "ambient dimension (subspace tasks)"},
+    {"data", "d", LIB(task, task_params, d), "subspace dimension, <= D (subspace tasks)"},
+    {"data", "off_ratio", LIB(task, task_params, off_ratio),
      "norm of theta_perp over norm of theta_par: how much of the reward direction is off the subspace (0 = none)"},
-    {"data", "noise_sd", K_DOUBLE, F(noise_sd), 0, BIG, NULL, "0.1",
+    {"data", "noise_sd", LIB(task, task_params, noise_sd),
      "standard deviation of the label noise (synthetic tasks)"},
-    {"data", "seq_len", K_INT, F(seq_len), 1, 4096, NULL, "16", "time points (gp_sequence)"},
-    {"data", "seq_dim", K_INT, F(seq_dim), 1, 1024, NULL, "4", "dimension per time point (gp_sequence)"},
-    {"data", "lengthscale", K_DOUBLE, F(lengthscale), 1e-9, BIG, NULL, "3",
-     "kernel lengthscale over time (gp_sequence)"},
-    {"data", "manifold_dim", K_INT, F(manifold_dim), 1, 4095, NULL, "3",
+    {"data", "seq_len", LIB(task, task_params, seq_len), "time points (gp_sequence)"},
+    {"data", "seq_dim", LIB(task, task_params, seq_dim), "dimension per time point (gp_sequence)"},
+    {"data", "lengthscale", LIB(task, task_params, lengthscale), "kernel lengthscale over time (gp_sequence)"},
+    {"data", "manifold_dim", LIB(task, task_params, manifold_dim),
      "intrinsic dimension of the curved manifold, < d (curved_manifold)"},
-    {"data", "n_label", K_LONG, F(n_label), 2, 1e8, NULL, "200",
-     "labelled designs drawn from the task"},
-    {"data", "n_unlabel", K_LONG, F(n_unlabel), 1, 1e8, NULL, "10000",
+    {"data", "n_label", OWN(K_LONG, n_label, 2, 1e8, NULL, "200"), "labelled designs drawn from the task"},
+    {"data", "n_unlabel", OWN(K_LONG, n_unlabel, 1, 1e8, NULL, "10000"),
      "unlabelled pool size drawn from the task"},
-    {"data", "labelled", K_PATH, F(labelled), 0, 0, NULL, "",
+    {"data", "labelled", OWN(K_PATH, labelled, 0, 0, NULL, ""),
      "CSV of labelled designs (task = csv; relative to the study file)"},
-    {"data", "pool", K_PATH, F(pool), 0, 0, NULL, "",
+    {"data", "pool", OWN(K_PATH, pool, 0, 0, NULL, ""),
      "CSV of unlabelled designs (task = csv; \"\" = use the labelled designs)"},
-    {"data", "reward_column", K_STR, F(reward_column), 0, 0, NULL, "reward",
+    {"data", "reward_column", OWN(K_STR, reward_column, 0, 0, NULL, "reward"),
      "name of the reward column in `labelled`"},
 
-    {"reward", "model", K_ENUM, F(reward_model), 0, 0, "ridge|gp", "ridge",
-     "reward model: ridge regression or a Gaussian process"},
-    {"reward", "lambda", K_LAMBDA, F(lambda), 0, 0, NULL, "gcv",
-     "ridge penalty: `gcv`, `kfold` or a fixed positive number"},
-    {"reward", "kfold", K_INT, F(kfold), 2, 1000, NULL, "5", "folds when lambda = kfold"},
-    {"reward", "kernel", K_ENUM, F(kernel), 0, 0, "rbf|matern52", "rbf", "GP kernel"},
-    {"reward", "ard", K_BOOL, F(ard), 0, 1, NULL, "false", "GP: one lengthscale per feature"},
-    {"reward", "max_evals", K_INT, F(max_evals), 1, 1000000, NULL, "200",
-     "GP: likelihood evaluations per restart"},
-    {"reward", "restarts", K_INT, F(restarts), 1, 1000, NULL, "3",
-     "GP: random restarts of the likelihood maximisation"},
+    {"reward", "model", LIB(reward, reward, kind), "reward model: ridge regression or a Gaussian process"},
+    {"reward", "lambda", K_LAMBDA, MEMBER(reward.lambda), &genbo__reward_fields,
+     offsetof(struct genbo_config, reward), 0, 0, NULL, NULL,
+     "ridge penalty: `gcv`, `kfold` or a fixed number"},
+    {"reward", "kfold", LIB(reward, reward, kfold), "folds when lambda = kfold"},
+    {"reward", "kernel", LIB(reward, reward, kernel), "GP kernel"},
+    {"reward", "ard", LIB(reward, reward, ard), "GP: one lengthscale per feature"},
+    {"reward", "max_evals", LIB(reward, reward, max_evals), "GP: likelihood evaluations per restart"},
+    {"reward", "restarts", LIB(reward, reward, restarts),
+     "GP: random restarts of the likelihood maximisation after the first start"},
 
-    {"diffusion", "width", K_INT_AUTO, F(width), 1, 65536, NULL, "auto",
+    {"diffusion", "width", LIB(diffusion, diffusion, width),
      "hidden width of the score network; `auto` = next power of two >= 4 D in [64, 512]"},
-    {"diffusion", "depth", K_INT, F(depth), 1, 64, NULL, "3", "residual blocks"},
-    {"diffusion", "t_embed", K_INT, F(t_embed), 2, 4096, NULL, "64", "time-embedding size"},
-    {"diffusion", "y_embed", K_INT, F(y_embed), 2, 4096, NULL, "64", "reward-embedding size"},
-    {"diffusion", "steps", K_LONG_AUTO, F(steps), 1, 1e9, NULL, "auto",
+    {"diffusion", "depth", LIB(diffusion, diffusion, depth), "residual blocks"},
+    {"diffusion", "t_embed", LIB(diffusion, diffusion, t_embed), "time-embedding size"},
+    {"diffusion", "y_embed", LIB(diffusion, diffusion, y_embed), "reward-embedding size"},
+    {"diffusion", "steps", LIB(diffusion, diffusion, steps),
      "training steps; `auto` = until the validation loss stops improving (patience, tol), at most max_steps / max_seconds"},
-    {"diffusion", "batch", K_INT_AUTO, F(batch), 1, 1000000, NULL, "auto",
+    {"diffusion", "batch", LIB(diffusion, diffusion, batch),
      "batch size; `auto` = largest power of two <= training rows / 16 in [32, 256]"},
-    {"diffusion", "max_steps", K_LONG, F(max_steps), 1, 1e9, NULL, "50000",
-     "steps = auto: step budget"},
-    {"diffusion", "max_seconds", K_DOUBLE, F(max_seconds), 0, BIG, NULL, "0",
+    {"diffusion", "max_steps", LIB(diffusion, diffusion, max_steps), "steps = auto: step budget"},
+    {"diffusion", "max_seconds", LIB(diffusion, diffusion, max_seconds),
      "steps = auto: wall-clock budget of the training in seconds (0 = none)"},
-    {"diffusion", "val_fraction", K_DOUBLE, F(val_fraction), 0, 0.9, NULL, "0.1",
+    {"diffusion", "val_fraction", LIB(diffusion, diffusion, val_fraction),
      "fraction of the pool held out (seeded) for the validation loss, at most 2000 rows"},
-    {"diffusion", "eval_every", K_LONG, F(eval_every), 1, 1e9, NULL, "250",
+    {"diffusion", "eval_every", LIB(diffusion, diffusion, eval_every),
      "steps between validations (EMA weights on fixed draws)"},
-    {"diffusion", "patience", K_INT, F(patience), 1, 100000, NULL, "6",
+    {"diffusion", "patience", LIB(diffusion, diffusion, patience),
      "steps = auto: stop after this many validations without improvement; lr halves every patience/3"},
-    {"diffusion", "tol", K_DOUBLE, F(tol), 0, 0.5, NULL, "0.005",
-     "relative improvement of the validation loss that counts"},
-    {"diffusion", "checkpoint_seconds", K_DOUBLE, F(checkpoint_seconds), 0, BIG, NULL, "30",
+    {"diffusion", "tol", LIB(diffusion, diffusion, tol), "relative improvement of the validation loss that counts"},
+    {"diffusion", "checkpoint_seconds", LIB(diffusion, diffusion, checkpoint_seconds),
      "seconds between training checkpoints stored for resuming (0 = at every validation)"},
-    {"diffusion", "lr", K_DOUBLE, F(lr), 1e-12, 10, NULL, "0.002", "peak learning rate (AdamW)"},
-    {"diffusion", "weight_decay", K_DOUBLE, F(weight_decay), 0, 10, NULL, "0",
-     "AdamW decoupled weight decay"},
-    {"diffusion", "clip", K_DOUBLE, F(clip), 0, BIG, NULL, "1", "gradient-norm clip (0 = none)"},
-    {"diffusion", "warmup", K_DOUBLE, F(warmup), 0, 1, NULL, "0.02",
+    {"diffusion", "lr", LIB(diffusion, diffusion, lr), "peak learning rate (AdamW)"},
+    {"diffusion", "weight_decay", LIB(diffusion, diffusion, weight_decay), "AdamW decoupled weight decay"},
+    {"diffusion", "clip", LIB(diffusion, diffusion, clip), "gradient-norm clip (0 = none)"},
+    {"diffusion", "warmup", LIB(diffusion, diffusion, warmup),
      "fixed steps: fraction of steps of linear warm-up (auto: the first eval_every steps)"},
-    {"diffusion", "ema", K_DOUBLE, F(ema), 0, 1, NULL, "0.999", "EMA decay of the sampling weights"},
-    {"diffusion", "p_uncond", K_DOUBLE, F(p_uncond), 0, 1, NULL, "0.1", "condition dropout probability"},
-    {"diffusion", "t0", K_DOUBLE, F(t0), 1e-9, BIG, NULL, "0.001", "smallest diffusion time"},
-    {"diffusion", "T", K_DOUBLE, F(T), 1e-9, BIG, NULL, "10", "largest diffusion time, > t0"},
-    {"diffusion", "schedule", K_ENUM, F(schedule), 0, 0, "ou|linear_vp", "ou",
+    {"diffusion", "ema", LIB(diffusion, diffusion, ema), "EMA decay of the sampling weights"},
+    {"diffusion", "p_uncond", LIB(diffusion, diffusion, p_uncond), "condition dropout probability"},
+    {"diffusion", "t0", LIB(diffusion, diffusion, t0), "smallest diffusion time"},
+    {"diffusion", "T", LIB(diffusion, diffusion, T), "largest diffusion time, > t0"},
+    {"diffusion", "schedule", LIB(diffusion, diffusion, schedule),
      "forward process: OU dX = -X/2 dt + dW, or a linear-beta VP SDE"},
-    {"diffusion", "reweight_percentile", K_DOUBLE, F(reweight_percentile), 0, 99.9, NULL, "90",
+    {"diffusion", "reweight_percentile", OWN(K_DOUBLE, reweight_percentile, 0, 99.9, NULL, "90"),
      "`reweighted` model (DDOM): temperature = max pseudo-reward minus this percentile of them"},
-    {"diffusion", "time_sampling", K_ENUM, F(time_sampling), 0, 0, "log_uniform|uniform",
-     "log_uniform", "distribution of training times on [t0, T]"},
-    {"diffusion", "precision", K_ENUM, F(precision), 0, 0, "auto|fp32|bf16", "auto",
+    {"diffusion", "time_sampling", LIB(diffusion, diffusion, time_sampling),
+     "distribution of training times on [t0, T]"},
+    {"diffusion", "precision", LIB(diffusion, diffusion, precision),
      "matrix arithmetic of the network: bf16 (oneDNN, AMX/AVX512-BF16; fp32 master weights) or fp32 (OpenBLAS); auto = bf16 where the CPU has it; bf16 on a CPU without it is an error"},
 
-    {"generate", "targets", K_TARGETS, F(targets_text), 0, 0, NULL, "p50, p90, max",
+    {"generate", "targets", OWN(K_TARGETS, targets_text, 0, 0, NULL, "p50, p90, max"),
      "target rewards: `pQ` = Q-th percentile of the pool's pseudo-rewards, `max` = the pool's "
      "largest, a number = absolute"},
-    {"generate", "n", K_LONG, F(n), 1, 1e7, NULL, "64", "designs per target and method"},
-    {"generate", "methods", K_METHODS, F(methods_text), 0, 0, NULL,
-     "genbo, conditional, unguided, gradient, surrogate_ascent, edit, best_labelled, random",
-     "methods compared (see the methods table)"},
-    {"generate", "sampler", K_ENUM, F(sampler), 0, 0, "euler_maruyama|ancestral|heun_ode",
-     "ancestral", "reverse-time sampler"},
-    {"generate", "steps", K_INT, F(sample_steps), 1, 100000, NULL, "200", "sampler steps"},
-    {"generate", "cfg_weight", K_DOUBLE, F(cfg_weight), 0, 100, NULL, "0",
+    {"generate", "n", OWN(K_LONG, n, 1, 1e7, NULL, "64"), "designs per target and method"},
+    {"generate", "methods", OWN(K_METHODS, methods_text, 0, 0, NULL, NULL), "methods compared (see the methods table)"},
+    {"generate", "sampler", LIB(sample, sample, sampler), "reverse-time sampler"},
+    {"generate", "steps", LIB(sample, sample, steps), "sampler steps"},
+    {"generate", "cfg_weight", LIB(sample, sample, cfg_weight),
      "classifier-free guidance weight w of `genbo` (0 = plain conditioning)"},
-    {"generate", "grad_mode", K_ENUM, F(grad_mode), 0, 0, "none|lookahead|naive|target",
-     "target",
+    {"generate", "grad_mode", LIB(sample, sample, grad_mode),
      "gradient guidance of `genbo` and `gradient`: `target` = Guo et al.'s target-seeking "
      "look-ahead, or a linear tilt at x0_hat (`lookahead`) or x_t (`naive`) (docs/diffusion.md)"},
-    {"generate", "grad_eta", K_DOUBLE, F(grad_eta), 0, BIG, NULL, "1",
+    {"generate", "grad_eta", LIB(sample, sample, grad_eta),
      "gradient-guidance strength eta, unitless: guidance acts on f_hat / (sd of its labels)"},
-    {"generate", "oversample", K_INT, F(oversample), 1, 1000, NULL, "4",
+    {"generate", "oversample", LIB(select, select, oversample),
      "`genbo` draws oversample x n candidates and returns the n best (1 = no selection; docs/optimizer.md)"},
-    {"generate", "kappa", K_DOUBLE, F(kappa), 0, BIG, NULL, "1",
+    {"generate", "kappa", LIB(select, select, kappa),
      "`genbo` acquisition: predicted reward minus kappa x its predictive sd (0 = the mean alone)"},
-    {"generate", "min_distance", K_DOUBLE, F(min_distance), 0, BIG, NULL, "0.5",
+    {"generate", "min_distance", LIB(select, select, min_distance),
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
-    {"generate", "sources", K_WORDSET, F(sources_text), 0, offsetof(struct genbo_config, sources),
-     "guided|edit|reweighted", "guided",
+    {"generate", "sources", LIB(select, select, sources),
      "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model)"},
-    {"generate", "edit_noise", K_DOUBLE, F(edit_noise), 0.001, 0.999, NULL, "0.3",
+    {"generate", "edit_noise", LIB(select, select, edit_noise),
      "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
-    {"evaluate", "evaluator", K_ENUM, F(evaluator), 0, 0, "auto|oracle|command|none", "auto",
+    {"evaluate", "evaluator", OWN(K_ENUM, evaluator, 0, 0, "auto|oracle|command|none", "auto"),
      "true rewards of generated designs: the task's oracle, an external command, or none; "
      "`auto` = oracle for synthetic tasks, none for csv"},
-    {"evaluate", "command", K_STR, F(command), 0, 0, NULL, "",
+    {"evaluate", "command", OWN(K_STR, command, 0, 0, NULL, ""),
      "shell command: reads designs as CSV on stdin, prints one reward per line"},
-    {"evaluate", "timeout", K_DOUBLE, F(timeout), 1e-3, 1e9, NULL, "60",
+    {"evaluate", "timeout", OWN(K_DOUBLE, timeout, 1e-3, 1e9, NULL, "60"),
      "seconds per batch before the command is killed"},
 
-    {"loop", "rounds", K_INT, F(rounds), 0, 100000, NULL, "0",
-     "design-loop rounds after the generation phase"},
-    {"loop", "batch", K_INT, F(loop_batch), 1, 1000000, NULL, "16", "designs asked per round"},
-    {"loop", "target", K_TARGET, F(loop_target_text), 0, 0, NULL, "p90",
+    {"loop", "rounds", OWN(K_INT, rounds, 0, 100000, NULL, "0"), "design-loop rounds after the generation phase"},
+    {"loop", "batch", OWN(K_INT, loop_batch, 1, 1000000, NULL, "16"), "designs asked per round"},
+    {"loop", "target", OWN(K_TARGET, loop_target_text, 0, 0, NULL, "p90"),
      "target of every round (spec as in [generate] targets, resolved once)"},
-    {"loop", "method", K_ENUM, F(loop_method), 0, 0, NULL, "genbo",
-     "method of the rounds (any of the methods)"},
-    {"loop", "finetune_steps", K_LONG, F(finetune_steps), 0, 1e9, NULL, "0",
+    {"loop", "method", OWN(K_METHOD, loop_method, 0, 0, NULL, "genbo"), "method of the rounds (any of the methods)"},
+    {"loop", "finetune_steps", OWN(K_LONG, finetune_steps, 0, 1e9, NULL, "0"),
      "diffusion fine-tuning steps after each round (0 = none)"},
 
-    {"ask", "steps", K_INT, F(ask_steps), 0, 100000, NULL, "0",
-     "sampler steps used by ask (0 = [generate] steps)"},
+    {"ask", "steps", OWN(K_INT, ask_steps, 0, 100000, NULL, "0"), "sampler steps used by ask (0 = [generate] steps)"},
 
-    {"constraints", "bounds", K_BOUNDS, F(bounds), 0, 0, NULL, "data",
+    {"constraints", "bounds", OWN(K_BOUNDS, bounds, 0, 0, NULL, "data"),
      "per-feature bounds of every design: `data` = the data's range widened by `margin`, one "
      "`LO:HI` for every feature, or a list with one `LO:HI` or `data` per feature"},
-    {"constraints", "margin", K_DOUBLE, F(trust_margin), 0, BIG, NULL, "0.5",
+    {"constraints", "margin", OWN(K_DOUBLE, trust_margin, 0, BIG, NULL, "0.5"),
      "widening of the data's range per side, in data standard deviations"},
-    {"constraints", "simplex", K_STR, F(simplex), 0, 0, NULL, "none",
+    {"constraints", "simplex", OWN(K_STR, simplex, 0, 0, NULL, "none"),
      "features that must sum to one (each in [0, 1]): `none`, `all` or a list of column names"},
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+_Static_assert(sizeof KEYS / sizeof KEYS[0] <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS (config.h)");
+
+/* The library row a key is bound to (NULL for a study-level key). */
+static const genbo__field *lib_row(const key_def *k) {
+    return k->lib ? genbo__field_at(k->lib, k->offset - k->base) : NULL;
+}
+
+/* The words of an enum-like key into buf: the owner's row, the key's own,
+ * the task kinds plus csv, or the method names. */
+static const char *key_words(const key_def *k, char *buf, size_t size) {
+    const genbo__field *f = lib_row(k);
+    if (f) return f->words ? f->words : "";
+    if (k->type == K_TASK) {
+        snprintf(buf, size, "%s|csv", genbo__field_named(&genbo__task_fields, "kind")->words);
+        return buf;
+    }
+    if (k->type == K_METHOD || k->type == K_METHODS) return METHOD_WORDS;
+    return k->words ? k->words : "";
+}
 
 /* ---- value parsing ------------------------------------------------------ */
 
-static int word_index(const char *words, const char *w) {
-    size_t n = strlen(w);
-    int i = 0;
-    for (const char *p = words; *p; i++) {
-        const char *bar = strchr(p, '|');
-        size_t k = bar ? (size_t)(bar - p) : strlen(p);
-        if (k == n && !strncmp(p, w, n)) return i;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return -1;
-}
+#define word_index genbo__word_index
 
 static int parse_long(const char *v, long *out) {
     char *end;
@@ -333,66 +347,156 @@ static int key_fail(const genbo_config *c, int line, const key_def *k, int statu
     return genbo__fail(status, "%s[%s] %s: %s", where, k->section, k->name, what);
 }
 
-static int set_value(genbo_config *c, int ki, const char *v, int line) {
-    const key_def *k = &KEYS[ki];
-    char *field = (char *)c + k->offset;
+/* "out of range" with the range as the message says it: integers
+ * "(between 1 and 1000000000)", numbers "(must be >= 0)", otherwise the
+ * range text of fields.h. */
+static int range_fail(const genbo_config *c, int line, const key_def *k, const char *v, int integer,
+                      double lo, double hi, unsigned flags) {
+    char r[160];
+    if (flags & (GENBO__FIELD_MIN_OPEN | GENBO__FIELD_MAX_OPEN | GENBO__FIELD_EVEN)) {
+        genbo__field f = {k->name, integer ? GENBO__FIELD_LONG : GENBO__FIELD_DOUBLE, 0, lo, hi, flags, NULL};
+        genbo__field_range_text(&f, "|", r, sizeof r);
+    } else if (integer) {
+        snprintf(r, sizeof r, "between %.0f and %.0f", lo, hi);
+    } else if (hi >= BIG) {
+        snprintf(r, sizeof r, "must be >= %g", lo);
+    } else {
+        snprintf(r, sizeof r, "must be between %g and %g", lo, hi);
+    }
+    return key_fail(c, line, k, GENBO_EINVAL, "%s is out of range (%s)", v, r);
+}
+
+/* A number for a key of type `type` (int/long/double/u64/bool/enum) with
+ * range lo..hi and flags into *x; words for enum. GENBO_OK or a message. */
+static int parse_number(const genbo_config *c, int line, const key_def *k, const char *v,
+                        genbo__field_type type, double lo, double hi, unsigned flags,
+                        const char *words, double *x) {
     long l;
-    double x;
-    const char *why = NULL;
-    switch (k->type) {
-    case K_INT_AUTO:
-    case K_LONG_AUTO:
-    case K_INT:
-    case K_LONG: {
-        int is_auto = k->type == K_INT_AUTO || k->type == K_LONG_AUTO;
+    switch (type) {
+    case GENBO__FIELD_INT:
+    case GENBO__FIELD_LONG: {
+        int is_auto = (flags & GENBO__FIELD_AUTO) != 0;
         if (is_auto && !strcmp(v, "auto")) {
-            if (k->type == K_INT_AUTO) *(int *)field = 0;
-            else *(long *)field = 0;
-            break;
+            *x = 0;
+            return GENBO_OK;
         }
         if (!parse_long(v, &l))
             return key_fail(c, line, k, GENBO_EINVAL,
                             is_auto ? "'%s' is not an integer or auto" : "'%s' is not an integer", v, 0);
-        if (l < k->min || l > k->max) {
-            char r[96];
-            snprintf(r, sizeof r, "%.0f and %.0f", k->min, k->max);
-            return key_fail(c, line, k, GENBO_EINVAL, "%s is out of range (between %s)", v, r);
-        }
-        if (k->type == K_INT || k->type == K_INT_AUTO) *(int *)field = (int)l;
-        else *(long *)field = l;
-        break;
+        genbo__field f = {k->name, type, 0, lo, hi, flags, NULL}; /* with AUTO, 0 means auto too */
+        if (!genbo__field_in_range(&f, (double)l) || (type == GENBO__FIELD_INT && (l < INT_MIN || l > INT_MAX)))
+            return range_fail(c, line, k, v, 1, lo, hi, flags);
+        *x = (double)l;
+        return GENBO_OK;
     }
-    case K_U64: {
+    case GENBO__FIELD_U64: {
         char *end;
         errno = 0;
         unsigned long long u = strtoull(v, &end, 10);
         if (end == v || *end || errno || v[0] == '-')
             return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not a non-negative integer", v, 0);
-        *(uint64_t *)field = (uint64_t)u;
-        break;
+        *x = (double)u; /* not for seeds: set_value stores those exactly */
+        return GENBO_OK;
     }
-    case K_DOUBLE:
-        if (!parse_double(v, &x)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not a number", v, 0);
-        if (x < k->min || x > k->max) {
-            char r[96];
-            if (k->max >= BIG) snprintf(r, sizeof r, "must be >= %g", k->min);
-            else snprintf(r, sizeof r, "must be between %g and %g", k->min, k->max);
-            return key_fail(c, line, k, GENBO_EINVAL, "%s is out of range (%s)", v, r);
-        }
-        *(double *)field = x;
-        break;
-    case K_BOOL: {
+    case GENBO__FIELD_DOUBLE: {
+        if (!parse_double(v, x)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not a number", v, 0);
+        genbo__field f = {k->name, type, 0, lo, hi, flags, NULL};
+        if (!genbo__field_in_range(&f, *x)) return range_fail(c, line, k, v, 0, lo, hi, flags);
+        return GENBO_OK;
+    }
+    case GENBO__FIELD_BOOL: {
         int b = word_index("false|true|no|yes|0|1|off|on", v);
         if (b < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not true or false", v, 0);
-        *(int *)field = b % 2;
-        break;
+        *x = b % 2;
+        return GENBO_OK;
     }
-    case K_ENUM: {
-        const char *words = k->words ? k->words : METHOD_WORDS;
+    case GENBO__FIELD_ENUM: {
         int i = word_index(words, v);
         if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", v, words);
-        if (k->words) *(int *)field = i;
-        else snprintf(field, k->size, "%s", v); /* a method name kept as text */
+        *x = i;
+        return GENBO_OK;
+    }
+    case GENBO__FIELD_FLAGS: {
+        unsigned mask = 0;
+        char item[64];
+        const char *p = v;
+        while (next_item(&p, item, sizeof item)) {
+            int i = word_index(words, item);
+            if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", item, words);
+            if (mask & (1u << i)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
+            mask |= 1u << i;
+        }
+        if (!mask && (flags & GENBO__FIELD_NONEMPTY))
+            return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists none of %s", v, words);
+        *x = mask;
+        return GENBO_OK;
+    }
+    }
+    return GENBO_EINVAL;
+}
+
+static int set_value(genbo_config *c, int ki, const char *v, int line) {
+    const key_def *k = &KEYS[ki];
+    char *field = (char *)c + k->offset;
+    double x = 0;
+    const char *why = NULL;
+    char wbuf[256];
+    int rc;
+    switch (k->type) {
+    case K_LIB: {
+        const genbo__field *f = lib_row(k);
+        if (f->type == GENBO__FIELD_U64) {
+            rc = parse_number(c, line, k, v, f->type, 0, 0, 0, NULL, &x);
+            if (rc) return rc;
+            *(uint64_t *)field = strtoull(v, NULL, 10);
+            break;
+        }
+        rc = parse_number(c, line, k, v, f->type, f->min, f->max, f->flags, f->words, &x);
+        if (rc) return rc;
+        genbo__field_store(f, (char *)c + k->base, x);
+        break;
+    }
+    case K_INT:
+    case K_LONG:
+    case K_DOUBLE:
+        rc = parse_number(c, line, k, v,
+                          k->type == K_INT    ? GENBO__FIELD_INT
+                          : k->type == K_LONG ? GENBO__FIELD_LONG
+                                              : GENBO__FIELD_DOUBLE,
+                          k->min, k->max, 0, NULL, &x);
+        if (rc) return rc;
+        if (k->type == K_INT) *(int *)field = (int)x;
+        else if (k->type == K_LONG) *(long *)field = (long)x;
+        else *(double *)field = x;
+        break;
+    case K_U64:
+        rc = parse_number(c, line, k, v, GENBO__FIELD_U64, 0, 0, 0, NULL, &x);
+        if (rc) return rc;
+        *(uint64_t *)field = strtoull(v, NULL, 10);
+        break;
+    case K_ENUM:
+    case K_TASK:
+        rc = parse_number(c, line, k, v, GENBO__FIELD_ENUM, 0, 0, 0, key_words(k, wbuf, sizeof wbuf), &x);
+        if (rc) return rc;
+        *(int *)field = (int)x;
+        break;
+    case K_METHOD:
+        rc = parse_number(c, line, k, v, GENBO__FIELD_ENUM, 0, 0, 0, METHOD_WORDS, &x);
+        if (rc) return rc;
+        snprintf(field, k->size, "%s", v); /* a method name kept as text */
+        break;
+    case K_LAMBDA: {
+        const genbo__field *f = lib_row(k);
+        genbo_lambda_select sel = GENBO_LAMBDA_FIXED;
+        if (!strcmp(v, "gcv")) sel = GENBO_LAMBDA_GCV;
+        else if (!strcmp(v, "kfold")) sel = GENBO_LAMBDA_KFOLD;
+        else if (!parse_double(v, &x) || !genbo__field_in_range(f, x)) {
+            char r[96];
+            genbo__field_range_text(f, "|", r, sizeof r);
+            return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not gcv, kfold or a %s", v, r);
+        }
+        c->reward.lambda_select = sel;
+        if (sel == GENBO_LAMBDA_FIXED) c->reward.lambda = x;
         break;
     }
     case K_STR:
@@ -419,12 +523,6 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         memcpy(field, full, strlen(full) + 1);
         break;
     }
-    case K_LAMBDA:
-        if (strcmp(v, "gcv") && strcmp(v, "kfold") && (!parse_double(v, &x) || x <= 0))
-            return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not gcv, kfold or a positive number", v, 0);
-        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
-        memcpy(field, v, strlen(v) + 1);
-        break;
     case K_BOUNDS: {
         size_t cnt;
         if (genbo__parse_bounds(v, 0, NULL, NULL, &cnt, &why))
@@ -460,22 +558,6 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
         memcpy(c->targets, ts, sizeof ts[0] * (size_t)n);
         c->n_targets = n;
-        memcpy(field, v, strlen(v) + 1);
-        break;
-    }
-    case K_WORDSET: {
-        int mask = 0;
-        char item[64];
-        const char *p = v;
-        while (next_item(&p, item, sizeof item)) {
-            int i = word_index(k->words, item);
-            if (i < 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is not one of %s", item, k->words);
-            if (mask & (1 << i)) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
-            mask |= 1 << i;
-        }
-        if (!mask) return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists none of %s", v, k->words);
-        if (strlen(v) >= k->size) return key_fail(c, line, k, GENBO_EINVAL, "'%s' is too long", v, 0);
-        *(int *)((char *)c + (size_t)k->max) = mask;
         memcpy(field, v, strlen(v) + 1);
         break;
     }
@@ -521,9 +603,15 @@ static int config_set_at(genbo_config *c, const char *section, const char *name,
                          const char *value, int line) {
     char where[CFG_STR + 32] = "";
     if (c->source[0] && line > 0) snprintf(where, sizeof where, "%s:%d: ", c->source, line);
-    if (!known_section(section))
-        return genbo__fail(GENBO_EINVAL, "%sunknown section [%s] (known: study, data, reward, "
-                           "diffusion, generate, evaluate, loop, ask, constraints)", where, section);
+    if (!known_section(section)) {
+        char known[256] = "";
+        size_t len = 0;
+        for (int i = 0; i < N_KEYS && len < sizeof known; i++)
+            if (i == 0 || strcmp(KEYS[i].section, KEYS[i - 1].section))
+                len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                                        KEYS[i].section);
+        return genbo__fail(GENBO_EINVAL, "%sunknown section [%s] (known: %s)", where, section, known);
+    }
     int ki = find_key(section, name);
     if (ki < 0) return genbo__fail(GENBO_EINVAL, "%s[%s] %s: unknown key", where, section, name);
     return set_value(c, ki, value, line);
@@ -543,14 +631,18 @@ static int validate(genbo_config *c) {
     } while (0)
     int subspace = c->task == GENBO_TASK_SUBSPACE_LINEAR || c->task == GENBO_TASK_SUBSPACE_QUADRATIC ||
                    c->task == GENBO_TASK_CURVED_MANIFOLD;
-    RULE(!subspace || c->d <= c->D, "data", "d", "d = %d must not exceed D = %d", c->d, c->D);
-    RULE(c->task != GENBO_TASK_CURVED_MANIFOLD || c->manifold_dim < c->d, "data", "manifold_dim",
-         "manifold_dim = %d must be smaller than d = %d", c->manifold_dim, c->d);
+    const genbo_task_params *tp = &c->task_params;
+    RULE(!subspace || tp->d <= tp->D, "data", "d", "d = %d must not exceed D = %d", tp->d, tp->D);
+    RULE(c->task != GENBO_TASK_CURVED_MANIFOLD || tp->manifold_dim < tp->d, "data", "manifold_dim",
+         "manifold_dim = %d must be smaller than d = %d", tp->manifold_dim, tp->d);
+    RULE(c->task != GENBO_TASK_GP_SEQUENCE || (long)tp->seq_len * tp->seq_dim <= (1L << 20), "data",
+         "seq_dim", "seq_len x seq_dim = %ld must not exceed 2^20", (long)tp->seq_len * tp->seq_dim);
     RULE(c->task != CFG_TASK_CSV || c->labelled[0], "data", "labelled",
          "task = csv needs a labelled file");
     RULE(c->task == CFG_TASK_CSV || (!c->labelled[0] && !c->pool[0]), "data", "labelled",
          "labelled/pool files need task = csv");
-    RULE(c->t0 < c->T, "diffusion", "T", "T = %g must be larger than t0 = %g", c->T, c->t0);
+    RULE(c->diffusion.t0 < c->diffusion.T, "diffusion", "T", "T = %g must be larger than t0 = %g",
+         c->diffusion.T, c->diffusion.t0);
     RULE(!(c->evaluator == CFG_EVAL_ORACLE && c->task == CFG_TASK_CSV), "evaluate", "evaluator",
          "oracle needs a synthetic task (task = csv has no true reward)");
     RULE(c->evaluator != CFG_EVAL_COMMAND || c->command[0], "evaluate", "command",
@@ -564,8 +656,17 @@ int genbo_config_default(genbo_config **out) {
     *out = NULL;
     genbo_config *c = genbo__calloc(1, sizeof *c);
     if (!c) return GENBO_ENOMEM;
+    /* The library's defaults, from its owners' own functions ... */
+    genbo_task_params_default(&c->task_params);
+    genbo_reward_params_default(&c->reward);
+    genbo_diffusion_params_default(&c->diffusion);
+    genbo__generate_sample_default(&c->sample);
+    genbo__select_settings_default(&c->select);
+    /* ... and the study-level ones from the table. */
     for (int i = 0; i < N_KEYS; i++) {
-        int rc = set_value(c, i, KEYS[i].dflt, 0);
+        if (KEYS[i].type == K_LIB || KEYS[i].type == K_LAMBDA) continue;
+        const char *dflt = KEYS[i].type == K_METHODS ? genbo__method_default_list() : KEYS[i].dflt;
+        int rc = set_value(c, i, dflt, 0);
         if (rc) { /* a broken default is a bug in the table above */
             free(c);
             return genbo__fail_prefix(rc, "default configuration");
@@ -627,36 +728,11 @@ int genbo_config_load(const char *path, genbo_config **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL out");
     *out = NULL;
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_config_load: NULL path");
-    FILE *f = fopen(path, "r");
-    if (!f) return genbo__fail(GENBO_EIO, "%s: cannot open study file: %s", path, strerror(errno));
-    /* The whole file: a read error (a directory gives EISDIR here, not at
-     * fopen) is an error, never an early end of file. */
-    size_t len = 0, cap = 4096;
-    char *text = genbo__malloc(cap + 1);
-    int rc = text ? GENBO_OK : GENBO_ENOMEM;
-    while (!rc) {
-        if (len == cap) {
-            char *bigger = cap >= STUDY_FILE_MAX ? NULL : realloc(text, 2 * cap + 1);
-            if (!bigger) {
-                rc = genbo__fail(GENBO_EFORMAT, "%s: study file larger than %zu bytes", path, STUDY_FILE_MAX);
-                break;
-            }
-            text = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) rc = genbo__fail(GENBO_EIO, "%s: cannot read study file: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    text[len] = '\0';
+    void *buf;
+    size_t len;
+    int rc = genbo__file_read(path, "study file", STUDY_FILE_MAX, &buf, &len);
+    if (rc) return rc;
+    char *text = buf;
     char base[CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
@@ -696,39 +772,52 @@ static void fmt_double(char *buf, size_t size, double x) {
     }
 }
 
-static void word_at(const char *words, int idx, char *buf, size_t size) {
-    const char *p = words;
-    for (int i = 0; i < idx && p; i++) {
-        p = strchr(p, '|');
-        if (p) p++;
+/* A library field's value as the study file writes it. */
+static void field_text(const genbo__field *f, const void *base, char *buf, size_t size) {
+    double x = genbo__field_value(f, base);
+    switch (f->type) {
+    case GENBO__FIELD_INT:
+    case GENBO__FIELD_LONG:
+        if ((f->flags & GENBO__FIELD_AUTO) && x == 0) snprintf(buf, size, "auto");
+        else snprintf(buf, size, "%.0f", x);
+        break;
+    case GENBO__FIELD_DOUBLE: fmt_double(buf, size, x); break;
+    case GENBO__FIELD_BOOL: snprintf(buf, size, "%s", x != 0 ? "true" : "false"); break;
+    case GENBO__FIELD_ENUM: genbo__word_at(f->words, (int)x, buf, size); break;
+    case GENBO__FIELD_FLAGS: { /* the words of the set bits, in bit order */
+        size_t len = 0;
+        buf[0] = '\0';
+        char w[64];
+        for (int i = 0; i < 31 && len < size; i++)
+            if (((unsigned)x >> i) & 1u) {
+                genbo__word_at(f->words, i, w, sizeof w);
+                len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", w);
+            }
+        break;
     }
-    if (!p) p = "?";
-    size_t k = strcspn(p, "|");
-    if (k >= size) k = size - 1;
-    memcpy(buf, p, k);
-    buf[k] = '\0';
+    case GENBO__FIELD_U64:
+        snprintf(buf, size, "%llu",
+                 (unsigned long long)*(const uint64_t *)((const char *)base + f->offset));
+        break;
+    }
 }
 
 static void value_text(const genbo_config *c, const key_def *k, char *buf, size_t size) {
     const char *field = (const char *)c + k->offset;
+    char wbuf[256];
     switch (k->type) {
+    case K_LIB: field_text(lib_row(k), (const char *)c + k->base, buf, size); break;
+    case K_LAMBDA:
+        if (c->reward.lambda_select == GENBO_LAMBDA_GCV) snprintf(buf, size, "gcv");
+        else if (c->reward.lambda_select == GENBO_LAMBDA_KFOLD) snprintf(buf, size, "kfold");
+        else fmt_double(buf, size, c->reward.lambda);
+        break;
     case K_INT: snprintf(buf, size, "%d", *(const int *)field); break;
     case K_LONG: snprintf(buf, size, "%ld", *(const long *)field); break;
-    case K_INT_AUTO:
-        if (*(const int *)field) snprintf(buf, size, "%d", *(const int *)field);
-        else snprintf(buf, size, "auto");
-        break;
-    case K_LONG_AUTO:
-        if (*(const long *)field) snprintf(buf, size, "%ld", *(const long *)field);
-        else snprintf(buf, size, "auto");
-        break;
     case K_U64: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
     case K_DOUBLE: fmt_double(buf, size, *(const double *)field); break;
-    case K_BOOL: snprintf(buf, size, "%s", *(const int *)field ? "true" : "false"); break;
     case K_ENUM:
-        if (k->words) word_at(k->words, *(const int *)field, buf, size);
-        else snprintf(buf, size, "%s", field);
-        break;
+    case K_TASK: genbo__word_at(key_words(k, wbuf, sizeof wbuf), *(const int *)field, buf, size); break;
     default: snprintf(buf, size, "%s", field); break;
     }
 }
@@ -775,139 +864,99 @@ char *genbo_config_to_ini(const genbo_config *cfg) {
     return out;
 }
 
+/* The README's "values" column of a key (bars escaped for Markdown). */
+static void values_text(const key_def *k, char *values, size_t size) {
+    static const char *const bar = " \\| ";
+    const genbo__field *f = lib_row(k);
+    char ws[256], r[160];
+    switch (k->type) {
+    case K_LIB: genbo__field_range_text(f, bar, values, size); break;
+    case K_LAMBDA:
+        genbo__field_range_text(f, bar, r, sizeof r);
+        snprintf(values, size, "gcv%skfold%s%s", bar, bar, r);
+        break;
+    case K_INT: case K_LONG: snprintf(values, size, "integer %.0f..%.0f", k->min, k->max); break;
+    case K_U64: snprintf(values, size, "integer >= 0"); break;
+    case K_DOUBLE:
+        if (k->max >= BIG) snprintf(values, size, "number >= %g", k->min);
+        else snprintf(values, size, "number %g..%g", k->min, k->max);
+        break;
+    case K_ENUM: case K_TASK: case K_METHOD: {
+        genbo__field e = {k->name, GENBO__FIELD_ENUM, 0, 0, 0, 0, key_words(k, ws, sizeof ws)};
+        genbo__field_range_text(&e, bar, values, size);
+        break;
+    }
+    case K_STR: snprintf(values, size, "text"); break;
+    case K_PATH: snprintf(values, size, "file path"); break;
+    case K_TARGETS: snprintf(values, size, "list of pQ%smax%snumber", bar, bar); break;
+    case K_TARGET: snprintf(values, size, "pQ%smax%snumber", bar, bar); break;
+    case K_METHODS: snprintf(values, size, "list of methods"); break;
+    case K_BOUNDS: snprintf(values, size, "data%sLO:HI%slist of LO:HI or data", bar, bar); break;
+    }
+}
+
 char *genbo__config_doc_table(void) {
+    genbo_config *dflt;
+    if (genbo_config_default(&dflt)) return NULL;
     size_t cap = 32768, len = 0;
     char *out = genbo__malloc(cap);
-    if (!out) return NULL;
+    if (!out) {
+        genbo_config_free(dflt);
+        return NULL;
+    }
     len += (size_t)snprintf(out, cap, "| section | key | default | values | meaning |\n|---|---|---|---|---|\n");
     for (int i = 0; i < N_KEYS && len < cap; i++) {
         const key_def *k = &KEYS[i];
-        char values[256];
-        switch (k->type) {
-        case K_INT: case K_LONG: snprintf(values, sizeof values, "integer %.0f..%.0f", k->min, k->max); break;
-        case K_INT_AUTO: case K_LONG_AUTO:
-            snprintf(values, sizeof values, "auto \\| integer %.0f..%.0f", k->min, k->max);
-            break;
-        case K_U64: snprintf(values, sizeof values, "integer >= 0"); break;
-        case K_DOUBLE:
-            if (k->max >= BIG) snprintf(values, sizeof values, "number >= %g", k->min);
-            else snprintf(values, sizeof values, "number %g..%g", k->min, k->max);
-            break;
-        case K_BOOL: snprintf(values, sizeof values, "true/false"); break;
-        case K_ENUM: {
-            const char *w = k->words ? k->words : METHOD_WORDS;
-            size_t j = 0;
-            for (const char *p = w; *p && j + 4 < sizeof values; p++) {
-                if (*p == '|') { memcpy(values + j, " \\| ", 4); j += 4; }
-                else values[j++] = *p;
-            }
-            values[j] = '\0';
-            break;
-        }
-        case K_STR: snprintf(values, sizeof values, "text"); break;
-        case K_PATH: snprintf(values, sizeof values, "file path"); break;
-        case K_LAMBDA: snprintf(values, sizeof values, "gcv \\| kfold \\| number > 0"); break;
-        case K_TARGETS: snprintf(values, sizeof values, "list of pQ \\| max \\| number"); break;
-        case K_TARGET: snprintf(values, sizeof values, "pQ \\| max \\| number"); break;
-        case K_METHODS: snprintf(values, sizeof values, "list of methods"); break;
-        case K_BOUNDS: snprintf(values, sizeof values, "data \\| LO:HI \\| list of LO:HI or data"); break;
-        case K_WORDSET: {
-            size_t j = (size_t)snprintf(values, sizeof values, "list of ");
-            for (const char *p = k->words; *p && j + 4 < sizeof values; p++) {
-                if (*p == '|') { memcpy(values + j, " \\| ", 4); j += 4; }
-                else values[j++] = *p;
-            }
-            values[j] = '\0';
-            break;
-        }
-        }
+        char values[320], d[2 * CFG_STR];
+        values_text(k, values, sizeof values);
+        value_text(dflt, k, d, sizeof d); /* the default is what a default configuration holds */
         len += (size_t)snprintf(out + len, cap - len, "| [%s] | `%s` | `%s` | %s | %s |\n", k->section,
-                                k->name, k->dflt, values, k->doc);
+                                k->name, d, values, k->doc);
     }
+    genbo_config_free(dflt);
     return out;
 }
 
-/* ---- parameter structs for the library ----------------------------------- */
+/* ---- the table for tests (tests/test_docs.c) ----------------------------- */
+
+int genbo__config_key_count(void) { return N_KEYS; }
+
+int genbo__config_key_at(int i, genbo__config_key *out) {
+    if (i < 0 || i >= N_KEYS) return GENBO_ENOTFOUND;
+    const key_def *k = &KEYS[i];
+    out->section = k->section;
+    out->name = k->name;
+    out->lib = k->lib;
+    out->field = lib_row(k);
+    out->base = k->base;
+    return GENBO_OK;
+}
+
+/* ---- parameter structs for the library -----------------------------------
+ * The structs are members, set key by key through the table: handing one
+ * out is a copy plus the settings that come from elsewhere ([study] seed,
+ * [data] task, [diffusion] precision). */
 
 void genbo__config_task_params(const genbo_config *c, genbo_task_params *p) {
-    memset(p, 0, sizeof *p);
+    *p = c->task_params;
     p->kind = c->task == CFG_TASK_CSV ? GENBO_TASK_SUBSPACE_LINEAR : (genbo_task_kind)c->task;
-    p->D = c->D;
-    p->d = c->d;
-    p->off_ratio = c->off_ratio;
-    p->noise_sd = c->noise_sd;
-    p->seq_len = c->seq_len;
-    p->seq_dim = c->seq_dim;
-    p->lengthscale = c->lengthscale;
     p->seed = c->seed;
-    p->manifold_dim = c->manifold_dim;
 }
 
 void genbo__config_reward_params(const genbo_config *c, genbo_reward_params *p) {
-    memset(p, 0, sizeof *p);
-    p->kind = (genbo_reward_kind)c->reward_model;
-    if (!strcmp(c->lambda, "gcv")) {
-        p->lambda_select = GENBO_LAMBDA_GCV;
-    } else if (!strcmp(c->lambda, "kfold")) {
-        p->lambda_select = GENBO_LAMBDA_KFOLD;
-    } else {
-        p->lambda_select = GENBO_LAMBDA_FIXED;
-        p->lambda = strtod(c->lambda, NULL);
-    }
-    p->kfold = c->kfold;
-    p->kernel = (genbo_kernel)c->kernel;
-    p->ard = c->ard;
-    p->max_evals = c->max_evals;
-    p->restarts = c->restarts;
+    *p = c->reward;
     p->seed = c->seed;
 }
 
 void genbo__config_diffusion_params(const genbo_config *c, genbo_diffusion_params *p) {
-    memset(p, 0, sizeof *p);
-    p->width = c->width;
-    p->depth = c->depth;
-    p->t_embed = c->t_embed;
-    p->y_embed = c->y_embed;
-    p->schedule = (genbo_schedule)c->schedule;
-    p->t0 = c->t0;
-    p->T = c->T;
-    p->time_sampling = (genbo_time_sampling)c->time_sampling;
-    p->steps = c->steps;
-    p->batch = c->batch;
-    p->lr = c->lr;
-    p->weight_decay = c->weight_decay;
-    p->clip = c->clip;
-    p->warmup = c->warmup;
-    p->ema = c->ema;
-    p->p_uncond = c->p_uncond;
+    *p = c->diffusion;
     p->seed = c->seed;
-    p->max_steps = c->max_steps;
-    p->max_seconds = c->max_seconds;
-    p->val_fraction = c->val_fraction;
-    p->eval_every = c->eval_every;
-    p->patience = c->patience;
-    p->tol = c->tol;
-    p->checkpoint_seconds = c->checkpoint_seconds;
-    p->precision = (genbo_precision)c->precision;
 }
 
-void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) {
-    memset(s, 0, sizeof *s);
-    s->oversample = c->oversample;
-    s->kappa = c->kappa;
-    s->min_distance = c->min_distance;
-    s->sources = (unsigned)c->sources; /* word i of guided|edit|reweighted = bit i = GENBO__SOURCE_* */
-    s->edit_noise = c->edit_noise;
-}
+void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s) { *s = c->select; }
 
 void genbo__config_sample_params(const genbo_config *c, genbo_sample_params *p) {
-    memset(p, 0, sizeof *p);
-    p->sampler = (genbo_sampler)c->sampler;
-    p->steps = c->sample_steps;
-    p->conditional = 1;
-    p->cfg_weight = c->cfg_weight;
-    p->grad_mode = (genbo_gradient_guidance)c->grad_mode;
-    p->grad_eta = c->grad_eta;
+    *p = c->sample;
     p->seed = c->seed;
-    p->precision = (genbo_precision)c->precision;
+    p->precision = c->diffusion.precision;
 }

@@ -1,6 +1,8 @@
 /* config.h - the resolved study configuration (what genbo_config points
- * to). Every key of the study file is a field here; studies/config_keys.c
- * lists them with their types, ranges, defaults and documentation. */
+ * to). The library's own parameter structs are members: every study-file
+ * key is bound to the field it sets (studies/config.c lists the keys; the
+ * ranges are the owners' tables, core/fields.h; the defaults are the
+ * owners' *_default functions). Study-level settings are plain fields. */
 #ifndef GENBO_STUDIES_CONFIG_H
 #define GENBO_STUDIES_CONFIG_H
 
@@ -13,6 +15,7 @@
 #define CFG_STR 512
 #define CFG_MAX_TARGETS 16
 #define CFG_MAX_METHODS 16
+#define CFG_MAX_KEYS 160 /* study-file keys (a static assertion in config.c) */
 
 /* [data] task: the three synthetic tasks of genbo_task_kind, or CSV files. */
 enum { CFG_TASK_CSV = 4 }; /* after the genbo_task_kind values */
@@ -41,31 +44,16 @@ struct genbo_config {
 
     /* [data] */
     int task; /* genbo_task_kind or CFG_TASK_CSV */
-    int D, d;
-    double off_ratio, noise_sd;
-    int seq_len, seq_dim;
-    int manifold_dim;
-    double lengthscale;
+    genbo_task_params task_params; /* D, d, ...; kind and seed come from task, seed */
     long n_label, n_unlabel;
     char labelled[CFG_STR], pool[CFG_STR], reward_column[128];
 
-    /* [reward] */
-    int reward_model; /* genbo_reward_kind */
-    char lambda[64];  /* "gcv", "kfold" or a number (validated) */
-    int kfold;
-    int kernel, ard, max_evals, restarts;
+    /* [reward] (seed comes from [study] seed) */
+    genbo_reward_params reward;
 
-    /* [diffusion] */
-    int width, depth, t_embed, y_embed;
-    long steps;
-    int batch;
-    double lr, weight_decay, clip, warmup, ema, p_uncond, t0, T;
-    int schedule, time_sampling;
-    long max_steps, eval_every; /* steps = 0 (auto): budget; validation interval */
-    int patience;
-    double max_seconds, val_fraction, tol, checkpoint_seconds;
+    /* [diffusion] (seed from [study]; precision also sets sample.precision) */
+    genbo_diffusion_params diffusion;
     double reweight_percentile;
-    int precision; /* genbo_precision: auto | fp32 | bf16 */
 
     /* [generate] */
     char targets_text[CFG_STR];
@@ -75,15 +63,9 @@ struct genbo_config {
     char methods_text[CFG_STR];
     char methods[CFG_MAX_METHODS][32];
     int n_methods;
-    int sampler, sample_steps;
-    double cfg_weight;
-    int grad_mode;
-    double grad_eta;
-    int oversample;            /* genbo: candidates per returned design */
-    double kappa, min_distance; /* genbo: pessimism, diversity */
-    char sources_text[96];
-    int sources;               /* genbo: bit i = word i of guided|edit|reweighted */
-    double edit_noise;
+    genbo_sample_params sample;   /* sampler, steps, cfg_weight, grad_mode, grad_eta */
+    genbo__select_settings select; /* the genbo method: oversample, kappa, min_distance,
+                                      sources, edit_noise */
 
     /* [evaluate] */
     int evaluator;
@@ -106,7 +88,7 @@ struct genbo_config {
     char simplex[CFG_STR]; /* "none", "all" or column names */
 
     /* Source line of every key (0 = default or set by code), by key index. */
-    int line[128];
+    int line[CFG_MAX_KEYS];
 };
 
 /* Parse a target spec ("p90", "max", "2.5"): 0 or GENBO_EINVAL with the
@@ -139,6 +121,19 @@ void genbo__config_task_params(const genbo_config *c, genbo_task_params *p);
 /* The genbo method's oversampling and selection ([generate] oversample,
  * kappa, min_distance, sources, edit_noise). */
 void genbo__config_select_settings(const genbo_config *c, genbo__select_settings *s);
+
+/* The key table, for tests: key i's section and name and, for a key bound
+ * to a library field, the owner's table, the field's row and the offset of
+ * the owner's struct in struct genbo_config (lib = field = NULL for a
+ * study-level key). GENBO_ENOTFOUND past the end. */
+typedef struct genbo__config_key {
+    const char *section, *name;
+    const struct genbo__fields *lib;
+    const struct genbo__field *field;
+    size_t base;
+} genbo__config_key;
+int genbo__config_key_count(void);
+int genbo__config_key_at(int i, genbo__config_key *out);
 
 /* Documentation of every key as a Markdown table (for docs/studies.md;
  * malloc'ed). */

@@ -95,6 +95,8 @@ static int build_trust(const genbo_config *c, study_data *d) {
 
 int genbo__study_load_data(genbo_study *s) {
     if (s->have_data) return GENBO_OK;
+    if (s->shared_db)
+        return genbo__fail(GENBO_ESTATE, "study '%s' is open for reading only: its data are not loaded", s->name);
     const genbo_config *c = s->cfg;
     study_data d;
     memset(&d, 0, sizeof d);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/fields.h"
 #include "optimizer/metrics.h"
 #include "optimizer/reweight.h"
 #include "studies/store.h"
@@ -101,12 +102,14 @@ static int step_data(genbo_study *s, int64_t run_id) {
         return rc;
     }
     char source[CFG_STR + 16];
-    static const char *const task_names[] = {"subspace_linear", "subspace_quadratic", "gp_sequence",
-                                                 "curved_manifold"};
     rc = genbo__store_begin(s->db);
     if (rc) return rc;
     if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);
-    else snprintf(source, sizeof source, "task:%s", task_names[c->task]);
+    else {
+        char task[64]; /* the task's name from its one list (datasets/tasks.c) */
+        genbo__word_at(genbo__field_named(&genbo__task_fields, "kind")->words, c->task, task, sizeof task);
+        snprintf(source, sizeof source, "task:%s", task);
+    }
     rc = insert_dataset(s, run_id, "labelled", source, d->labelled);
     if (!rc && d->pool) {
         if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->pool);
@@ -270,7 +273,7 @@ static int needs_reweighted(const genbo_config *c) {
         rw |= !strcmp(c->methods[i], "reweighted");
         gb |= !strcmp(c->methods[i], "genbo");
     }
-    return rw || (gb && (c->sources & GENBO__SOURCE_REWEIGHTED));
+    return rw || (gb && (c->select.sources & GENBO__SOURCE_REWEIGHTED));
 }
 
 /* DDOM: the same network and settings as the main model, trained from

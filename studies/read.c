@@ -39,7 +39,9 @@ static void col_text(sqlite3_stmt *st, int col, char *buf, size_t size) {
     snprintf(buf, size, "%s", t ? t : "");
 }
 
-static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
+/* sql binds ?1 = the study; a page also ?2 = after_id and ?3 = limit. */
+static int read_list(genbo_study *s, const char *sql, int64_t after_id, int64_t limit,
+                     genbo_trial_list **out) {
     *out = NULL;
     /* 0 when the study's data never loaded (a run that failed on its
      * files): the trials are still listed, without designs. */
@@ -54,6 +56,10 @@ static int read_list(genbo_study *s, const char *sql, genbo_trial_list **out) {
         return rc;
     }
     sqlite3_bind_int64(st, 1, s->id);
+    if (sqlite3_bind_parameter_count(st) >= 3) {
+        sqlite3_bind_int64(st, 2, after_id);
+        sqlite3_bind_int64(st, 3, limit);
+    }
     size_t cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -109,7 +115,15 @@ int genbo_study_trials(genbo_study *s, int phase, genbo_trial_list **out) {
     if (!s || !out) return genbo__fail(GENBO_EINVAL, "genbo_study_trials: NULL argument");
     char sql[1024];
     snprintf(sql, sizeof sql, "%s%sORDER BY t.id", TRIAL_COLS, phase_sql(phase));
-    return read_list(s, sql, out);
+    return read_list(s, sql, 0, 0, out);
+}
+
+int genbo_study_trials_page(genbo_study *s, int phase, int64_t after_id, size_t limit,
+                            genbo_trial_list **out) {
+    if (!s || !out) return genbo__fail(GENBO_EINVAL, "genbo_study_trials_page: NULL argument");
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s%sAND t.id > ?2 ORDER BY t.id LIMIT ?3", TRIAL_COLS, phase_sql(phase));
+    return read_list(s, sql, after_id, limit && limit < (size_t)INT64_MAX ? (int64_t)limit : INT64_MAX, out);
 }
 
 int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out) {
@@ -117,7 +131,7 @@ int genbo_study_best_trial(genbo_study *s, int phase, genbo_trial_list **out) {
     char sql[1024];
     snprintf(sql, sizeof sql, "%s%sAND t.state = 'told' ORDER BY o.value DESC, t.id LIMIT 1",
              TRIAL_COLS, phase_sql(phase));
-    return read_list(s, sql, out);
+    return read_list(s, sql, 0, 0, out);
 }
 
 size_t genbo_trial_list_size(const genbo_trial_list *l) { return l ? l->n : 0; }

@@ -269,12 +269,16 @@ int genbo__store_open(const char *path, int mode, sqlite3 **out) {
         if (!rc && mode == GENBO__STORE_CREATE) rc = migrate(db, path);
     } else if (!rc) {
         rc = genbo__store_int(db, "PRAGMA user_version", 0, 0, &version);
-        if (!rc && version != genbo__n_migrations)
+        /* Version 0: not a genbo database at all (another program's file,
+         * an empty one); this is the one test of what a genbo database is. */
+        if (!rc && version == 0)
+            rc = genbo__fail(GENBO_EFORMAT, "%s: not a genbo study database (schema version 0, this "
+                             "genbo reads version %d)", path, genbo__n_migrations);
+        else if (!rc && version != genbo__n_migrations)
             rc = genbo__fail(version > genbo__n_migrations ? GENBO_EVERSION : GENBO_EFORMAT,
                              "%s: database schema version %lld, this genbo reads version %d%s",
                              path, (long long)version, genbo__n_migrations,
-                             version == 0 ? " (not a genbo database?)"
-                             : version < genbo__n_migrations
+                             version < genbo__n_migrations
                                  ? " (genbo run upgrades it)"
                                  : "");
         if (!rc) rc = genbo__store_exec(db, "PRAGMA query_only = ON");

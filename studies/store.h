@@ -27,6 +27,8 @@ int genbo__store_open(const char *path, int mode, sqlite3 **out);
  * the busy timeout; the error is GENBO_ENOTFOUND with the message set. */
 int genbo__sqlite_open_read(const char *path, int extra_flags, sqlite3 **out);
 void genbo__store_close(sqlite3 *db);
+/* The connection of a genbo_db (db.c), for tests that check it is read-only. */
+sqlite3 *genbo__db_connection(genbo_db *d);
 
 /* BEGIN IMMEDIATE (takes the write lock now, so a transaction never fails
  * half-way on a lock), retried with back-off while another writer holds it. */

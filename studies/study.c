@@ -139,7 +139,7 @@ void genbo_study_close(genbo_study *s) {
     genbo__study_models_free(&s->models);
     genbo__study_names_free(s);
     genbo__study_data_free(&s->data);
-    genbo__store_close(s->db);
+    if (!s->shared_db) genbo__store_close(s->db);
     genbo_config_free(s->cfg);
     free(s->cfg_text);
     free(s->db_path);
@@ -151,7 +151,7 @@ size_t genbo_study_dim(const genbo_study *s) {
     if (s->have_data) return s->data.dim;
     int64_t dim = 0;
     if (genbo__store_int(s->db, "SELECT dim FROM studies WHERE id = ?", s->id, 0, &dim)) return 0;
-    if (dim > 0) return (size_t)dim;
+    if (dim > 0 || s->shared_db) return dim > 0 ? (size_t)dim : 0;
     /* Not recorded yet (no run so far): load the data to find out. The
      * handle caches them, which does not change what it represents. */
     genbo_study *mut = (genbo_study *)s;

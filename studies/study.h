@@ -51,7 +51,12 @@ struct genbo_study {
     void *progress_ctx;
     char **names; /* feature names, loaded on first use (read.c) */
     size_t n_names;
+    int shared_db;  /* opened by genbo_db_study: db belongs to the genbo_db; never loads data */
+    int cfg_broken; /* the stored configuration did not parse: cfg holds the defaults */
 };
+
+/* Every study's genbo_study_summary (catalog.c), on an open connection. */
+int genbo__studies_list(sqlite3 *db, genbo_study_summary **out, size_t *n);
 
 /* Seeds for every random step derive from the study seed and a few labels
  * (splitmix64 mixing), so steps are reproducible and independent. */

@@ -42,9 +42,9 @@ TestSuite(config, .init = make_dir);
 Test(config, defaults_round_trip_through_ini_text) {
     genbo_config *c;
     cr_assert_eq(genbo_config_default(&c), GENBO_OK);
-    cr_assert_eq(c->D, 64);
-    cr_assert_eq(c->steps, GENBO_STEPS_AUTO);
-    cr_assert_eq(c->width, 0); /* auto */
+    cr_assert_eq(c->task_params.D, 64);
+    cr_assert_eq(c->diffusion.steps, GENBO_STEPS_AUTO);
+    cr_assert_eq(c->diffusion.width, 0); /* auto */
     cr_assert_eq(c->n_targets, 3);
     cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
     cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
@@ -74,9 +74,9 @@ Test(config, file_values_are_read_and_typed) {
     cr_assert_eq(rc, GENBO_OK, "%s", msg);
     cr_assert_str_eq(c->name, "demo");
     cr_assert_eq(c->seed, 7);
-    cr_assert_eq(c->D, 32);
-    cr_assert_eq(c->d, 4);
-    cr_assert_float_eq(c->noise_sd, 0.25, 1e-15);
+    cr_assert_eq(c->task_params.D, 32);
+    cr_assert_eq(c->task_params.d, 4);
+    cr_assert_float_eq(c->task_params.noise_sd, 0.25, 1e-15);
     cr_assert_eq(c->n_targets, 3);
     cr_assert_eq(c->targets[2].kind, TARGET_ABSOLUTE);
     cr_assert_float_eq(c->targets[2].value, 2.5, 1e-15);
@@ -87,7 +87,7 @@ Test(config, file_values_are_read_and_typed) {
     genbo__config_reward_params(c, &rp);
     cr_assert_eq(rp.lambda_select, GENBO_LAMBDA_FIXED);
     cr_assert_float_eq(rp.lambda, 0.5, 1e-15);
-    cr_assert_eq(c->ard, 1);
+    cr_assert_eq(c->reward.ard, 1);
     genbo_config_free(c);
 }
 
@@ -173,12 +173,12 @@ Test(config, set_validates_and_keeps_old_value_on_error) {
     genbo_config *c;
     cr_assert_eq(genbo_config_default(&c), GENBO_OK);
     cr_assert_eq(genbo_config_set(c, "diffusion", "steps", "250"), GENBO_OK);
-    cr_assert_eq(c->steps, 250);
+    cr_assert_eq(c->diffusion.steps, 250);
     cr_assert_eq(genbo_config_set(c, "diffusion", "steps", "-3"), GENBO_EINVAL);
     cr_assert_str_eq(genbo_errmsg(), "[diffusion] steps: -3 is out of range (between 1 and 1000000000)");
-    cr_assert_eq(c->steps, 250);
+    cr_assert_eq(c->diffusion.steps, 250);
     cr_assert_eq(genbo_config_set(c, "data", "d", "100"), GENBO_EINVAL); /* > D = 64 */
-    cr_assert_eq(c->d, 16);
+    cr_assert_eq(c->task_params.d, 16);
     cr_assert_eq(genbo_config_set(c, "nosuch", "x", "1"), GENBO_EINVAL);
     genbo_config_free(c);
 }
@@ -195,9 +195,9 @@ Test(config, long_lines_are_one_line) {
     cr_assert_eq(load_text(text, msg, sizeof msg, &c), GENBO_OK, "%s", msg);
     genbo_config *dflt;
     cr_assert_eq(genbo_config_default(&dflt), GENBO_OK);
-    cr_assert_eq(c->steps, dflt->steps, "the comment's tail set steps = %ld", (long)c->steps);
+    cr_assert_eq(c->diffusion.steps, dflt->diffusion.steps, "the comment's tail set steps = %ld", (long)c->diffusion.steps);
     genbo_config_free(dflt);
-    cr_assert_eq(c->batch, 64);
+    cr_assert_eq(c->diffusion.batch, 64);
     genbo_config_free(c);
     /* a long value reads back whole, and the resolved text reloads equal */
     char cmd[400];
@@ -218,7 +218,7 @@ Test(config, long_lines_are_one_line) {
     genbo_config_free(c);
     /* BOM and CRLF */
     cr_assert_eq(load_text("\xEF\xBB\xBF[diffusion]\r\nsteps = 12\r\n", msg, sizeof msg, &c), GENBO_OK, "%s", msg);
-    cr_assert_eq(c->steps, 12);
+    cr_assert_eq(c->diffusion.steps, 12);
     genbo_config_free(c);
     /* a NUL byte names its line */
     const char *path = write_file("nul.ini", "");

@@ -76,7 +76,7 @@ static void make_fixture(void) {
     genbo__store_close(db);
 }
 
-static cJSON *study_doc(sqlite3 *db, const char *name) {
+static cJSON *study_doc(genbo_db *db, const char *name) {
     cJSON *doc = NULL;
     int rc = dashboard_study_json(db, name, &doc);
     cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
@@ -101,7 +101,8 @@ static const char *str(const cJSON *obj, const char *key) {
 }
 
 /* Every metrics row of the document equals its database row exactly. */
-static void check_metrics_equal_db(sqlite3 *db, const cJSON *doc, int n_rows) {
+static void check_metrics_equal_db(genbo_db *gdb, const cJSON *doc, int n_rows) {
+    sqlite3 *db = genbo__db_connection(gdb);
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "metrics");
     cr_assert_eq(cJSON_GetArraySize(rows), n_rows);
     static const char *const cols[] = {"target", "subopt", "mean_true", "mean_pred",
@@ -135,16 +136,16 @@ static void check_metrics_equal_db(sqlite3 *db, const cJSON *doc, int n_rows) {
     sqlite3_finalize(st);
 }
 
-static sqlite3 *open_fixture(void) {
+static genbo_db *open_fixture(void) {
     make_fixture();
-    sqlite3 *db = NULL;
+    genbo_db *db = NULL;
     int rc = dashboard_db_open(db_path, &db);
     cr_assert_eq(rc, GENBO_OK, "%s", genbo_errmsg());
     return db;
 }
 
 Test(dashboard, study_document_equals_database_rows) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     cJSON *doc = study_doc(db, "alpha");
     const cJSON *study = cJSON_GetObjectItemCaseSensitive(doc, "study");
     cr_assert_str_eq(str(study, "name"), "alpha");
@@ -184,11 +185,11 @@ Test(dashboard, study_document_equals_database_rows) {
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool")), 1);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rs, "pool_true")), 1);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     cJSON *doc = study_doc(db, "alpha");
     const cJSON *summary = cJSON_GetObjectItemCaseSensitive(doc, "summary");
     /* (genbo, max), (genbo, p90), (random, p90); round 1 is left out */
@@ -212,7 +213,7 @@ Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
     cr_assert_str_eq(str(g90, "subopt_kind"), "true");
     /* exactly SQLite's own avg() */
     sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db,
+    sqlite3_prepare_v2(genbo__db_connection(db),
                        "SELECT avg(subopt), avg(diversity), min(support_distance) FROM metrics"
                        " WHERE round = 0 AND method = 'genbo' AND target_label = 'p90'",
                        -1, &st, NULL);
@@ -224,11 +225,11 @@ Test(dashboard, summary_is_mean_min_max_over_runs_of_round_zero) {
     cr_assert_eq(num(g90, "support_distance_min"), sqlite3_column_double(st, 2));
     sqlite3_finalize(st);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, printed_json_round_trips_and_cannot_close_a_script) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     cJSON *doc = NULL;
     cr_assert_eq(dashboard_report_json(db, "fixture.db", NULL, &doc), GENBO_OK, "%s",
                  genbo_errmsg());
@@ -260,11 +261,11 @@ Test(dashboard, printed_json_round_trips_and_cannot_close_a_script) {
     free(text);
     cJSON_Delete(back);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, report_can_be_limited_to_one_study) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     cJSON *doc = NULL;
     cr_assert_eq(dashboard_report_json(db, "x", "beta", &doc), GENBO_OK);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "studies")), 1);
@@ -285,11 +286,11 @@ Test(dashboard, report_can_be_limited_to_one_study) {
     cr_assert_eq(num(a, "failed"), 1);
     cr_assert_eq(num(a, "runs"), 2);
     cJSON_Delete(list);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, data_version_changes_when_another_connection_commits) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     long long v0 = -1, v1 = -1, v2 = -1;
     cr_assert_eq(dashboard_data_version(db, &v0), GENBO_OK);
     cJSON *doc = study_doc(db, "alpha");
@@ -308,11 +309,11 @@ Test(dashboard, data_version_changes_when_another_connection_commits) {
     cr_assert_eq(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "trials"), 2), "value"),
                  2.5);
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, unknown_study_is_an_error_naming_it) {
-    sqlite3 *db = open_fixture();
+    genbo_db *db = open_fixture();
     cJSON *doc = (cJSON *)1;
     cr_assert_eq(dashboard_study_json(db, "gamma", &doc), GENBO_ENOTFOUND);
     cr_assert_null(doc);
@@ -323,16 +324,16 @@ Test(dashboard, unknown_study_is_an_error_naming_it) {
     /* the connection is still usable after the failed transactions */
     doc = study_doc(db, "beta");
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(db);
 }
 
 Test(dashboard, connection_is_read_only_and_checks_the_schema) {
-    sqlite3 *db = open_fixture();
-    cr_assert_neq(sqlite3_exec(db, "DELETE FROM trials", NULL, NULL, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_db_readonly(db, "main"), 1);
-    sqlite3_close(db);
+    genbo_db *db = open_fixture();
+    cr_assert_neq(sqlite3_exec(genbo__db_connection(db), "DELETE FROM trials", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_db_readonly(genbo__db_connection(db), "main"), 1);
+    genbo_db_close(db);
 
-    sqlite3 *bad = (sqlite3 *)1;
+    genbo_db *bad = (genbo_db *)1;
     cr_assert_eq(dashboard_db_open(GENBO_BINARY_DIR "/no/such/dir/x.db", &bad), GENBO_EIO);
     cr_assert_null(bad);
     cr_assert(strstr(genbo_errmsg(), "no/such/dir/x.db") != NULL, "%s", genbo_errmsg());
@@ -376,13 +377,14 @@ Test(dashboard, a_real_run_is_carried_row_for_row, .timeout = 120) {
     genbo_study_close(s);
     genbo_config_free(cfg);
 
-    sqlite3 *db = NULL;
-    cr_assert_eq(dashboard_db_open(path, &db), GENBO_OK, "%s", genbo_errmsg());
-    cJSON *doc = study_doc(db, "tiny");
+    genbo_db *gdb = NULL;
+    cr_assert_eq(dashboard_db_open(path, &gdb), GENBO_OK, "%s", genbo_errmsg());
+    sqlite3 *db = genbo__db_connection(gdb);
+    cJSON *doc = study_doc(gdb, "tiny");
     long long n_metrics = count(db, "SELECT count(*) FROM metrics");
     /* 2 targets x 4 methods in round 0, then 2 design-loop rounds */
     cr_assert_eq(n_metrics, 2 * 4 + 2);
-    check_metrics_equal_db(db, doc, (int)n_metrics);
+    check_metrics_equal_db(gdb, doc, (int)n_metrics);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "summary")),
                  count(db, "SELECT count(*) FROM (SELECT DISTINCT method, target_label FROM metrics"
                            " WHERE round = 0)"));
@@ -404,7 +406,7 @@ Test(dashboard, a_real_run_is_carried_row_for_row, .timeout = 120) {
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "targets")),
                  count(db, "SELECT count(*) FROM targets"));
     cJSON_Delete(doc);
-    sqlite3_close(db);
+    genbo_db_close(gdb);
     static const char *const files[] = {"tiny.ini", "tiny.db", "tiny.db-wal", "tiny.db-shm"};
     for (int i = 0; i < 4; i++) remove(fixture_path(files[i]));
     remove(fixture_dir);

@@ -4,6 +4,7 @@
  * no bf16. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,4 +197,66 @@ Test(diffusion_bf16, precision_setting_resolves_or_fails_clearly) {
     genbo_get_blas_info(&bi);
     cr_assert_eq(bi.bf16, bf);
     cr_assert_str_eq(bi.dnnl_isa, dm_isa_name());
+}
+
+/* A CPU without native bf16, reproduced on any CPU: oneDNN reads
+ * ONEDNN_MAX_CPU_ISA once, at its first use, so the test caps it before
+ * anything touches oneDNN (each Criterion test is a fresh process). ctest
+ * also runs this whole file under the cap (test_diffusion_bf16_no_native),
+ * where every other test takes its no-bf16 branch or skips. */
+Test(diffusion_bf16_fallback, capped_isa_falls_back_to_fp32_and_says_so) {
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 0); /* keep a cap set by ctest */
+    cr_assert_eq(dm_bf16_available(), 0, "oneDNN ISA %s", dm_isa_name());
+    cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_AUTO), GENBO_PRECISION_FP32);
+    cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_BF16), -1);
+    cr_assert(strstr(genbo_errmsg(), "no native bf16") && strstr(genbo_errmsg(), dm_isa_name()),
+              "%s", genbo_errmsg());
+    genbo_blas_info bi;
+    genbo_get_blas_info(&bi);
+    cr_assert_eq(bi.bf16, 0);
+    cr_assert_str_neq(bi.dnnl_isa, "avx512_core_amx");
+    /* auto trains in fp32; bf16 is refused with the reason, nothing trained */
+    enum { N = 200, D = 3 };
+    double X[N * D], y[N];
+    genbo_rng r;
+    genbo__rng_seed(&r, 3, 0);
+    for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&r);
+    for (int i = 0; i < N; i++) y[i] = X[i * D];
+    genbo_diffusion_params p;
+    genbo_diffusion_params_default(&p);
+    p.width = 32, p.depth = 1, p.t_embed = 8, p.y_embed = 8, p.steps = 20, p.batch = 32;
+    genbo_diffusion *m = NULL;
+    cr_assert_eq(genbo_diffusion_train(&p, N, D, X, y, &m), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_diffusion_precision(m), GENBO_PRECISION_FP32);
+    cr_assert(strstr(genbo_diffusion_describe(m), "fp32"), "%s", genbo_diffusion_describe(m));
+    genbo_diffusion *m2 = NULL;
+    p.precision = GENBO_PRECISION_BF16;
+    cr_assert_eq(genbo_diffusion_train(&p, N, D, X, y, &m2), GENBO_EINVAL);
+    cr_assert_null(m2);
+    cr_assert(strstr(genbo_errmsg(), "bf16"), "%s", genbo_errmsg());
+    double out[4 * D];
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    sp.steps = 5;
+    sp.precision = GENBO_PRECISION_BF16;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0.5, 4, out), GENBO_EINVAL);
+    cr_assert(strstr(genbo_errmsg(), "no native bf16"), "%s", genbo_errmsg());
+    /* a model marked bf16 (trained where bf16 ran) samples in fp32 under auto */
+    m->precision = GENBO_PRECISION_BF16;
+    sp.precision = GENBO_PRECISION_AUTO;
+    cr_assert_eq(genbo_diffusion_sample(m, &sp, 0.5, 4, out), GENBO_OK, "%s", genbo_errmsg());
+    for (int q = 0; q < 4 * D; q++) cr_assert(isfinite(out[q]));
+    genbo_diffusion_free(m);
+    /* genbo info says what auto picks and why */
+    const char *cli = getenv("GENBO_CLI");
+    if (cli) {
+        char cmd[1024], line[256], all[4096] = "";
+        snprintf(cmd, sizeof cmd, "'%s' info", cli);
+        FILE *f = popen(cmd, "r");
+        cr_assert_not_null(f);
+        while (fgets(line, sizeof line, f)) strncat(all, line, sizeof all - strlen(all) - 1);
+        cr_assert_eq(pclose(f), 0);
+        cr_assert(strstr(all, "precision auto: fp32 (no native bf16"), "%s", all);
+        cr_assert(strstr(all, "bf16 unavailable"), "%s", all);
+    }
 }

@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "pg_fixture.h"
-#include "core/core.h"
+#include "tests/support/support.h"
 #include "genbo.h"
 
 static const char *const WORKER_STUDY =
@@ -210,10 +210,10 @@ Test(pg_workers, eight_workers_200_pairs_every_row_counted) {
     const char *url = pg_db("workers8");
     create_trained(url, "w8");
     pid_t pids[W];
-    double t0 = genbo__now();
+    double t0 = genbo__support_now();
     spawn_workers(url, "w8", W, P, pids);
     cr_assert_eq(wait_workers(W, pids), 0, "a worker failed (its error is above)");
-    fprintf(stderr, "w8: %d pairs in %.1f s\n", W * P, genbo__now() - t0);
+    fprintf(stderr, "w8: %d pairs in %.1f s\n", W * P, genbo__support_now() - t0);
     check_rows("workers8", "w8", W, P, 0);
 }
 

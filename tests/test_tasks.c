@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "datasets/tasks.h"
+#include "tests/support/task_view.h"
 #include "genbo.h"
 
 static genbo_task *make_task(genbo_task_kind kind, int D, int d, double off, uint64_t seed) {

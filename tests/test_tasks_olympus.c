@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "datasets/olympus.h"
+#include "tests/support/olympus.h"
 
 #define OLYMPUS_DIR GENBO_SHARED_DIR "/datasets/olympus"
 

@@ -11,8 +11,8 @@
 #include "genbo.h"
 #include "studies/store.h"
 
-static sqlite3 *fixture(void) {
-    static sqlite3 *db = NULL;
+static genbo_db *fixture(void) {
+    static genbo_db *db = NULL;
     if (db) return db;
     char path[128];
     snprintf(path, sizeof path, "/tmp/genbo_fuzz_router_%d.db", (int)getpid());
@@ -48,7 +48,7 @@ static void decode(char *s) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 4096) return 0;
-    sqlite3 *db = fixture();
+    genbo_db *db = fixture();
     char *req = malloc(size + 1);
     memcpy(req, data, size);
     req[size] = '\0';

@@ -7,7 +7,7 @@
 
 #include "core/core.h"
 #include "datasets/dataset.h"
-#include "datasets/olympus.h"
+#include "tests/support/olympus.h"
 
 static const struct {
     const char *stem, *objective;

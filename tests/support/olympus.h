@@ -1,5 +1,5 @@
-/* olympus.h - the offline protocol for the Olympus data sets (internal,
- * used by the benchmarks and the optimizer; see
+/* olympus.h - the offline protocol for the Olympus data sets (support
+ * library of the tests and benchmarks, not part of libgenbo; see
  * ../shared/datasets/README.md and docs/datasets.md).
  *
  *   reward   = the objective, negated where the goal is to minimise;
