@@ -24,15 +24,22 @@
  *
  * usage: bench_designs [--cases a,b,...] [--seeds K] [--out PREFIX]
  *                      [--first-seed S] [--shared DIR] [--threads N] [--quick]
- *                      [--reweighted]
+ *                      [--reweighted] [--models DIR]
  *                      [--set section.key=value]...
  *                      [--variant LABEL:section.key=value,...]... [--label TEXT]
  * --set changes a study key for every case (e.g. --set diffusion.steps=4000
  * for the fixed-budget training); --variant runs the genbo method again
  * with other [generate] keys on the same trained models (ablations of
- * guidance and selection). Cases run seed-major (every case gets seed 1
+ * guidance and selection; `+` in a value stands for `,`, e.g.
+ * sources=guided+pool). Cases run seed-major (every case gets seed 1
  * before any gets seed 2); PREFIX.md and PREFIX.json are rewritten after
- * every (case, seed). */
+ * every (case, seed).
+ * --models DIR keeps every trained diffusion model (and its training
+ * report and curve) in DIR, keyed by case, seed and a hash of the study
+ * keys that shape training ([study], [data], [reward], [diffusion]); a
+ * rerun with the same key loads it instead of training again, so method
+ * changes can be measured on the same models (the table's training time
+ * and steps are those of the run that trained it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +71,93 @@ static const char *SETS[MAX_SETS][2]; /* --set: "section.key", "value" */
 static int n_sets;
 static int quick;
 static int with_reweighted; /* --reweighted: also the DDOM method (a second training) */
+static const char *models_dir; /* --models DIR: cache of trained diffusion models */
+
+/* FNV-1a of the lines of the resolved configuration outside [generate],
+ * [constraints], [evaluate] and [loop] (keys that do not shape training). */
+static uint64_t training_key(const genbo_config *c) {
+    char *ini = genbo_config_to_ini(c);
+    uint64_t h = 1469598103934665603ULL;
+    int keep = 1;
+    for (char *line = strtok(ini, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '[')
+            keep = strncmp(line, "[generate]", 10) && strncmp(line, "[constraints]", 13) &&
+                   strncmp(line, "[evaluate]", 10) && strncmp(line, "[loop]", 6);
+        if (!keep) continue;
+        for (const char *q = line; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+        h = (h ^ '\n') * 1099511628211ULL;
+    }
+    free(ini);
+    return h;
+}
+
+/* The training curve (every validation), for the cache's sidecar. */
+typedef struct curve {
+    long step[4096];
+    double val[4096], lr[4096];
+    int n;
+} curve;
+static int on_eval(void *ctx, const genbo_train_point *pt) {
+    curve *c = ctx;
+    if (c->n < 4096) {
+        c->step[c->n] = pt->step, c->val[c->n] = pt->val_loss, c->lr[c->n] = pt->lr;
+        c->n++;
+    }
+    return 0;
+}
+
+/* Train (or load from --models) one diffusion model; *secs and *rep are
+ * the training's (from the sidecar when loaded). */
+static genbo_diffusion *train_cached(const char *name, uint64_t seed, const char *tag,
+                                     const genbo_config *cfg, genbo_diffusion_params *dp,
+                                     size_t np, size_t D, const double *PX, const double *yhat,
+                                     double *secs, genbo_train_report *rep) {
+    char base[1400], path[1500];
+    snprintf(base, sizeof base, "%s/%s-s%llu-%s-%016llx", models_dir ? models_dir : ".", name,
+             (unsigned long long)seed, tag, (unsigned long long)training_key(cfg));
+    genbo_diffusion *dm = NULL;
+    memset(rep, 0, sizeof *rep);
+    if (models_dir) {
+        FILE *f;
+        snprintf(path, sizeof path, "%s.txt", base);
+        if ((f = fopen(path, "r"))) {
+            int stop = 0;
+            int ok = fscanf(f, "train_s %lf steps %ld best_step %ld val %lf stop %d width %d batch %d",
+                            secs, &rep->steps, &rep->best_step, &rep->best_val_loss, &stop,
+                            &rep->width, &rep->batch) == 7;
+            fclose(f);
+            rep->stop = (genbo_train_stop)stop;
+            snprintf(path, sizeof path, "%s.gd", base);
+            if (ok && genbo_diffusion_load(path, &dm) == GENBO_OK) {
+                bu_progress("  %s: loaded %s", tag, path);
+                return dm;
+            }
+        }
+    }
+    static curve cv;
+    cv.n = 0;
+    dp->report = rep;
+    dp->on_eval = on_eval;
+    dp->eval_ctx = &cv;
+    double t0 = genbo__now();
+    bu_check(genbo_diffusion_train(dp, np, D, PX, yhat, &dm), "diffusion train");
+    *secs = genbo__now() - t0;
+    if (models_dir) {
+        snprintf(path, sizeof path, "%s.gd", base);
+        bu_check(genbo_diffusion_save(dm, path), "save model");
+        snprintf(path, sizeof path, "%s.txt", base);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "train_s %.3f steps %ld best_step %ld val %.6g stop %d width %d batch %d\n",
+                    *secs, rep->steps, rep->best_step, rep->best_val_loss, (int)rep->stop,
+                    rep->width, rep->batch);
+            fprintf(f, "# step val_loss lr\n");
+            for (int i = 0; i < cv.n; i++) fprintf(f, "%ld %.6g %.6g\n", cv.step[i], cv.val[i], cv.lr[i]);
+            fclose(f);
+        }
+    }
+    return dm;
+}
 
 /* The study defaults with a GP reward, the seed, the quick sizes and the
  * --set overrides. */
@@ -229,14 +323,26 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
         int ua = uses_target(name);
         for (int j = 0; j < (ua ? cfg->n_targets : 1); j++) {
             double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
+            genbo__batch_report brep;
+            memset(&brep, 0, sizeof brep);
+            md->report = m == GENBO__METHOD_GENBO ? &brep : NULL;
             bu_check(genbo__generate_trusted(m, md, &tr, a, n, 7000 + 31 * seed + (uint64_t)j, G,
                                              flags),
                      name);
+            md->report = NULL;
             char cf[64], mn[48];
             snprintf(cf, sizeof cf, "a=%.32s", ua ? cfg->targets[j].label : "-");
             snprintf(mn, sizeof mn, "%.20s%s%.24s%s", name, variant ? " [" : "",
                      variant ? variant : "", variant ? "]" : "");
-            record(bu_cell_get(&T, b->name, cf, mn, NAN), b, n, G, a, flags, &tr);
+            bu_cell *cell = bu_cell_get(&T, b->name, cf, mn, NAN);
+            record(cell, b, n, G, a, flags, &tr);
+            if (m == GENBO__METHOD_GENBO) { /* the batch's composition */
+                static const char *from[5] = {"from_guided", "from_edit", "from_reweighted",
+                                              "from_ascent", "from_pool"};
+                for (int q = 0; q < 5; q++) bu_add(cell, from[q], (double)brep.from[q] / (double)n);
+                bu_add(cell, "explore", (double)brep.n_explore / (double)n);
+                bu_add(cell, "explore_q", brep.explore_q);
+            }
         }
     }
     md->trust = NULL;
@@ -260,19 +366,13 @@ static void run_case(bcase *b, uint64_t seed) {
     /* diffusion (step 3), timed */
     genbo_diffusion_params dp;
     genbo__config_diffusion_params(cfg, &dp);
-#ifdef GENBO_STEPS_AUTO /* the training report (train to convergence) */
     genbo_train_report rep;
-    memset(&rep, 0, sizeof rep);
-    dp.report = &rep;
-#endif
-    genbo_diffusion *dm = NULL;
-    t0 = genbo__now();
-    bu_check(genbo_diffusion_train(&dp, np, D, b->PX, yhat, &dm), "diffusion train");
-    double t_train = genbo__now() - t0;
+    double t_train = 0;
+    genbo_diffusion *dm = train_cached(b->name, seed, "main", cfg, &dp, np, D, b->PX, yhat,
+                                       &t_train, &rep);
     bu_cell *mc = bu_cell_get(&T, b->name, "models", "-", NAN);
     bu_add(mc, "fit_s", t_fit);
     bu_add(mc, "train_s", t_train);
-#ifdef GENBO_STEPS_AUTO
     bu_add(mc, "train_steps", (double)rep.steps);
     bu_add(mc, "best_step", (double)rep.best_step);
     bu_add(mc, "val_loss", rep.best_val_loss);
@@ -283,11 +383,6 @@ static void run_case(bcase *b, uint64_t seed) {
                 "stop %d, width %d, batch %d)",
                 b->name, (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train,
                 rep.steps, rep.best_step, rep.best_val_loss, (int)rep.stop, rep.width, rep.batch);
-#else
-    bu_add(mc, "train_steps", (double)dp.steps);
-    bu_progress("  %s seed %llu: GP %.1f s (%s), diffusion %.1f s", b->name,
-                (unsigned long long)seed, t_fit, genbo_reward_describe(rm), t_train);
-#endif
     {   /* what the data offer: the pool's best and mean true reward */
         double *y = bu_alloc(np * sizeof *y), *sup = bu_alloc(np * sizeof *sup);
         truth(b, np, b->PX, y, sup);
@@ -306,10 +401,12 @@ static void run_case(bcase *b, uint64_t seed) {
         genbo__config_diffusion_params(cfg, &rdp);
         rdp.seed = genbo__seed_mix(cfg->seed, 13, 0);
         rdp.row_weights = w;
-        t0 = genbo__now();
-        bu_check(genbo_diffusion_train(&rdp, np, D, b->PX, yhat, &rw), "reweighted train");
-        bu_add(mc, "rw_train_s", genbo__now() - t0);
-        bu_progress("  reweighted model %.1f s", genbo__now() - t0);
+        genbo_train_report rrep;
+        double t_rw = 0;
+        rw = train_cached(b->name, seed, "ddom", cfg, &rdp, np, D, b->PX, yhat, &t_rw, &rrep);
+        bu_add(mc, "rw_train_s", t_rw);
+        bu_add(mc, "rw_train_steps", (double)rrep.steps);
+        bu_progress("  reweighted model %.1f s, %ld steps", t_rw, rrep.steps);
         free(w);
     }
     /* step 4: every method, every target, the same n; then the variants */
@@ -320,7 +417,8 @@ static void run_case(bcase *b, uint64_t seed) {
     md.reward = rm, md.diffusion = dm, md.reweighted = rw;
     t0 = genbo__now();
     run_methods(b, &md, cfg, yhat, seed, NULL);
-    bu_add(mc, "gen_s", genbo__now() - t0);
+    /* the table may have grown (realloc): look the cell up again */
+    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", genbo__now() - t0);
     for (int v = 0; v < n_variants; v++) {
         genbo_config *vc = case_config(seed);
         apply_sets(vc, (const char *const (*)[2])VARIANTS[v].sets, VARIANTS[v].n);
@@ -523,6 +621,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) run_label = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--reweighted")) with_reweighted = 1;
+        else if (!strcmp(argv[i], "--models") && i + 1 < argc) models_dir = argv[++i];
         else if (!strcmp(argv[i], "--variant") && i + 1 < argc && n_variants < MAX_VARIANTS) {
             /* LABEL:section.key=value,section.key=value */
             char *spec = argv[++i], *colon = strchr(spec, ':');
@@ -540,6 +639,7 @@ int main(int argc, char **argv) {
                     return 2;
                 }
                 *eq = '\0';
+                for (char *q = eq + 1; *q; q++) if (*q == '+') *q = ','; /* word lists */
                 VARIANTS[n_variants].sets[VARIANTS[n_variants].n][0] = kv;
                 VARIANTS[n_variants].sets[VARIANTS[n_variants].n++][1] = eq + 1;
             }
@@ -558,7 +658,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "usage: %s [--cases quad48,curved48,<olympus set>,...] [--seeds K] [--first-seed S] "
                             "[--out PREFIX] [--shared DIR] [--threads N] [--quick] "
                             "[--set section.key=value]... [--variant LABEL:section.key=value,...]... "
-                            "[--reweighted] [--label TEXT]\n", argv[0]);
+                            "[--reweighted] [--models DIR] [--label TEXT]\n", argv[0]);
             return 2;
         }
     }

@@ -24,12 +24,10 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
+#include "tests/support/methods.h"
 #include "tests/support/olympus.h"
+#include "tests/support/support.h"
 #include "tests/support/task_view.h"
-#include "diffusion/diffusion_internal.h"
-#include "optimizer/baselines.h"
-#include "optimizer/methods.h"
-#include "optimizer/metrics.h"
 
 /* Sizes of the whole suite (measured to fit the 30-minute budget). The
  * training recipe was measured on the section-1 pool (unconditional model,
@@ -72,10 +70,10 @@ static genbo_diffusion *train(const qconf *q, size_t n, size_t D, const double *
     p.lr = q->lr;
     p.seed = seed;
     genbo_diffusion *m = NULL;
-    double t = genbo__now();
+    double t = genbo__support_now();
     bu_check(genbo_diffusion_train(&p, n, D, X, y, &m), "genbo_diffusion_train");
     bu_progress("  trained %zu x %zu (%s), %ld steps in %.1f s", n, D,
-                y ? "conditional" : "unconditional", steps, genbo__now() - t);
+                y ? "conditional" : "unconditional", steps, genbo__support_now() - t);
     return m;
 }
 
@@ -95,11 +93,8 @@ static void task_metrics(bu_cell *c, const genbo_task *task, size_t n, size_t D,
     double *y = bu_alloc(n * sizeof *y), *sup = bu_alloc(n * sizeof *sup);
     bu_check(genbo_task_oracle(task, n, X, y), "genbo_task_oracle");
     bu_check(genbo_task_support_distance(task, n, X, sup), "genbo_task_support_distance");
-    genbo__metrics_input in = {0};
-    in.n = n, in.dim = D, in.X = X, in.target = isnan(target) ? 0 : target;
-    in.y_true = y, in.support = sup;
-    genbo__metrics mt;
-    bu_check(genbo__metrics_compute(&in, &mt), "genbo__metrics_compute");
+    genbo__support_batch mt;
+    bu_check(genbo__support_batch_metrics(n, D, X, isnan(target) ? 0 : target, y, sup, &mt), "batch metrics");
     bu_add(c, "reward", mt.true_mean);
     bu_add(c, "best", mt.true_best);
     if (!isnan(target)) bu_add(c, "subopt", mt.subopt);
@@ -191,33 +186,32 @@ static void section_linear(const qconf *q, int do1, int do4) {
                 }
             }
             if (do4 && nl == 200) {
-                genbo__models md = {0};
+                genbo__support_models md = {0};
                 md.dim = D;
                 md.label_X = LX, md.label_y = LY, md.n_label = nl;
                 md.pool_X = PX, md.n_pool = q->pool;
                 md.reward = rm, md.diffusion = dm, md.sample = sp;
-                for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
+                for (size_t m = 0; genbo__support_method(m); m++) {
+                    const char *name = genbo__support_method(m);
                     /* reweighted needs its own DDOM-trained model: bench_designs
                      * --reweighted runs it */
-                    if (m == GENBO__METHOD_REWEIGHTED) continue;
-                    int uses_a = m == GENBO__METHOD_GENBO || m == GENBO__METHOD_CONDITIONAL;
-                    double t0 = genbo__now();
+                    if (!strcmp(name, "reweighted")) continue;
+                    int uses_a = !strcmp(name, "genbo") || !strcmp(name, "conditional");
+                    double t0 = genbo__support_now();
                     for (size_t j = 0; j < sizeof S4_TARGETS / sizeof *S4_TARGETS; j++) {
                         double a = S4_TARGETS[j];
                         /* methods that ignore a give one batch, scored at every a */
                         if (uses_a || j == 0)
-                            bu_check(genbo__generate((genbo__method)m, &md, a, n,
-                                                     2000 + (uint64_t)s, G),
-                                     genbo__method_name((genbo__method)m));
+                            bu_check(genbo__support_generate(name, &md, a, n, 2000 + (uint64_t)s, G), name);
                         task_metrics(bu_cell_get(&T, "4", "n_label=200 off=0",
-                                                 genbo__method_name((genbo__method)m), a),
+                                                 name, a),
                                      task0, n, D, G, a);
                         task_metrics(bu_cell_get(&T, "4", "n_label=200 off=9",
-                                                 genbo__method_name((genbo__method)m), a),
+                                                 name, a),
                                      task9, n, D, G, a);
                     }
-                    bu_progress("  section 4: %s in %.1f s", genbo__method_name((genbo__method)m),
-                                genbo__now() - t0);
+                    bu_progress("  section 4: %s in %.1f s", name,
+                                genbo__support_now() - t0);
                 }
             }
             genbo_diffusion_free(dm);
@@ -256,10 +250,10 @@ static void section_quadratic(const qconf *q) {
             rp.kind = GENBO_REWARD_GP;
             rp.seed = (uint64_t)s;
             genbo_reward *rm = NULL;
-            double t = genbo__now();
+            double t = genbo__support_now();
             bu_check(genbo_reward_fit(&rp, nl, D, genbo_dataset_x(lab), genbo_dataset_y(lab), &rm),
                      "genbo_reward_fit (GP)");
-            double tfit = genbo__now() - t;
+            double tfit = genbo__support_now() - t;
             double *yhat = bu_alloc(q->pool * sizeof *yhat), pool_max;
             bu_check(genbo_reward_predict(rm, q->pool, PX, yhat, NULL), "predict");
             char cfg[96];
@@ -271,24 +265,23 @@ static void section_quadratic(const qconf *q) {
             bu_progress("  GP fit %.1f s: %s", tfit, genbo_reward_describe(rm));
             genbo_diffusion *dm = train(q, q->pool, D, PX, yhat, q->train_steps, (uint64_t)s);
             genbo_sample_params sp = sample_params(q, 1000 + (uint64_t)s);
-            genbo__models md = {0};
+            genbo__support_models md = {0};
             md.dim = D, md.reward = rm, md.diffusion = dm, md.sample = sp;
             md.label_X = genbo_dataset_x(lab), md.label_y = genbo_dataset_y(lab), md.n_label = nl;
             md.pool_X = PX, md.n_pool = q->pool;
             /* the baselines here face a reward with an interior optimum: a
              * fairer test than section 4's linear reward, which pays for
              * running off the data */
-            static const genbo__method ms[] = {
-                GENBO__METHOD_CONDITIONAL, GENBO__METHOD_GENBO, GENBO__METHOD_UNGUIDED,
-                GENBO__METHOD_SURROGATE_ASCENT, GENBO__METHOD_BEST_LABELLED, GENBO__METHOD_RANDOM};
+            static const char *const ms[] = {"conditional", "genbo", "unguided",
+                                             "surrogate_ascent", "best_labelled", "random"};
             for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
-                int uses_a = ms[i] == GENBO__METHOD_GENBO || ms[i] == GENBO__METHOD_CONDITIONAL;
+                int uses_a = !strcmp(ms[i], "genbo") || !strcmp(ms[i], "conditional");
                 for (size_t j = 0; j < sizeof S2_TARGETS / sizeof *S2_TARGETS; j++) {
                     double a = S2_TARGETS[j];
                     if (uses_a || j == 0)
-                        bu_check(genbo__generate(ms[i], &md, a, n, 3000 + (uint64_t)s, G),
-                                 genbo__method_name(ms[i]));
-                    task_metrics(bu_cell_get(&T, "2", cfg, genbo__method_name(ms[i]), a), task, n,
+                        bu_check(genbo__support_generate(ms[i], &md, a, n, 3000 + (uint64_t)s, G),
+                                 ms[i]);
+                    task_metrics(bu_cell_get(&T, "2", cfg, ms[i], a), task, n,
                                  D, G, a);
                 }
             }
@@ -420,10 +413,8 @@ static void olympus_metrics(bu_cell *c, const genbo__olympus *o, size_t n, const
            *score = bu_alloc(n * sizeof *score), *sup = bu_alloc(n * sizeof *sup);
     bu_check(genbo__olympus_oracle(o, n, X, r, dist, score), "olympus oracle");
     bu_check(genbo__olympus_support_distance(o, n, X, sup), "olympus support");
-    genbo__metrics_input in = {0};
-    in.n = n, in.dim = d, in.X = X, in.target = target, in.y_true = r, in.support = sup;
-    genbo__metrics mt;
-    bu_check(genbo__metrics_compute(&in, &mt), "genbo__metrics_compute");
+    genbo__support_batch mt;
+    bu_check(genbo__support_batch_metrics(n, d, X, target, r, sup, &mt), "batch metrics");
     bu_add(c, "score_mean", bu_mean(score, n));
     bu_add(c, "score_best", bu_max(score, n));
     bu_add(c, "subopt", mt.subopt);
@@ -469,29 +460,27 @@ static void section_olympus(const qconf *q, const char *shared) {
             double *yhat = bu_alloc(np * sizeof *yhat);
             bu_check(genbo_reward_predict(rm, np, PX, yhat, NULL), "predict");
             genbo_diffusion *dm = train(q, np, d, PX, yhat, q->olympus_steps, (uint64_t)s);
-            genbo__models md = {0};
+            genbo__support_models md = {0};
             md.dim = d;
             md.label_X = genbo_dataset_x(lab), md.label_y = genbo_dataset_y(lab), md.n_label = nl;
             md.pool_X = PX, md.n_pool = np;
             md.reward = rm, md.diffusion = dm;
             md.sample = sample_params(q, 5000 + (uint64_t)s);
             double targets[2];
-            for (int j = 0; j < 2; j++) targets[j] = genbo__percentile(yhat, np, S5_PCT[j]);
-            static const genbo__method ms[] = {GENBO__METHOD_GENBO, GENBO__METHOD_CONDITIONAL,
-                                               GENBO__METHOD_UNGUIDED,
-                                               GENBO__METHOD_SURROGATE_ASCENT,
-                                               GENBO__METHOD_BEST_LABELLED, GENBO__METHOD_RANDOM};
+            for (int j = 0; j < 2; j++) targets[j] = genbo__support_percentile(yhat, np, S5_PCT[j]);
+            static const char *const ms[] = {"genbo", "conditional", "unguided",
+                                             "surrogate_ascent", "best_labelled", "random"};
             for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
-                int uses_a = ms[i] == GENBO__METHOD_GENBO || ms[i] == GENBO__METHOD_CONDITIONAL;
+                int uses_a = !strcmp(ms[i], "genbo") || !strcmp(ms[i], "conditional");
                 for (int j = 0; j < 2; j++) {
                     if (uses_a || j == 0)
-                        bu_check(genbo__generate(ms[i], &md, targets[j], n, 6000 + (uint64_t)s, G),
-                                 genbo__method_name(ms[i]));
+                        bu_check(genbo__support_generate(ms[i], &md, targets[j], n, 6000 + (uint64_t)s, G),
+                                 ms[i]);
                     char cfg[96];
                     snprintf(cfg, sizeof cfg, "%s a=p%g", o->name, S5_PCT[j]);
                     /* the target differs per seed (pseudo-label percentile):
                      * the row key is the percentile, the value is recorded */
-                    bu_cell *c = bu_cell_get(&T, "5", cfg, genbo__method_name(ms[i]), NAN);
+                    bu_cell *c = bu_cell_get(&T, "5", cfg, ms[i], NAN);
                     olympus_metrics(c, o, n, G, targets[j]);
                     bu_add(c, "a_norm", (targets[j] - o->r_min) / (o->r_max - o->r_min));
                 }
@@ -626,19 +615,19 @@ int main(int argc, char **argv) {
     double secs[6] = {0}, t;
     bu_progress("bench_quality: sections %s, %d seeds", sections, q.seeds);
     if (on[1] || on[4]) {
-        t = genbo__now();
+        t = genbo__support_now();
         section_linear(&q, on[1], on[4]);
-        secs[1] = secs[4] = genbo__now() - t; /* one loop serves both */
+        secs[1] = secs[4] = genbo__support_now() - t; /* one loop serves both */
     }
     if (on[2]) {
-        t = genbo__now();
+        t = genbo__support_now();
         section_quadratic(&q);
-        secs[2] = genbo__now() - t;
+        secs[2] = genbo__support_now() - t;
     }
     if (on[3]) {
-        t = genbo__now();
+        t = genbo__support_now();
         section_gradient(&q);
-        secs[3] = genbo__now() - t;
+        secs[3] = genbo__support_now() - t;
     }
     if (on[5]) {
         char probe[1100];
@@ -649,9 +638,9 @@ int main(int argc, char **argv) {
             on[5] = 0;
         } else {
             fclose(dir);
-            t = genbo__now();
+            t = genbo__support_now();
             section_olympus(&q, shared);
-            secs[5] = genbo__now() - t;
+            secs[5] = genbo__support_now() - t;
         }
     }
     FILE *f = bu_open_out(out, "md");

@@ -7,8 +7,10 @@ usage: summarise_designs.py AFTER.json [AFTER2.json ...] [--before BEFORE.json .
 Per case: genbo's mean true reward at its best target against the best other
 method (variants excluded), genbo's best design against random search's best
 of the same number of designs, and the ablation rows (genbo, its variants,
-and genbo / conditional of the BEFORE files). Numbers are means over the
-seeds that ran (n = how many)."""
+and genbo / conditional of the BEFORE files; for genbo rows the share of the
+batch from the ascent and pool sources and the exploring share), then the
+count of non-finite and unmarked designs over every batch. Numbers are means
+over the seeds that ran (n = how many)."""
 import json
 import sys
 
@@ -109,8 +111,8 @@ def main(argv):
     print()
     print("Ablation (mean true reward at the best target / best design / support distance):")
     print()
-    print("| case | row | mean | best design | support | diversity |")
-    print("|---|---|---|---|---|---|")
+    print("| case | row | mean | best design | support | diversity | batch from ascent / pool, exploring share |")
+    print("|---|---|---|---|---|---|---|")
     for case, ms in ba.items():
         rows = []
         for k in sorted(bb.get(case, {})):
@@ -120,8 +122,25 @@ def main(argv):
             if k.startswith("genbo") or k == "conditional":
                 rows.append((k, ms[k]))
         for label, c in rows:
+            comp = "-"
+            if metric(c, "explore")[0] is not None:
+                comp = (f"{metric(c, 'from_ascent')[0]:.2f} / {metric(c, 'from_pool')[0]:.2f}, "
+                        f"{metric(c, 'explore')[0]:.2f}")
             print(f"| {case} | {label} ({c['config'][2:]}) | {fmt(c, 'reward')} | {fmt(c, 'best')} | "
-                  f"{fmt(c, 'support')} | {fmt(c, 'diversity', 2)} |")
+                  f"{fmt(c, 'support')} | {fmt(c, 'diversity', 2)} | {comp} |")
+    print()
+    nb = nonfin = unmarked = 0
+    for c in A:
+        if c["config"] == "models":
+            continue
+        for name, m in c["metrics"].items():
+            if name == "nonfinite":
+                nonfin += sum(m["seeds"])
+                nb += len(m["seeds"])
+            elif name == "unmarked":
+                unmarked += sum(m["seeds"])
+    print(f"Batches: {nb}; non-finite designs: {nonfin:.0f}; designs outside the trust region "
+          f"without a flag: {unmarked:.0f}.")
 
 
 if __name__ == "__main__":

@@ -44,28 +44,11 @@ int cmd_fit(int argc, char **argv) {
             json = 1;
         } else if (!strcmp(a, "--ard")) {
             p.ard = 1;
-        } else if (!strcmp(a, "--model")) {
-            if (!strcmp(v, "ridge")) p.kind = GENBO_REWARD_RIDGE;
-            else if (!strcmp(v, "gp")) p.kind = GENBO_REWARD_GP;
-            else {
-                fprintf(stderr, "genbo fit: --model must be ridge or gp, not '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--kernel")) {
-            if (!strcmp(v, "rbf")) p.kernel = GENBO_KERNEL_RBF;
-            else if (!strcmp(v, "matern52")) p.kernel = GENBO_KERNEL_MATERN52;
-            else {
-                fprintf(stderr, "genbo fit: --kernel must be rbf or matern52, not '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--lambda")) {
-            char *end;
-            if (!strcmp(v, "gcv")) p.lambda_select = GENBO_LAMBDA_GCV;
-            else if (!strcmp(v, "kfold")) p.lambda_select = GENBO_LAMBDA_KFOLD;
-            else if ((p.lambda = strtod(v, &end)), *end == '\0' && end != v && isfinite(p.lambda) && p.lambda >= 0)
-                p.lambda_select = GENBO_LAMBDA_FIXED;
-            else {
-                fprintf(stderr, "genbo fit: --lambda must be gcv, kfold or a value >= 0, not '%s'\n", v);
+        } else if (!strcmp(a, "--model") || !strcmp(a, "--kernel") || !strcmp(a, "--lambda")) {
+            /* the study file's [reward] model / kernel / lambda: the same
+             * words and range (the library's), the same message */
+            if (genbo_reward_params_set(&p, a + 2, v)) {
+                fprintf(stderr, "genbo fit: %s: %s\n", a, genbo_errmsg());
                 return 2;
             }
         } else if (!strcmp(a, "--seed")) {

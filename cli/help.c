@@ -39,8 +39,7 @@ static const cli_help HELP[] = {
       {"--study NAME", "study name; e.g. --study default"},
       {"--target SPEC", "pQ (Q-th percentile of the pool's pseudo-rewards), max or a number, "
                         "as in the study file (default: [loop] target); e.g. --target p90"},
-      {"--method M", "genbo, conditional, unguided, gradient, surrogate_ascent, best_labelled or "
-                     "random (default: [loop] method); e.g. --method conditional"},
+      {"--method M", "one of {methods} (default: [loop] method); e.g. --method conditional"},
       {"--n N", "number of designs (default 1); e.g. --n 8"},
       {"--json", "one JSON object per design: trial, target, target_label, method, x, params (by "
                  "feature name), flags (\"resampled\" / \"projected\" when the trust region "
@@ -142,8 +141,18 @@ void cli_help_print(FILE *f, const char *name) {
         if (l > w) w = l;
     }
     for (int i = 0; i < CLI_HELP_FLAGS && h->flags[i].flag; i++) {
+        /* "{methods}" stands for the method names, from the library's one
+         * list, so the help cannot fall behind it. */
+        char text[1024];
+        const char *m = h->flags[i].meaning, *mark = strstr(m, "{methods}");
+        if (mark) {
+            size_t len = (size_t)snprintf(text, sizeof text, "%.*s", (int)(mark - m), m);
+            for (int j = 0; genbo_method_name(j) && len < sizeof text; j++)
+                len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", j ? ", " : "", genbo_method_name(j));
+            if (len < sizeof text) snprintf(text + len, sizeof text - len, "%s", mark + strlen("{methods}"));
+            m = text;
+        }
         /* Wrap the meaning at 100 columns under its own column. */
-        const char *m = h->flags[i].meaning;
         int col = 2 + w + 2, width = 100 - col;
         fprintf(f, "  %-*s  ", w, h->flags[i].flag);
         while ((int)strlen(m) > width) {

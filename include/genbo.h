@@ -583,6 +583,25 @@ GENBO_API int genbo_study_tell_failed(genbo_study *s, int64_t trial_id, const ch
 /* (studies/catalog.c, studies/read.c, studies/ask.c)                  */
 /* ------------------------------------------------------------------ */
 
+/* The generation methods a study can compare ([generate] methods, [loop]
+ * method, ask's method), from the one list in optimizer/methods.c:
+ * method i's name ("genbo", "conditional", ...), NULL past the last. */
+GENBO_API const char *genbo_method_name(int i);
+
+/* Set one field of a library parameter struct by its study-file key, with
+ * the study file's words, ranges and messages (the same table: README,
+ * "Every key"): genbo_reward_params_set(&p, "lambda", "0.5") as [reward]
+ * lambda = 0.5, "model" = ridge|gp, "kernel", "kfold", ...; the diffusion
+ * struct takes the [diffusion] keys that are its fields, the sample struct
+ * the [generate] sampler keys (sampler, steps, cfg_weight, grad_mode,
+ * grad_eta). Unknown key: GENBO_ENOTFOUND; a bad value: GENBO_EINVAL
+ * ("[reward] lambda: '-1' is not gcv, kfold or a number >= 0") and *p is
+ * unchanged. */
+GENBO_API int genbo_reward_params_set(genbo_reward_params *p, const char *key, const char *value);
+GENBO_API int genbo_diffusion_params_set(genbo_diffusion_params *p, const char *key,
+                                         const char *value);
+GENBO_API int genbo_sample_params_set(genbo_sample_params *p, const char *key, const char *value);
+
 /* One key's resolved value as genbo_config_to_ini writes it ("ridge",
  * "p50, p90, max", "4000") into buf (size bytes, truncated to fit).
  * Unknown section or key: GENBO_ENOTFOUND. */

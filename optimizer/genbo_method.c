@@ -20,6 +20,25 @@
  *      least min_distance x (the pool's mean nearest-neighbour distance)
  *      apart in standardised features (select.h).
  *
+ * Extra candidates (with oversample > 1, beside the M diffusion draws):
+ * `ascent` = the surrogate-ascent designs themselves (L-BFGS on f_hat from
+ * the n best labelled designs), which the support test keeps only where the
+ * ascent stayed on the data; `pool` = the unlabelled pool designs (not
+ * already labelled) with the highest mu - kappa s (n of them) and the
+ * highest mu + kappa s (4 n, for the exploring part): they are data, so
+ * they count as on the support.
+ *
+ * Exploration share: the batch is chosen in two parts. The first n - e by
+ * the pessimistic a(x) above, which keeps the batch's mean; the last e by
+ * the optimistic mu(x) + kappa s(x) (UCB), with the same support and
+ * diversity rules and at least delta from the first part, which keeps some
+ * of the tail a random draw of the pool would find. e = floor(min(explore,
+ * q) n), q = the median s(x) of the n on-support candidates with the best
+ * a(x), over the sd of the labels: a model that is
+ * sure of its predictions (s << the labels' spread) spends almost nothing
+ * on exploration, an uncertain one up to `explore` of the batch. Scale-free:
+ * s and the labels' sd are both in reward units.
+ *
  * Predictive sd: the GP's posterior sd of f; for ridge, whose predict
  * returns x^T (Z^T Z + lambda I)^{-1} x in standardised features, that
  * times the residual variance of the fit on the labelled set (the
@@ -30,6 +49,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "optimizer/baselines.h"
+#include "optimizer/metrics.h"
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
@@ -75,31 +96,166 @@ static int source_draw(const genbo__models *mm, unsigned src, double target, siz
     return rc ? rc : genbo_diffusion_sample(dm, &p, target, share, C);
 }
 
+typedef struct ranked {
+    double key;
+    size_t i;
+} ranked;
+static int by_key_desc(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The model's relative uncertainty about the batch it would return: the
+ * median predictive sd of the n on-support candidates with the best
+ * acquisition, over the sd of the labels (top of the file). */
+static double explore_share(const genbo__models *mm, size_t M, size_t n, const double *acq,
+                            const double *sd, const double *ratio, double ratio_max) {
+    double a = 0, b = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < mm->n_label; i++)
+        if (isfinite(mm->label_y[i])) a += mm->label_y[i], k++;
+    double mean = k ? a / (double)k : 0;
+    for (size_t i = 0; i < mm->n_label; i++)
+        if (isfinite(mm->label_y[i])) b += (mm->label_y[i] - mean) * (mm->label_y[i] - mean);
+    double sdy = k > 1 ? sqrt(b / (double)(k - 1)) : 0;
+    ranked *r = genbo__malloc((M ? M : 1) * sizeof *r);
+    double *v = genbo__malloc((n ? n : 1) * sizeof *v);
+    double q = 0;
+    if (r && v) {
+        size_t m = 0;
+        for (size_t i = 0; i < M; i++)
+            if (ratio[i] <= ratio_max && isfinite(acq[i]) && isfinite(sd[i])) r[m++] = (ranked){acq[i], i};
+        qsort(r, m, sizeof *r, by_key_desc);
+        size_t t = m < n ? m : n;
+        for (size_t i = 0; i < t; i++) v[i] = sd[r[i].i];
+        q = t ? genbo__percentile(v, t, 50) : 0;
+    }
+    free(r), free(v);
+    return sdy > 0 ? q / sdy : 1.0;
+}
+
+/* kind[i]: the candidate's source (GENBO__SOURCE_*); pool designs are on
+ * the support (they are data). */
 static int score_and_select(const genbo__models *mm, const genbo__support *sup, size_t M,
-                            const double *C, const unsigned char *moved, size_t n, double *out) {
+                            const double *C, const unsigned char *moved, const unsigned char *kind,
+                            size_t n, double *out) {
     const size_t dim = mm->dim;
     const genbo__select_settings *st = &mm->select;
-    double *Z = genbo__malloc(M * dim * sizeof *Z), *mu = genbo__malloc(3 * M * sizeof *mu);
+    double *Z = genbo__malloc(M * dim * sizeof *Z), *mu = genbo__malloc(4 * M * sizeof *mu);
     size_t *chosen = genbo__malloc(n * sizeof *chosen);
     int rc = Z && mu && chosen ? GENBO_OK : GENBO_ENOMEM;
-    double *sd = mu ? mu + M : NULL, *ratio = mu ? mu + 2 * M : NULL;
+    double *sd = mu ? mu + M : NULL, *ratio = mu ? mu + 2 * M : NULL, *opt = mu ? mu + 3 * M : NULL;
+    size_t n_exp_used = 0;
+    double q_used = 0;
     if (!rc) {
         genbo__support_standardise(sup, M, C, Z);
-        rc = genbo__support_ratio(sup, M, Z, ratio);
+        /* pool rows come last and are data: no distance to compute */
+        size_t n_gen = M;
+        while (n_gen > 0 && kind[n_gen - 1] == GENBO__SOURCE_POOL) n_gen--;
+        rc = n_gen ? genbo__support_ratio(sup, n_gen, Z, ratio) : GENBO_OK;
+        for (size_t i = n_gen; i < M; i++) ratio[i] = 0;
     }
     if (!rc) rc = predictive(mm, M, C, mu, sd);
     if (!rc) {
-        for (size_t i = 0; i < M; i++) mu[i] -= st->kappa * sd[i]; /* acquisition */
+        for (size_t i = 0; i < M; i++) {
+            opt[i] = mu[i] + st->kappa * sd[i];
+            mu[i] -= st->kappa * sd[i]; /* acquisition */
+        }
         /* a candidate the trust region had to move counts as off the
          * support: it is returned only when too few others are on it */
         for (size_t i = 0; i < M; i++)
             if (moved[i] && !(ratio[i] > sup->ratio_max)) ratio[i] = nextafter(sup->ratio_max, INFINITY);
         double delta = st->min_distance > 0 ? st->min_distance * sup->nn_spacing : 0;
-        rc = genbo__select(M, dim, Z, mu, ratio, sup->ratio_max, delta, n, chosen, NULL);
+        double q = explore_share(mm, M, n, mu, sd, ratio, sup->ratio_max);
+        size_t n_exp = (size_t)floor((q < st->explore ? q : st->explore) * (double)n);
+        if (n_exp >= n) n_exp = n - 1;
+        n_exp_used = n_exp, q_used = q;
+        rc = genbo__select(M, dim, Z, mu, ratio, sup->ratio_max, delta, n - n_exp, chosen, NULL);
+        if (!rc && n_exp) /* the exploring part: optimistic, same rules */
+            rc = genbo__select_more(M, dim, Z, opt, ratio, sup->ratio_max, delta, n - n_exp, n,
+                                    chosen, NULL);
     }
     for (size_t k = 0; !rc && k < n; k++)
         memcpy(out + k * dim, C + chosen[k] * dim, dim * sizeof *out);
+    if (!rc && mm->report) {
+        memset(mm->report, 0, sizeof *mm->report);
+        for (size_t k = 0; k < n; k++)
+            for (int b = 0; b < 5; b++) mm->report->from[b] += kind[chosen[k]] == (1u << b);
+        mm->report->n_explore = n_exp_used;
+        mm->report->explore_q = q_used;
+    }
     free(Z), free(mu), free(chosen);
+    return rc;
+}
+
+/* 1 if x is one of the labelled designs (exactly). */
+static int is_labelled(const genbo__models *mm, const double *x) {
+    for (size_t i = 0; i < mm->n_label; i++) {
+        const double *l = mm->label_X + i * mm->dim;
+        size_t j = 0;
+        while (j < mm->dim && l[j] == x[j]) j++;
+        if (j == mm->dim) return 1;
+    }
+    return 0;
+}
+
+/* The pool source: the unlabelled pool designs (never one already
+ * labelled) with the n highest mu - kappa s (for the pessimistic part) and
+ * the GENBO__POOL_UCB x n highest mu + kappa s (for the exploring part,
+ * enough for its diversity rule), each once, into out; *got = how many.
+ * Pools over GENBO__POOL_SCAN rows: among the GENBO__POOL_SCAN rows with
+ * the highest mean (the predictive sd is the costly part). */
+#define GENBO__POOL_UCB 4
+/* pools larger than this: only the rows with the highest mean are scored */
+#define GENBO__POOL_SCAN 20000
+static size_t pool_cap(size_t n) { return (1 + GENBO__POOL_UCB) * n; }
+static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_t *got) {
+    const size_t np = mm->n_pool, dim = mm->dim;
+    *got = 0;
+    if (!mm->pool_X || np == 0) return GENBO_OK;
+    double *mu = genbo__malloc(2 * np * sizeof *mu);
+    ranked *r = genbo__malloc(np * sizeof *r);
+    unsigned char *pick = genbo__calloc(np, 1);
+    size_t *scan = genbo__malloc(np * sizeof *scan), ns = np;
+    double *S = NULL;
+    int rc = mu && r && pick && scan ? GENBO_OK : GENBO_ENOMEM;
+    for (size_t i = 0; i < np && scan; i++) scan[i] = i;
+    if (!rc && np > GENBO__POOL_SCAN) {
+        /* a large pool: the predictive sd (O(n_label^2) per row for a GP)
+         * only for the GENBO__POOL_SCAN rows with the highest mean */
+        rc = genbo_reward_predict(mm->reward, np, mm->pool_X, mu, NULL);
+        size_t m = 0;
+        for (size_t i = 0; !rc && i < np; i++)
+            if (isfinite(mu[i])) r[m++] = (ranked){mu[i], i};
+        qsort(r, m, sizeof *r, by_key_desc);
+        ns = m < GENBO__POOL_SCAN ? m : GENBO__POOL_SCAN;
+        for (size_t q = 0; q < ns; q++) scan[q] = r[q].i;
+        S = genbo__malloc((ns ? ns : 1) * dim * sizeof *S);
+        if (!S) rc = GENBO_ENOMEM;
+        for (size_t q = 0; !rc && q < ns; q++)
+            memcpy(S + q * dim, mm->pool_X + scan[q] * dim, dim * sizeof *S);
+    }
+    if (!rc) rc = predictive(mm, ns, S ? S : mm->pool_X, mu, mu + np);
+    size_t total = 0;
+    for (int pass = 0; !rc && pass < 2; pass++) {
+        double sign = pass ? 1.0 : -1.0;
+        size_t m = 0, took = 0, want = pass ? GENBO__POOL_UCB * n : n;
+        for (size_t q = 0; q < ns; q++) {
+            double key = mu[q] + sign * mm->select.kappa * mu[np + q];
+            if (isfinite(key)) r[m++] = (ranked){key, scan[q]};
+        }
+        qsort(r, m, sizeof *r, by_key_desc);
+        for (size_t q = 0; q < m && took < want; q++) {
+            if (pick[r[q].i] || is_labelled(mm, mm->pool_X + r[q].i * dim)) continue;
+            pick[r[q].i] = 1;
+            took++;
+        }
+        total += took;
+    }
+    for (size_t i = 0; !rc && i < np && *got < total; i++)
+        if (pick[i]) memcpy(out + (*got)++ * dim, mm->pool_X + i * dim, dim * sizeof *out);
+    free(mu), free(r), free(pick), free(scan), free(S);
     return rc;
 }
 
@@ -126,7 +282,7 @@ static void project_rows(const region_ctx *g, size_t dim, size_t n, double *X, u
  * first source (oversample = 1 then gives the sampler's own batch). */
 static int draw_stage(const genbo__models *mm, const unsigned *src, int ns, const size_t *share,
                       double target, uint64_t seed, int stage, const region_ctx *g, double *C,
-                      unsigned char *moved) {
+                      unsigned char *moved, unsigned char *kind) {
     size_t off = 0;
     for (int k = 0; k < ns; k++) {
         uint64_t sk = stage == 0 && k == 0
@@ -135,6 +291,7 @@ static int draw_stage(const genbo__models *mm, const unsigned *src, int ns, cons
         int rc = share[k] ? source_draw(mm, src[k], target, share[k], sk, C + off * mm->dim) : 0;
         if (rc) return genbo__fail_prefix(rc, "genbo: candidates");
         project_rows(g, mm->dim, share[k], C + off * mm->dim, moved + off);
+        memset(kind + off, (int)src[k], share[k]);
         off += share[k];
     }
     return GENBO_OK;
@@ -181,37 +338,63 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     const size_t dim = mm->dim;
     const genbo__select_settings *st = &mm->select;
     size_t over = st->oversample > 1 ? (size_t)st->oversample : 1, M;
+    int sel = over > 1;
     if (!genbo__mul_ok(n, over, &M) || M > (size_t)1 << 28)
         return genbo__fail(GENBO_EINVAL, "genbo: %zu designs x oversample %zu is too many", n, over);
     unsigned src[8];
     int ns = 0;
     unsigned mask = st->sources ? st->sources : GENBO__SOURCE_GUIDED;
+    unsigned extra = sel ? mask & (GENBO__SOURCE_ASCENT | GENBO__SOURCE_POOL) : 0;
+    if (!(mask & GENBO__SOURCES_DIFFUSION) && !extra) mask |= GENBO__SOURCE_GUIDED;
     for (unsigned b = 1; b <= GENBO__SOURCE_REWEIGHTED; b <<= 1)
         if (mask & b) src[ns++] = b;
+    if (!ns) M = 0; /* extra sources only */
     if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
+    size_t cap = M + (extra & GENBO__SOURCE_ASCENT ? n : 0) + (extra & GENBO__SOURCE_POOL ? pool_cap(n) : 0);
     double *lo = genbo__malloc(2 * dim * sizeof *lo);
-    double *C = M == n ? designs : genbo__malloc(M * dim * sizeof *C);
-    unsigned char *moved = genbo__calloc(M, 1);
+    double *C = !sel ? designs : genbo__malloc((cap ? cap : 1) * dim * sizeof *C);
+    unsigned char *moved = genbo__calloc(cap ? 2 * cap : 2, 1), *kind = moved ? moved + cap : NULL;
     int rc = lo && C && moved ? GENBO_OK : GENBO_ENOMEM;
     region_ctx g = {mm->trust, lo, lo ? lo + dim : NULL};
     if (!rc && !g.trust)
         rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, lo + dim);
     /* one stage (even split) without selection or with one source; else a
      * pilot of half the budget split evenly, then the rest by stage2_shares */
-    int two = M > n && ns > 1;
+    int two = sel && ns > 1;
     size_t M1 = two ? M / 2 : M, share1[8], share2[8] = {0};
     for (int k = 0; k < ns; k++) share1[k] = M1 / (size_t)ns + (k == 0 ? M1 % (size_t)ns : 0);
-    if (!rc) rc = draw_stage(mm, src, ns, share1, target, seed, 0, &g, C, moved);
+    if (!rc) rc = draw_stage(mm, src, ns, share1, target, seed, 0, &g, C, moved, kind);
     genbo__support sup;
     int have_sup = 0;
-    if (!rc && M > n) {
+    if (!rc && sel) {
         rc = genbo__support_build(mm->pool_X, mm->n_pool, dim, seed ^ 0x5e1ec7u, &sup);
         have_sup = !rc;
     }
     if (!rc && two) stage2_shares(&sup, C, moved, share1, ns, M - M1, dim, share2, &rc);
     if (!rc && two)
-        rc = draw_stage(mm, src, ns, share2, target, seed, 1, &g, C + M1 * dim, moved + M1);
-    if (!rc && M > n) rc = score_and_select(mm, &sup, M, C, moved, n, designs);
+        rc = draw_stage(mm, src, ns, share2, target, seed, 1, &g, C + M1 * dim, moved + M1,
+                        kind + M1);
+    size_t m = M;
+    if (!rc && (extra & GENBO__SOURCE_ASCENT)) {
+        rc = genbo__surrogate_ascent_reward(mm->reward, mm->label_X, mm->label_y, mm->n_label,
+                                            mm->pool_X, mm->n_pool, dim, n, mm->ascent_max_evals,
+                                            C + m * dim);
+        if (rc) rc = genbo__fail_prefix(rc, "genbo: ascent candidates");
+        else {
+            project_rows(&g, dim, n, C + m * dim, moved + m);
+            memset(kind + m, GENBO__SOURCE_ASCENT, n);
+            m += n;
+        }
+    }
+    if (!rc && (extra & GENBO__SOURCE_POOL)) {
+        size_t got = 0;
+        rc = pool_candidates(mm, n, C + m * dim, &got);
+        if (rc) rc = genbo__fail_prefix(rc, "genbo: pool candidates");
+        project_rows(&g, dim, got, C + m * dim, moved + m);
+        memset(kind + m, GENBO__SOURCE_POOL, got);
+        m += got;
+    }
+    if (!rc && sel) rc = score_and_select(mm, &sup, m, C, moved, kind, n, designs);
     if (have_sup) genbo__support_free(&sup);
     if (C != designs) free(C);
     free(lo);

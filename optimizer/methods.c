@@ -40,6 +40,8 @@ int genbo__method_from_name(const char *name, genbo__method *out) {
                        method_words);
 }
 
+const char *genbo_method_name(int i) { return genbo__method_name((genbo__method)i); }
+
 const char *genbo__method_name(genbo__method m) {
     return (int)m >= 0 && m < GENBO__METHOD_COUNT ? method_names[m] : NULL;
 }
@@ -117,8 +119,9 @@ void genbo__select_settings_default(genbo__select_settings *s) {
     s->oversample = 4;
     s->kappa = 1.0;
     s->min_distance = 0.5;
-    s->sources = GENBO__SOURCE_GUIDED;
+    s->sources = GENBO__SOURCE_GUIDED | GENBO__SOURCE_ASCENT | GENBO__SOURCE_POOL;
     s->edit_noise = GENBO__EDIT_NOISE;
+    s->explore = 0.5;
 }
 
 /* The range of every selection setting (the study file's [generate] keys
@@ -131,8 +134,9 @@ static const genbo__field select_rows[] = {
     SELF(oversample, INT, 1, 1000, 0, NULL),
     SELF(kappa, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
     SELF(min_distance, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
-    SELF(sources, FLAGS, 0, 0, GENBO__FIELD_NONEMPTY, "guided|edit|reweighted"),
+    SELF(sources, FLAGS, 0, 0, GENBO__FIELD_NONEMPTY, "guided|edit|reweighted|ascent|pool"),
     SELF(edit_noise, DOUBLE, 0, 1, GENBO__FIELD_MIN_OPEN | GENBO__FIELD_MAX_OPEN, NULL),
+    SELF(explore, DOUBLE, 0, 1, 0, NULL),
 };
 #undef SELF
 const genbo__fields genbo__select_fields = GENBO__FIELDS("select", select_rows);

@@ -69,7 +69,18 @@ int genbo__method_sample_params(genbo__method m, const genbo_sample_params *base
                                 genbo_sample_params *out);
 
 /* Candidate sources of the genbo method (bit mask). */
-enum { GENBO__SOURCE_GUIDED = 1, GENBO__SOURCE_EDIT = 2, GENBO__SOURCE_REWEIGHTED = 4 };
+enum {
+    GENBO__SOURCE_GUIDED = 1,
+    GENBO__SOURCE_EDIT = 2,
+    GENBO__SOURCE_REWEIGHTED = 4,
+    /* extra candidates beside the oversample x n diffusion draws (only
+     * with oversample > 1): the surrogate-ascent designs themselves, and
+     * the unlabelled pool designs the reward model rates best */
+    GENBO__SOURCE_ASCENT = 8,
+    GENBO__SOURCE_POOL = 16
+};
+/* the diffusion sources (drawn from the oversample x n budget) */
+#define GENBO__SOURCES_DIFFUSION (GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT | GENBO__SOURCE_REWEIGHTED)
 
 /* Default share of variance replaced by noise before an edit. */
 #define GENBO__EDIT_NOISE 0.3
@@ -85,15 +96,28 @@ typedef struct genbo__select_settings {
                             pool's mean nearest-neighbour distance (standardised) */
     unsigned sources;    /* GENBO__SOURCE_* mask; 0 = guided only */
     double edit_noise;   /* edit: sigma^2 of the start time (<= 0: GENBO__EDIT_NOISE) */
+    double explore;      /* at most this share of the batch is chosen optimistically
+                            (mean + kappa sd); the share used is the model's relative
+                            uncertainty (genbo_method.c); 0 = none */
 } genbo__select_settings;
 
 /* The selection a study uses unless it says otherwise: oversample 4,
- * kappa 1, min_distance 0.5, guided candidates, edit_noise 0.3. */
+ * kappa 1, min_distance 0.5, guided + ascent + pool candidates,
+ * edit_noise 0.3, explore 0.5. */
 void genbo__select_settings_default(genbo__select_settings *s);
 /* The [generate] sampler settings unless a study says otherwise:
  * genbo_sample_params_default with grad_mode TARGET and grad_eta 1 (the
  * guiding methods have a reward model to guide with). */
 void genbo__generate_sample_default(genbo_sample_params *p);
+
+/* What the genbo method's last batch was made of (optional, for benches
+ * and tests): designs returned from each source (index = bit position:
+ * guided, edit, reweighted, ascent, pool) and the exploration share. */
+typedef struct genbo__batch_report {
+    size_t from[5];
+    size_t n_explore; /* designs chosen by the exploration part */
+    double explore_q; /* the model's relative uncertainty q (before the cap) */
+} genbo__batch_report;
 
 /* Everything a method may need; borrowed, read-only. */
 typedef struct genbo__models {
@@ -109,6 +133,7 @@ typedef struct genbo__models {
     const struct genbo__trust *trust;/* trust region (optimizer/trust.h); NULL = none */
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
     genbo__select_settings select;   /* the genbo method's selection */
+    genbo__batch_report *report;     /* NULL, or filled by the genbo method */
 } genbo__models;
 
 /* n designs (n x dim into `designs`) at target a with method m. Seeded:

@@ -29,42 +29,45 @@ static double sq_dist(const double *a, const double *b, size_t dim) {
     return s;
 }
 
-int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, const double *ratio,
-                  double ratio_max, double delta, size_t n, size_t *chosen, double *delta_used) {
-    if (!Z || !acq || !ratio || !chosen || dim == 0 || n == 0)
+int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
+                       const double *ratio, double ratio_max, double delta, size_t n_have,
+                       size_t n, size_t *chosen, double *delta_used) {
+    if (!Z || !acq || !ratio || !chosen || dim == 0 || n == 0 || n_have > n)
         return genbo__fail(GENBO_EINVAL, "select: missing input");
     cand *c = genbo__malloc((m ? m : 1) * sizeof *c);
-    unsigned char *taken = genbo__calloc(m ? m : 1, 1);
+    unsigned char *taken = genbo__calloc(m ? m : 1, 1); /* by candidate index */
     if (!c || !taken) {
         free(c), free(taken);
         return GENBO_ENOMEM;
     }
+    for (size_t t = 0; t < n_have; t++)
+        if (chosen[t] < m) taken[chosen[t]] = 1;
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
         int ok = isfinite(acq[i]) && isfinite(ratio[i]);
         for (size_t j = 0; ok && j < dim; j++) ok = isfinite(Z[i * dim + j]);
-        if (!ok) continue;
+        if (!ok || taken[i]) continue;
         int on = ratio[i] <= ratio_max;
         c[k++] = (cand){on, on ? acq[i] : ratio[i], i};
     }
-    if (k < n) {
+    if (k < n - n_have) {
         free(c), free(taken);
         return genbo__fail(GENBO_ENUMERIC, "select: %zu of %zu candidates are finite, %zu asked for",
-                           k, m, n);
+                           k + n_have, m, n);
     }
     qsort(c, k, sizeof *c, cand_order);
-    size_t got = 0;
+    size_t got = n_have;
     double dl = isfinite(delta) && delta > 0 ? delta : 0;
     for (int pass = 0; got < n; pass++) {
         if (pass > GENBO__SELECT_HALVINGS) dl = 0;
         double d2 = dl * dl;
         for (size_t q = 0; q < k && got < n; q++) {
-            if (taken[q]) continue;
+            if (taken[c[q].i]) continue;
             const double *z = Z + c[q].i * dim;
             int far = 1;
             for (size_t t = 0; far && t < got; t++) far = sq_dist(z, Z + chosen[t] * dim, dim) >= d2;
             if (!far) continue;
-            taken[q] = 1;
+            taken[c[q].i] = 1;
             chosen[got++] = c[q].i;
         }
         if (got < n) dl *= 0.5;
@@ -73,3 +76,9 @@ int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, cons
     free(c), free(taken);
     return GENBO_OK;
 }
+
+int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, const double *ratio,
+                  double ratio_max, double delta, size_t n, size_t *chosen, double *delta_used) {
+    return genbo__select_more(m, dim, Z, acq, ratio, ratio_max, delta, 0, n, chosen, delta_used);
+}
+

@@ -28,5 +28,10 @@
  * finite. */
 int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, const double *ratio,
                   double ratio_max, double delta, size_t n, size_t *chosen, double *delta_used);
-
+/* The same, continuing a batch: chosen[0..n_have) are already taken
+ * (candidate indices; they are never taken again and every new design
+ * keeps delta from them too); fills chosen[n_have..n). */
+int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
+                       const double *ratio, double ratio_max, double delta, size_t n_have,
+                       size_t n, size_t *chosen, double *delta_used);
 #endif

@@ -173,7 +173,9 @@ static const key_def KEYS[] = {
     {"generate", "min_distance", LIB(select, select, min_distance),
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none)"},
     {"generate", "sources", LIB(select, select, sources),
-     "candidate sources of `genbo` (split evenly): the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model)"},
+     "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`) and the pool designs rated best (`pool`)"},
+    {"generate", "explore", LIB(select, select, explore),
+     "`genbo`: at most this share of the batch is chosen by predicted reward plus kappa x sd (the share used is the model's median sd over the labels' sd; 0 = none)"},
     {"generate", "edit_noise", LIB(select, select, edit_noise),
      "`edit`: share of each ascent design's variance replaced by noise before denoising (sigma_t^2 of the start time)"},
 
@@ -915,6 +917,46 @@ char *genbo__config_doc_table(void) {
     }
     genbo_config_free(dflt);
     return out;
+}
+
+/* ---- one library struct set key by key (genbo fit, the Python module) ---- */
+
+/* Key `key` of `section` bound to table t, parsed as the study file parses
+ * it into a scratch configuration whose member at `base` is *p. */
+static int struct_set(const char *what, const genbo__fields *t, const char *section, size_t base,
+                      size_t size, void *p, const char *key, const char *value) {
+    if (!p || !key || !value) return genbo__fail(GENBO_EINVAL, "%s: NULL argument", what);
+    int ki = find_key(section, key);
+    if (ki < 0 || KEYS[ki].lib != t) {
+        char known[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < N_KEYS && len < sizeof known; i++)
+            if (KEYS[i].lib == t && !strcmp(KEYS[i].section, section))
+                len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", KEYS[i].name);
+        return genbo__fail(GENBO_ENOTFOUND, "%s: unknown key '%s' (known: %s)", what, key, known);
+    }
+    genbo_config *c = genbo__calloc(1, sizeof *c);
+    if (!c) return GENBO_ENOMEM;
+    memcpy((char *)c + base, p, size);
+    int rc = set_value(c, ki, value, 0);
+    if (!rc) memcpy(p, (char *)c + base, size);
+    free(c);
+    return rc;
+}
+
+int genbo_reward_params_set(genbo_reward_params *p, const char *key, const char *value) {
+    return struct_set("genbo_reward_params_set", &genbo__reward_fields, "reward",
+                      offsetof(struct genbo_config, reward), sizeof *p, p, key, value);
+}
+
+int genbo_diffusion_params_set(genbo_diffusion_params *p, const char *key, const char *value) {
+    return struct_set("genbo_diffusion_params_set", &genbo__diffusion_fields, "diffusion",
+                      offsetof(struct genbo_config, diffusion), sizeof *p, p, key, value);
+}
+
+int genbo_sample_params_set(genbo_sample_params *p, const char *key, const char *value) {
+    return struct_set("genbo_sample_params_set", &genbo__sample_fields, "generate",
+                      offsetof(struct genbo_config, sample), sizeof *p, p, key, value);
 }
 
 /* ---- the table for tests (tests/test_docs.c) ----------------------------- */

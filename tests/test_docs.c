@@ -314,3 +314,27 @@ Test(docs, generate_defaults_differ_from_the_samplers_only_in_guidance) {
     b.grad_mode = a.grad_mode, b.grad_eta = a.grad_eta;
     cr_assert(!memcmp(&a, &b, sizeof a), "genbo__generate_sample_default changed more than guidance");
 }
+
+/* The README's methods table (under "| method | designs |") names exactly
+ * the methods of the one list in optimizer/methods.c, in its order. */
+Test(docs, readme_methods_table_is_the_method_list) {
+    char *readme = read_file(GENBO_SOURCE_DIR "/README.md");
+    char *t = strstr(readme, "| method | designs |\n");
+    cr_assert_not_null(t, "README.md has no '| method | designs |' table");
+    t = strchr(t, '\n') + 1;
+    t = strchr(t, '\n') + 1; /* the |---| line */
+    int i = 0;
+    while (!strncmp(t, "| `", 3)) {
+        char name[64];
+        cr_assert_eq(sscanf(t + 3, "%63[^`]", name), 1);
+        cr_expect_not_null(genbo_method_name(i), "README lists '%s' beyond the code's methods", name);
+        if (genbo_method_name(i))
+            cr_expect_str_eq(name, genbo_method_name(i), "README methods row %d", i);
+        i++;
+        t = strchr(t, '\n');
+        if (!t) break;
+        t++;
+    }
+    cr_expect_null(genbo_method_name(i), "README lacks method '%s'", genbo_method_name(i));
+    free(readme);
+}

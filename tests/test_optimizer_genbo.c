@@ -105,7 +105,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__region_box(D, f.md.label_X, NL, f.md.pool_X, NP, lo, hi), GENBO_OK);
     double *X = malloc((N + 1) * D * sizeof *X), *X1 = malloc(N * D * sizeof *X1);
     for (int j = 0; j < D; j++) X[N * D + j] = 1234.5; /* a row past the batch: never written */
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
     for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
     for (int i = 0; i < N; i++) cr_assert(genbo__region_inside(D, X + i * D, lo, hi), "design %d off the trust region", i);
@@ -114,7 +114,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X2), GENBO_OK);
     cr_assert_eq(memcmp(X, X2, N * D * sizeof *X), 0);
     /* without selection (one guided candidate per design) */
-    f.md.select = (genbo__select_settings){1, 0, 0, GENBO__SOURCE_GUIDED, 0};
+    f.md.select = (genbo__select_settings){1, 0, 0, GENBO__SOURCE_GUIDED, 0, 0.0};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X1), GENBO_OK, "%s", genbo_errmsg());
     for (int i = 0; i < N; i++) cr_assert(genbo__region_inside(D, X1 + i * D, lo, hi));
     double sel = mean_pred(&f, N, X), nosel = mean_pred(&f, N, X1);
@@ -130,7 +130,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__trust_init(&tr, D, f.md.label_X, NL, f.md.pool_X, NP, 0.5, ulo, uhi, NULL), GENBO_OK,
                  "%s", genbo_errmsg());
     f.md.trust = &tr;
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
     for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
     for (int i = 0; i < N; i++) cr_assert_eq(genbo__trust_check(&tr, X + i * D), 0, "design %d off the study's region", i);
@@ -195,5 +195,82 @@ Test(genbo_method, reweighted_training_beats_conditional, .timeout = 120) {
     cr_assert_gt(tr, tc + 0.25 * sd, "reweighted %.3f vs conditional %.3f (pool sd %.3f)", tr, tc, sd);
     genbo_diffusion_free(rw);
     free(w), free(R), free(C);
+    fx_free(&f);
+}
+
+/* The extra sources and the exploration share, on one fixture:
+ * - pool only (kappa 0, no diversity rule, no exploration): the batch is
+ *   exactly the N unlabelled pool designs with the highest predicted
+ *   reward, even when the labelled designs are in the pool too;
+ * - ascent: the surrogate-ascent designs stay on this subspace, so adding
+ *   them as candidates raises the batch's true reward over guided alone;
+ * - exploration: the first N - e designs are the pessimistic batch's
+ *   first N - e, e = floor(min(explore, q) N) with the reported q, and the
+ *   other e have a larger predictive sd than the first N - e. */
+Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
+    fixture f;
+    fx_make(&f);
+    /* a pool that also holds every labelled design */
+    double *PL = malloc((NP + NL) * D * sizeof *PL);
+    memcpy(PL, f.md.label_X, NL * D * sizeof *PL);
+    memcpy(PL + NL * D, f.md.pool_X, NP * D * sizeof *PL);
+    genbo__models md = f.md;
+    md.pool_X = PL, md.n_pool = NP + NL;
+    md.select = (genbo__select_settings){4, 0.0, 0.0, GENBO__SOURCE_POOL, 0.3, 0.0};
+    double *X = malloc((N + 1) * D * sizeof *X);
+    for (int j = 0; j < D; j++) X[N * D + j] = 1234.5;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &md, f.a, N, 21, X), GENBO_OK, "%s", genbo_errmsg());
+    for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
+    double *mu = malloc(NP * sizeof *mu), *mx = malloc(N * sizeof *mx);
+    cr_assert_eq(genbo_reward_predict(f.rm, NP, f.md.pool_X, mu, NULL), GENBO_OK);
+    cr_assert_eq(genbo_reward_predict(f.rm, N, X, mx, NULL), GENBO_OK);
+    double *sorted = malloc(NP * sizeof *sorted);
+    memcpy(sorted, mu, NP * sizeof *mu);
+    double nth = genbo__percentile(sorted, NP, 100.0 * (NP - N) / (NP - 1)); /* ~ the N-th largest */
+    for (int i = 0; i < N; i++) {
+        for (int l = 0; l < NL; l++)
+            cr_assert_neq(memcmp(X + i * D, f.md.label_X + l * D, D * sizeof *X), 0, "design %d is labelled design %d", i, l);
+        int in_pool = 0;
+        for (int p = 0; p < NP && !in_pool; p++) in_pool = !memcmp(X + i * D, f.md.pool_X + p * D, D * sizeof *X);
+        cr_assert(in_pool, "design %d is not a pool design", i);
+        cr_assert_geq(mx[i], nth - 1e-9, "design %d predicted %.4f below the N-th best pool design %.4f", i, mx[i], nth);
+    }
+    /* ascent as a source: guided + ascent against guided alone */
+    double *G = malloc(N * D * sizeof *G);
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED, 0.3, 0.0};
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 22, G), GENBO_OK, "%s", genbo_errmsg());
+    f.md.select.sources = GENBO__SOURCE_GUIDED | GENBO__SOURCE_ASCENT;
+    genbo__batch_report rep;
+    f.md.report = &rep;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 22, X), GENBO_OK, "%s", genbo_errmsg());
+    double tg = mean_true(&f, N, G), ta = mean_true(&f, N, X), sd = pool_true_sd(&f);
+    cr_log_info("guided %.3f, guided + ascent %.3f (%zu ascent designs; pool sd %.3f)", tg, ta, rep.from[3], sd);
+    cr_assert_geq(rep.from[3], 1, "no ascent design was taken");
+    cr_assert_gt(ta, tg, "ascent candidates lowered the true reward: %.3f vs %.3f", ta, tg);
+    /* exploration, by a model that knows less: a GP on 5 of the labels */
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    rp.kind = GENBO_REWARD_GP;
+    genbo_reward *few;
+    cr_assert_eq(genbo_reward_fit(&rp, 5, D, f.md.label_X, f.md.label_y, &few), GENBO_OK, "%s", genbo_errmsg());
+    f.md.reward = few, f.md.n_label = 5;
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_POOL, 0.3, 0.0};
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 23, G), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(rep.n_explore, 0);
+    f.md.select.explore = 0.5;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 23, X), GENBO_OK, "%s", genbo_errmsg());
+    size_t e = rep.n_explore;
+    cr_log_info("exploration: q = %.3f, %zu of %d designs", rep.explore_q, e, N);
+    cr_assert_geq(e, 2, "a GP on 5 labels is unsure of its batch: q = %.3f", rep.explore_q);
+    cr_assert_eq(e, (size_t)floor(fmin(0.5, rep.explore_q) * N));
+    cr_assert_eq(memcmp(X, G, (N - e) * D * sizeof *X), 0, "the pessimistic part changed");
+    /* the exploring part goes where the model is less sure */
+    double *sx = malloc(N * sizeof *sx), s_pess = 0, s_exp = 0;
+    cr_assert_eq(genbo_reward_predict(few, N, X, mx, sx), GENBO_OK); /* sx: variances */
+    for (size_t i = 0; i < N; i++) *(i < N - e ? &s_pess : &s_exp) += sqrt(sx[i]) / (double)(i < N - e ? N - e : e);
+    cr_log_info("predictive sd: pessimistic part %.4f, exploring part %.4f", s_pess, s_exp);
+    cr_assert_gt(s_exp, s_pess, "exploring designs %.4f no less certain than the others %.4f", s_exp, s_pess);
+    genbo_reward_free(few);
+    free(sx), free(G), free(X), free(mu), free(mx), free(sorted), free(PL);
     fx_free(&f);
 }

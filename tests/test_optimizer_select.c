@@ -123,3 +123,34 @@ Test(select, support_ratio_separates_on_and_off) {
     genbo__support_free(&s);
     free(P), free(Q), free(Z), free(ratio);
 }
+
+/* Continuing a batch: the designs already taken are kept, never taken
+ * again, and every new one keeps delta from them; the count is exact. */
+Test(select, select_more_continues_a_batch) {
+    enum { M = 60, D = 2, N = 10, H = 4 };
+    double Z[M * D], acq[M], ratio[M];
+    genbo_rng r;
+    genbo__rng_seed(&r, 5, 0);
+    for (int i = 0; i < M; i++) {
+        Z[i * D] = 3 * genbo__rng_normal(&r), Z[i * D + 1] = 3 * genbo__rng_normal(&r);
+        acq[i] = -Z[i * D] * Z[i * D] - Z[i * D + 1] * Z[i * D + 1]; /* best near the origin */
+        ratio[i] = i % 7 == 0 ? 5.0 : 1.0; /* every 7th off the support */
+    }
+    size_t ch[N + 1];
+    ch[N] = 777;
+    for (int t = 0; t < H; t++) ch[t] = (size_t)(10 * t + 3); /* taken by an earlier part */
+    double used;
+    cr_assert_eq(genbo__select_more(M, D, Z, acq, ratio, 2.0, 1.0, H, N, ch, &used), GENBO_OK);
+    cr_assert_eq(ch[N], 777, "wrote past n");
+    for (int t = 0; t < H; t++) cr_assert_eq(ch[t], (size_t)(10 * t + 3), "the first part changed");
+    for (int a = 0; a < N; a++)
+        for (int b = a + 1; b < N; b++) cr_assert_neq(ch[a], ch[b], "design taken twice");
+    for (int k = H; k < N; k++) {
+        cr_assert_neq(ch[k] % 7, 0, "an off-support design while on-support ones remain");
+        for (int t = 0; t < k; t++) {
+            double dx = Z[ch[k] * D] - Z[ch[t] * D], dy = Z[ch[k] * D + 1] - Z[ch[t] * D + 1];
+            cr_assert_geq(sqrt(dx * dx + dy * dy), used, "design %d too close to %d", k, t);
+        }
+    }
+    cr_assert_gt(used, 0.1, "60 spread points need no large relaxation for 10 designs");
+}

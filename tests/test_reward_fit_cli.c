@@ -82,3 +82,61 @@ Test(reward_fit_cli, usage_errors) {
     cr_assert_eq(run("--data /nonexistent/x.csv", out, sizeof out), 1);
     cr_assert_eq(run("--lambda -1 --data x.csv", out, sizeof out), 2);
 }
+
+/* Runs the CLI with stderr captured instead of stdout. */
+static int run_err(const char *args, char *err, size_t cap) {
+    const char *cli = getenv("GENBO_CLI");
+    cr_assert_not_null(cli, "GENBO_CLI not set (run through ctest)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "GENBO_NO_REEXEC=1 '%s' fit %s 2>&1 >/dev/null", cli, args);
+    FILE *p = popen(cmd, "r");
+    size_t k = fread(err, 1, cap - 1, p);
+    err[k] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `genbo fit`'s --model, --kernel and --lambda are the study file's
+ * [reward] keys: the same values pass, the same values fail with the same
+ * message (issue 12: lambda 0 was refused by the study file only). */
+Test(reward_fit_cli, options_agree_with_the_study_file) {
+    write_csv();
+    static const struct { const char *opt, *value; } cases[] = {
+        {"lambda", "0"}, {"lambda", "-1"}, {"lambda", "1e-3"}, {"lambda", "kfold"}, {"lambda", "x"},
+        {"model", "gp"}, {"model", "forest"}, {"kernel", "matern52"}, {"kernel", "rbf2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        genbo_config *c;
+        cr_assert_eq(genbo_config_default(&c), GENBO_OK);
+        int study_rc = genbo_config_set(c, "reward", cases[i].opt, cases[i].value);
+        char study_msg[512];
+        snprintf(study_msg, sizeof study_msg, "%s", genbo_errmsg());
+        genbo_config_free(c);
+        char args[512], err[4096];
+        snprintf(args, sizeof args, "--data %s --reward-col score --%s %s", csv_path, cases[i].opt,
+                 cases[i].value);
+        int fit_rc = run_err(args, err, sizeof err);
+        cr_expect_eq(fit_rc == 0, study_rc == GENBO_OK, "--%s %s: genbo fit exit %d (%s), study file %d (%s)",
+                     cases[i].opt, cases[i].value, fit_rc, err, study_rc, study_msg);
+        if (study_rc) cr_expect(strstr(err, study_msg) != NULL, "genbo fit said '%s', the study file '%s'", err, study_msg);
+    }
+    /* the library's own setter is the same code: a refused value leaves p as it was */
+    genbo_reward_params p, before;
+    genbo_reward_params_default(&p);
+    before = p;
+    cr_assert_eq(genbo_reward_params_set(&p, "lambda", "-1"), GENBO_EINVAL);
+    cr_assert(!memcmp(&p, &before, sizeof p));
+    cr_assert_eq(genbo_reward_params_set(&p, "lambda", "0"), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(p.lambda_select, GENBO_LAMBDA_FIXED);
+    cr_assert_eq(p.lambda, 0.0);
+    cr_assert_eq(genbo_reward_params_set(&p, "nope", "1"), GENBO_ENOTFOUND);
+    genbo_diffusion_params dp;
+    genbo_diffusion_params_default(&dp);
+    cr_assert_eq(genbo_diffusion_params_set(&dp, "depth", "0"), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(dp.depth, 0);
+    cr_assert_eq(genbo_diffusion_params_set(&dp, "reweight_percentile", "50"), GENBO_ENOTFOUND);
+    genbo_sample_params sp;
+    genbo_sample_params_default(&sp);
+    cr_assert_eq(genbo_sample_params_set(&sp, "sampler", "heun_ode"), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(sp.sampler, GENBO_SAMPLER_HEUN_ODE);
+}
