@@ -3,7 +3,8 @@
  * postgresql:// URL give the rows and the answers of the same study on
  * SQLite; `genbo copy` SQLite -> PostgreSQL -> SQLite gives back the same
  * database row by row; one `genbo run` of a study at a time across
- * processes (the advisory lock), released at once when the run is killed. */
+ * processes (the advisory lock), released at once when the run is killed;
+ * four processes opening a fresh database at once (schema migration). */
 #include "pg_fixture.h"
 #include "study_fixture.h"
 
@@ -236,6 +237,22 @@ Test(pg_study, run_lock_across_two_processes) {
     cr_assert_eq(pg_int("lock", "SELECT count(*) FROM runs"), 1, "the killed run was not resumed");
     cr_assert_eq(pg_int("lock", "SELECT count(*) FROM runs WHERE status = 'done'"), 1);
     cr_assert_eq(pg_int("lock", "%s", held), 0, "the finished run left its lock");
+}
+
+/* Four processes create the same study on a fresh database at once (the
+ * first open of a database migrates its schema): every one succeeds and
+ * there is one study, one schema. */
+Test(pg_study, four_first_opens_of_a_fresh_database_at_once) {
+    FIXTURE_PATH(ini, "tiny.ini");
+    tiny_ini();
+    const char *url = pg_db("fresh4");
+    FIXTURE_PATH(log, "create");
+    cr_assert_eq(sh("pids=; for i in 1 2 3 4; do %s create %s --db '%s' > %s.$i 2>&1 & pids=\"$pids $!\"; done; "
+                    "rc=0; for p in $pids; do wait $p || rc=1; done; "
+                    "[ $rc = 0 ] || cat %s.* >&2; exit $rc",
+                    cli(), ini, url, log, log),
+                 0, "a concurrent first open failed (messages above)");
+    cr_assert_eq(pg_int("fresh4", "SELECT count(*) FROM studies"), 1);
 }
 
 PG_TEST_MAIN()
