@@ -149,17 +149,19 @@ static void pg__on_signal(int sig) {
     raise(sig);
 }
 
-/* Start the server; 0, PG_SKIP (no binaries, or a genbo built without
- * libpq: said on stderr) or 1. A test program of the fixture alone defines
+/* Start the server; 0, PG_SKIP (no binaries, or a genbo without the
+ * PostgreSQL back end - `genbo info` must say "postgresql: yes": said on
+ * stderr) or 1. A test program of the fixture alone defines
  * PG_FIXTURE_ONLY (it needs no PostgreSQL back end in genbo). */
 static inline int pg__start(void) {
     char cmd[1024];
 #ifndef PG_FIXTURE_ONLY
     const char *g = getenv("GENBO_CLI");
     if (g) {
-        snprintf(cmd, sizeof cmd, "%s info 2>/dev/null | grep -qi 'postgresql: *no'", g);
-        if (system(cmd) == 0) {
-            fprintf(stderr, "pg_fixture: this genbo was built without libpq (genbo info: postgresql: no)\n");
+        snprintf(cmd, sizeof cmd, "%s info 2>/dev/null | grep -qi 'postgresql: *yes'", g);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "pg_fixture: this genbo has no PostgreSQL back end (genbo info does not say "
+                            "'postgresql: yes': built without libpq)\n");
             return PG_SKIP;
         }
     }
