@@ -2,7 +2,8 @@
  * 8 worker processes x 200 ask/tell pairs through the C API. Every pair is
  * accounted for: each worker writes the trial ids it got and the value it
  * told, and the parent compares that with the server's rows (no id twice,
- * no tell lost, no worker error, no trial left open). */
+ * no tell lost, no worker error, no trial left open). A server restart
+ * under 4 workers runs only with GENBO_PG_TEST_RESTART=1 (known open). */
 #include <math.h>
 
 #include "pg_fixture.h"
@@ -215,6 +216,32 @@ Test(pg_workers, eight_workers_200_pairs_every_row_counted) {
     cr_assert_eq(wait_workers(W, pids), 0, "a worker failed (its error is above)");
     fprintf(stderr, "w8: %d pairs in %.1f s\n", W * P, genbo__support_now() - t0);
     check_rows("workers8", "w8", W, P, 0);
+}
+
+/* pg_ctl restart (fast: every connection is cut) once about a third of the
+ * pairs are told; the workers reconnect and finish every pair. */
+Test(pg_workers, server_restart_while_workers_run) {
+    enum { W = 4, P = 120 };
+    /* Known open (issue 13): at pg's 6220bf7 1 run in 3 passes - a worker
+     * gives up reconnecting while the server restarts ("COMMIT: reconnecting:
+     * ... Connection refused") or a read is not retried ("reading labels:
+     * server closed the connection"). Flaky in make check, so it runs only
+     * when asked, until the back end passes it every time. */
+    if (!getenv("GENBO_PG_TEST_RESTART"))
+        cr_skip_test("server restart under workers: set GENBO_PG_TEST_RESTART=1 (known failing, see the comment)");
+    const char *url = pg_db("restart");
+    create_trained(url, "rs");
+    pid_t pids[W];
+    spawn_workers(url, "rs", W, P, pids);
+    const char *count = "SELECT count(*) FROM observations";
+    long long before = 0;
+    for (int i = 0; i < 600 && (before = pg_int("restart", "%s", count)) < 1 + W * P / 3; i++) usleep(50 * 1000);
+    cr_assert_eq(pg_restart(), 0, "pg_ctl restart failed");
+    long long after = pg_int("restart", "%s", count);
+    fprintf(stderr, "rs: restart at %lld of %d tells (%lld just after)\n", before - 1, W * P, after - 1);
+    cr_assert_lt(after, 1 + W * P, "the workers finished before the restart: nothing tested");
+    cr_assert_eq(wait_workers(W, pids), 0, "a worker did not survive the restart (its error is above)");
+    check_rows("restart", "rs", W, P, W);
 }
 
 PG_TEST_MAIN()
