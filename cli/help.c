@@ -1,6 +1,6 @@
 /* help.c - the help of every command in one table: `genbo help [COMMAND]`,
  * `genbo COMMAND --help` and the usage line after a usage error all print
- * from it, and tests/test_cli_help.c checks it against the commands' own
+ * from it, and tests/test_cli_help.py checks it against the commands' own
  * option tables and the README. */
 #include <stdio.h>
 #include <string.h>

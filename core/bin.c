@@ -247,3 +247,15 @@ int genbo__file_write(const char *path, const void *buf, size_t len) {
         return genbo__fail(GENBO_EIO, "%s: write failed: %s", path, strerror(errno));
     return GENBO_OK;
 }
+
+int genbo__file_save(const char *path, int rc, void *buf, size_t len) {
+    if (!rc) rc = genbo__file_write(path, buf, len);
+    else rc = genbo__fail_prefix(rc, "%s", path);
+    free(buf);
+    return rc;
+}
+
+int genbo__file_decoded(const char *path, int rc, void *buf) {
+    free(buf);
+    return rc ? genbo__fail_prefix(rc, "%s", path) : GENBO_OK;
+}

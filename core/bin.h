@@ -71,5 +71,11 @@ uint32_t genbo__bin_crc_f32s(uint32_t crc, const float *x, size_t n);
 int genbo__file_read(const char *path, const char *what, size_t max, void **buf, size_t *len);
 /* Write len bytes to path (created or truncated). */
 int genbo__file_write(const char *path, const void *buf, size_t len);
+/* The two ends of a model file, for every kind: save writes the buffer an
+ * encoder returned with status rc (nothing when rc failed) and frees it;
+ * decoded frees a buffer genbo__file_read returned once the decoder ran
+ * with status rc. Either way a failure names the path. */
+int genbo__file_save(const char *path, int rc, void *buf, size_t len);
+int genbo__file_decoded(const char *path, int rc, void *buf);
 
 #endif

@@ -23,6 +23,11 @@ void *genbo__malloc(size_t size);
 void *genbo__calloc(size_t count, size_t size);
 /* count * size with an overflow check: returns 0 on overflow. */
 int genbo__mul_ok(size_t a, size_t b, size_t *out);
+/* The one growth helper: make the malloc'ed array *array (passed as a T **,
+ * *cap elements of elem bytes) hold at least `need`, doubling (from 16).
+ * On failure *array is unchanged (still the caller's to free) and the
+ * status is GENBO_ENOMEM, "out of memory for <what>" (what: "trials"). */
+int genbo__grow(void *array, size_t *cap, size_t need, size_t elem, const char *what);
 
 /* xoshiro256** seeded through splitmix64: fast, reproducible, with
  * independent streams derived from (seed, stream). */
@@ -33,6 +38,10 @@ typedef struct genbo_rng {
 } genbo_rng;
 
 void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
+/* The one seed mixer: a seed for a step labelled (a, b) derived from a
+ * master seed through splitmix64's finaliser, so the steps of a study are
+ * reproducible and independent of each other. */
+uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
 uint64_t genbo__rng_u64(genbo_rng *r);
 /* uniform on [0, 1) with 53 random bits */
 double genbo__rng_uniform(genbo_rng *r);
@@ -45,6 +54,19 @@ uint64_t genbo__rng_below(genbo_rng *r, uint64_t n);
 void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
 /* fill with standard normals (float) */
 void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n);
+
+/* Per-column mean and sd of the rows idx[0..n) of X (n x d, row-major;
+ * idx NULL = rows 0..n-1), two passes in double, the sd over n - ddof (0
+ * when n <= ddof). A (numerically) constant column, sd <= 1e-12 (1 +
+ * |mean|), gets sd 1, so standardising maps it to 0 instead of dividing by
+ * ~0 (numeric.c). */
+void genbo__column_stats(size_t n, const size_t *idx, size_t d, const double *X, size_t ddof, double *mean,
+                         double *sd);
+
+/* Modified Gram-Schmidt on the columns of A (rows x cols, row-major, cols
+ * <= rows, full rank), in place; passes > 1 repeats each column's step
+ * against rounding. */
+void genbo__orthonormalise(size_t rows, size_t cols, double *A, int passes);
 
 /* CRC-32 (IEEE) for binary model formats. */
 uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);

@@ -79,3 +79,21 @@ int genbo__mul_ok(size_t a, size_t b, size_t *out) {
     *out = a * b;
     return 1;
 }
+
+int genbo__grow(void *array, size_t *cap, size_t need, size_t elem, const char *what) {
+    if (need <= *cap) return GENBO_OK;
+    size_t nc = *cap ? *cap : 16, bytes;
+    while (nc < need) {
+        if (nc > (size_t)-1 / 2) return genbo__fail(GENBO_ENOMEM, "out of memory for %s: %zu elements", what, need);
+        nc *= 2;
+    }
+    if (!genbo__mul_ok(nc, elem, &bytes))
+        return genbo__fail(GENBO_ENOMEM, "out of memory for %s: %zu elements", what, need);
+    void *p;
+    memcpy(&p, array, sizeof p); /* array is a T **: its pointer, whatever T */
+    void *q = realloc(p, bytes);
+    if (!q) return genbo__fail(GENBO_ENOMEM, "out of memory for %s", what);
+    memcpy(array, &q, sizeof q);
+    *cap = nc;
+    return GENBO_OK;
+}

@@ -1,13 +1,20 @@
-/* rng.c - xoshiro256** (Blackman & Vigna) seeded by splitmix64. */
+/* rng.c - xoshiro256** (Blackman & Vigna) seeded by splitmix64, and the
+ * seed mixer every step of a study derives its seed with. */
 #include <math.h>
 
 #include "core.h"
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+/* splitmix64's output function (Steele, Lea & Flood 2014). */
+static uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+static uint64_t splitmix64(uint64_t *x) { return mix64(*x += 0x9e3779b97f4a7c15ULL); }
+
+uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b) {
+    return mix64(seed ^ (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL));
 }
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

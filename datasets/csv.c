@@ -281,14 +281,8 @@ static int grow_rows(csv_reader *r) {
 
 static int append_id(csv_reader *r, const char *id) {
     size_t k = strlen(id) + 1;
-    if (r->id_len + k > r->id_cap) {
-        size_t cap = r->id_cap ? r->id_cap : 4096;
-        while (cap < r->id_len + k) cap *= 2;
-        char *t = realloc(r->id_text, cap);
-        if (!t) return genbo__fail(GENBO_ENOMEM, "%s: out of memory", r->path);
-        r->id_text = t;
-        r->id_cap = cap;
-    }
+    if (genbo__grow(&r->id_text, &r->id_cap, r->id_len + k, 1, "row ids"))
+        return genbo__fail_prefix(GENBO_ENOMEM, "%s", r->path);
     memcpy(r->id_text + r->id_len, id, k);
     r->id_off[r->n] = r->id_len;
     r->id_len += k;

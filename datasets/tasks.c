@@ -191,17 +191,7 @@ static int make_curved(genbo_task *t) {
     /* n*: a Gaussian vector minus its part in the tangent space (columns
      * of J, orthonormalised by Gram-Schmidt, twice for rounding) */
     genbo__manifold_jacobian(&t->mf, t->ustar, J);
-    for (size_t a = 0; a < k; a++)
-        for (int pass = 0; pass < 2; pass++) {
-            for (size_t b = 0; b < a; b++) {
-                double s = 0;
-                for (size_t i = 0; i < d; i++) s += J[i * k + a] * J[i * k + b];
-                for (size_t i = 0; i < d; i++) J[i * k + a] -= s * J[i * k + b];
-            }
-            double s = 0;
-            for (size_t i = 0; i < d; i++) s += J[i * k + a] * J[i * k + a];
-            for (size_t i = 0; i < d; i++) J[i * k + a] /= sqrt(s);
-        }
+    genbo__orthonormalise(d, k, J, 2);
     genbo_rng r;
     genbo__rng_seed(&r, t->p.seed, STREAM_NORMAL);
     double nn = 0;

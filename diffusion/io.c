@@ -124,13 +124,10 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
 
 int genbo_diffusion_save(const genbo_diffusion *m, const char *path) {
     if (!path) return genbo__fail(GENBO_EINVAL, "diffusion_save: path is NULL");
-    void *buf;
-    size_t len;
-    int rc = genbo_diffusion_save_buffer(m, &buf, &len);
-    if (rc) return genbo__fail_prefix(rc, "%s", path);
-    rc = genbo__file_write(path, buf, len);
-    free(buf);
-    return rc;
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = genbo_diffusion_save_buffer(m, &buf, &len); /* before buf and len are read */
+    return genbo__file_save(path, rc, buf, len);
 }
 
 int genbo_diffusion_load(const char *path, genbo_diffusion **out) {
@@ -139,9 +136,5 @@ int genbo_diffusion_load(const char *path, genbo_diffusion **out) {
     void *buf;
     size_t len;
     int rc = genbo__file_read(path, "diffusion model", 0, &buf, &len);
-    if (rc) return rc;
-    rc = genbo_diffusion_load_buffer(buf, len, out);
-    if (rc) genbo__fail_prefix(rc, "%s", path);
-    free(buf);
-    return rc;
+    return rc ? rc : genbo__file_decoded(path, genbo_diffusion_load_buffer(buf, len, out), buf);
 }

@@ -412,16 +412,8 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
     m->t0 = p->t0;
     m->T = p->T;
     m->conditional = y != NULL;
-    /* per-feature mean and sd (two passes, in double) */
-    for (size_t j = 0; j < D; j++) {
-        double s = 0, s2 = 0;
-        for (size_t i = 0; i < n; i++) s += X[i * D + j];
-        double mu = s / (double)n;
-        for (size_t i = 0; i < n; i++) s2 += (X[i * D + j] - mu) * (X[i * D + j] - mu);
-        double sd = n > 1 ? sqrt(s2 / (double)(n - 1)) : 0.0;
-        m->x_mean[j] = mu;
-        m->x_sd[j] = sd > 1e-12 * (1.0 + fabs(mu)) ? sd : 1.0; /* constant feature */
-    }
+    /* per-feature mean and sample sd (constant feature: sd 1) */
+    genbo__column_stats(n, NULL, D, X, 1, m->x_mean, m->x_sd);
     m->y_mean = 0.0;
     m->y_sd = 1.0;
     if (y) {

@@ -44,7 +44,7 @@ int genbo__surrogate_ascent(genbo__objective_fn f, void *ctx, size_t dim, const 
 
 /* The classic baseline: ascent on the learned reward f_hat (predictive mean
  * and gradient of m) from the n best labelled designs, inside the bounding
- * box of labelled + pool. Defined in baselines_reward.c. */
+ * box of labelled + pool. */
 int genbo__surrogate_ascent_reward(const genbo_reward *m, const double *label_X,
                                    const double *label_y, size_t n_label, const double *pool_X,
                                    size_t n_pool, size_t dim, size_t n, int max_evals,

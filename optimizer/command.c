@@ -54,14 +54,7 @@ static void child_exec(const char *cmd, int in_fd, int out_fd, int err_fd) {
 
 /* Append up to len bytes to a growing buffer, NUL-terminated. */
 static int buf_append(char **buf, size_t *len, size_t *cap, const char *src, size_t n) {
-    if (*len + n + 1 > *cap) {
-        size_t nc = *cap ? *cap : 4096;
-        while (nc < *len + n + 1) nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) return -1;
-        *buf = nb;
-        *cap = nc;
-    }
+    if (genbo__grow(buf, cap, *len + n + 1, 1, "the command's output")) return -1;
     memcpy(*buf + *len, src, n);
     *len += n;
     (*buf)[*len] = '\0';

@@ -52,6 +52,20 @@ int genbo__evaluator_from_fn(size_t dim, genbo__eval_fn fn, void *ctx, genbo__ev
     return GENBO_OK;
 }
 
+/* ---- the oracle of a synthetic task ---------------------------------------- */
+
+static int oracle_fn(void *ctx, size_t n, size_t dim, const double *X, double *y) {
+    (void)dim;
+    return genbo_task_oracle((const genbo_task *)ctx, n, X, y);
+}
+
+int genbo__evaluator_oracle(const genbo_task *task, genbo__evaluator **out) {
+    if (out) *out = NULL;
+    if (!task) return genbo__fail(GENBO_EINVAL, "evaluator: oracle needs a synthetic task");
+    /* the evaluator only reads the task; the cast drops const for ctx */
+    return genbo__evaluator_from_fn(genbo_task_dim(task), oracle_fn, (void *)task, out);
+}
+
 int genbo__evaluator_command(const char *cmd, double timeout_s, size_t dim,
                              const char *const *names, genbo__evaluator **out) {
     if (!out) return genbo__fail(GENBO_EINVAL, "evaluator: NULL out");
@@ -102,16 +116,9 @@ typedef struct strbuf {
 
 static void sb_add(strbuf *b, const char *s, size_t n) {
     if (b->nomem) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) {
-            b->nomem = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = nc;
+    if (genbo__grow(&b->s, &b->cap, b->len + n + 1, 1, "the command's input")) {
+        b->nomem = 1;
+        return;
     }
     memcpy(b->s + b->len, s, n);
     b->len += n;

@@ -3,7 +3,7 @@
  * Three kinds, one call (genbo__evaluate):
  *   - a C function (tests, embedding applications);
  *   - the built-in oracle of a synthetic task (genbo_task_oracle,
- *     evaluator_oracle.c);
+ *     evaluator.c);
  *   - an external command: genbo writes the batch as CSV to the child's
  *     standard input (header row of column names, then one design per
  *     line, %.17g) and reads one reward per line from its standard output.
@@ -38,8 +38,7 @@ int genbo__evaluator_from_fn(size_t dim, genbo__eval_fn fn, void *ctx, genbo__ev
  * NULL for x0..x{dim-1}. */
 int genbo__evaluator_command(const char *cmd, double timeout_s, size_t dim,
                              const char *const *names, genbo__evaluator **out);
-/* The task's noiseless f* (the task must outlive the evaluator). Defined
- * in evaluator_oracle.c. */
+/* The task's noiseless f* (the task must outlive the evaluator). */
 int genbo__evaluator_oracle(const genbo_task *task, genbo__evaluator **out);
 void genbo__evaluator_free(genbo__evaluator *ev);
 size_t genbo__evaluator_dim(const genbo__evaluator *ev);

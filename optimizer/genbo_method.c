@@ -9,7 +9,8 @@
  *      edit method's designs (edit.c); `reweighted` = the guided sampler on
  *      the DDOM-reweighted model.
  *   2. Every candidate outside the trust region (the study's, trust.h, or
- *      without one the data's box, region.h) is projected into it and then
+ *      without one the data's default region, genbo__trust_default) is
+ *      projected into it and then
  *      counts as off the support. (With oversample 1 or a single source:
  *      one stage, no pilot.)
  *   3. Each is scored with the reward model's mean mu(x) and predictive sd
@@ -24,7 +25,7 @@
  * `ascent` = the surrogate-ascent designs themselves (L-BFGS on f_hat from
  * the n best labelled designs), which the support test keeps only where the
  * ascent stayed on the data; `pool` = the unlabelled pool designs (not
- * already labelled) with the highest mu - kappa s (n of them) and the
+ * already labelled or told in the run, models->seen_X) with the highest mu - kappa s (n of them) and the
  * highest mu + kappa s (4 n, for the exploring part): they are data, so
  * they count as on the support.
  *
@@ -54,7 +55,6 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
-#include "optimizer/region.h"
 #include "optimizer/trust.h"
 
 /* Residual variance of the reward model on the labelled set. */
@@ -189,15 +189,21 @@ static int score_and_select(const genbo__models *mm, const genbo__support *sup, 
     return rc;
 }
 
-/* 1 if x is one of the labelled designs (exactly). */
-static int is_labelled(const genbo__models *mm, const double *x) {
-    for (size_t i = 0; i < mm->n_label; i++) {
-        const double *l = mm->label_X + i * mm->dim;
+/* 1 if x is one of the n rows of L (exactly). */
+static int is_row_of(const double *L, size_t n, size_t dim, const double *x) {
+    for (size_t i = 0; L && i < n; i++) {
+        const double *l = L + i * dim;
         size_t j = 0;
-        while (j < mm->dim && l[j] == x[j]) j++;
-        if (j == mm->dim) return 1;
+        while (j < dim && l[j] == x[j]) j++;
+        if (j == dim) return 1;
     }
     return 0;
+}
+
+/* 1 if x is labelled or already told in this run (never proposed again). */
+static int is_labelled(const genbo__models *mm, const double *x) {
+    return is_row_of(mm->label_X, mm->n_label, mm->dim, x) ||
+           is_row_of(mm->seen_X, mm->n_seen, mm->dim, x);
 }
 
 /* The pool source: the unlabelled pool designs (never one already
@@ -259,21 +265,12 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
     return rc;
 }
 
-/* The trust region: the study's (mm->trust, optimizer/trust.h) or, when
- * none is given, the data's box (region.h). moved[i] = 1 for the rows
- * that had to be projected. */
-typedef struct region_ctx {
-    const genbo__trust *trust;
-    const double *lo, *hi;
-} region_ctx;
-
-static void project_rows(const region_ctx *g, size_t dim, size_t n, double *X, unsigned char *moved) {
+/* moved[i] = 1 for the rows that had to be projected into the region. */
+static void project_rows(const genbo__trust *g, size_t dim, size_t n, double *X, unsigned char *moved) {
     for (size_t i = 0; i < n; i++) {
         double *x = X + i * dim;
-        moved[i] = g->trust ? genbo__trust_check(g->trust, x) != 0 : !genbo__region_inside(dim, x, g->lo, g->hi);
-        if (!moved[i]) continue;
-        if (g->trust) genbo__trust_project(g->trust, 1, x, NULL);
-        else genbo__region_project(dim, 1, x, g->lo, g->hi);
+        moved[i] = genbo__trust_check(g, x) != 0;
+        if (moved[i]) genbo__trust_project(g, 1, x, NULL);
     }
 }
 
@@ -281,7 +278,7 @@ static void project_rows(const region_ctx *g, size_t dim, size_t n, double *X, u
  * projected into the trust region. stage 0 keeps the method's seed for the
  * first source (oversample = 1 then gives the sampler's own batch). */
 static int draw_stage(const genbo__models *mm, const unsigned *src, int ns, const size_t *share,
-                      double target, uint64_t seed, int stage, const region_ctx *g, double *C,
+                      double target, uint64_t seed, int stage, const genbo__trust *g, double *C,
                       unsigned char *moved, unsigned char *kind) {
     size_t off = 0;
     for (int k = 0; k < ns; k++) {
@@ -351,19 +348,19 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     if (!ns) M = 0; /* extra sources only */
     if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
     size_t cap = M + (extra & GENBO__SOURCE_ASCENT ? n : 0) + (extra & GENBO__SOURCE_POOL ? pool_cap(n) : 0);
-    double *lo = genbo__malloc(2 * dim * sizeof *lo);
     double *C = !sel ? designs : genbo__malloc((cap ? cap : 1) * dim * sizeof *C);
     unsigned char *moved = genbo__calloc(cap ? 2 * cap : 2, 1), *kind = moved ? moved + cap : NULL;
-    int rc = lo && C && moved ? GENBO_OK : GENBO_ENOMEM;
-    region_ctx g = {mm->trust, lo, lo ? lo + dim : NULL};
-    if (!rc && !g.trust)
-        rc = genbo__region_box(dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool, lo, lo + dim);
+    int rc = C && moved ? GENBO_OK : GENBO_ENOMEM;
+    genbo__trust own; /* the data's default region when the study gives none */
+    memset(&own, 0, sizeof own);
+    if (!rc && !mm->trust) rc = genbo__trust_default(&own, dim, mm->label_X, mm->n_label, mm->pool_X, mm->n_pool);
+    const genbo__trust *g = mm->trust ? mm->trust : &own;
     /* one stage (even split) without selection or with one source; else a
      * pilot of half the budget split evenly, then the rest by stage2_shares */
     int two = sel && ns > 1;
     size_t M1 = two ? M / 2 : M, share1[8], share2[8] = {0};
     for (int k = 0; k < ns; k++) share1[k] = M1 / (size_t)ns + (k == 0 ? M1 % (size_t)ns : 0);
-    if (!rc) rc = draw_stage(mm, src, ns, share1, target, seed, 0, &g, C, moved, kind);
+    if (!rc) rc = draw_stage(mm, src, ns, share1, target, seed, 0, g, C, moved, kind);
     genbo__support sup;
     int have_sup = 0;
     if (!rc && sel) {
@@ -372,7 +369,7 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     }
     if (!rc && two) stage2_shares(&sup, C, moved, share1, ns, M - M1, dim, share2, &rc);
     if (!rc && two)
-        rc = draw_stage(mm, src, ns, share2, target, seed, 1, &g, C + M1 * dim, moved + M1,
+        rc = draw_stage(mm, src, ns, share2, target, seed, 1, g, C + M1 * dim, moved + M1,
                         kind + M1);
     size_t m = M;
     if (!rc && (extra & GENBO__SOURCE_ASCENT)) {
@@ -381,7 +378,7 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
                                             C + m * dim);
         if (rc) rc = genbo__fail_prefix(rc, "genbo: ascent candidates");
         else {
-            project_rows(&g, dim, n, C + m * dim, moved + m);
+            project_rows(g, dim, n, C + m * dim, moved + m);
             memset(kind + m, GENBO__SOURCE_ASCENT, n);
             m += n;
         }
@@ -390,14 +387,14 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
         size_t got = 0;
         rc = pool_candidates(mm, n, C + m * dim, &got);
         if (rc) rc = genbo__fail_prefix(rc, "genbo: pool candidates");
-        project_rows(&g, dim, got, C + m * dim, moved + m);
+        project_rows(g, dim, got, C + m * dim, moved + m);
         memset(kind + m, GENBO__SOURCE_POOL, got);
         m += got;
     }
     if (!rc && sel) rc = score_and_select(mm, &sup, m, C, moved, kind, n, designs);
     if (have_sup) genbo__support_free(&sup);
     if (C != designs) free(C);
-    free(lo);
+    genbo__trust_free(&own);
     free(moved);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "optimizer/baselines.h"
 #include "optimizer/trust.h"
 
 void genbo__trust_free(genbo__trust *t) {
@@ -68,6 +69,17 @@ int genbo__trust_init(genbo__trust *t, size_t dim, const double *A, size_t nA, c
     }
     if (rc) genbo__trust_free(t);
     return rc;
+}
+
+int genbo__trust_default(genbo__trust *t, size_t dim, const double *A, size_t nA, const double *B,
+                         size_t nB) {
+    memset(t, 0, sizeof *t);
+    double *box = genbo__malloc(2 * (dim ? dim : 1) * sizeof *box);
+    if (!box) return GENBO_ENOMEM;
+    int rc = genbo__bounding_box(dim, A, nA, B, nB, box, box + dim); /* validates only */
+    free(box);
+    if (rc) return genbo__fail_prefix(rc, "trust region");
+    return genbo__trust_init(t, dim, A, nA, B, B ? nB : 0, GENBO__TRUST_MARGIN, NULL, NULL, NULL);
 }
 
 static double tol_of(double lo, double hi) {

@@ -48,6 +48,12 @@ int genbo__trust_init(genbo__trust *t, size_t dim, const double *A, size_t nA, c
                       size_t nB, double margin, const double *user_lo, const double *user_hi,
                       const unsigned char *simplex);
 void genbo__trust_free(genbo__trust *t);
+/* The data's default region (no user bounds, no simplex, margin
+ * GENBO__TRUST_MARGIN) for callers without a study region (the genbo
+ * method outside a study, benchmarks, tests). Unlike trust_init, which
+ * skips them, a non-finite value or no rows fails (GENBO_EINVAL). */
+int genbo__trust_default(genbo__trust *t, size_t dim, const double *A, size_t nA, const double *B,
+                         size_t nB);
 
 /* 0 if design x (dim) is in the region (to a relative 1e-9), otherwise
  * the reasons it is not: GENBO__TRUST_OUTSIDE and / or _NONFINITE. This is

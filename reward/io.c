@@ -263,13 +263,10 @@ done:
 
 int genbo_reward_save(const genbo_reward *m, const char *path) {
     if (!path) return genbo__fail(GENBO_EINVAL, "genbo_reward_save: path is NULL");
-    void *buf;
-    size_t len;
-    int rc = genbo_reward_save_buffer(m, &buf, &len);
-    if (rc) return genbo__fail_prefix(rc, "%s", path);
-    rc = genbo__file_write(path, buf, len);
-    free(buf);
-    return rc;
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = genbo_reward_save_buffer(m, &buf, &len); /* before buf and len are read */
+    return genbo__file_save(path, rc, buf, len);
 }
 
 int genbo_reward_load(const char *path, genbo_reward **out) {
@@ -279,9 +276,5 @@ int genbo_reward_load(const char *path, genbo_reward **out) {
     void *buf;
     size_t len;
     int rc = genbo__file_read(path, "reward model", 0, &buf, &len);
-    if (rc) return rc;
-    rc = genbo_reward_load_buffer(buf, len, out);
-    free(buf);
-    if (rc) return genbo__fail_prefix(rc, "%s", path);
-    return GENBO_OK;
+    return rc ? rc : genbo__file_decoded(path, genbo_reward_load_buffer(buf, len, out), buf);
 }

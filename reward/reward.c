@@ -62,22 +62,7 @@ genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m) {
 const char *genbo_reward_describe(const genbo_reward *m) { return m ? m->desc : ""; }
 
 void genbo__reward_standardise_fit(genbo_reward *m, size_t n, const double *X) {
-    size_t d = m->d;
-    for (size_t j = 0; j < d; j++) {
-        double s = 0.0;
-        for (size_t i = 0; i < n; i++) s += X[i * d + j];
-        double mu = s / (double)n, ss = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double e = X[i * d + j] - mu;
-            ss += e * e;
-        }
-        double sd = sqrt(ss / (double)n);
-        /* A (numerically) constant feature carries no information: map it to 0
-         * instead of dividing by ~0. */
-        if (!(sd > 1e-12 * (fabs(mu) + 1.0))) sd = 1.0;
-        m->x_mean[j] = mu;
-        m->x_sd[j] = sd;
-    }
+    genbo__column_stats(n, NULL, m->d, X, 0, m->x_mean, m->x_sd);
 }
 
 void genbo__reward_standardise(const genbo_reward *m, size_t n, const double *X, double *Z) {

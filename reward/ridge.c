@@ -42,23 +42,6 @@ static int thin_svd(size_t n, size_t d, double *Z, double *U, double *s, double 
     return GENBO_OK;
 }
 
-/* Column means / sds of rows idx[0..m) of X (sd 1 for a constant column). */
-static void column_stats(size_t m, const size_t *idx, size_t d, const double *X, double *mu,
-                         double *sd) {
-    for (size_t j = 0; j < d; j++) {
-        double s = 0.0, ss = 0.0;
-        for (size_t t = 0; t < m; t++) s += X[idx[t] * d + j];
-        double mean = s / (double)m;
-        for (size_t t = 0; t < m; t++) {
-            double e = X[idx[t] * d + j] - mean;
-            ss += e * e;
-        }
-        double v = sqrt(ss / (double)m);
-        mu[j] = mean;
-        sd[j] = (v > 1e-12 * (fabs(mean) + 1.0)) ? v : 1.0;
-    }
-}
-
 static void gather_standardised(size_t m, const size_t *idx, size_t d, const double *X,
                                 const double *mu, const double *sd, double *Z) {
     for (size_t t = 0; t < m; t++)
@@ -146,7 +129,7 @@ static int select_kfold(size_t n, size_t d, const double *X, const double *y, in
             if ((int)(i % (size_t)k) != f) tr[ntr++] = perm[i];
         nte = n - ntr;
         size_t r = ntr < d ? ntr : d;
-        column_stats(ntr, tr, d, X, mu, sd);
+        genbo__column_stats(ntr, tr, d, X, 0, mu, sd);
         gather_standardised(ntr, tr, d, X, mu, sd, Ztr);
         double ybar = 0.0;
         for (size_t t = 0; t < ntr; t++) ybar += y[tr[t]];

@@ -157,15 +157,7 @@ static int summary_rows(sqlite3 *db, const char *sql, int64_t id, genbo_study_su
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 8;
-            genbo_study_summary *grown = realloc(v, cap * sizeof *v);
-            if (!grown) {
-                rc = genbo__fail(GENBO_ENOMEM, "out of memory");
-                break;
-            }
-            v = grown;
-        }
+        if ((rc = genbo__grow(&v, &cap, k + 1, sizeof *v, "studies"))) break;
         genbo_study_summary *e = &v[k++];
         memset(e, 0, sizeof *e);
         e->id = sqlite3_column_int64(st, 0);

@@ -60,20 +60,12 @@ static int read_list(genbo_study *s, const char *sql, int64_t after_id, int64_t 
         sqlite3_bind_int64(st, 2, after_id);
         sqlite3_bind_int64(st, 3, limit);
     }
-    size_t cap = 0;
+    size_t cap = 0, cap_x = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (l->n == cap) {
-            cap = cap ? 2 * cap : 64;
-            genbo_trial *v = realloc(l->v, cap * sizeof *v);
-            double *x = v ? realloc(l->x, cap * (dim ? dim : 1) * sizeof *x) : NULL;
-            if (v) l->v = v;
-            if (x) l->x = x;
-            if (!v || !x) {
-                rc = genbo__fail(GENBO_ENOMEM, "out of memory reading trials");
-                break;
-            }
-        }
+        if ((rc = genbo__grow(&l->v, &cap, l->n + 1, sizeof *l->v, "trials")) ||
+            (rc = genbo__grow(&l->x, &cap_x, (l->n + 1) * (dim ? dim : 1), sizeof *l->x, "trials")))
+            break;
         genbo_trial *t = &l->v[l->n];
         memset(t, 0, sizeof *t);
         t->id = sqlite3_column_int64(st, 0);
@@ -99,7 +91,7 @@ static int read_list(genbo_study *s, const char *sql, int64_t after_id, int64_t 
         }
         l->n++;
     }
-    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading trials");
+    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "trials");
     sqlite3_finalize(st);
     if (rc) {
         genbo_trial_list_free(l);
@@ -161,15 +153,7 @@ int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 8;
-            genbo_run_info *grown = realloc(v, cap * sizeof *v);
-            if (!grown) {
-                rc = genbo__fail(GENBO_ENOMEM, "out of memory reading runs");
-                break;
-            }
-            v = grown;
-        }
+        if ((rc = genbo__grow(&v, &cap, k + 1, sizeof *v, "runs"))) break;
         genbo_run_info *e = &v[k++];
         memset(e, 0, sizeof *e);
         e->id = sqlite3_column_int64(st, 0);
@@ -183,7 +167,7 @@ int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
         col_text(st, 8, e->error, sizeof e->error);
     }
     /* A read that ends on an error (busy, corrupt) must not look complete. */
-    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "reading runs");
+    if (!rc && r != SQLITE_DONE) rc = genbo__store_fail(s->db, "runs");
     sqlite3_finalize(st);
     if (rc) {
         free(v);

@@ -40,15 +40,7 @@ static int read_rows(genbo_study *s, const char *what, const char *sql, int64_t 
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 16;
-            char *grown = realloc(v, cap * elem);
-            if (!grown) {
-                rc = genbo__fail(GENBO_ENOMEM, "out of memory reading %s", what);
-                break;
-            }
-            v = grown;
-        }
+        if ((rc = genbo__grow(&v, &cap, k + 1, elem, what))) break;
         memset(v + k * elem, 0, elem);
         fn(st, v + k * elem);
         k++;

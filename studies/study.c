@@ -1,5 +1,5 @@
 /* study.c - opening and closing a study in a database, the completed-steps
- * bookkeeping and the seed mixing every step uses. */
+ * bookkeeping. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +9,6 @@
 #include "core/core.h"
 #include "studies/store.h"
 #include "studies/study.h"
-
-uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b) {
-    uint64_t z = seed ^ (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
 
 /* Wall-clock time stored in the database: Unix seconds (the dashboard
  * shows them as dates). genbo__now() is monotonic, not a date. */

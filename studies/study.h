@@ -58,9 +58,6 @@ struct genbo_study {
 /* Every study's genbo_study_summary (catalog.c), on an open connection. */
 int genbo__studies_list(sqlite3 *db, genbo_study_summary **out, size_t *n);
 
-/* Seeds for every random step derive from the study seed and a few labels
- * (splitmix64 mixing), so steps are reproducible and independent. */
-uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
 /* Unix time in seconds (what the database stores). */
 double genbo__unix_now(void);
 

@@ -1,6 +1,7 @@
 /* test_core.c - error messages, the random-number generator, CRC-32. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -82,4 +83,58 @@ Test(core, shuffle_prefix_draws_uniform_subsets) {
     double chi2 = 0, e = trials * 0.3;
     for (int k = 0; k < 10; k++) chi2 += (hits[k] - e) * (hits[k] - e) / e;
     cr_assert_lt(chi2, 27.88); /* chi-square, 9 dof, p = 0.001 */
+}
+
+/* The one seed mixer (core/rng.c, formerly studies/study.c): the values of
+ * earlier builds are kept, so a study run by them resumes with the same
+ * seeds; (a, b) labels give unrelated seeds (about half the bits differ). */
+Test(core, seed_mix_keeps_its_values_and_separates_labels) {
+    cr_assert_eq(genbo__seed_mix(0, 0, 0), 0);
+    cr_assert_eq(genbo__seed_mix(42, 5, 0), 0x3a3790371a46687bULL);
+    cr_assert_eq(genbo__seed_mix(7, 11, 3), 0x2feabce6275fbbbbULL);
+    cr_assert_eq(genbo__seed_mix(UINT64_MAX, 200, 9), 0xd96a09264de97d71ULL);
+    int bits = 0;
+    for (uint64_t k = 0; k < 64; k++)
+        bits += __builtin_popcountll(genbo__seed_mix(1, 200, k) ^ genbo__seed_mix(1, 200, k + 1));
+    cr_assert(bits > 64 * 24 && bits < 64 * 40, "%d differing bits over 64 pairs", bits);
+}
+
+/* The one growth helper: keeps the contents, doubles, and on an impossible
+ * size fails with GENBO_ENOMEM leaving the array as it was. */
+Test(core, grow_keeps_contents_and_fails_cleanly) {
+    int *v = NULL;
+    size_t cap = 0;
+    for (int k = 0; k < 1000; k++) {
+        cr_assert_eq(genbo__grow(&v, &cap, (size_t)k + 1, sizeof *v, "ints"), GENBO_OK);
+        cr_assert_geq(cap, (size_t)k + 1);
+        v[k] = 3 * k;
+    }
+    cr_assert_lt(cap, 2048, "growth is doubling, not more: cap %zu", cap);
+    for (int k = 0; k < 1000; k++) cr_assert_eq(v[k], 3 * k);
+    int *before = v;
+    size_t cap_before = cap;
+    cr_assert_eq(genbo__grow(&v, &cap, (size_t)-1 / 2, sizeof *v, "ints"), GENBO_ENOMEM);
+    cr_assert(strstr(genbo_errmsg(), "out of memory for ints"), "%s", genbo_errmsg());
+    cr_assert(v == before && cap == cap_before && v[999] == 2997);
+    free(v);
+}
+
+/* Column statistics (the standardisation of both model kinds): the closed
+ * form on a small matrix, the ddof denominator, a row subset, and sd 1 for
+ * a constant column. */
+Test(core, column_stats_closed_form) {
+    const double X[4 * 2] = {1, 5, 2, 5, 3, 5, 6, 5}; /* column 1 constant */
+    double mu[2], sd[2];
+    genbo__column_stats(4, NULL, 2, X, 0, mu, sd);
+    cr_assert_float_eq(mu[0], 3.0, 1e-15);
+    cr_assert_float_eq(sd[0], sqrt(14.0 / 4.0), 1e-15); /* deviations -2 -1 0 3 */
+    cr_assert(mu[1] == 5.0 && sd[1] == 1.0, "constant column: mean %g sd %g", mu[1], sd[1]);
+    genbo__column_stats(4, NULL, 2, X, 1, mu, sd);
+    cr_assert_float_eq(sd[0], sqrt(14.0 / 3.0), 1e-15);
+    const size_t rows[2] = {3, 0};
+    genbo__column_stats(2, rows, 2, X, 0, mu, sd);
+    cr_assert_float_eq(mu[0], 3.5, 1e-15);
+    cr_assert_float_eq(sd[0], 2.5, 1e-15);
+    genbo__column_stats(1, NULL, 2, X, 1, mu, sd); /* n <= ddof: no spread */
+    cr_assert(mu[0] == 1.0 && sd[0] == 1.0);
 }

@@ -25,18 +25,9 @@ static void ss_make(subspace_task *t, uint64_t seed, double label_noise) {
     genbo_rng r;
     genbo__rng_seed(&r, seed, 0);
     /* Gram-Schmidt on Gaussian columns */
-    for (int k = 0; k < SS_d; k++) {
-        double *a = t->A;
-        for (int j = 0; j < SS_D; j++) a[j * SS_d + k] = genbo__rng_normal(&r);
-        for (int l = 0; l < k; l++) {
-            double dot = 0;
-            for (int j = 0; j < SS_D; j++) dot += a[j * SS_d + k] * a[j * SS_d + l];
-            for (int j = 0; j < SS_D; j++) a[j * SS_d + k] -= dot * a[j * SS_d + l];
-        }
-        double nn = 0;
-        for (int j = 0; j < SS_D; j++) nn += a[j * SS_d + k] * a[j * SS_d + k];
-        for (int j = 0; j < SS_D; j++) a[j * SS_d + k] /= sqrt(nn);
-    }
+    for (int k = 0; k < SS_d; k++)
+        for (int j = 0; j < SS_D; j++) t->A[j * SS_d + k] = genbo__rng_normal(&r);
+    genbo__orthonormalise(SS_D, SS_d, t->A, 1);
     const double beta[SS_d] = {0.6, 0.5, -0.5, 0.374}; /* ||beta|| = 1: reward sd 1 */
     for (int j = 0; j < SS_D; j++) {
         t->theta[j] = 0;

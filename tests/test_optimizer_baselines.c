@@ -141,16 +141,7 @@ Test(baselines, ascent_on_a_linear_reward_leaves_the_subspace) {
     /* A by Gram-Schmidt on Gaussian columns */
     double A[D * d];
     for (int i = 0; i < D * d; i++) A[i] = genbo__rng_normal(&r);
-    for (int k = 0; k < d; k++) {
-        for (int p = 0; p < k; p++) {
-            double dot = 0;
-            for (int j = 0; j < D; j++) dot += A[j * d + k] * A[j * d + p];
-            for (int j = 0; j < D; j++) A[j * d + k] -= dot * A[j * d + p];
-        }
-        double nrm = 0;
-        for (int j = 0; j < D; j++) nrm += A[j * d + k] * A[j * d + k];
-        for (int j = 0; j < D; j++) A[j * d + k] /= sqrt(nrm);
-    }
+    genbo__orthonormalise(D, d, A, 1);
     double theta[D] = {0};
     for (int k = 0; k < d; k++) {
         double beta = genbo__rng_normal(&r);

@@ -11,7 +11,6 @@
 #include "core/core.h"
 #include "optimizer/methods.h"
 #include "optimizer/metrics.h"
-#include "optimizer/region.h"
 #include "optimizer/reweight.h"
 #include "optimizer/trust.h"
 
@@ -101,14 +100,14 @@ static double pool_true_sd(const fixture *f) {
 Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout = 120) {
     fixture f;
     fx_make(&f);
-    double lo[D], hi[D];
-    cr_assert_eq(genbo__region_box(D, f.md.label_X, NL, f.md.pool_X, NP, lo, hi), GENBO_OK);
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, f.md.label_X, NL, f.md.pool_X, NP), GENBO_OK);
     double *X = malloc((N + 1) * D * sizeof *X), *X1 = malloc(N * D * sizeof *X1);
     for (int j = 0; j < D; j++) X[N * D + j] = 1234.5; /* a row past the batch: never written */
     f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
     for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
-    for (int i = 0; i < N; i++) cr_assert(genbo__region_inside(D, X + i * D, lo, hi), "design %d off the trust region", i);
+    for (int i = 0; i < N; i++) cr_assert(genbo__trust_check(&box, X + i * D) == 0, "design %d off the trust region", i);
     /* the same seed and settings give the same batch */
     double *X2 = malloc(N * D * sizeof *X2);
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X2), GENBO_OK);
@@ -116,7 +115,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     /* without selection (one guided candidate per design) */
     f.md.select = (genbo__select_settings){1, 0, 0, GENBO__SOURCE_GUIDED, 0, 0.0};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X1), GENBO_OK, "%s", genbo_errmsg());
-    for (int i = 0; i < N; i++) cr_assert(genbo__region_inside(D, X1 + i * D, lo, hi));
+    for (int i = 0; i < N; i++) cr_assert(genbo__trust_check(&box, X1 + i * D) == 0);
     double sel = mean_pred(&f, N, X), nosel = mean_pred(&f, N, X1);
     double tsel = mean_true(&f, N, X), tnosel = mean_true(&f, N, X1);
     cr_log_info("genbo at %.3f: predicted %.3f with selection, %.3f without; true %.3f vs %.3f", f.a, sel, nosel, tsel, tnosel);
@@ -136,6 +135,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     for (int i = 0; i < N; i++) cr_assert_eq(genbo__trust_check(&tr, X + i * D), 0, "design %d off the study's region", i);
     genbo__trust_free(&tr);
     free(X), free(X1), free(X2);
+    genbo__trust_free(&box);
     fx_free(&f);
 }
 
@@ -146,9 +146,9 @@ Test(genbo_method, edit_beats_conditional_on_a_quadratic_reward, .timeout = 120)
     f.md.select.edit_noise = 0.3;
     cr_assert_eq(genbo__generate(GENBO__METHOD_EDIT, &f.md, f.a, N, 12, E), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo__generate(GENBO__METHOD_CONDITIONAL, &f.md, f.a, N, 12, C), GENBO_OK, "%s", genbo_errmsg());
-    double lo[D], hi[D];
-    cr_assert_eq(genbo__region_box(D, f.md.label_X, NL, f.md.pool_X, NP, lo, hi), GENBO_OK);
-    genbo__region_project(D, N, C, lo, hi); /* conditional's outliers do not decide the test */
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, f.md.label_X, NL, f.md.pool_X, NP), GENBO_OK);
+    genbo__trust_project(&box, N, C, NULL); /* conditional's outliers do not decide the test */
     double te = mean_true(&f, N, E), tc = mean_true(&f, N, C);
     cr_log_info("target %.3f: edit %.3f, conditional %.3f (pool true sd %.3f)", f.a, te, tc, sd);
     cr_assert_gt(te, tc + 0.5 * sd, "edit %.3f vs conditional %.3f (pool sd %.3f)", te, tc, sd);
@@ -160,6 +160,7 @@ Test(genbo_method, edit_beats_conditional_on_a_quadratic_reward, .timeout = 120)
     cr_log_info("edit from sigma^2 = 0.999 (the ascent forgotten): %.3f", tfull);
     cr_assert_lt(tfull, te, "an almost-full re-noise keeps the ascent's gain: %.3f vs %.3f", tfull, te);
     free(E), free(C), free(A);
+    genbo__trust_free(&box);
     fx_free(&f);
 }
 
@@ -178,16 +179,17 @@ Test(genbo_method, reweighted_training_beats_conditional, .timeout = 120) {
     genbo_diffusion *rw;
     cr_assert_eq(genbo_diffusion_train(&dp, NP, D, f.md.pool_X, f.pseudo, &rw), GENBO_OK, "%s", genbo_errmsg());
     f.md.reweighted = rw;
-    double lo[D], hi[D], sd = pool_true_sd(&f);
-    cr_assert_eq(genbo__region_box(D, f.md.label_X, NL, f.md.pool_X, NP, lo, hi), GENBO_OK);
+    double sd = pool_true_sd(&f);
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, f.md.label_X, NL, f.md.pool_X, NP), GENBO_OK);
     double *R = malloc(N * D * sizeof *R), *C = malloc(N * D * sizeof *C);
     double tr = 0, tc = 0;
     for (int k = 0; k < 2; k++) { /* two targets: p90 and the pool's max */
         double a = k ? genbo__percentile(f.pseudo, NP, 100) : f.a;
         cr_assert_eq(genbo__generate(GENBO__METHOD_REWEIGHTED, &f.md, a, N, 13, R), GENBO_OK, "%s", genbo_errmsg());
         cr_assert_eq(genbo__generate(GENBO__METHOD_CONDITIONAL, &f.md, a, N, 13, C), GENBO_OK, "%s", genbo_errmsg());
-        genbo__region_project(D, N, R, lo, hi); /* outliers do not decide the test */
-        genbo__region_project(D, N, C, lo, hi);
+        genbo__trust_project(&box, N, R, NULL); /* outliers do not decide the test */
+        genbo__trust_project(&box, N, C, NULL);
         double r = mean_true(&f, N, R), c = mean_true(&f, N, C);
         cr_log_info("target %.3f: reweighted %.3f, conditional %.3f (pool true sd %.3f)", a, r, c, sd);
         tr += r / 2, tc += c / 2;
@@ -195,6 +197,7 @@ Test(genbo_method, reweighted_training_beats_conditional, .timeout = 120) {
     cr_assert_gt(tr, tc + 0.25 * sd, "reweighted %.3f vs conditional %.3f (pool sd %.3f)", tr, tc, sd);
     genbo_diffusion_free(rw);
     free(w), free(R), free(C);
+    genbo__trust_free(&box);
     fx_free(&f);
 }
 

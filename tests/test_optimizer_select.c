@@ -10,7 +10,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
-#include "optimizer/region.h"
+#include "optimizer/trust.h"
 
 static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t *idx) {
     double best = INFINITY;
@@ -79,20 +79,22 @@ Test(select, trust_project_brings_every_design_inside) {
     enum { NL = 20, D = 3, NC = 5 };
     double L[NL * D];
     for (int i = 0; i < NL * D; i++) L[i] = sin(1.7 * i);
-    double lo[D], hi[D];
-    cr_assert_eq(genbo__region_box(D, L, NL, NULL, 0, lo, hi), GENBO_OK);
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, L, NL, NULL, 0), GENBO_OK);
+    const double *lo = box.lo, *hi = box.hi;
     double X[NC * D] = {0, 0, 0, 1e6, -1e6, 0, NAN, 0.5, 0, INFINITY, 0, 0, 0.9, 0.9, 0.9};
-    cr_assert_eq(genbo__region_inside(D, X, lo, hi), 1);
-    cr_assert_eq(genbo__region_project(D, NC, X, lo, hi), 3);
-    for (int i = 0; i < NC; i++) cr_assert(genbo__region_inside(D, X + i * D, lo, hi), "row %d", i);
+    cr_assert_eq(genbo__trust_check(&box, X) == 0, 1);
+    cr_assert_eq(genbo__trust_project(&box, NC, X, NULL), 3);
+    for (int i = 0; i < NC; i++) cr_assert(genbo__trust_check(&box, X + i * D) == 0, "row %d", i);
     /* the box is the data's range widened by the margin (sd units) */
     for (int j = 0; j < D; j++) {
         double mn = INFINITY, mx = -INFINITY;
         for (int i = 0; i < NL; i++) mn = fmin(mn, L[i * D + j]), mx = fmax(mx, L[i * D + j]);
         cr_assert_lt(lo[j], mn);
         cr_assert_gt(hi[j], mx);
-        cr_assert_lt(hi[j] - mx, 2 * GENBO__REGION_MARGIN * (mx - mn));
+        cr_assert_lt(hi[j] - mx, 2 * GENBO__TRUST_MARGIN * (mx - mn));
     }
+    genbo__trust_free(&box);
 }
 
 /* A design drawn from the data has ratio ~ 1 and passes; a design far off
