@@ -323,6 +323,21 @@ static int add_features(genbo_study *s, cJSON *doc) {
     return GENBO_OK;
 }
 
+/* The library's method names in its table order (genbo_method_name): the
+ * page ranks methods by it, so it holds no copy of the list. */
+static int add_methods(cJSON *doc) {
+    cJSON *arr = cJSON_AddArrayToObject(doc, "methods");
+    if (!arr) return oom();
+    for (int i = 0; genbo_method_name(i); i++) {
+        cJSON *v = cJSON_CreateString(genbo_method_name(i));
+        if (!v || !cJSON_AddItemToArray(arr, v)) {
+            cJSON_Delete(v);
+            return oom();
+        }
+    }
+    return GENBO_OK;
+}
+
 /* ---- documents ------------------------------------------------------------ */
 
 static int build_study(genbo_db *db, const char *name, cJSON **out) {
@@ -344,6 +359,7 @@ static int build_study(genbo_db *db, const char *name, cJSON **out) {
     if (!status) status = add_trials(s, doc);
     if (!status) status = add_trainings(s, doc);
     if (!status) status = add_features(s, doc);
+    if (!status) status = add_methods(doc);
     genbo_study_close(s);
     if (status) {
         cJSON_Delete(doc);

@@ -25,7 +25,7 @@
  * `ascent` = the surrogate-ascent designs themselves (L-BFGS on f_hat from
  * the n best labelled designs), which the support test keeps only where the
  * ascent stayed on the data; `pool` = the unlabelled pool designs (not
- * already labelled) with the highest mu - kappa s (n of them) and the
+ * already labelled or told in the run, models->seen_X) with the highest mu - kappa s (n of them) and the
  * highest mu + kappa s (4 n, for the exploring part): they are data, so
  * they count as on the support.
  *
@@ -189,15 +189,21 @@ static int score_and_select(const genbo__models *mm, const genbo__support *sup, 
     return rc;
 }
 
-/* 1 if x is one of the labelled designs (exactly). */
-static int is_labelled(const genbo__models *mm, const double *x) {
-    for (size_t i = 0; i < mm->n_label; i++) {
-        const double *l = mm->label_X + i * mm->dim;
+/* 1 if x is one of the n rows of L (exactly). */
+static int is_row_of(const double *L, size_t n, size_t dim, const double *x) {
+    for (size_t i = 0; L && i < n; i++) {
+        const double *l = L + i * dim;
         size_t j = 0;
-        while (j < mm->dim && l[j] == x[j]) j++;
-        if (j == mm->dim) return 1;
+        while (j < dim && l[j] == x[j]) j++;
+        if (j == dim) return 1;
     }
     return 0;
+}
+
+/* 1 if x is labelled or already told in this run (never proposed again). */
+static int is_labelled(const genbo__models *mm, const double *x) {
+    return is_row_of(mm->label_X, mm->n_label, mm->dim, x) ||
+           is_row_of(mm->seen_X, mm->n_seen, mm->dim, x);
 }
 
 /* The pool source: the unlabelled pool designs (never one already

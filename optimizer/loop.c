@@ -34,7 +34,15 @@ static int generate_batch(genbo_study *s, const genbo__batch *b) {
     if (!rc) {
         genbo__models mm;
         genbo__study_method_models(s, &mm);
-        rc = genbo__generate_trusted(method, &mm, mm.trust, b->target, b->n, b->seed, X, flags);
+        /* the run's told designs: the pool source must not propose them again */
+        double *LX = NULL, *LY = NULL;
+        size_t nl = 0;
+        rc = genbo__run_labels(s, b->run_id, &LX, &LY, &nl);
+        if (!rc && nl > s->data.n_label)
+            mm.seen_X = LX + s->data.n_label * dim, mm.n_seen = nl - s->data.n_label;
+        if (!rc) rc = genbo__generate_trusted(method, &mm, mm.trust, b->target, b->n, b->seed, X, flags);
+        free(LX);
+        free(LY);
     }
     if (!rc) rc = genbo_reward_predict(s->models.reward, b->n, X, pred, NULL);
     if (!rc && supp) rc = genbo_task_support_distance(s->data.task, b->n, X, supp);

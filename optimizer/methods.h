@@ -134,6 +134,10 @@ typedef struct genbo__models {
     int ascent_max_evals;            /* <= 0: GENBO__ASCENT_MAX_EVALS */
     genbo__select_settings select;   /* the genbo method's selection */
     genbo__batch_report *report;     /* NULL, or filled by the genbo method */
+    const double *seen_X;            /* designs already told in this run (n_seen x dim;  */
+    size_t n_seen;                   /* may be NULL): the pool source never returns them. The
+                                        loop's rounds set it; asks do not (reading every told
+                                        design per ask would make ask latency grow with the run) */
 } genbo__models;
 
 /* n designs (n x dim into `designs`) at target a with method m. Seeded:

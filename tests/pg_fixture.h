@@ -10,6 +10,7 @@
  *
  *   const char *url = pg_db("mytest");   // fresh database, its postgresql:// URL
  *   long long n = pg_int("mytest", "SELECT count(*) FROM trials");
+ *   pg_sql_to_file("mytest", "SELECT id, value FROM ...", path);  // rows as a|b
  *   cr_assert_eq(pg_restart(), 0);        // pg_ctl restart, same port
  *
  * The test processes inherit GENBO_PG_DIR and GENBO_PG_URL (the server's
@@ -59,17 +60,22 @@ static inline const char *pg_url_of(const char *name) {
     return url[k];
 }
 
+/* The shell command running sql on database db through pg_server.sh psql
+ * (single quotes inside sql written '\'' for the shell), then `tail`. */
+static inline void pg__psql_cmd(char *cmd, size_t cap, const char *db, const char *sql, const char *tail) {
+    size_t n = (size_t)snprintf(cmd, cap, "sh %s psql %s '", PG_SCRIPT, pg_dir());
+    for (const char *p = sql; *p && n + 8 < cap; p++) {
+        if (*p == '\'') n += (size_t)snprintf(cmd + n, cap - n, "'\\''");
+        else cmd[n++] = *p;
+    }
+    snprintf(cmd + n, cap - n, "' %s %s", db, tail);
+}
+
 /* Run SQL on database `db` through psql; the first line of the output in
  * out (may be NULL). Returns psql's exit status. */
 static inline int pg_sql(const char *db, const char *sql, char *out, size_t cap) {
     char cmd[8192];
-    /* single quotes inside sql are written '\'' for the shell */
-    size_t n = (size_t)snprintf(cmd, sizeof cmd, "sh %s psql %s '", PG_SCRIPT, pg_dir());
-    for (const char *p = sql; *p && n + 8 < sizeof cmd; p++) {
-        if (*p == '\'') n += (size_t)snprintf(cmd + n, sizeof cmd - n, "'\\''");
-        else cmd[n++] = *p;
-    }
-    snprintf(cmd + n, sizeof cmd - n, "' %s", db);
+    pg__psql_cmd(cmd, sizeof cmd, db, sql, "");
     FILE *f = popen(cmd, "r");
     cr_assert_not_null(f, "popen %s", cmd);
     char line[4096] = "";
@@ -79,6 +85,16 @@ static inline int pg_sql(const char *db, const char *sql, char *out, size_t cap)
     int st = pclose(f);
     line[strcspn(line, "\n")] = 0;
     if (out) snprintf(out, cap, "%s", line);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Run SQL on database db; every row (columns separated by |) into the
+ * file at path. Returns psql's exit status. */
+static inline int pg_sql_to_file(const char *db, const char *sql, const char *path) {
+    char cmd[8192], tail[600];
+    snprintf(tail, sizeof tail, "> %s", path);
+    pg__psql_cmd(cmd, sizeof cmd, db, sql, tail);
+    int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -133,9 +149,23 @@ static void pg__on_signal(int sig) {
     raise(sig);
 }
 
-/* Start the server; 0, PG_SKIP (no binaries, said on stderr) or 1. */
+/* Start the server; 0, PG_SKIP (no binaries, or a genbo without the
+ * PostgreSQL back end - `genbo info` must say "postgresql: yes": said on
+ * stderr) or 1. A test program of the fixture alone defines
+ * PG_FIXTURE_ONLY (it needs no PostgreSQL back end in genbo). */
 static inline int pg__start(void) {
     char cmd[1024];
+#ifndef PG_FIXTURE_ONLY
+    const char *g = getenv("GENBO_CLI");
+    if (g) {
+        snprintf(cmd, sizeof cmd, "%s info 2>/dev/null | grep -qi 'postgresql: *yes'", g);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "pg_fixture: this genbo has no PostgreSQL back end (genbo info does not say "
+                            "'postgresql: yes': built without libpq)\n");
+            return PG_SKIP;
+        }
+    }
+#endif
     pg__owner = getpid();
     snprintf(cmd, sizeof cmd, "sh %s start --owner %d", PG_SCRIPT, (int)pg__owner);
     FILE *f = popen(cmd, "r");
@@ -172,7 +202,7 @@ static inline int pg__start(void) {
         if (criterion_handle_args(argc, argv, true)) {                                        \
             int rc = pg__start();                                                             \
             if (rc == PG_SKIP) {                                                              \
-                fprintf(stderr, "SKIPPED: no PostgreSQL server binaries, these tests did not run\n"); \
+                fprintf(stderr, "SKIPPED: no PostgreSQL server or back end, these tests did not run\n"); \
                 criterion_finalize(tests);                                                    \
                 return PG_SKIP;                                                               \
             }                                                                                 \

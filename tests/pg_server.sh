@@ -2,6 +2,8 @@
 # tests/pg_server.sh - a throw-away PostgreSQL server for the tests (issue 13).
 #
 #   eval "$(sh tests/pg_server.sh start --owner $$)"   # sets GENBO_PG_DIR, GENBO_PG_URL
+#   (Python: subprocess.run(["sh", "tests/pg_server.sh", "start", "--owner", str(os.getpid())]),
+#    then parse the two NAME=value lines of its stdout)
 #   trap 'sh tests/pg_server.sh stop "$GENBO_PG_DIR"' EXIT
 #   sh tests/pg_server.sh restart DIR      # pg_ctl restart (the same port)
 #   sh tests/pg_server.sh psql DIR SQL [DB]  # one query (database genbo_test), bare rows
@@ -13,7 +15,8 @@
 # in the data directory), create database `genbo_test`, print the two shell
 # assignments above. fsync and full-page writes are off and the buffers small:
 # a test server starts in about a second and nothing in it must survive a
-# crash of the machine. initdb and postgres refuse to run as root: as root
+# crash of the machine (--durable: all three on, as a benchmark against
+# SQLite's synchronous = FULL needs). initdb and postgres refuse to run as root: as root
 # (as in CI) they run as the `postgres` system user, which owns the
 # directory. The binaries come from $GENBO_PG_BINDIR if set, else
 # `pg_config --bindir`, else /usr/lib/postgresql/*/bin; without them start exits 77 (ctest's skip
@@ -82,9 +85,11 @@ free_port() {
 
 start() {
   owner=$PPID
+  durable=off
   while [ $# -gt 0 ]; do
     case "$1" in
       --owner) owner=$2; shift 2 ;;
+      --durable) durable=on; shift ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
@@ -106,9 +111,9 @@ start() {
   cat >> "$d/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$d'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $durable
+synchronous_commit = $durable
+full_page_writes = $durable
 shared_buffers = 16MB
 max_connections = 60
 max_wal_size = 256MB
@@ -146,5 +151,5 @@ case "$cmd" in
     B=$(bindir) || die "no server binaries"
     PGOPTIONS="-c client_min_messages=warning" "$B/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(cat "$1/port")" -U genbo -d "${3:-genbo_test}" -c "$2" ;;
   sweep) sweep ;;
-  *) die "usage: pg_server.sh start [--owner PID] | stop DIR | restart DIR | psql DIR SQL [DB] | sweep" ;;
+  *) die "usage: pg_server.sh start [--owner PID] [--durable] | stop DIR | restart DIR | psql DIR SQL [DB] | sweep" ;;
 esac

@@ -307,6 +307,23 @@ Test(dashboard, data_version_changes_when_another_connection_commits) {
     genbo_db_close(db);
 }
 
+/* The page orders methods by the library's own list, carried by every
+ * study document (it keeps no copy of the names). */
+Test(dashboard, documents_carry_the_librarys_method_list) {
+    genbo_db *db = open_fixture();
+    cJSON *doc = study_doc(db, "beta");
+    const cJSON *methods = cJSON_GetObjectItemCaseSensitive(doc, "methods");
+    cr_assert(cJSON_IsArray(methods));
+    int n = 0;
+    while (genbo_method_name(n)) n++;
+    cr_assert_gt(n, 5);
+    cr_assert_eq(cJSON_GetArraySize(methods), n);
+    for (int i = 0; i < n; i++)
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(methods, i)), genbo_method_name(i));
+    cJSON_Delete(doc);
+    genbo_db_close(db);
+}
+
 Test(dashboard, unknown_study_is_an_error_naming_it) {
     genbo_db *db = open_fixture();
     cJSON *doc = (cJSON *)1;

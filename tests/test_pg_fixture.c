@@ -3,6 +3,7 @@
  * survives a restart on the same port with its data, a server whose owner
  * died is swept away, it starts without root too, and missing binaries exit
  * 77 (skipped) with a message instead of passing. */
+#define PG_FIXTURE_ONLY /* the server alone: no PostgreSQL back end needed */
 #include "pg_fixture.h"
 
 TestSuite(pg_fixture, .timeout = 120);
@@ -29,6 +30,13 @@ Test(pg_fixture, fresh_databases_are_empty_and_separate) {
     pg_db("fx_a");
     pg_sql("fx_a", "CREATE TABLE t (i int); INSERT INTO t SELECT generate_series(1, 5)", NULL, 0);
     cr_assert_eq(pg_int("fx_a", "SELECT count(*) FROM t"), 5);
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/genbo_pg_fixture_%d.txt", (int)getpid());
+    cr_assert_eq(pg_sql_to_file("fx_a", "SELECT i, i * i FROM t WHERE i > 3 ORDER BY i", path), 0);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "printf '4|16\\n5|25\\n' | cmp -s - %s", path);
+    cr_assert_eq(sh_status(cmd), 0, "pg_sql_to_file wrote something else than the two rows");
+    unlink(path);
     const char *url = pg_db("fx_a"); /* again: dropped and re-created */
     cr_assert(strstr(url, "/fx_a") != NULL, "%s", url);
     cr_assert_eq(pg_int("fx_a", "SELECT count(*) FROM pg_tables WHERE tablename = 't'"), 0);
@@ -70,16 +78,19 @@ Test(pg_fixture, sweep_removes_a_server_whose_owner_died) {
     if (dead == 0) _exit(0);
     waitpid(dead, NULL, 0);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sh %s start --owner %d", PG_SCRIPT, (int)dead);
+    snprintf(cmd, sizeof cmd, "sh %s start --durable --owner %d", PG_SCRIPT, (int)dead);
     FILE *f = popen(cmd, "r");
-    char line[512], dir[512] = "";
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "GENBO_PG_DIR=", 13)) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(dir, sizeof dir, "%s", line + 13);
-        }
+    char line[400], dir[400] = "", url[400] = "";
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, "GENBO_PG_DIR=", 13)) snprintf(dir, sizeof dir, "%s", line + 13);
+        if (!strncmp(line, "GENBO_PG_URL=", 13)) snprintf(url, sizeof url, "%s", line + 13);
+    }
     cr_assert_eq(pclose(f), 0);
     cr_assert_neq(dir[0], 0);
+    /* --durable: this one commits to disk (the benchmark's server) */
+    snprintf(cmd, sizeof cmd, "psql -X -At '%s' -c 'SHOW fsync; SHOW synchronous_commit' | tr '\\n' ' ' | grep -qx 'on on '", url);
+    cr_assert_eq(sh_status(cmd), 0, "--durable did not turn fsync and synchronous_commit on");
     char pidfile[600];
     snprintf(pidfile, sizeof pidfile, "%s/data/postmaster.pid", dir);
     f = fopen(pidfile, "r");
