@@ -11,6 +11,21 @@
 #include "genbo.h"
 #include "studies/db.h"
 #include "studies/store.h"
+#include "study_fixture.h"
+
+/* The tiny study both back ends run (study_fixture.h's TINY_STUDY). */
+static inline genbo_config *tiny_config(void) {
+    fixture_write("tiny.ini", TINY_STUDY);
+    genbo_config *c;
+    cr_assert_eq(genbo_config_load(fixture_path("tiny.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
+    return c;
+}
+
+/* n designs at an absolute target (the first ask trains the models). */
+static inline int ask_n(genbo_study *s, size_t n, int64_t *ids) {
+    double X[8 * 8];
+    return genbo_study_ask(s, 1.0, n, ids, X);
+}
 
 /* Every type through bind and column, exactly: 64-bit integers, doubles
  * that need 17 digits, text with quotes and '?', blobs with zero bytes,

@@ -15,19 +15,7 @@
 #include "studies/study.h"
 #include "study_fixture.h"
 
-static genbo_config *tiny_config(void) {
-    fixture_write("tiny.ini", TINY_STUDY);
-    genbo_config *c;
-    cr_assert_eq(genbo_config_load(fixture_path("tiny.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
-    return c;
-}
-
 TestSuite(pg_storage, .init = fixture_make_dir, .timeout = 300);
-
-static int ask_n(genbo_study *s, size_t n, int64_t *ids) {
-    double X[8 * 8];
-    return genbo_study_ask(s, 1.0, n, ids, X);
-}
 
 Test(pg_storage, statements_round_trip) {
     const char *url = pg_db("rt");
