@@ -5,6 +5,8 @@
  * database row by row; one `genbo run` of a study at a time across
  * processes (the advisory lock), released at once when the run is killed;
  * four processes opening a fresh database at once (schema migration). */
+#include <sys/prctl.h>
+
 #include "pg_fixture.h"
 #include "study_fixture.h"
 
@@ -200,6 +202,7 @@ Test(pg_study, run_lock_across_two_processes) {
     pid_t first = fork();
     cr_assert_geq(first, 0);
     if (first == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion must not leave the run behind */
         char cmd[2048];
         snprintf(cmd, sizeof cmd, "exec %s run %s --db '%s' --quiet > %s 2>&1", cli(), ini, url, log1);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
