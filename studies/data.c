@@ -144,10 +144,11 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
     *Xout = *yout = NULL;
     *nout = 0;
     const study_data *d = &s->data;
-    /* One read transaction: the count and the rows agree even while other
-     * processes tell. */
-    int rc = genbo__store_exec(s->db, "BEGIN");
-    if (rc) return rc;
+    /* One read snapshot: the count and the rows agree even while other
+     * processes tell (on PostgreSQL it is also replayed after a dropped
+     * connection). */
+    if (genbo__db_begin_read(s->db) != GENBO__DB_OK) return genbo__store_fail(s->db, "beginning a read");
+    int rc = GENBO_OK;
     int64_t told = genbo__run_told_count(s, run_id);
     if (told < 0) {
         genbo__store_rollback(s->db);

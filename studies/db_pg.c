@@ -74,13 +74,14 @@ typedef struct pg_db {
     int readonly;
     int txn;          /* inside BEGIN .. COMMIT/ROLLBACK (ours, survives a drop) */
     char xid[32];     /* the write transaction's id (txid_current), for a lost COMMIT */
-    /* The statements of the open write transaction with a checksum of
+    /* The statements of the open transaction with a checksum of
      * their results: after a dropped connection they are run again on a
      * new one, and the transaction goes on only if every result is the
      * same (else the caller sees BUSY and retries it whole). */
     struct logged *log;
     size_t n_log, cap_log;
     int recording, replaying;
+    int reading;      /* the open transaction is a read snapshot (no writer lock) */
     int64_t changes;
     char err[1024];
     char **locks;     /* session advisory locks held, retaken on reconnect */
@@ -231,7 +232,7 @@ static void log_clear(pg_db *db) {
     db->n_log = 0;
 }
 
-/* Remember a statement of the write transaction (a copy: the caller's
+/* Remember a statement of the open transaction (a copy: the caller's
  * buffers change). Out of memory: recording stops, so a drop fails. */
 static void log_add(pg_db *db, const char *sql, int n, const pg_param *p, const PGresult *r) {
     if (db->n_log == db->cap_log) {
@@ -265,22 +266,29 @@ static void log_add(pg_db *db, const char *sql, int n, const pg_param *p, const 
 
 static PGresult *exec_params(pg_db *db, const char *sql, int n, const pg_param *p);
 
-/* The connection dropped inside a write transaction: a new connection, a
- * new transaction with the writer lock, and every statement so far again.
+/* A read snapshot: BEGIN of genbo__db_begin_read and of its replay. */
+#define READ_SNAPSHOT "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+/* The connection dropped inside a transaction: a new connection, a new
+ * transaction (a write one with the writer lock, or a read snapshot), and
+ * every statement so far again: a snapshot whose statements all answer as
+ * before is as good as the lost one.
  * 1 when all gave the same results (the transaction is whole again). */
 static int replay(pg_db *db) {
     if (!db->recording || db->replaying) return 0;
     db->txn = 0;
     if (!reconnect(db, RECONNECT_SECONDS)) return 0;
-    PGresult *r = PQexec(db->conn, "BEGIN");
+    PGresult *r = PQexec(db->conn, db->reading ? READ_SNAPSHOT : "BEGIN");
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) return 0;
     db->txn = 1;
-    r = PQexec(db->conn, "SELECT txid_current() FROM (SELECT pg_advisory_xact_lock(1735288431, 0)) AS l");
-    ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok) snprintf(db->xid, sizeof db->xid, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    if (!db->reading) {
+        r = PQexec(db->conn, "SELECT txid_current() FROM (SELECT pg_advisory_xact_lock(1735288431, 0)) AS l");
+        ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        if (ok) snprintf(db->xid, sizeof db->xid, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
     db->replaying = 1;
     for (size_t i = 0; ok && i < db->n_log; i++) {
         r = exec_params(db, db->log[i].sql, db->log[i].n, db->log[i].p);
@@ -749,6 +757,9 @@ static int pg_exec(genbo__db *d, const char *sql) {
     PGresult *r = run(db, sql, 0, NULL, &rc);
     if (begins(sql, "BEGIN") && r) db->txn = 1;
     if (end) db->txn = 0;
+    /* a read snapshot has nothing to commit: a COMMIT lost with the
+     * connection ended it as well as a delivered one */
+    if (end && db->reading && !r && PQstatus(db->conn) == CONNECTION_BAD) rc = GENBO__DB_OK;
     if (begins(sql, "COMMIT") && !r && db->xid[0] && PQstatus(db->conn) == CONNECTION_BAD) {
         rc = commit_outcome(db);
         /* it did not commit: the same transaction again, then COMMIT */
@@ -762,6 +773,7 @@ static int pg_exec(genbo__db *d, const char *sql) {
     if (end) {
         db->xid[0] = '\0';
         db->recording = 0;
+        db->reading = 0;
         log_clear(db);
     }
     pthread_mutex_unlock(&db->mu);
@@ -819,12 +831,21 @@ static int pg_begin_write(genbo__db *d) {
     else {
         log_clear(DB(d));
         DB(d)->recording = 1;
+        DB(d)->reading = 0;
     }
     return rc;
 }
 
+/* A snapshot, recorded like a write transaction so that a dropped
+ * connection is replayed (and checked) rather than failing the read. */
 static int pg_begin_read(genbo__db *d) {
-    return pg_exec(d, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    int rc = pg_exec(d, READ_SNAPSHOT);
+    if (!rc) {
+        log_clear(DB(d));
+        DB(d)->recording = 1;
+        DB(d)->reading = 1;
+    }
+    return rc;
 }
 
 static int pg_schema_version(genbo__db *d, int64_t *v) {

@@ -29,20 +29,32 @@ static int insert_blob(genbo_study *s, int64_t run_id, const char *kind, const c
     return rc;
 }
 
+typedef struct blob_row {
+    genbo_study *s;
+    int64_t run_id, n_labels;
+    const char *kind, *role, *describe, *step;
+    int round;
+    const void *buf;
+    size_t len;
+    double seconds;
+} blob_row;
+
+static int store_blob_txn(genbo__db *db, void *ctx) {
+    (void)db;
+    const blob_row *b = ctx;
+    int rc = insert_blob(b->s, b->run_id, b->kind, b->role, b->round, b->n_labels, b->describe, b->buf, b->len);
+    if (!rc && b->step) rc = genbo__step_mark(b->s, b->run_id, b->step, b->seconds, b->describe);
+    return rc;
+}
+
 /* Insert one model row inside its own write transaction, together with a
- * completed-step mark when step != NULL. */
+ * completed-step mark when step != NULL (retried whole after a dropped
+ * connection, as the trial writes are). */
 static int store_blob(genbo_study *s, int64_t run_id, const char *kind, const char *role,
                       int round, int64_t n_labels, const char *describe, const void *buf,
                       size_t len, const char *step, double seconds) {
-    int rc = genbo__store_begin(s->db);
-    if (rc) return rc;
-    rc = insert_blob(s, run_id, kind, role, round, n_labels, describe, buf, len);
-    if (!rc && step) rc = genbo__step_mark(s, run_id, step, seconds, describe);
-    if (rc) {
-        genbo__store_rollback(s->db);
-        return rc;
-    }
-    return genbo__store_commit(s->db);
+    blob_row b = {s, run_id, n_labels, kind, role, describe, step, round, buf, len, seconds};
+    return genbo__store_txn(s->db, store_blob_txn, &b);
 }
 
 int genbo__store_reward_step(genbo_study *s, int64_t run_id, int round, int64_t n_labels,

@@ -110,7 +110,9 @@ int genbo__store_txn(genbo__db *db, int (*fn)(genbo__db *db, void *ctx), void *c
     for (int attempt = 0;; attempt++) {
         int rc = genbo__store_begin(db);
         if (!rc) rc = fn(db, ctx);
-        if (!rc) return genbo__store_commit(db);
+        /* a COMMIT that did not commit (PostgreSQL: the connection was lost
+         * and txid_status says aborted or unknown) is retried whole too */
+        if (!rc && !(rc = genbo__store_commit(db))) return GENBO_OK;
         int again = rc == GENBO_EDB && genbo__db_transient(db) && attempt < STORE_TXN_RETRIES;
         genbo__store_rollback(db);
         if (!again) return rc;

@@ -3,7 +3,7 @@
  * accounted for: each worker writes the trial ids it got and the value it
  * told, and the parent compares that with the server's rows (no id twice,
  * no tell lost, no worker error, no trial left open). A server restart
- * under 4 workers runs only with GENBO_PG_TEST_RESTART=1 (known open). */
+ * under 4 workers: they reconnect and finish. */
 #include <math.h>
 
 #include "pg_fixture.h"
@@ -222,13 +222,9 @@ Test(pg_workers, eight_workers_200_pairs_every_row_counted) {
  * pairs are told; the workers reconnect and finish every pair. */
 Test(pg_workers, server_restart_while_workers_run) {
     enum { W = 4, P = 120 };
-    /* Known open (issue 13): at pg's 6220bf7 1 run in 3 passes - a worker
-     * gives up reconnecting while the server restarts ("COMMIT: reconnecting:
-     * ... Connection refused") or a read is not retried ("reading labels:
-     * server closed the connection"). Flaky in make check, so it runs only
-     * when asked, until the back end passes it every time. */
-    if (!getenv("GENBO_PG_TEST_RESTART"))
-        cr_skip_test("server restart under workers: set GENBO_PG_TEST_RESTART=1 (known failing, see the comment)");
+    /* The failures this found (a read snapshot, a model write and a COMMIT
+     * whose connection was cut were not retried) are fixed in db_pg.c,
+     * data.c, models.c and store.c: 12 of 12 runs passed there. */
     const char *url = pg_db("restart");
     create_trained(url, "rs");
     pid_t pids[W];
