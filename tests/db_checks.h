@@ -27,6 +27,21 @@ static inline int ask_n(genbo_study *s, size_t n, int64_t *ids) {
     return genbo_study_ask(s, 1.0, n, ids, X);
 }
 
+/* The tiny study run once, then one trial told, one failed and one left
+ * asked: every kind of trial row, for the comparisons of both back ends. */
+static inline void run_tiny(const char *db) {
+    genbo_config *c = tiny_config();
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
+    int64_t ids[3];
+    cr_assert_eq(ask_n(s, 3, ids), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_tell(s, ids[0], 0.25), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_tell_failed(s, ids[1], "crashed"), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study_close(s); /* ids[2] stays asked */
+    genbo_config_free(c);
+}
+
 /* Every type through bind and column, exactly: 64-bit integers, doubles
  * that need 17 digits, text with quotes and '?', blobs with zero bytes,
  * NULL; RETURNING id; changes; ?N placeholders; rollback. */

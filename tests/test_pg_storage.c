@@ -60,19 +60,6 @@ Test(pg_storage, no_password_in_messages) {
               genbo_errmsg());
 }
 
-static void run_tiny(const char *db) {
-    genbo_config *c = tiny_config();
-    genbo_study *s;
-    cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
-    int64_t ids[3];
-    cr_assert_eq(ask_n(s, 3, ids), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(genbo_study_tell(s, ids[0], 0.25), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(genbo_study_tell_failed(s, ids[1], "crashed"), GENBO_OK, "%s", genbo_errmsg());
-    genbo_study_close(s);
-    genbo_config_free(c);
-}
-
 static char *dump_of(const char *target, const char *const *skip, long *rows) {
     genbo__db *db;
     cr_assert_eq(genbo__store_open(target, GENBO__STORE_READONLY, &db), GENBO_OK, "%s", genbo_errmsg());
