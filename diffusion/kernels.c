@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_bf16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
@@ -193,11 +194,15 @@ void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *sig16, fl
                             const float *b, size_t B, size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
+    const int avx = genbo__k_avx512bf16();
     DK_OMP_FOR
     for (long b_ = 0; b_ < nb_; b_++) {
         size_t r0 = (size_t)b_ * rows;
         size_t r1 = r0 + rows < B ? r0 + rows : B;
-        silu_sig_rows(x, act16, sig16, hn, b, W, r0, r1);
+        if (avx)
+            genbo__k_silu_sig_rows_avx(x, act16, sig16, hn, b, W, r0, r1);
+        else
+            silu_sig_rows(x, act16, sig16, hn, b, W, r0, r1);
     }
 }
 
@@ -240,11 +245,16 @@ void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy,
                          size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
+    const int avx = genbo__k_avx512bf16();
     DK_OMP_FOR
     for (long b_ = 0; b_ < nb_; b_++) {
         size_t r0 = (size_t)b_ * rows;
         size_t r1 = r0 + rows < B ? r0 + rows : B;
-        dsilu_rows(x, sig16, dy, dres, d, d16, colsum ? scratch + (size_t)b_ * W : NULL, W, r0, r1);
+        float *part = colsum ? scratch + (size_t)b_ * W : NULL;
+        if (avx)
+            genbo__k_dsilu_rows_avx(x, sig16, dy, dres, d, d16, part, W, r0, r1);
+        else
+            dsilu_rows(x, sig16, dy, dres, d, d16, part, W, r0, r1);
     }
     if (!colsum) return;
     for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;
@@ -252,9 +262,17 @@ void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy,
         for (size_t j = 0; j < W; j++) colsum[j] += scratch[(size_t)b_ * W + j];
 }
 
-void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
+void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) {
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_to_bf16_avx(x, y, lo, hi));
+    else
+        DK_PARALLEL(n, to_bf16_range(x, y, lo, hi));
+}
 
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
-    DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_silu_bf16_avx(x, y, lo, hi));
+    else
+        DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 

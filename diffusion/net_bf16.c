@@ -263,8 +263,66 @@ static plan_set *plans_for(const genbo__net_config *c, genbo__net_bf16 *bf, int 
     return &bf->cache[slot];
 }
 
+/* Rows of one inference tile: the whole network runs on TILE_ELEMS / W
+ * rows at a time (multiple of 32, so every tile starts on a cache line),
+ * so that a tile's h (fp32, 1 MB), silu(h) and silu(z) stay in the core's
+ * 2 MB L2 between the products and kernels that pass them on: measured on
+ * AMX, a 256 x 512 x 512 product with its operands in L2 ran at 1,400
+ * GFLOP/s against 630 with them in L3, and a sampling pass of 2,048 rows
+ * at width 512 took 16.4 ms in tiles of 512 rows against 18.6 ms whole
+ * (least of 40, interleaved, one thread; 256-row tiles 16.9 ms, where
+ * the weights no longer stay in L2 between tiles). Every row's values
+ * do not depend on the tiling (a row is computed by the same kernels with
+ * the same K order); the tile size depends on W only, never on the
+ * thread count. */
+#define TILE_ELEMS (1 << 18)
+static int tile_rows(const genbo__net_config *c) {
+    int t = TILE_ELEMS / c->width / 32 * 32;
+    return t < 32 ? 32 : t;
+}
+
+/* Inference over rows [r0, r0 + n) (store = 0: one layer's buffers, used
+ * at the tile's offset). */
+static int forward_infer(const genbo__net_config *c, const float *params, genbo__net_acts *a,
+                         int r0, int n) {
+    genbo__net_bf16 *bf = a->bf;
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    const int W = c->width, L = c->depth, din = l.din;
+    plan_set *s = plans_for(c, bf, n);
+    if (!s) return GENBO_EINVAL;
+    const size_t off = (size_t)r0 * W, BW = (size_t)n * W;
+    float *h = a->h + off;
+    uint16_t *act = bf->act16 + off, *a2 = bf->a2_16 + off;
+    dm_plan_run(s->in, bf->u16 + (size_t)r0 * din, dm_wbuf_data(bf->in_f), params + l.b_in, h,
+                NULL);
+    for (int b = 0; b < L; b++) {
+        const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
+        const float *b2 = b1 + W + (size_t)W * W;
+        genbo__k_silu_bf16(h, act, BW);
+        dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+        dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
+    }
+    genbo__k_silu_bf16(h, act, BW);
+    dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out + (size_t)r0 * c->D,
+                NULL);
+    return GENBO_OK;
+}
+
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B) {
     genbo__net_bf16 *bf = a->bf;
+    if (!a->store) {
+        const int T = tile_rows(c);
+        int rc = GENBO_OK;
+        genbo__k_to_bf16(a->u, bf->u16, (size_t)B * (c->D + c->t_embed + c->y_embed));
+        for (int r0 = 0; r0 < B && !rc; r0 += T) {
+            const int n = B - r0 < T ? B - r0 : T;
+            threads_for(c, n);
+            rc = forward_infer(c, params, a, r0, n);
+        }
+        dm_sync_threads();
+        return rc;
+    }
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     const int W = c->width, L = c->depth, din = l.din;
