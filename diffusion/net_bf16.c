@@ -226,29 +226,40 @@ fail:
     return rc ? rc : GENBO_EINVAL;
 }
 
-int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
+int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params,
+                               size_t lo, size_t hi) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
-    const size_t W = (size_t)c->width;
+    const size_t W = (size_t)c->width, D = (size_t)c->D, din = (size_t)l.din;
+#define IN_RANGE(off, n) ((off) >= lo && (off) + (n) <= hi)
     threads_for(c, bf->max_rows); /* a context for few rows converts serially too */
-    dm_wbuf_load(bf->in_f, params + l.w_in);
-    dm_wbuf_load(bf->out_f, params + l.w_out);
-    if (bf->store) {
-        dm_wbuf_load(bf->in_b, params + l.w_in);
-        dm_wbuf_load(bf->out_b, params + l.w_out);
+    if (IN_RANGE(l.w_in, W * din)) {
+        dm_wbuf_load(bf->in_f, params + l.w_in);
+        if (bf->store) dm_wbuf_load(bf->in_b, params + l.w_in);
+    }
+    if (IN_RANGE(l.w_out, D * W)) {
+        dm_wbuf_load(bf->out_f, params + l.w_out);
+        if (bf->store) dm_wbuf_load(bf->out_b, params + l.w_out);
     }
     for (int b = 0; b < c->depth; b++) {
-        const float *w1 = params + l.blocks + (size_t)b * l.block_size, *w2 = w1 + W * W + W;
-        dm_wbuf_load(bf->blk_f[2 * b], w1);
-        dm_wbuf_load(bf->blk_f[2 * b + 1], w2);
-        if (bf->store) {
-            dm_wbuf_load(bf->blk_b[2 * b], w1);
-            dm_wbuf_load(bf->blk_b[2 * b + 1], w2);
+        const size_t o1 = l.blocks + (size_t)b * l.block_size, o2 = o1 + W * W + W;
+        for (int k = 0; k < 2; k++) {
+            const size_t o = k ? o2 : o1;
+            if (!IN_RANGE(o, W * W)) continue;
+            dm_wbuf_load(bf->blk_f[2 * b + k], params + o);
+            if (bf->store) dm_wbuf_load(bf->blk_b[2 * b + k], params + o);
         }
     }
+#undef IN_RANGE
     bf->loaded = 1;
     dm_sync_threads();
     return GENBO_OK;
+}
+
+int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    return genbo__net_bf16_load_range(c, bf, params, 0, l.total);
 }
 
 /* The plan set for B rows, built on first use (an evicted set is rebuilt;
