@@ -51,9 +51,9 @@ static int run_study(const char *db, genbo_progress_fn fn) {
     return rc;
 }
 
-TestSuite(study_training, .init = fixture_make_dir, .timeout = 120);
+TestSuite(genbo__study_training, .init = fixture_make_dir, .timeout = 120);
 
-Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
+Test(genbo__study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     genbo_set_threads(1);
     FIXTURE_PATH(a, "a.db");
     FIXTURE_PATH(b, "b.db");
@@ -92,7 +92,7 @@ Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     free(mb);
 }
 
-Test(study_training, design_loop_fine_tunes_are_recorded_per_round) {
+Test(genbo__study_training, design_loop_fine_tunes_are_recorded_per_round) {
     FIXTURE_PATH(db, "f.db");
     genbo_config *c;
     fixture_write("f.ini", STUDY);
@@ -122,7 +122,7 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
+Test(genbo__study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
     char ini[4096];
     snprintf(ini, sizeof ini, "%s", STUDY);
     char *p = strstr(ini, "max_steps = 2500");
@@ -142,7 +142,7 @@ Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
     cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE stop = 'max_steps' AND steps = 300"), 1);
 }
 
-Test(study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
+Test(genbo__study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
     FIXTURE_PATH(db, "w.db");
     genbo_config *c;
     fixture_write("w.ini", STUDY);
