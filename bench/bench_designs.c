@@ -46,15 +46,9 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
-#include "core/core.h"
+#include "tests/support/methods.h"
 #include "tests/support/olympus.h"
-#include "tests/support/task_view.h"
-#include "optimizer/methods.h"
-#include "optimizer/metrics.h"
-#include "optimizer/reweight.h"
-#include "optimizer/trust.h"
-#include "studies/config.h"
-#include "studies/study.h"
+#include "tests/support/support.h"
 
 #define MAX_SETS 32
 
@@ -148,9 +142,9 @@ static genbo_diffusion *train_cached(const char *name, uint64_t seed, const char
     dp->report = rep;
     dp->on_eval = on_eval;
     dp->eval_ctx = &cv;
-    double t0 = genbo__now();
+    double t0 = genbo__support_now();
     bu_check(genbo_diffusion_train(dp, np, D, PX, yhat, &dm), "diffusion train");
-    *secs = genbo__now() - t0;
+    *secs = genbo__support_now() - t0;
     if (models_dir) {
         snprintf(path, sizeof path, "%s.gd", base);
         bu_check(genbo_diffusion_save(dm, path), "save model");
@@ -193,6 +187,30 @@ static genbo_config *case_config(uint64_t seed) {
     return c;
 }
 
+/* The configuration's values (public getters; a missing key is a bug here). */
+static double cfg_num(const genbo_config *c, const char *sec, const char *key) {
+    double v = NAN;
+    bu_check(genbo_config_get_double(c, sec, key, &v), key);
+    return v;
+}
+static size_t cfg_list_size(const genbo_config *c, const char *sec, const char *key) {
+    size_t n = 0;
+    bu_check(genbo_config_list_size(c, sec, key, &n), key);
+    return n;
+}
+static const char *cfg_item(const genbo_config *c, const char *sec, const char *key, size_t i,
+                            char *buf, size_t cap) {
+    bu_check(genbo_config_list_item(c, sec, key, i, buf, cap), key);
+    return buf;
+}
+/* The optimizer's name of a method (a static string), or exit. */
+static const char *method_named(const char *name) {
+    for (int i = 0; genbo_method_name(i); i++)
+        if (!strcmp(genbo_method_name(i), name)) return genbo_method_name(i);
+    bu_check(GENBO_EINVAL, name);
+    return NULL;
+}
+
 /* One case's data and true-reward functions. */
 typedef struct bcase {
     const char *name;
@@ -222,7 +240,7 @@ static void truth(const bcase *b, size_t n, const double *X, double *y, double *
  * tr: the trust region. "unmarked" counts designs outside it or
  * non-finite without a flag (must be 0). */
 static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double a,
-                   const unsigned *flags, const genbo__trust *tr) {
+                   const unsigned *flags, const genbo__support_trust *tr) {
     size_t D = b->dim;
     double *y = bu_alloc(n * sizeof *y), *sup = bu_alloc(n * sizeof *sup);
     size_t bad = 0, marked = 0, unmarked = 0;
@@ -231,15 +249,13 @@ static void record(bu_cell *c, const bcase *b, size_t n, const double *X, double
         for (size_t k = 0; k < D; k++) fin &= isfinite(X[i * D + k]) != 0;
         bad += !fin;
         marked += flags[i] != 0;
-        unmarked += flags[i] == 0 && (!fin || genbo__trust_check(tr, X + i * D) != 0);
+        unmarked += flags[i] == 0 && (!fin || genbo__support_trust_check(tr, X + i * D) != 0);
     }
     bu_add(c, "flagged", (double)marked / (double)n);
     bu_add(c, "unmarked", (double)unmarked);
     truth(b, n, X, y, sup);
-    genbo__metrics_input in = {0};
-    in.n = n, in.dim = D, in.X = X, in.target = a, in.y_true = y, in.support = sup;
-    genbo__metrics mt;
-    bu_check(genbo__metrics_compute(&in, &mt), "metrics");
+    genbo__support_batch mt;
+    bu_check(genbo__support_batch_metrics(n, D, X, a, y, sup, &mt), "metrics");
     bu_add(c, "a", a);
     bu_add(c, "reward", mt.true_mean);
     bu_add(c, "best", mt.true_best);
@@ -277,42 +293,45 @@ static void apply_sets(genbo_config *c, const char *const (*sets)[2], int n) {
 
 /* The models a method needs, from the configuration (as the pipeline's
  * genbo__study_method_models does). */
-static void method_models(genbo__models *md, const genbo_config *cfg) {
-    genbo__config_sample_params(cfg, &md->sample);
-    genbo__config_select_settings(cfg, &md->select);
+static void method_models(genbo__support_models *md, const genbo_config *cfg) {
+    genbo__support_config_params(cfg, NULL, NULL, &md->sample);
+    md->settings = cfg;
 }
 
 /* The methods of a case: the study's `[generate] methods`, plus `edit`
  * (cheap) and, with --reweighted, `reweighted`, if they are not listed. */
-static int case_methods(const genbo_config *cfg, genbo__method *ms) {
+static int case_methods(const genbo_config *cfg, const char **ms) {
     int n = 0, has_edit = 0, has_rw = 0;
-    for (int i = 0; i < cfg->n_methods; i++) {
-        bu_check(genbo__method_from_name(cfg->methods[i], &ms[n]), cfg->methods[i]);
-        has_edit |= ms[n] == GENBO__METHOD_EDIT;
-        has_rw |= ms[n] == GENBO__METHOD_REWEIGHTED;
+    char buf[64];
+    for (size_t i = 0; i < cfg_list_size(cfg, "generate", "methods"); i++) {
+        ms[n] = method_named(cfg_item(cfg, "generate", "methods", i, buf, sizeof buf));
+        has_edit |= !strcmp(ms[n], "edit");
+        has_rw |= !strcmp(ms[n], "reweighted");
         n++;
     }
-    if (!has_edit) ms[n++] = GENBO__METHOD_EDIT;
-    if (!has_rw && with_reweighted) ms[n++] = GENBO__METHOD_REWEIGHTED;
+    if (!has_edit) ms[n++] = method_named("edit");
+    if (!has_rw && with_reweighted) ms[n++] = method_named("reweighted");
     return n;
 }
 
-static void run_methods(const bcase *b, genbo__models *md, const genbo_config *cfg,
+static void run_methods(const bcase *b, genbo__support_models *md, const genbo_config *cfg,
                         const double *yhat, uint64_t seed, const char *variant) {
-    size_t D = b->dim, np = b->n_pool, n = (size_t)cfg->n;
+    size_t D = b->dim, np = b->n_pool, n = (size_t)cfg_num(cfg, "generate", "n");
     double *G = bu_alloc(n * D * sizeof *G);
     unsigned *flags = bu_alloc(n * sizeof *flags);
     method_models(md, cfg);
     /* the trust region as the study builds it from [constraints] and the
      * data (bounds = data, margin; simplex: only `all` or `none` here) */
-    genbo__trust tr;
+    genbo__support_trust *tr = NULL;
     unsigned char *simplex = NULL;
-    if (!strcmp(cfg->simplex, "all")) {
+    char sx[16];
+    bu_check(genbo_config_get(cfg, "constraints", "simplex", sx, sizeof sx), "simplex");
+    if (!strcmp(sx, "all")) {
         simplex = bu_alloc(D);
         memset(simplex, 1, D);
     }
-    int rc = genbo__trust_init(&tr, D, b->LX, b->n_label, b->PX, np, cfg->trust_margin, NULL, NULL,
-                               simplex);
+    int rc = genbo__support_trust_new(D, b->LX, b->n_label, b->PX, np,
+                                      cfg_num(cfg, "constraints", "margin"), simplex, &tr);
     free(simplex);
     if (rc && variant) { /* e.g. simplex = all on a box data set: no such variant here */
         bu_progress("  variant %s skipped on %s: %s", variant, b->name, genbo_errmsg());
@@ -321,42 +340,41 @@ static void run_methods(const bcase *b, genbo__models *md, const genbo_config *c
         return;
     }
     bu_check(rc, "trust region");
-    md->trust = &tr;
-    genbo__method ms[2 * GENBO__METHOD_COUNT + 2];
+    const char *ms[64];
     int nm = case_methods(cfg, ms);
     for (int k = 0; k < nm; k++) {
-        genbo__method m = ms[k];
-        const char *name = genbo__method_name(m);
-        if (variant && m != GENBO__METHOD_GENBO) continue;
-        if (m == GENBO__METHOD_REWEIGHTED && !md->reweighted) continue;
+        const char *name = ms[k];
+        int is_genbo = !strcmp(name, "genbo");
+        if (variant && !is_genbo) continue;
+        if (!strcmp(name, "reweighted") && !md->reweighted) continue;
         int ua = uses_target(name);
-        for (int j = 0; j < (ua ? cfg->n_targets : 1); j++) {
-            double a = genbo__resolve_target(&cfg->targets[j], yhat, np);
-            genbo__batch_report brep;
+        size_t nt = ua ? cfg_list_size(cfg, "generate", "targets") : 1;
+        for (size_t j = 0; j < nt; j++) {
+            char label[64];
+            double a;
+            cfg_item(cfg, "generate", "targets", j, label, sizeof label);
+            bu_check(genbo__support_resolve_target(label, yhat, np, &a), label);
+            genbo__support_report brep;
             memset(&brep, 0, sizeof brep);
-            md->report = m == GENBO__METHOD_GENBO ? &brep : NULL;
-            bu_check(genbo__generate_trusted(m, md, &tr, a, n, 7000 + 31 * seed + (uint64_t)j, G,
-                                             flags),
+            bu_check(genbo__support_generate_trusted(name, md, tr, a, n, 7000 + 31 * seed + (uint64_t)j,
+                                                     G, flags, is_genbo ? &brep : NULL),
                      name);
-            md->report = NULL;
             char cf[64], mn[48];
-            snprintf(cf, sizeof cf, "a=%.32s", ua ? cfg->targets[j].label : "-");
+            snprintf(cf, sizeof cf, "a=%.32s", ua ? label : "-");
             snprintf(mn, sizeof mn, "%.20s%s%.24s%s", name, variant ? " [" : "",
                      variant ? variant : "", variant ? "]" : "");
             bu_cell *cell = bu_cell_get(&T, b->name, cf, mn, NAN);
-            record(cell, b, n, G, a, flags, &tr);
-            if (m == GENBO__METHOD_GENBO) { /* the batch's composition */
-                static const char *from[GENBO__N_SOURCES] = {"from_guided", "from_edit",
-                                                             "from_reweighted", "from_ascent",
-                                                             "from_pool", "from_local"};
-                for (int q = 0; q < GENBO__N_SOURCES; q++) bu_add(cell, from[q], (double)brep.from[q] / (double)n);
+            record(cell, b, n, G, a, flags, tr);
+            if (is_genbo) { /* the batch's composition */
+                static const char *from[6] = {"from_guided", "from_edit", "from_reweighted",
+                                              "from_ascent", "from_pool", "from_local"};
+                for (int q = 0; q < 6; q++) bu_add(cell, from[q], (double)brep.from[q] / (double)n);
                 bu_add(cell, "explore", (double)brep.n_explore / (double)n);
                 bu_add(cell, "explore_q", brep.explore_q);
             }
         }
     }
-    md->trust = NULL;
-    genbo__trust_free(&tr);
+    genbo__support_trust_free(tr);
     free(flags);
     free(G);
 }
@@ -366,16 +384,15 @@ static void run_case(bcase *b, uint64_t seed) {
     size_t D = b->dim, np = b->n_pool;
     /* reward model (steps 1-2) and pseudo-labels */
     genbo_reward_params rp;
-    genbo__config_reward_params(cfg, &rp);
+    genbo_diffusion_params dp;
+    genbo__support_config_params(cfg, &rp, &dp, NULL);
     genbo_reward *rm = NULL;
-    double t0 = genbo__now();
+    double t0 = genbo__support_now();
     bu_check(genbo_reward_fit(&rp, b->n_label, D, b->LX, b->LY, &rm), "reward fit");
-    double t_fit = genbo__now() - t0;
+    double t_fit = genbo__support_now() - t0;
     double *yhat = bu_alloc(np * sizeof *yhat);
     bu_check(genbo_reward_predict(rm, np, b->PX, yhat, NULL), "pseudo-labels");
     /* diffusion (step 3), timed */
-    genbo_diffusion_params dp;
-    genbo__config_diffusion_params(cfg, &dp);
     genbo_train_report rep;
     double t_train = 0;
     genbo_diffusion *dm = train_cached(b->name, seed, "main", cfg, &dp, np, D, b->PX, yhat,
@@ -404,12 +421,20 @@ static void run_case(bcase *b, uint64_t seed) {
     /* the DDOM model, as the pipeline's step_reweighted trains it, when a
      * method or genbo's sources use it */
     genbo_diffusion *rw = NULL;
-    if (with_reweighted || (cfg->select.sources & GENBO__SOURCE_REWEIGHTED)) {
+    int rw_source = 0;
+    for (size_t i = 0; i < cfg_list_size(cfg, "generate", "sources"); i++) {
+        char src[32];
+        rw_source |= !strcmp(cfg_item(cfg, "generate", "sources", i, src, sizeof src), "reweighted");
+    }
+    if (with_reweighted || rw_source) {
         double *w = bu_alloc(np * sizeof *w);
-        bu_check(genbo__ddom_weights(np, yhat, cfg->reweight_percentile, w), "ddom weights");
+        bu_check(genbo__support_ddom_weights(np, yhat, cfg_num(cfg, "diffusion", "reweight_percentile"), w),
+                 "ddom weights");
         genbo_diffusion_params rdp;
-        genbo__config_diffusion_params(cfg, &rdp);
-        rdp.seed = genbo__seed_mix(cfg->seed, 13, 0);
+        genbo__support_config_params(cfg, NULL, &rdp, NULL);
+        char seed_text[32];
+        bu_check(genbo_config_get(cfg, "study", "seed", seed_text, sizeof seed_text), "seed");
+        rdp.seed = genbo__support_seed_mix(strtoull(seed_text, NULL, 10), 13, 0);
         rdp.row_weights = w;
         genbo_train_report rrep;
         double t_rw = 0;
@@ -420,15 +445,15 @@ static void run_case(bcase *b, uint64_t seed) {
         free(w);
     }
     /* step 4: every method, every target, the same n; then the variants */
-    genbo__models md = {0};
+    genbo__support_models md = {0};
     md.dim = D;
     md.label_X = b->LX, md.label_y = b->LY, md.n_label = b->n_label;
     md.pool_X = b->PX, md.n_pool = np;
     md.reward = rm, md.diffusion = dm, md.reweighted = rw;
-    t0 = genbo__now();
+    t0 = genbo__support_now();
     run_methods(b, &md, cfg, yhat, seed, NULL);
     /* the table may have grown (realloc): look the cell up again */
-    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", genbo__now() - t0);
+    bu_add(bu_cell_get(&T, b->name, "models", "-", NAN), "gen_s", genbo__support_now() - t0);
     for (int v = 0; v < n_variants; v++) {
         genbo_config *vc = case_config(seed);
         apply_sets(vc, (const char *const (*)[2])VARIANTS[v].sets, VARIANTS[v].n);
@@ -451,16 +476,14 @@ static void run_task_seed(const char *name, genbo_task_kind kind, int s) {
     tp.D = 48;
     tp.d = 6;
     tp.manifold_dim = 3;
-    tp.noise_sd = cfg->task_params.noise_sd;
+    tp.noise_sd = cfg_num(cfg, "data", "noise_sd");
     tp.seed = (uint64_t)s;
     bcase b = {0};
     b.name = name;
     bu_check(genbo_task_create(&tp, &b.task), "task");
-    bu_check(genbo_task_split(b.task, (size_t)cfg->n_label, (size_t)cfg->n_unlabel, (uint64_t)s,
-                              &b.lab, &b.pool),
-             "split");
+    b.n_label = (size_t)cfg_num(cfg, "data", "n_label"), b.n_pool = (size_t)cfg_num(cfg, "data", "n_unlabel");
+    bu_check(genbo_task_split(b.task, b.n_label, b.n_pool, (uint64_t)s, &b.lab, &b.pool), "split");
     b.dim = 48;
-    b.n_label = (size_t)cfg->n_label, b.n_pool = (size_t)cfg->n_unlabel;
     b.LX = genbo_dataset_x(b.lab), b.LY = genbo_dataset_y(b.lab), b.PX = genbo_dataset_x(b.pool);
     genbo_config_free(cfg);
     bu_progress("%s: seed %d (%zu labels, pool %zu)", name, s, b.n_label, b.n_pool);
@@ -530,8 +553,8 @@ static void write_case(FILE *f, const char *name, int olympus) {
             olympus ? "score" : "f*");
     double g_mean = NAN, g_best = NAN, other = -INFINITY, rnd_best = NAN;
     const char *other_name = "-";
-    for (int m = 0; m < GENBO__METHOD_COUNT; m++) {
-        const char *meth = genbo__method_name((genbo__method)m);
+    for (int m = 0; genbo_method_name(m); m++) {
+        const char *meth = genbo_method_name(m);
         const bu_cell *c = best_cell(name, meth); /* NULL: not run */
         if (!c) continue;
         fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", meth, c->config + 2,
@@ -540,14 +563,14 @@ static void write_case(FILE *f, const char *name, int olympus) {
                 bu_fmt(c, "nonfinite", 0, b5, sizeof b5), bu_fmt(c, "flagged", 2, b7, sizeof b7),
                 bu_fmt(c, "unmarked", 0, b8, sizeof b8));
         double r = cell_mean(c, "reward");
-        if (m == GENBO__METHOD_GENBO) {
+        if (!strcmp(meth, "genbo")) {
             g_mean = r;
             g_best = cell_mean(c, "best");
         } else if (r > other) {
             other = r;
             other_name = meth;
         }
-        if (m == GENBO__METHOD_RANDOM) rnd_best = cell_mean(c, "best");
+        if (!strcmp(meth, "random")) rnd_best = cell_mean(c, "best");
     }
     for (int v = 0; v < n_variants; v++) {
         char mn[48];
@@ -708,14 +731,14 @@ int main(int argc, char **argv) {
     if (first_seed < 1) first_seed = 1;
     for (int s = first_seed; s <= seeds; s++)
         for (int i = 0; i < n_cases; i++) {
-            double t = genbo__now();
+            double t = genbo__support_now();
             if (!strcmp(case_names[i], "quad48"))
                 run_task_seed(case_names[i], GENBO_TASK_SUBSPACE_QUADRATIC, s);
             else if (!strcmp(case_names[i], "curved48"))
                 run_task_seed(case_names[i], GENBO_TASK_CURVED_MANIFOLD, s);
             else
                 run_olympus_seed(case_names[i], oly[i], s);
-            case_secs[i] += genbo__now() - t;
+            case_secs[i] += genbo__support_now() - t;
             write_outputs();
         }
     for (int i = 0; i < n_cases; i++) genbo__olympus_free(oly[i]);

@@ -30,15 +30,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diffusion/diffusion_internal.h"
-#include "diffusion/mm.h"
-#include "diffusion/prof.h"
+#include "genbo.h"
+#include "tests/support/kernels.h"
+#include "tests/support/support.h"
 
-static const genbo__net_config W1 = {64, 512, 4, 64, 64};
+static const genbo__support_net W1 = {64, 512, 4, 64, 64};
 enum { W1_BATCH = 1024 };
 
 /* FLOPs of the matrix products of one training step (what net.c runs). */
-static double train_flops(const genbo__net_config *c, int B) {
+static double train_flops(const genbo__support_net *c, int B) {
     double W = c->width, din = c->D + c->t_embed + c->y_embed, L = c->depth, D = c->D;
     double fwd = 2.0 * B * (din * W + 2 * L * W * W + W * D);
     double wgrad = fwd;                                     /* dW = dY^T X, same shapes */
@@ -60,14 +60,14 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
         if (b > maxsz) maxsz = b;
         if (c > maxsz) maxsz = c;
     }
-    float *A = genbo__net_alloc64(maxsz * 4), *Bm = genbo__net_alloc64(maxsz * 4),
-          *C = genbo__net_alloc64(maxsz * 4);
+    float *A = genbo__support_alloc64(maxsz * 4), *Bm = genbo__support_alloc64(maxsz * 4),
+          *C = genbo__support_alloc64(maxsz * 4);
     for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = C[i] = 0.01f * (float)(i % 97);
     double flops = 0;
     for (int i = 0; i < ns; i++) flops += 2.0 * s[i].M * s[i].N * s[i].K;
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = genbo__now();
+        double t0 = genbo__support_now();
         for (int i = 0; i < ns; i++) {
             const gemm_shape *g = &s[i];
             int lda = g->transA ? g->M : g->K, ldb = g->transB ? g->K : g->N;
@@ -75,7 +75,7 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
                         g->transB ? CblasTrans : CblasNoTrans, g->M, g->N, g->K, 1.0f, A, lda,
                         Bm, ldb, 0.0f, C, g->N);
         }
-        double dt = genbo__now() - t0;
+        double dt = genbo__support_now() - t0;
         if (dt < best) best = dt;
     }
     free(A);
@@ -89,47 +89,46 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
  * prepared weights; weight gradients (transposed A) on plain activations.
  * Returns 0 where bf16 is unavailable. */
 static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
-    if (!dm_bf16_available()) return 0;
-    void *stream = dm_stream_new();
-    dm_plan *plan[64];
-    dm_wbuf *wb[64];
+    if (!genbo__support_bf16_available()) return 0;
+    void *stream = genbo__support_mm_stream_new();
+    genbo__support_mm *plan[64];
+    genbo__support_wbuf *wb[64];
     size_t maxsz = 0;
     for (int i = 0; i < ns; i++) {
         const gemm_shape *g = &s[i];
-        dm_spec sp = {g->M, g->N, g->K, g->transA, 0, !g->transA, NULL, 0, 0, DM_POST_NONE, 0};
-        plan[i] = dm_plan_new(&sp, stream);
-        wb[i] = plan[i] && !g->transA ? dm_wbuf_new(plan[i], 1) : NULL;
+        plan[i] = genbo__support_mm_new(g->M, g->N, g->K, g->transA, !g->transA, stream);
+        wb[i] = plan[i] && !g->transA ? genbo__support_wbuf_new(plan[i], 1) : NULL;
         size_t a = (size_t)g->M * g->K, b = (size_t)g->K * g->N, c = (size_t)g->M * g->N;
         if (a > maxsz) maxsz = a;
         if (b > maxsz) maxsz = b;
         if (c > maxsz) maxsz = c;
     }
-    /* cache-line aligned operands, as genbo's own (genbo__net_alloc64) */
-    uint16_t *A = genbo__net_alloc64(maxsz * 2), *Bm = genbo__net_alloc64(maxsz * 2);
-    float *C = genbo__net_alloc64(maxsz * 4), *W = genbo__net_alloc64(maxsz * 4);
+    /* cache-line aligned operands, as genbo's own (genbo__support_alloc64) */
+    uint16_t *A = genbo__support_alloc64(maxsz * 2), *Bm = genbo__support_alloc64(maxsz * 2);
+    float *C = genbo__support_alloc64(maxsz * 4), *W = genbo__support_alloc64(maxsz * 4);
     for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = 0x3c00 + (uint16_t)(i % 97), W[i] = 0.01f;
     double flops = 0, best = 1e30;
     for (int i = 0; i < ns; i++) {
         flops += 2.0 * s[i].M * s[i].N * s[i].K;
-        if (wb[i]) dm_wbuf_load(wb[i], W);
+        if (wb[i]) genbo__support_wbuf_load(wb[i], W);
     }
     for (int r = 0; r < reps; r++) {
-        double t0 = genbo__now();
+        double t0 = genbo__support_now();
         for (int i = 0; i < ns; i++)
-            if (plan[i]) dm_plan_run(plan[i], A, wb[i] ? dm_wbuf_data(wb[i]) : Bm, NULL, C, NULL);
-        double dt = genbo__now() - t0;
+            if (plan[i]) genbo__support_mm_run(plan[i], A, wb[i] ? genbo__support_wbuf_data(wb[i]) : Bm, C);
+        double dt = genbo__support_now() - t0;
         if (dt < best) best = dt;
     }
     for (int i = 0; i < ns; i++) {
-        dm_wbuf_free(wb[i]);
-        dm_plan_free(plan[i]);
+        genbo__support_wbuf_free(wb[i]);
+        genbo__support_mm_free(plan[i]);
     }
-    dm_stream_free(stream);
+    genbo__support_mm_stream_free(stream);
     free(A), free(Bm), free(C), free(W);
     return flops / best / 1e9;
 }
 
-static int build_shapes(const genbo__net_config *c, int B, int train, gemm_shape *s) {
+static int build_shapes(const genbo__support_net *c, int B, int train, gemm_shape *s) {
     int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed, n = 0;
     s[n++] = (gemm_shape){B, W, din, 0, 1};
     for (int l = 0; l < c->depth; l++) {
@@ -220,7 +219,7 @@ typedef struct step_clock {
 static int on_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
     (void)total, (void)msg;
     step_clock *c = ctx;
-    if (!strcmp(stage, "train") && done >= 0 && done < 256) c->t[done] = genbo__now(), c->n = (int)done;
+    if (!strcmp(stage, "train") && done >= 0 && done < 256) c->t[done] = genbo__support_now(), c->n = (int)done;
     return 0;
 }
 
@@ -246,12 +245,12 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     step_clock clk = {0};
     p.progress = on_progress;
     p.progress_ctx = &clk;
-    genbo__prof_reset();
-    double t0 = genbo__now();
+    genbo__support_prof_reset();
+    double t0 = genbo__support_now();
     if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
-    r->call_s = genbo__now() - t0;
-    for (int k = 0; k < GENBO__PROF_N; k++)
-        prof[k] = genbo__prof_get(k), prof[GENBO__PROF_N + k] = genbo__prof_min(k);
+    r->call_s = genbo__support_now() - t0;
+    for (int k = 0; k < GENBO__SUPPORT_PROF_N; k++)
+        prof[k] = genbo__support_prof_get(k), prof[GENBO__SUPPORT_PROF_N + k] = genbo__support_prof_min(k);
     double tt = clk.t[WARM + train_steps] - clk.t[WARM];
     r->train_sps = (double)train_steps * W1_BATCH / tt;
     r->train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
@@ -263,16 +262,16 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     sp.cfg_weight = 1.0;
     sp.precision = prec;
     double *G = malloc(sizeof(double) * (size_t)samples * D);
-    t0 = genbo__now();
+    t0 = genbo__support_now();
     int rc = genbo_diffusion_sample(m, &sp, 1.0, (size_t)samples, G);
-    double ts = genbo__now() - t0;
+    double ts = genbo__support_now() - t0;
     free(G);
     genbo_diffusion_free(m);
     if (rc) return -1;
     /* steps + the final x0hat evaluation, each 2 * samples rows */
     double sample_rows = 2.0 * samples * (sample_steps + 1);
     r->sample_sps = (double)samples * sample_steps / ts;
-    r->sample_gf = sample_rows * genbo__net_forward_flops_per_row(&W1) / ts / 1e9;
+    r->sample_gf = sample_rows * genbo__support_net_flops_per_row(&W1) / ts / 1e9;
     return 0;
 }
 
@@ -288,16 +287,16 @@ static void best_of(rates *b, const rates *r) {
  * prof[k] the sum over the run, prof[N + k] the least in one step. */
 static void print_profile(const char *name, const double *prof, int steps) {
     double tot = 0, tmin = 0;
-    for (int k = 0; k < GENBO__PROF_N; k++) tot += prof[k], tmin += prof[GENBO__PROF_N + k];
+    for (int k = 0; k < GENBO__SUPPORT_PROF_N; k++) tot += prof[k], tmin += prof[GENBO__SUPPORT_PROF_N + k];
     if (!(tot > 0)) return;
     printf("\nprofile of one %s training run (%d steps + final validation):\n", name, steps);
     printf("  %-22s %12s %7s %14s %7s\n", "phase", "mean ms/step", "share", "least ms/step",
            "share");
-    for (int k = 0; k < GENBO__PROF_N; k++)
+    for (int k = 0; k < GENBO__SUPPORT_PROF_N; k++)
         if (prof[k] > 0)
-            printf("  %-22s %12.2f %6.1f%% %14.2f %6.1f%%\n", genbo__prof_name(k),
-                   1e3 * prof[k] / steps, 100 * prof[k] / tot, 1e3 * prof[GENBO__PROF_N + k],
-                   100 * prof[GENBO__PROF_N + k] / tmin);
+            printf("  %-22s %12.2f %6.1f%% %14.2f %6.1f%%\n", genbo__support_prof_name(k),
+                   1e3 * prof[k] / steps, 100 * prof[k] / tot, 1e3 * prof[GENBO__SUPPORT_PROF_N + k],
+                   100 * prof[GENBO__SUPPORT_PROF_N + k] / tmin);
 }
 
 /* ---- ask latency: a linear reward's gradient for look-ahead guidance */
@@ -321,12 +320,12 @@ static double ask_ms(const genbo_diffusion *m, genbo_precision prec, size_t n, i
     sp.precision = prec;
     double *G = malloc(sizeof(double) * n * D), best = NAN;
     for (int r = 0; r < reps; r++) {
-        double t0 = genbo__now();
+        double t0 = genbo__support_now();
         if (genbo_diffusion_sample(m, &sp, 1.0, n, G)) {
             fprintf(stderr, "ask: %s\n", genbo_errmsg());
             break;
         }
-        double dt = 1e3 * (genbo__now() - t0);
+        double dt = 1e3 * (genbo__support_now() - t0);
         if (!(dt >= best)) best = dt;
     }
     free(G);
@@ -336,9 +335,9 @@ static double ask_ms(const genbo_diffusion *m, genbo_precision prec, size_t n, i
 static void ask_section(int have_bf16) {
     enum { N = 2000, D = 64 };
     double *X = malloc(sizeof(double) * N * D), *y = malloc(sizeof(double) * N);
-    genbo_rng r;
-    genbo__rng_seed(&r, 2, 0);
-    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = genbo__rng_normal(&r);
+    genbo__support_rng *r = genbo__support_rng_new(2, 0);
+    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = genbo__support_rng_normal(r);
+    genbo__support_rng_free(r);
     for (int i = 0; i < N; i++) y[i] = X[(size_t)i * D] + X[(size_t)i * D + 1];
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p); /* the default study's network: width 256, depth 3 */
@@ -423,16 +422,16 @@ int main(int argc, char **argv) {
 
     const size_t n = 16384, D = (size_t)W1.D;
     double *X = malloc(sizeof(double) * n * D), *y = malloc(sizeof(double) * n);
-    genbo_rng r;
-    genbo__rng_seed(&r, 1, 0);
-    for (size_t i = 0; i < n * D; i++) X[i] = genbo__rng_normal(&r);
+    genbo__support_rng *r = genbo__support_rng_new(1, 0);
+    for (size_t i = 0; i < n * D; i++) X[i] = genbo__support_rng_normal(r);
+    genbo__support_rng_free(r);
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + 0.5 * X[i * D + 1];
 
     rates g32 = {0}, g16 = {0}, t32 = {0}, t16 = {0};
     double roof32_t = 0, roof32_s = 0, roof16_t = 0, roof16_s = 0;
     torch_result tr = {0};
     int torch_ok = 0;
-    double prof32[2 * GENBO__PROF_N] = {0}, prof16[2 * GENBO__PROF_N] = {0};
+    double prof32[2 * GENBO__SUPPORT_PROF_N] = {0}, prof16[2 * GENBO__SUPPORT_PROF_N] = {0};
     for (int round = 0; round < rounds; round++) {
         rates x;
         roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
@@ -462,7 +461,7 @@ int main(int argc, char **argv) {
                 rates q = {t.train_sps, t.train_sps * train_flops(&W1, W1_BATCH) / W1_BATCH / 1e9,
                            t.sample_sps,
                            t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
-                               genbo__net_forward_flops_per_row(&W1) / 1e9,
+                               genbo__support_net_flops_per_row(&W1) / 1e9,
                            0};
                 best_of(ac ? &t16 : &t32, &q);
             }
@@ -503,7 +502,7 @@ int main(int argc, char **argv) {
     if (bi.bf16)
         printf("genbo bf16 / genbo fp32:          training %.2fx, sampling %.2fx\n",
                g16.train_sps / g32.train_sps, g16.sample_sps / g32.sample_sps);
-    if (genbo__prof_enabled()) {
+    if (genbo__support_prof_enabled()) {
         print_profile("fp32", prof32, WARM + train_steps + 1);
         if (bi.bf16) print_profile("bf16", prof16, WARM + train_steps + 1);
     }

@@ -3,7 +3,7 @@
  * loops ask(1) -> tell(-||x||^2) for `pairs` pairs; the parent times the
  * whole fleet and reports pairs/s, the database size after the run (main
  * file + WAL), and checks 0 duplicate ids and 0 lost tells. Run twice: with
- * the default threading (short asks on one BLAS thread, core/blas.c) and
+ * the default threading (short asks on one BLAS thread, diffusion/blas.c) and
  * with every worker forced to 2 BLAS threads (genbo_set_threads), so the
  * ratio is measured in one run.
  *

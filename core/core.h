@@ -74,9 +74,5 @@ uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);
 /* Monotonic wall-clock seconds. */
 double genbo__now(void);
 
-/* One BLAS thread for short work unless the user chose a count (blas.c):
- * begin returns the count to restore (0 = nothing changed). */
-int genbo__threads_short_begin(void);
-void genbo__threads_short_end(int saved);
 
 #endif

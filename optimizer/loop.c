@@ -1,5 +1,6 @@
 /* loop.c - the optimisation loop of a study run (genbo_study_run,
- * studies/run.c, calls it once the run's row and lock are held):
+ * studies/run.c, calls it once the run's row and lock are held and the
+ * models are in place):
  *
  *   data -> reward -> pseudo -> diffusion        (studies/pipeline.c)
  *   generate: for each target and method a batch of n designs
@@ -7,59 +8,64 @@
  *
  * A batch: generate (unless its trials are stored), evaluate the trials
  * still asked and tell them, write the metrics row. Every read and write of
- * the database goes through studies/ (batch.h, study.h). */
+ * the run's records goes through the storage operations of loop.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
-#include "optimizer/evaluator.h"
 #include "optimizer/loop.h"
-#include "studies/batch.h"
-#include "studies/store.h"
-#include "studies/study.h"
+#include "optimizer/trust.h"
+
+void genbo__batch_rows_free(genbo__batch_rows *r) {
+    free(r->ids);
+    free(r->X);
+    free(r->pred);
+    free(r->supp);
+    free(r->y);
+    free(r->asked);
+    memset(r, 0, sizeof *r);
+}
 
 /* ---- one batch ------------------------------------------------------------ */
 
-static int generate_batch(genbo_study *s, const genbo__batch *b) {
-    size_t dim = s->data.dim;
+static int generate_batch(genbo__loop_state *st, const genbo__loop_store *so, const genbo__batch *b) {
+    size_t dim = st->dim;
     double *X = genbo__malloc(b->n * dim * sizeof *X), *pred = genbo__malloc(b->n * sizeof *pred);
-    double *supp = s->data.task ? genbo__malloc(b->n * sizeof *supp) : NULL;
-    int64_t *ids = genbo__malloc(b->n * sizeof *ids);
+    double *supp = st->task ? genbo__malloc(b->n * sizeof *supp) : NULL;
     unsigned *flags = genbo__malloc(b->n * sizeof *flags);
-    int rc = X && pred && ids && flags && (supp || !s->data.task) ? GENBO_OK : GENBO_ENOMEM;
+    int rc = X && pred && flags && (supp || !st->task) ? GENBO_OK : GENBO_ENOMEM;
     genbo__method method;
     if (!rc) rc = genbo__method_from_name(b->method, &method);
     if (!rc) {
         genbo__models mm;
-        genbo__study_method_models(s, &mm);
+        so->method_models(so->ctx, &mm);
         /* the run's told designs: the pool source must not propose them again */
         double *LX = NULL, *LY = NULL;
         size_t nl = 0;
-        rc = genbo__run_labels(s, b->run_id, &LX, &LY, &nl);
-        if (!rc && nl > s->data.n_label)
-            mm.seen_X = LX + s->data.n_label * dim, mm.n_seen = nl - s->data.n_label;
+        rc = so->labels(so->ctx, &LX, &LY, &nl);
+        if (!rc && nl > st->n_label)
+            mm.seen_X = LX + st->n_label * dim, mm.n_seen = nl - st->n_label;
         if (!rc) rc = genbo__generate_trusted(method, &mm, mm.trust, b->target, b->n, b->seed, X, flags);
         free(LX);
         free(LY);
     }
-    if (!rc) rc = genbo_reward_predict(s->models.reward, b->n, X, pred, NULL);
-    if (!rc && supp) rc = genbo_task_support_distance(s->data.task, b->n, X, supp);
-    if (!rc) rc = genbo__trials_insert(s, b->run_id, b->round, b->target, b->label, b->method, b->n,
-                                       X, pred, supp, flags, ids);
+    if (!rc) rc = genbo_reward_predict(*st->reward, b->n, X, pred, NULL);
+    if (!rc && supp) rc = genbo_task_support_distance(st->task, b->n, X, supp);
+    if (!rc) rc = so->batch_insert(so->ctx, b, X, pred, supp, flags);
     free(flags);
     free(X);
     free(pred);
     free(supp);
-    free(ids);
     return rc;
 }
 
 /* Evaluate the batch's trials still 'asked' and tell their values. A
  * failing evaluator fails the trials (with its reason), not the run. */
-static int evaluate_rows(genbo_study *s, genbo__evaluator *ev, genbo__batch_rows *r) {
-    size_t dim = s->data.dim, k = 0;
+static int evaluate_rows(genbo__loop_state *st, const genbo__loop_store *so, genbo__batch_rows *r) {
+    genbo__evaluator *ev = st->ev;
+    size_t dim = st->dim, k = 0;
     for (size_t i = 0; i < r->n; i++) k += r->asked[i];
     if (!ev || k == 0) return GENBO_OK;
     double *X = genbo__malloc(k * dim * sizeof *X), *y = genbo__malloc(k * sizeof *y);
@@ -75,7 +81,7 @@ static int evaluate_rows(genbo_study *s, genbo__evaluator *ev, genbo__batch_rows
         int erc = genbo__evaluate(ev, k, X, y, reasons);
         char why[1100];
         if (erc) snprintf(why, sizeof why, "%s", genbo_errmsg());
-        rc = genbo__trials_tell_batch(s, k, ids, y, reasons, erc ? why : NULL);
+        rc = so->tell(so->ctx, k, ids, y, reasons, erc ? why : NULL);
         for (size_t i = 0, j = 0; !rc && i < r->n; i++) {
             if (!r->asked[i]) continue;
             r->y[i] = erc ? NAN : y[j];
@@ -91,17 +97,16 @@ static int evaluate_rows(genbo_study *s, genbo__evaluator *ev, genbo__batch_rows
     return rc;
 }
 
-static int run_batch(genbo_study *s, genbo__evaluator *ev, const genbo__batch *b) {
-    int64_t have;
-    int rc = genbo__batch_count_metrics(s, b, &have);
-    if (rc || have) return rc;
-    rc = genbo__batch_count_trials(s, b, &have);
-    if (!rc && have == 0) rc = generate_batch(s, b);
+static int run_batch(genbo__loop_state *st, const genbo__loop_store *so, const genbo__batch *b) {
+    int64_t n_trials, n_metrics;
+    int rc = so->batch_counts(so->ctx, b, &n_trials, &n_metrics);
+    if (rc || n_metrics) return rc;
+    if (n_trials == 0) rc = generate_batch(st, so, b);
     genbo__batch_rows r;
     memset(&r, 0, sizeof r);
-    if (!rc) rc = genbo__batch_load_rows(s, b, &r);
-    if (!rc) rc = evaluate_rows(s, ev, &r);
-    if (!rc && r.n > 0) rc = genbo__batch_metrics(s, b, &r, ev != NULL);
+    if (!rc) rc = so->batch_rows(so->ctx, b, &r);
+    if (!rc) rc = evaluate_rows(st, so, &r);
+    if (!rc && r.n > 0) rc = so->batch_metrics(so->ctx, b, &r, st->ev != NULL);
     genbo__batch_rows_free(&r);
     return rc ? genbo__fail_prefix(rc, "batch %s at %s (round %d)", b->method, b->label, b->round) : rc;
 }
@@ -147,53 +152,48 @@ static int scale_mismatch(const double *label_y, size_t nl, const double *told, 
     return bad;
 }
 
-static int finish_round(genbo_study *s, int64_t run_id, int round, double t_start) {
-    study_models *m = &s->models;
-    const study_data *d = &s->data;
+static int finish_round(const genbo__loop_plan *p, genbo__loop_state *st, const genbo__loop_store *so,
+                        int round, double t_start) {
     genbo_reward *fresh;
     int64_t n_labels;
-    int rc = genbo__refit_reward(s, run_id, &fresh, &n_labels);
+    int rc = so->refit(so->ctx, &fresh, &n_labels);
     if (rc) return rc;
-    genbo_reward_free(m->reward);
-    m->reward = fresh;
-    m->reward_labels = n_labels;
-    if (!m->pseudo) m->pseudo = genbo__malloc(d->n_pool * sizeof *m->pseudo);
-    rc = m->pseudo ? genbo_reward_predict(m->reward, d->n_pool, d->pool_X, m->pseudo, NULL) : GENBO_ENOMEM;
-    study_training tr;
-    memset(&tr, 0, sizeof tr);
+    genbo_reward_free(*st->reward);
+    *st->reward = fresh;
+    *st->reward_labels = n_labels;
+    if (!*st->pseudo) *st->pseudo = genbo__malloc(st->n_pool * sizeof **st->pseudo);
+    rc = *st->pseudo ? genbo_reward_predict(fresh, st->n_pool, st->pool_X, *st->pseudo, NULL) : GENBO_ENOMEM;
     char why[512] = "";
     if (!rc) { /* the scale check looks at every told value of the run */
         double *Xl = NULL, *yl = NULL;
         size_t nl = 0;
-        rc = genbo__run_labels(s, run_id, &Xl, &yl, &nl);
-        if (!rc && scale_mismatch(d->label_y, d->n_label, yl + d->n_label, nl - d->n_label, why,
-                                  sizeof why) && s->progress)
-            (void)s->progress(s->progress_ctx, "warning", 1, 1, why);
+        rc = so->labels(so->ctx, &Xl, &yl, &nl);
+        if (!rc && scale_mismatch(st->label_y, st->n_label, yl + st->n_label, nl - st->n_label, why,
+                                  sizeof why) && st->progress)
+            (void)st->progress(st->progress_ctx, "warning", 1, 1, why);
         free(Xl);
         free(yl);
     }
-    if (!rc && s->cfg->finetune_steps > 0 && !why[0]) {
+    int tune = p->finetune_steps > 0 && !why[0];
+    if (!rc && tune) {
         double *Xt = NULL, *yt = NULL;
-        size_t extra = 0;
-        rc = genbo__run_trusted_told(s, run_id, &Xt, &yt, &extra);
-        size_t n = d->n_pool + extra;
-        double *X = rc ? NULL : genbo__malloc(n * d->dim * sizeof *X);
+        size_t extra = 0, dim = st->dim;
+        rc = so->trusted_told(so->ctx, &Xt, &yt, &extra);
+        size_t n = st->n_pool + extra;
+        double *X = rc ? NULL : genbo__malloc(n * dim * sizeof *X);
         double *y = rc ? NULL : genbo__malloc(n * sizeof *y);
         if (!rc && (!X || !y)) rc = GENBO_ENOMEM;
         if (!rc) {
-            memcpy(X, d->pool_X, d->n_pool * d->dim * sizeof *X);
-            memcpy(y, m->pseudo, d->n_pool * sizeof *y);
-            memcpy(X + d->n_pool * d->dim, Xt, extra * d->dim * sizeof *X);
-            memcpy(y + d->n_pool, yt, extra * sizeof *y);
-            genbo_diffusion_params dp;
-            genbo__config_diffusion_params(s->cfg, &dp);
-            dp.steps = s->cfg->finetune_steps;
-            dp.seed = genbo__seed_mix(s->cfg->seed, 11, (uint64_t)round);
-            dp.progress = s->progress;
-            dp.progress_ctx = s->progress_ctx;
-            rc = genbo__training_attach(s, run_id, round, &dp, &tr); /* curve, checkpoint, summary */
-            if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_finetune(m->diffusion, &dp, n, X, y));
-            else free(tr.resume);
+            memcpy(X, st->pool_X, st->n_pool * dim * sizeof *X);
+            memcpy(y, *st->pseudo, st->n_pool * sizeof *y);
+            memcpy(X + st->n_pool * dim, Xt, extra * dim * sizeof *X);
+            memcpy(y + st->n_pool, yt, extra * sizeof *y);
+            genbo_diffusion_params dp = p->finetune;
+            dp.steps = p->finetune_steps;
+            dp.seed = genbo__seed_mix(p->seed, 11, (uint64_t)round);
+            dp.progress = st->progress;
+            dp.progress_ctx = st->progress_ctx;
+            rc = so->finetune(so->ctx, round, &dp, st->diffusion, n, X, y); /* curve, checkpoint */
         }
         free(X);
         free(y);
@@ -207,91 +207,51 @@ static int finish_round(genbo_study *s, int64_t run_id, int round, double t_star
      * previous round's models and redoes the (deterministic) refit and
      * fine-tune from them. (Committing the fine-tuned model on its own made
      * a resume fine-tune it twice: issue 10.1.) */
-    if (!rc) rc = genbo__store_round(s, run_id, round, n_labels, m->reward,
-                                     s->cfg->finetune_steps > 0 && !why[0] ? m->diffusion : NULL, step,
-                                     genbo__now() - t_start);
-    if (!rc && tr.s) rc = genbo__training_done(&tr); /* the fine-tune's checkpoint is obsolete */
-    if (!rc && why[0]) rc = genbo__step_detail(s, run_id, step, why);
+    if (!rc) rc = so->store_round(so->ctx, round, n_labels, fresh, tune ? st->diffusion : NULL, step,
+                                  genbo__now() - t_start, why[0] ? why : NULL);
     return rc;
 }
 
-static genbo__evaluator *make_evaluator(genbo_study *s, int *rc) {
-    const genbo_config *c = s->cfg;
-    genbo__evaluator *ev = NULL;
-    int kind = c->evaluator;
-    if (kind == CFG_EVAL_AUTO) kind = s->data.task ? CFG_EVAL_ORACLE : CFG_EVAL_NONE;
-    *rc = GENBO_OK;
-    if (kind == CFG_EVAL_ORACLE) {
-        if (!s->data.task) *rc = genbo__fail(GENBO_EINVAL, "[evaluate] evaluator = oracle needs a synthetic task");
-        else *rc = genbo__evaluator_oracle(s->data.task, &ev);
-    } else if (kind == CFG_EVAL_COMMAND) {
-        size_t dim = s->data.dim;
-        const char **names = genbo__calloc(dim, sizeof *names);
-        if (!names) {
-            *rc = GENBO_ENOMEM;
-            return NULL;
-        }
-        for (size_t j = 0; j < dim; j++) names[j] = genbo_dataset_column_name(s->data.labelled, j);
-        *rc = genbo__evaluator_command(c->command, c->timeout, dim, names, &ev);
-        free(names);
-    }
-    return ev;
-}
-
-static int progress(genbo_study *s, const char *stage, long done, long total, const char *msg) {
-    if (s->progress && s->progress(s->progress_ctx, stage, done, total, msg))
+static int progress(const genbo__loop_state *st, const char *stage, long done, long total, const char *msg) {
+    if (st->progress && st->progress(st->progress_ctx, stage, done, total, msg))
         return genbo__fail(GENBO_ESTATE, "interrupted");
     return GENBO_OK;
 }
 
-int genbo__loop_run(genbo_study *s, int64_t run_id) {
-    const genbo_config *c = s->cfg;
-    int rc = genbo__pipeline_models(s, run_id);
-    genbo__evaluator *ev = NULL;
-    if (!rc) ev = make_evaluator(s, &rc);
-    if (!rc && !genbo__step_done(s, run_id, "generate")) {
+int genbo__loop_run(const genbo__loop_plan *p, genbo__loop_state *st, const genbo__loop_store *so) {
+    int rc = GENBO_OK;
+    if (!so->step_done(so->ctx, "generate")) {
         double t = genbo__now();
-        long total = (long)c->n_targets * c->n_methods, k = 0;
-        for (int i = 0; !rc && i < c->n_targets; i++) {
-            genbo__batch b = {run_id, 0, c->targets[i].label, NULL, 0, (size_t)c->n, 0};
-            rc = genbo__run_target_value(s, run_id, b.label, &b.target);
-            for (int j = 0; !rc && j < c->n_methods; j++, k++) {
+        long total = (long)(p->n_targets * p->n_methods), k = 0;
+        for (size_t i = 0; !rc && i < p->n_targets; i++) {
+            genbo__batch b = {p->run_id, 0, p->targets[i], NULL, 0, p->n, 0};
+            rc = so->target_value(so->ctx, b.label, &b.target);
+            for (size_t j = 0; !rc && j < p->n_methods; j++, k++) {
                 char msg[96];
-                snprintf(msg, sizeof msg, "%s at %s", c->methods[j], b.label);
-                rc = progress(s, "generate", k, total, msg);
-                b.method = c->methods[j];
+                snprintf(msg, sizeof msg, "%s at %s", p->methods[j], b.label);
+                rc = progress(st, "generate", k, total, msg);
+                b.method = p->methods[j];
                 /* Seeded by target and method, not by their order in the file. */
-                b.seed = genbo__seed_mix(c->seed, 100 + genbo__crc32(0, b.label, strlen(b.label)),
+                b.seed = genbo__seed_mix(p->seed, 100 + genbo__crc32(0, b.label, strlen(b.label)),
                                          genbo__crc32(0, b.method, strlen(b.method)));
-                if (!rc) rc = run_batch(s, ev, &b);
+                if (!rc) rc = run_batch(st, so, &b);
             }
         }
-        if (!rc) rc = progress(s, "generate", total, total, "done");
-        if (!rc) rc = genbo__store_begin(s->db);
-        if (!rc) {
-            rc = genbo__step_mark(s, run_id, "generate", genbo__now() - t, NULL);
-            if (rc) genbo__store_rollback(s->db);
-            else rc = genbo__store_commit(s->db);
-        }
+        if (!rc) rc = progress(st, "generate", total, total, "done");
+        if (!rc) rc = so->step_mark(so->ctx, "generate", genbo__now() - t);
     }
-    for (int r = 1; !rc && r <= c->rounds; r++) {
+    for (int r = 1; !rc && r <= p->rounds; r++) {
         char step[32];
         snprintf(step, sizeof step, "round %d", r);
-        if (genbo__step_done(s, run_id, step)) continue;
+        if (so->step_done(so->ctx, step)) continue;
         double t = genbo__now();
-        genbo__batch b = {run_id, r, c->loop_target.label, c->loop_method, 0, (size_t)c->loop_batch,
-                   genbo__seed_mix(c->seed, 200, (uint64_t)r)};
-        rc = progress(s, "round", r - 1, c->rounds, step);
-        if (!rc) rc = genbo__run_target_value(s, run_id, b.label, &b.target);
-        if (!rc) rc = run_batch(s, ev, &b);
-        if (!rc) rc = finish_round(s, run_id, r, t);
-        if (!rc) rc = progress(s, "round", r, c->rounds, step);
+        genbo__batch b = {p->run_id, r, p->loop_target, p->loop_method, 0, p->loop_batch,
+                          genbo__seed_mix(p->seed, 200, (uint64_t)r)};
+        rc = progress(st, "round", r - 1, p->rounds, step);
+        if (!rc) rc = so->target_value(so->ctx, b.label, &b.target);
+        if (!rc) rc = run_batch(st, so, &b);
+        if (!rc) rc = finish_round(p, st, so, r, t);
+        if (!rc) rc = progress(st, "round", r, p->rounds, step);
     }
-    genbo__evaluator_free(ev);
     return rc;
 }
-
-/* One `genbo run` of a study at a time: two processes resuming the same
- * unfinished run would both generate its batches. An flock on a file beside
- * the database marks the owner; the kernel drops it when the process ends,
- * even by SIGKILL, so a killed run can always be resumed. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "diffusion/blas.h"
 #include "studies/store.h"
 #include "studies/study.h"
 
@@ -223,7 +224,7 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
         genbo__models mm;
         genbo__study_method_models(s, &mm);
         if (c->ask_steps > 0) mm.sample.steps = c->ask_steps;
-        /* a short ask runs on one BLAS thread (core/blas.c) */
+        /* a short ask runs on one BLAS thread (diffusion/blas.c) */
         int threads = n <= ASK_SHORT_N ? genbo__threads_short_begin() : 0;
         rc = genbo__generate_trusted(method, &mm, mm.trust, target, n,
                                      genbo__seed_mix(c->seed, 7, (uint64_t)ids[0]), X, flags);

@@ -39,16 +39,6 @@ int genbo__batch_count_metrics(genbo_study *s, const genbo__batch *b, int64_t *n
                           "target_label = ?3 AND method = ?4", b, n);
 }
 
-void genbo__batch_rows_free(genbo__batch_rows *r) {
-    free(r->ids);
-    free(r->X);
-    free(r->pred);
-    free(r->supp);
-    free(r->y);
-    free(r->asked);
-    memset(r, 0, sizeof *r);
-}
-
 int genbo__batch_load_rows(genbo_study *s, const genbo__batch *b, genbo__batch_rows *r) {
     size_t dim = s->data.dim;
     int64_t n;

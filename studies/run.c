@@ -5,7 +5,8 @@
  *   data -> reward -> pseudo -> diffusion        (pipeline.c)
  *   generate: for each target and method a batch of n designs,
  *   round 1..R: a batch at the loop target, refit, optional fine-tune
- *                                                (optimizer/loop.c)
+ *                                                (optimizer/loop.c, on the
+ *                                                 storage of loop_store.c)
  *
  * A batch is idempotent: its designs are inserted as 'asked' trials (one
  * transaction), then evaluated and told (one transaction), then its metrics
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "optimizer/loop.h"
 #include "studies/store.h"
 #include "studies/study.h"
 
@@ -132,7 +132,7 @@ int genbo_study_run(genbo_study *s, genbo_progress_fn progress_fn, void *ctx) {
         snprintf(msg, sizeof msg, "resuming run %lld", (long long)run_id);
         progress_fn(ctx, "resume", 0, 0, msg);
     }
-    rc = genbo__loop_run(s, run_id);
+    rc = genbo__study_loop(s, run_id);
     int rc2 = genbo__run_finish(s, run_id, rc);
     genbo__run_unlock(s, lock);
     s->progress = NULL;

@@ -143,6 +143,11 @@ int genbo__step_mark(genbo_study *s, int64_t run_id, const char *step, double se
 /* Set a completed step's detail, in its own transaction. */
 int genbo__step_detail(genbo_study *s, int64_t run_id, const char *step, const char *detail);
 
+/* The run's design loop (optimizer/loop.c) on this study's storage
+ * (loop_store.c): the pipeline's model steps, then every step not yet
+ * completed. */
+int genbo__study_loop(genbo_study *s, int64_t run_id);
+
 /* The first pipeline steps (data, reward, pseudo-labels, diffusion), each
  * skipped when already completed for run_id; leaves s->models loaded. */
 int genbo__pipeline_models(genbo_study *s, int64_t run_id);

@@ -2,8 +2,11 @@
  * 10.7): every ask after a tell used to store a new reward model (7,990
  * model rows were 275 MB of a 296 MB database after 8,000 pairs, and a pair
  * slowed from 21 to 123 ms). Storage must grow by the trials only and the
- * last 100 asks must not be much slower than the first 100 (a loose 2x
- * bound on medians, as both are measured in the same process). */
+ * last asks must not be much slower than the first 100 (a loose 2x bound
+ * on medians, as both are measured in the same process). The late side is
+ * the quickest of the last five windows of 100: a real growth with the
+ * number of trials slows all five, another process's burst on a shared
+ * machine only some (one window at load 8 measured 0.76 -> 1.69 ms). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -77,7 +80,8 @@ Test(asktell_scale, two_thousand_pairs_keep_storage_and_latency_flat) {
     }
     genbo_study_close(s);
     genbo_config_free(c);
-    double first = median(ms, WIN), last = median(ms + PAIRS - WIN, WIN);
+    double first = median(ms, WIN), last = INFINITY;
+    for (int w = 1; w <= 5; w++) last = fmin(last, median(ms + PAIRS - w * WIN, WIN));
     double wfirst = median(wall, WIN), wlast = median(wall + PAIRS - WIN, WIN);
     long long models = one_int(db, "SELECT count(*) FROM models");
     long long model_bytes = one_int(db, "SELECT sum(length(data)) FROM models");
@@ -85,7 +89,7 @@ Test(asktell_scale, two_thousand_pairs_keep_storage_and_latency_flat) {
     long long pages = one_int(db, "PRAGMA page_count"), page = one_int(db, "PRAGMA page_size");
     struct stat st;
     cr_assert_eq(stat(db, &st), 0);
-    fprintf(stderr, "asktell_scale: %d pairs: ask median CPU %.3f ms (first %d) vs %.3f ms (last %d), "
+    fprintf(stderr, "asktell_scale: %d pairs: ask median CPU %.3f ms (first %d) vs %.3f ms (quickest of the last 5 x %d), "
             "wall %.2f vs %.2f ms; "
             "database %lld bytes (%lld pages), %lld model rows (%lld bytes), trials ~%lld bytes\n",
             PAIRS, first, WIN, last, WIN, wfirst, wlast, pages * page, pages, models, model_bytes, trial_bytes);

@@ -22,6 +22,11 @@ typedef struct genbo__support_models {
     const genbo_reward *reward;
     const genbo_diffusion *diffusion;
     genbo_sample_params sample;      /* base sampler settings */
+    const genbo_diffusion *reweighted; /* the DDOM-reweighted model (method and source
+                                          `reweighted`); NULL if not trained */
+    const genbo_config *settings;    /* the genbo method's selection keys ([generate]
+                                        oversample, kappa, sources, ...) of this study
+                                        configuration; NULL: zero settings */
 } genbo__support_models;
 
 /* The methods in the optimizer's table order (NULL past the end). */
@@ -30,6 +35,46 @@ const char *genbo__support_method(size_t i);
  * seeded. An unknown name: GENBO_EINVAL. */
 int genbo__support_generate(const char *method, const genbo__support_models *m, double target, size_t n,
                             uint64_t seed, double *designs);
+
+/* The library parameters of a study configuration, as the study pipeline
+ * passes them: [reward], [diffusion] and the [generate] sampler keys (any
+ * pointer may be NULL). */
+void genbo__support_config_params(const genbo_config *c, genbo_reward_params *rp,
+                                  genbo_diffusion_params *dp, genbo_sample_params *sp);
+
+/* The trust region of optimizer/trust.h: per feature the range of the
+ * rows of A (nA x dim) and B (nB x dim) widened by margin standard
+ * deviations, and (simplex, dim flags, may be NULL) the flagged features
+ * on the simplex. */
+typedef struct genbo__support_trust genbo__support_trust;
+int genbo__support_trust_new(size_t dim, const double *A, size_t nA, const double *B, size_t nB,
+                             double margin, const unsigned char *simplex, genbo__support_trust **out);
+/* 0 when x (dim) lies inside the region. */
+unsigned genbo__support_trust_check(const genbo__support_trust *t, const double *x);
+void genbo__support_trust_free(genbo__support_trust *t);
+
+/* What a genbo batch was made of: designs from each candidate source
+ * (guided, edit, reweighted, ascent, pool, local) and the exploration
+ * share. */
+typedef struct genbo__support_report {
+    size_t from[6];
+    size_t n_explore;
+    double explore_q;
+} genbo__support_report;
+/* genbo__support_generate inside the trust region t, as a study batch is
+ * made (resampled / projected designs flagged GENBO_DESIGN_* in flags, n);
+ * report (may be NULL) is filled by the genbo method. */
+int genbo__support_generate_trusted(const char *method, const genbo__support_models *m,
+                                    const genbo__support_trust *t, double target, size_t n,
+                                    uint64_t seed, double *designs, unsigned *flags,
+                                    genbo__support_report *report);
+
+/* A target spec ("p90", "max", "2.5") on the pool's pseudo-labels, as a
+ * study resolves it. A bad spec: GENBO_EINVAL. */
+int genbo__support_resolve_target(const char *spec, const double *pseudo, size_t n, double *out);
+
+/* DDOM's histogram weights of n pseudo-labels (optimizer/reweight.h). */
+int genbo__support_ddom_weights(size_t n, const double *y, double percentile, double *w);
 
 /* A batch's metrics (optimizer/metrics.c): SubOpt from the true rewards,
  * the mean support distance, diversity; NaN what cannot be computed. */

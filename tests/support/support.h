@@ -17,5 +17,8 @@ genbo__support_rng *genbo__support_rng_new(uint64_t seed, uint64_t stream);
 void genbo__support_rng_free(genbo__support_rng *r);
 /* A standard normal draw. */
 double genbo__support_rng_normal(genbo__support_rng *r);
+/* The seed of a step from the study seed and the step's identity (the
+ * mixer every seeded step of a study uses). */
+uint64_t genbo__support_seed_mix(uint64_t seed, uint64_t a, uint64_t b);
 
 #endif

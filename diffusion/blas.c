@@ -1,4 +1,7 @@
-/* blas.c - which OpenBLAS kernel runs, and whether it is a slow one.
+/* blas.c - the matrix libraries under the score network: which OpenBLAS
+ * kernel runs and whether it is a slow one, oneDNN's instruction set, and
+ * one thread count for both (diffusion/ because the oneDNN half is mm.c;
+ * the reward models' LAPACK calls share the OpenBLAS count).
  *
  * Debian's OpenBLAS is built with DYNAMIC_ARCH: it picks a kernel from the
  * CPU id when the library loads. On virtual CPUs it can fall back to a
@@ -11,7 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core.h"
+#include "core/core.h"
+#include "diffusion/blas.h"
 #include "diffusion/mm.h"
 
 char *openblas_get_corename(void);
