@@ -11,6 +11,7 @@ genbo is built in layers, each using only the ones below it:
     studies/                      study files, storage, the run pipeline
     cli/                          the program: genbo.h only
     bench/                        benchmarks: genbo.h and tests/support/ only
+                                  (whose headers include only genbo.h)
 
 This test reads every #include of every C file in those folders and fails
 on one that names a folder the file's folder may not use, printing
@@ -89,6 +90,21 @@ def check(root):
                     may = ", ".join(sorted(ALLOWED[own])) or "nothing"
                     bad.append(f"{rel}/{f}:{ln}: {own}/ includes {m.group(2)} "
                                f"({target}/ is not below it; {own}/ may include {may})")
+    # what bench/ sees of the support library: its headers include only
+    # genbo.h and each other (its .c files may use anything)
+    sup = os.path.join(root, "tests", "support")
+    for f in sorted(os.listdir(sup)) if os.path.isdir(sup) else []:
+        if not f.endswith(".h"):
+            continue
+        with open(os.path.join(sup, f), encoding="utf-8", errors="replace") as fh:
+            for ln, line in enumerate(fh, 1):
+                m = INCLUDE.match(line)
+                if not m:
+                    continue
+                target = folder_of_include(m.group(2), m.group(1), "tests/support")
+                if target not in (None, "include", "tests/support"):
+                    bad.append(f"tests/support/{f}:{ln}: a support header includes {m.group(2)} "
+                               "(bench/ sees these: genbo.h and tests/support/ only)")
     missing = sorted(set(ALLOWED) - seen)
     if missing:  # a rule for a folder that is gone (or a wrong source dir)
         bad.append("no C files found in: " + ", ".join(missing))

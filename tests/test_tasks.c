@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "datasets/manifold.h"
+#include "datasets/tasks.h"
 #include "tests/support/task_view.h"
 #include "genbo.h"
 

@@ -2,6 +2,9 @@
  * (datasets/tasks.h), used only by tests and benchmarks. */
 #include "tests/support/task_view.h"
 
+#include "datasets/manifold.h"
+#include "datasets/tasks.h"
+
 const genbo_task_params *genbo__task_params(const genbo_task *t) { return &t->p; }
 
 const double *genbo__task_basis(const genbo_task *t, size_t *d) {
