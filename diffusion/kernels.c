@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "kernels_bf16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
@@ -178,7 +179,7 @@ static void silu_sig_rows(const float *x, uint16_t *y, uint16_t *sg, float *hn, 
             const float *xr = x + o;
             for (size_t j = 0; j < m; j++) {
                 float s = sigm(xr[j]);
-                u[j] = s;
+                u[j] = s * (1.0f + xr[j] * (1.0f - s)); /* silu'(x) */
                 t[j] = xr[j] * s;
             }
             if (hn)
@@ -189,36 +190,51 @@ static void silu_sig_rows(const float *x, uint16_t *y, uint16_t *sg, float *hn, 
     }
 }
 
-void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *sig16, float *hn,
+void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *ds16, float *hn,
                             const float *b, size_t B, size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
+    const int avx = genbo__k_avx512bf16();
     DK_OMP_FOR
     for (long b_ = 0; b_ < nb_; b_++) {
         size_t r0 = (size_t)b_ * rows;
         size_t r1 = r0 + rows < B ? r0 + rows : B;
-        silu_sig_rows(x, act16, sig16, hn, b, W, r0, r1);
+        if (avx)
+            genbo__k_silu_sig_rows_avx(x, act16, ds16, hn, b, W, r0, r1);
+        else
+            silu_sig_rows(x, act16, ds16, hn, b, W, r0, r1);
     }
 }
 
-/* g = dy silu'(x) with silu'(x) = s (1 + x (1 - s)), s = sigmoid(x) read
- * back from the forward pass; mode 0: d = g; 1: d = dres + g (dres may be
- * d itself); d fp32 is written only where `d` is given. */
 DK_CLONES
-static void dsilu_rows(const float *x, const uint16_t *sg, const float *dy, const float *dres,
-                       float *d, uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
+static void silu_ds16_range(const uint16_t *x16, uint16_t *y, uint16_t *ds, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+        float x = from_bf16(x16[i]), s = sigm(x);
+        y[i] = to_bf16(x * s);
+        ds[i] = to_bf16(s * (1.0f + x * (1.0f - s)));
+    }
+}
+
+void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n) {
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_silu_ds16_avx(x16, act16, ds16, lo, hi));
+    else
+        DK_PARALLEL(n, silu_ds16_range(x16, act16, ds16, lo, hi));
+}
+
+/* t = dy silu'(x), silu'(x) read back from the forward pass; with dres
+ * t += dres (dres may be d itself); d fp32 is written only where `d` is
+ * given. */
+DK_CLONES
+static void dsilu_rows(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
+                       uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
     float t[DK_TILE];
     if (part)
         for (size_t j = 0; j < W; j++) part[j] = 0.0f;
     for (size_t r = r0; r < r1; r++) {
         for (size_t j0 = 0; j0 < W; j0 += DK_TILE) {
             const size_t m = W - j0 < DK_TILE ? W - j0 : DK_TILE, o = r * W + j0;
-            const float *xr = x + o, *dr = dy + o;
-            const uint16_t *sr = sg + o;
-            for (size_t j = 0; j < m; j++) {
-                float s = from_bf16(sr[j]);
-                t[j] = dr[j] * (s + xr[j] * s * (1.0f - s));
-            }
+            for (size_t j = 0; j < m; j++) t[j] = from_bf16(dy[o + j]) * from_bf16(ds[o + j]);
             if (dres)
                 for (size_t j = 0; j < m; j++) t[j] += dres[o + j];
             if (d)
@@ -235,16 +251,20 @@ size_t genbo__k_colsum_scratch(size_t B, size_t W) {
     return (B + rows - 1) / rows * W;
 }
 
-void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy, const float *dres,
-                         float *d, uint16_t *d16, float *colsum, float *scratch, size_t B,
-                         size_t W) {
+void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
+                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
+    const int avx = genbo__k_avx512bf16();
     DK_OMP_FOR
     for (long b_ = 0; b_ < nb_; b_++) {
         size_t r0 = (size_t)b_ * rows;
         size_t r1 = r0 + rows < B ? r0 + rows : B;
-        dsilu_rows(x, sig16, dy, dres, d, d16, colsum ? scratch + (size_t)b_ * W : NULL, W, r0, r1);
+        float *part = colsum ? scratch + (size_t)b_ * W : NULL;
+        if (avx)
+            genbo__k_dsilu_rows_avx(ds16, dy16, dres, d, d16, part, W, r0, r1);
+        else
+            dsilu_rows(ds16, dy16, dres, d, d16, part, W, r0, r1);
     }
     if (!colsum) return;
     for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;
@@ -252,9 +272,17 @@ void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy,
         for (size_t j = 0; j < W; j++) colsum[j] += scratch[(size_t)b_ * W + j];
 }
 
-void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) { DK_PARALLEL(n, to_bf16_range(x, y, lo, hi)); }
+void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) {
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_to_bf16_avx(x, y, lo, hi));
+    else
+        DK_PARALLEL(n, to_bf16_range(x, y, lo, hi));
+}
 
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
-    DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_silu_bf16_avx(x, y, lo, hi));
+    else
+        DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 

@@ -30,16 +30,19 @@ void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n);
 /* y = bf16(silu(x)) */
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n);
 /* Training passes (B rows of W). Forward: act16 = bf16(silu(x)) and
- * sig16 = bf16(sigmoid(x)), kept for the backward pass so it needs no exp;
- * with hn: hn = x + b (the next residual value starts as h plus the
- * block's output bias; the product adds its branch with a sum post-op,
- * which ran at twice the speed of a binary-add post-op). */
-void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *sig16, float *hn,
+ * ds16 = bf16(silu'(x)), the derivative kept for the backward pass (which
+ * then reads neither x nor an exp); with hn: hn = x + b (the next
+ * residual value starts as h plus the block's output bias; the product
+ * adds its branch with a sum post-op, which ran at twice the speed of a
+ * binary-add post-op). */
+void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *ds16, float *hn,
                             const float *b, size_t B, size_t W);
-/* Backward: t = dy * silu'(x) (+ dres when given); d = t (fp32, when
+/* The same from a bf16 x (the pre-activation z, written in bf16 by its
+ * product), n elements, no hn. */
+void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n);
+/* Backward: t = dy16 * ds16 (+ dres when given); d = t (fp32, when
  * given), d16 = bf16(t), colsum = column sums of t (when given; scratch
  * holds genbo__k_colsum_scratch(B, W) floats). */
-void genbo__k_dsilu_bf16(const float *x, const uint16_t *sig16, const float *dy, const float *dres,
-                         float *d, uint16_t *d16, float *colsum, float *scratch, size_t B,
-                         size_t W);
+void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
+                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W);
 size_t genbo__k_colsum_scratch(size_t B, size_t W);

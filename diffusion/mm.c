@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "diffusion/kernels_bf16.h"
 #include "diffusion/mm.h"
 
 int openblas_get_num_threads(void);
@@ -99,7 +100,16 @@ static inline uint16_t bf16_rne(float f) {
 static void pack_block(const float *src, int trans, int K, int N, int nb, int kb, uint32_t *d) {
     const int k0 = 32 * kb, n0 = 64 * nb;
     const int full = k0 + 32 <= K && n0 + 64 <= N;
-    if (full && !trans) { /* rows k of src: pairs of rows, 64 columns */
+    if (full && genbo__k_avx512bf16()) { /* measured 1.2 ms -> 0.05 for 512 x 512 */
+        if (!trans)
+            for (int kp = 0; kp < 16; kp++) {
+                const float *r0 = src + (size_t)(k0 + 2 * kp) * N + n0;
+                genbo__k_pack_pairs_avx(r0, r0 + N, d + kp * 64);
+            }
+        else
+            for (int ni = 0; ni < 64; ni += 16)
+                genbo__k_pack_cols_avx(src + (size_t)(n0 + ni) * K + k0, (size_t)K, d + ni);
+    } else if (full && !trans) { /* rows k of src: pairs of rows, 64 columns */
         for (int kp = 0; kp < 16; kp++) {
             const float *r0 = src + (size_t)(k0 + 2 * kp) * N + n0, *r1 = r0 + N;
             uint32_t *o = d + kp * 64;
@@ -131,7 +141,13 @@ static void pack_blocked(const dm_wbuf *w, const float *src) {
     const int KB = (w->K + 31) / 32, NB = (w->N + 63) / 64, nblk = KB * NB;
     uint32_t *d = w->data;
 #pragma omp parallel for schedule(static) if (nblk >= 8)
-    for (int i = 0; i < nblk; i++) pack_block(src, w->src_trans, w->K, w->N, i / KB, i % KB, d + (size_t)i * 1024);
+    for (int i = 0; i < nblk; i++) {
+        /* in the source's row order: a row-major source is read a row
+         * strip at a time (k blocks outer; n blocks outer read 256-byte
+         * pieces of every row, 0.32 against 0.19 ms for 512 x 512) */
+        int nb = w->src_trans ? i / KB : i % NB, kb = w->src_trans ? i % KB : i / NB;
+        pack_block(src, w->src_trans, w->K, w->N, nb, kb, d + ((size_t)nb * KB + kb) * 1024);
+    }
 }
 
 #define DN(call)                                                                         \

@@ -55,7 +55,8 @@ int genbo__support_generate_trusted(const char *method, const genbo__support_mod
     md.report = report ? &br : NULL;
     rc = genbo__generate_trusted(id, &md, md.trust, target, n, seed, designs, flags);
     if (report) {
-        for (int q = 0; q < 5; q++) report->from[q] = br.from[q];
+        _Static_assert(sizeof report->from == sizeof br.from, "one count per source");
+        for (int q = 0; q < GENBO__N_SOURCES; q++) report->from[q] = br.from[q];
         report->n_explore = br.n_explore;
         report->explore_q = br.explore_q;
     }
