@@ -107,8 +107,17 @@ static genbo_diffusion *train_cached(const char *name, uint64_t seed, const char
                                      size_t np, size_t D, const double *PX, const double *yhat,
                                      double *secs, genbo_train_report *rep) {
     char base[1400], path[1500];
+    /* the key covers the pseudo-labels too: a reward-model change (they
+     * condition the network) must not reuse a model trained on others */
+    uint64_t key = training_key(cfg);
+    for (size_t i = 0; i < np; i++) {
+        double v = yhat[i];
+        unsigned char by[sizeof v];
+        memcpy(by, &v, sizeof v);
+        for (size_t q = 0; q < sizeof v; q++) key = (key ^ by[q]) * 1099511628211ULL;
+    }
     snprintf(base, sizeof base, "%s/%s-s%llu-%s-%016llx", models_dir ? models_dir : ".", name,
-             (unsigned long long)seed, tag, (unsigned long long)training_key(cfg));
+             (unsigned long long)seed, tag, (unsigned long long)key);
     genbo_diffusion *dm = NULL;
     memset(rep, 0, sizeof *rep);
     if (models_dir) {
@@ -357,9 +366,9 @@ static void run_methods(const bcase *b, genbo__support_models *md, const genbo_c
             bu_cell *cell = bu_cell_get(&T, b->name, cf, mn, NAN);
             record(cell, b, n, G, a, flags, tr);
             if (is_genbo) { /* the batch's composition */
-                static const char *from[5] = {"from_guided", "from_edit", "from_reweighted",
-                                              "from_ascent", "from_pool"};
-                for (int q = 0; q < 5; q++) bu_add(cell, from[q], (double)brep.from[q] / (double)n);
+                static const char *from[6] = {"from_guided", "from_edit", "from_reweighted",
+                                              "from_ascent", "from_pool", "from_local"};
+                for (int q = 0; q < 6; q++) bu_add(cell, from[q], (double)brep.from[q] / (double)n);
                 bu_add(cell, "explore", (double)brep.n_explore / (double)n);
                 bu_add(cell, "explore_q", brep.explore_q);
             }

@@ -241,6 +241,13 @@ GENBO_API genbo_reward_kind genbo_reward_get_kind(const genbo_reward *m);
  * pseudo-labelling a pool is one call. */
 GENBO_API int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
                                    double *var);
+/* Joint predictive covariance of n designs (cov: n x n, row-major), the
+ * off-diagonal companion of genbo_reward_predict's var (its diagonal is
+ * that var, in the same units): for the GP the posterior covariance of f,
+ * for ridge z_i^T (Z^T Z + lambda I)^{-1} z_j in standardised features.
+ * O(n^2) memory: meant for candidate sets (posterior draws), not pools. */
+GENBO_API int genbo_reward_covariance(const genbo_reward *m, size_t n, const double *X,
+                                      double *cov);
 /* Gradient of the predictive mean, grad: n x d. */
 GENBO_API int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad);
 

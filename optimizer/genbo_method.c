@@ -55,6 +55,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
+#include "optimizer/thompson.h"
 #include "optimizer/trust.h"
 
 /* Residual variance of the reward model on the labelled set. */
@@ -135,57 +136,200 @@ static double explore_share(const genbo__models *mm, size_t M, size_t n, const d
     return sdy > 0 ? q / sdy : 1.0;
 }
 
-/* kind[i]: the candidate's source (GENBO__SOURCE_*); pool designs are on
- * the support (they are data). */
-static int score_and_select(const genbo__models *mm, const genbo__support *sup, size_t M,
-                            const double *C, const unsigned char *moved, const unsigned char *kind,
-                            size_t n, double *out) {
+/* The scores of candidate rows: standardised Z, mean mu, predictive sd,
+ * support ratio and the norm of the mean's gradient in standardised
+ * coordinates (for the diversity radii). */
+typedef struct scores {
+    double *Z, *mu, *sd, *ratio, *gn;
+} scores;
+
+static int scores_alloc(scores *s, size_t cap, size_t dim) {
+    memset(s, 0, sizeof *s);
+    s->Z = genbo__malloc((cap ? cap : 1) * dim * sizeof *s->Z);
+    s->mu = genbo__malloc(4 * (cap ? cap : 1) * sizeof *s->mu);
+    if (!s->Z || !s->mu) return GENBO_ENOMEM;
+    s->sd = s->mu + cap, s->ratio = s->mu + 2 * cap, s->gn = s->mu + 3 * cap;
+    return GENBO_OK;
+}
+static void scores_free(scores *s) { free(s->Z), free(s->mu); }
+
+/* Score rows [from, to) of C. Pool rows are data: ratio 0, no distance
+ * computed. A row the trust region had to move counts as off the support
+ * (returned only when too few others are on it). */
+static int score_rows(const genbo__models *mm, const genbo__support *sup, const double *C,
+                      const unsigned char *moved, const unsigned char *kind, size_t from,
+                      size_t to, int need_grad, scores *s) {
+    const size_t dim = mm->dim, k = to - from;
+    if (!k) return GENBO_OK;
+    genbo__support_standardise(sup, k, C + from * dim, s->Z + from * dim);
+    size_t *gen = genbo__malloc(k * sizeof *gen);
+    double *W = genbo__malloc(k * dim * sizeof *W), *r = genbo__malloc(k * sizeof *r);
+    int rc = gen && W && r ? GENBO_OK : GENBO_ENOMEM;
+    size_t ng = 0;
+    for (size_t i = from; !rc && i < to; i++) {
+        s->ratio[i] = 0;
+        if (kind[i] != GENBO__SOURCE_POOL) {
+            memcpy(W + ng * dim, s->Z + i * dim, dim * sizeof *W);
+            gen[ng++] = i;
+        }
+    }
+    if (!rc && ng) rc = genbo__support_ratio(sup, ng, W, r);
+    for (size_t q = 0; !rc && q < ng; q++) s->ratio[gen[q]] = r[q];
+    for (size_t i = from; !rc && i < to; i++)
+        if (moved[i] && !(s->ratio[i] > sup->ratio_max))
+            s->ratio[i] = nextafter(sup->ratio_max, INFINITY);
+    if (!rc) rc = predictive(mm, k, C + from * dim, s->mu + from, s->sd + from);
+    if (!rc && need_grad) {
+        /* d mu / d z_j = d mu / d x_j x sd_j (z = (x - mean) / sd) */
+        rc = genbo_reward_gradient(mm->reward, k, C + from * dim, W);
+        for (size_t i = 0; !rc && i < k; i++) {
+            double g2 = 0;
+            for (size_t j = 0; j < dim; j++) {
+                double g = W[i * dim + j] * sup->sd[j];
+                g2 += g * g;
+            }
+            s->gn[from + i] = sqrt(g2);
+        }
+    }
+    free(gen), free(W), free(r);
+    return rc;
+}
+
+/* The diversity radius of each candidate (in standardised units).
+ * fixed: delta = min_distance x the pool's nearest-neighbour spacing for
+ * every design. adaptive (local penalisation, Gonzalez et al. 2016): if
+ * f(x_j) is as low as a(x_j) = mu - kappa sd, the ball of radius
+ * (M - a(x_j)) / L around x_j holds no design better than M = the largest
+ * mean of the candidates on the support, L = the largest gradient norm of
+ * mu over them (a Lipschitz estimate): nothing is lost by keeping the rest
+ * of the batch out of it. A design far below the best keeps a wide ball
+ * (the batch spreads); the model's best design, with a small sd, gets a
+ * ball of kappa sd / L, the distance over which the mean moves by kappa
+ * sd: what the model can tell apart there. So a confident model packs the
+ * batch near its optimum and an unsure one keeps it spread. The radius
+ * never exceeds delta and is 0 only where kappa sd is. */
+static void radii(const genbo__select_settings *st, size_t m, const scores *s, double ratio_max,
+                  double delta, double *radius) {
+    double U = -INFINITY, L = 0;
+    for (size_t i = 0; i < m; i++)
+        if (s->ratio[i] <= ratio_max && isfinite(s->mu[i]) && isfinite(s->sd[i])) {
+            U = s->mu[i] > U ? s->mu[i] : U;
+            L = isfinite(s->gn[i]) && s->gn[i] > L ? s->gn[i] : L;
+        }
+    int adapt = st->diversity == GENBO__DIVERSITY_ADAPTIVE && L > 0 && isfinite(U);
+    for (size_t i = 0; i < m; i++) {
+        double r = delta;
+        if (adapt) {
+            double lp = (U - (s->mu[i] - st->kappa * s->sd[i])) / L;
+            if (isfinite(lp) && lp < r) r = lp > 0 ? lp : 0;
+        }
+        radius[i] = r;
+    }
+}
+
+/* The local source: n points on the segments from the best ascent design
+ * on the support (by a = mu - kappa sd) to its n nearest pool rows, the
+ * j-th at distance r sqrt(j) from it (r its diversity radius; at most half
+ * way to the row): room for a packed batch around the model's optimum,
+ * made only when that radius is below delta (the model can tell designs
+ * apart there more finely than the fixed rule).
+ * Segments between data stay on a linear support (subspace, simplex, box)
+ * and close to a smooth one. *got = 0 when no ascent design is on the
+ * support. */
+static int local_candidates(const genbo__models *mm, const genbo__support *sup, size_t m,
+                            const unsigned char *kind, const double *C, const scores *s,
+                            const double *radius, double delta, size_t n, double *out,
+                            size_t *got) {
+    const size_t dim = mm->dim, nr = sup->n_ref;
+    *got = 0;
+    size_t best = m;
+    double ba = -INFINITY;
+    for (size_t i = 0; i < m; i++) {
+        double a = s->mu[i] - mm->select.kappa * s->sd[i];
+        if (kind[i] == GENBO__SOURCE_ASCENT && s->ratio[i] <= sup->ratio_max && isfinite(a) && a > ba)
+            ba = a, best = i;
+    }
+    /* only where the model lets the batch pack: the radius there below
+     * min_distance (an unsure model keeps its batch spread anyway) */
+    if (best == m || nr == 0 || !(radius[best] > 0) || !(radius[best] < delta)) return GENBO_OK;
+    const double *z0 = s->Z + best * dim, *x0 = C + best * dim;
+    ranked *r = genbo__malloc(nr * sizeof *r);
+    if (!r) return GENBO_ENOMEM;
+    for (size_t q = 0; q < nr; q++) {
+        double d2 = 0;
+        for (size_t j = 0; j < dim; j++) {
+            double d = sup->Z[q * dim + j] - z0[j];
+            d2 += d * d;
+        }
+        r[q] = (ranked){-d2, q}; /* nearest first */
+    }
+    qsort(r, nr, sizeof *r, by_key_desc);
+    size_t k = n < nr ? n : nr;
+    for (size_t q = 0; q < k; q++) {
+        double d = sqrt(-r[q].key);
+        if (!(d > 0)) continue;
+        double lam = radius[best] * sqrt((double)(q + 1)) / d;
+        if (lam > 0.5) lam = 0.5;
+        double *x = out + *got * dim;
+        const double *zr = sup->Z + r[q].i * dim;
+        for (size_t j = 0; j < dim; j++) {
+            double xr = sup->mean[j] + sup->sd[j] * zr[j]; /* the pool row */
+            x[j] = x0[j] + lam * (xr - x0[j]);
+        }
+        (*got)++;
+    }
+    free(r);
+    return GENBO_OK;
+}
+
+/* kind[i]: the candidate's source (GENBO__SOURCE_*). Chooses n of the m
+ * scored candidates (top of the file). */
+static int select_batch(const genbo__models *mm, const genbo__support *sup, size_t m,
+                        const double *C, const unsigned char *kind, const scores *s,
+                        const double *radius, double delta, size_t n, uint64_t seed,
+                        double *out) {
     const size_t dim = mm->dim;
     const genbo__select_settings *st = &mm->select;
-    double *Z = genbo__malloc(M * dim * sizeof *Z), *mu = genbo__malloc(4 * M * sizeof *mu);
+    double *acq = genbo__malloc(2 * (m ? m : 1) * sizeof *acq), *opt = acq ? acq + m : NULL;
     size_t *chosen = genbo__malloc(n * sizeof *chosen);
-    int rc = Z && mu && chosen ? GENBO_OK : GENBO_ENOMEM;
-    double *sd = mu ? mu + M : NULL, *ratio = mu ? mu + 2 * M : NULL, *opt = mu ? mu + 3 * M : NULL;
-    size_t n_exp_used = 0;
-    double q_used = 0;
+    int rc = acq && chosen ? GENBO_OK : GENBO_ENOMEM;
+    size_t n_exp = 0;
+    double q = 0;
     if (!rc) {
-        genbo__support_standardise(sup, M, C, Z);
-        /* pool rows come last and are data: no distance to compute */
-        size_t n_gen = M;
-        while (n_gen > 0 && kind[n_gen - 1] == GENBO__SOURCE_POOL) n_gen--;
-        rc = n_gen ? genbo__support_ratio(sup, n_gen, Z, ratio) : GENBO_OK;
-        for (size_t i = n_gen; i < M; i++) ratio[i] = 0;
-    }
-    if (!rc) rc = predictive(mm, M, C, mu, sd);
-    if (!rc) {
-        for (size_t i = 0; i < M; i++) {
-            opt[i] = mu[i] + st->kappa * sd[i];
-            mu[i] -= st->kappa * sd[i]; /* acquisition */
+        for (size_t i = 0; i < m; i++) {
+            opt[i] = s->mu[i] + st->kappa * s->sd[i];
+            acq[i] = s->mu[i] - st->kappa * s->sd[i];
         }
-        /* a candidate the trust region had to move counts as off the
-         * support: it is returned only when too few others are on it */
-        for (size_t i = 0; i < M; i++)
-            if (moved[i] && !(ratio[i] > sup->ratio_max)) ratio[i] = nextafter(sup->ratio_max, INFINITY);
-        double delta = st->min_distance > 0 ? st->min_distance * sup->nn_spacing : 0;
-        double q = explore_share(mm, M, n, mu, sd, ratio, sup->ratio_max);
-        size_t n_exp = (size_t)floor((q < st->explore ? q : st->explore) * (double)n);
+        q = explore_share(mm, m, n, acq, s->sd, s->ratio, sup->ratio_max);
+        n_exp = (size_t)floor((q < st->explore ? q : st->explore) * (double)n);
         if (n_exp >= n) n_exp = n - 1;
-        n_exp_used = n_exp, q_used = q;
-        rc = genbo__select(M, dim, Z, mu, ratio, sup->ratio_max, delta, n - n_exp, chosen, NULL);
-        if (!rc && n_exp) /* the exploring part: optimistic, same rules */
-            rc = genbo__select_more(M, dim, Z, opt, ratio, sup->ratio_max, delta, n - n_exp, n,
-                                    chosen, NULL);
+        rc = genbo__select_radii(m, dim, s->Z, acq, s->ratio, sup->ratio_max, radius, delta,
+                                 0, n - n_exp, chosen, NULL);
+    }
+    if (!rc && n_exp) { /* the exploring part, same support and diversity rules */
+        if (st->explore_rule == GENBO__EXPLORE_UCB)
+            rc = genbo__select_radii(m, dim, s->Z, opt, s->ratio, sup->ratio_max, radius, delta,
+                                     n - n_exp, n, chosen, NULL);
+        else {
+            double scale = 1;
+            if (genbo_reward_get_kind(mm->reward) == GENBO_REWARD_RIDGE)
+                rc = residual_var(mm, &scale);
+            if (!rc)
+                rc = genbo__thompson_more(mm->reward, scale, m, dim, C, s->Z, s->mu, opt, s->ratio,
+                                          sup->ratio_max, radius, delta, n - n_exp, n, seed,
+                                          chosen);
+        }
     }
     for (size_t k = 0; !rc && k < n; k++)
         memcpy(out + k * dim, C + chosen[k] * dim, dim * sizeof *out);
     if (!rc && mm->report) {
         memset(mm->report, 0, sizeof *mm->report);
         for (size_t k = 0; k < n; k++)
-            for (int b = 0; b < 5; b++) mm->report->from[b] += kind[chosen[k]] == (1u << b);
-        mm->report->n_explore = n_exp_used;
-        mm->report->explore_q = q_used;
+            for (int b = 0; b < GENBO__N_SOURCES; b++) mm->report->from[b] += kind[chosen[k]] == (1u << b);
+        mm->report->n_explore = n_exp;
+        mm->report->explore_q = q;
     }
-    free(Z), free(mu), free(chosen);
+    free(acq), free(chosen);
     return rc;
 }
 
@@ -347,7 +491,9 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
         if (mask & b) src[ns++] = b;
     if (!ns) M = 0; /* extra sources only */
     if (!mm->reward) return genbo__fail(GENBO_EINVAL, "genbo: needs a reward model");
-    size_t cap = M + (extra & GENBO__SOURCE_ASCENT ? n : 0) + (extra & GENBO__SOURCE_POOL ? pool_cap(n) : 0);
+    int local = (extra & GENBO__SOURCE_ASCENT) && (mask & GENBO__SOURCE_LOCAL);
+    size_t cap = M + (extra & GENBO__SOURCE_ASCENT ? n : 0) + (extra & GENBO__SOURCE_POOL ? pool_cap(n) : 0) +
+                 (local ? n : 0);
     double *C = !sel ? designs : genbo__malloc((cap ? cap : 1) * dim * sizeof *C);
     unsigned char *moved = genbo__calloc(cap ? 2 * cap : 2, 1), *kind = moved ? moved + cap : NULL;
     int rc = C && moved ? GENBO_OK : GENBO_ENOMEM;
@@ -391,7 +537,32 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
         memset(kind + m, GENBO__SOURCE_POOL, got);
         m += got;
     }
-    if (!rc && sel) rc = score_and_select(mm, &sup, m, C, moved, kind, n, designs);
+    scores sc;
+    memset(&sc, 0, sizeof sc);
+    double *radius = NULL;
+    if (!rc && sel) {
+        rc = scores_alloc(&sc, cap, dim);
+        radius = genbo__malloc((cap ? cap : 1) * sizeof *radius);
+        if (!rc && !radius) rc = GENBO_ENOMEM;
+    }
+    double delta = st->min_distance > 0 && have_sup ? st->min_distance * sup.nn_spacing : 0;
+    int adapt = st->diversity == GENBO__DIVERSITY_ADAPTIVE && delta > 0;
+    if (!rc && sel) rc = score_rows(mm, &sup, C, moved, kind, 0, m, adapt, &sc);
+    if (!rc && sel) radii(st, m, &sc, sup.ratio_max, delta, radius);
+    if (!rc && sel && local) {
+        size_t got = 0;
+        rc = local_candidates(mm, &sup, m, kind, C, &sc, radius, delta, n, C + m * dim, &got);
+        if (!rc && got) {
+            project_rows(g, dim, got, C + m * dim, moved + m);
+            memset(kind + m, GENBO__SOURCE_LOCAL, got);
+            rc = score_rows(mm, &sup, C, moved, kind, m, m + got, adapt, &sc);
+            m += got;
+            if (!rc) radii(st, m, &sc, sup.ratio_max, delta, radius);
+        }
+    }
+    if (!rc && sel) rc = select_batch(mm, &sup, m, C, kind, &sc, radius, delta, n, seed, designs);
+    scores_free(&sc);
+    free(radius);
     if (have_sup) genbo__support_free(&sup);
     if (C != designs) free(C);
     genbo__trust_free(&own);

@@ -119,9 +119,12 @@ void genbo__select_settings_default(genbo__select_settings *s) {
     s->oversample = 4;
     s->kappa = 1.0;
     s->min_distance = 0.5;
-    s->sources = GENBO__SOURCE_GUIDED | GENBO__SOURCE_ASCENT | GENBO__SOURCE_POOL;
+    s->sources = GENBO__SOURCE_GUIDED | GENBO__SOURCE_ASCENT | GENBO__SOURCE_POOL |
+                 GENBO__SOURCE_LOCAL;
     s->edit_noise = GENBO__EDIT_NOISE;
     s->explore = 0.5;
+    s->diversity = GENBO__DIVERSITY_ADAPTIVE;
+    s->explore_rule = GENBO__EXPLORE_THOMPSON;
 }
 
 /* The range of every selection setting (the study file's [generate] keys
@@ -134,9 +137,11 @@ static const genbo__field select_rows[] = {
     SELF(oversample, INT, 1, 1000, 0, NULL),
     SELF(kappa, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
     SELF(min_distance, DOUBLE, 0, GENBO__FIELD_NOMAX, 0, NULL),
-    SELF(sources, FLAGS, 0, 0, GENBO__FIELD_NONEMPTY, "guided|edit|reweighted|ascent|pool"),
+    SELF(sources, FLAGS, 0, 0, GENBO__FIELD_NONEMPTY, "guided|edit|reweighted|ascent|pool|local"),
     SELF(edit_noise, DOUBLE, 0, 1, GENBO__FIELD_MIN_OPEN | GENBO__FIELD_MAX_OPEN, NULL),
     SELF(explore, DOUBLE, 0, 1, 0, NULL),
+    SELF(diversity, ENUM, 0, 0, 0, "adaptive|fixed"),
+    SELF(explore_rule, ENUM, 0, 0, 0, "thompson|ucb"),
 };
 #undef SELF
 const genbo__fields genbo__select_fields = GENBO__FIELDS("select", select_rows);

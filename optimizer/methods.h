@@ -77,8 +77,19 @@ enum {
      * with oversample > 1): the surrogate-ascent designs themselves, and
      * the unlabelled pool designs the reward model rates best */
     GENBO__SOURCE_ASCENT = 8,
-    GENBO__SOURCE_POOL = 16
+    GENBO__SOURCE_POOL = 16,
+    /* n points on the segments from the best ascent design on the support
+     * to its nearest pool rows, at the batch's diversity radius there
+     * (genbo_method.c): a confident model can pack the batch near its
+     * optimum */
+    GENBO__SOURCE_LOCAL = 32
 };
+#define GENBO__N_SOURCES 6
+
+/* How the batch keeps apart (genbo__select_settings.diversity). */
+enum { GENBO__DIVERSITY_ADAPTIVE = 0, GENBO__DIVERSITY_FIXED = 1 };
+/* How the exploring part is chosen (genbo__select_settings.explore_rule). */
+enum { GENBO__EXPLORE_THOMPSON = 0, GENBO__EXPLORE_UCB = 1 };
 /* the diffusion sources (drawn from the oversample x n budget) */
 #define GENBO__SOURCES_DIFFUSION (GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT | GENBO__SOURCE_REWEIGHTED)
 
@@ -99,11 +110,17 @@ typedef struct genbo__select_settings {
     double explore;      /* at most this share of the batch is chosen optimistically
                             (mean + kappa sd); the share used is the model's relative
                             uncertainty (genbo_method.c); 0 = none */
+    int diversity;       /* GENBO__DIVERSITY_*: adaptive = each design's radius is
+                            min_distance or less where the model can tell designs
+                            apart (local penalisation, genbo_method.c); fixed =
+                            min_distance everywhere */
+    int explore_rule;    /* GENBO__EXPLORE_*: the exploring part by Thompson sampling
+                            (thompson.h) or by mean + kappa sd */
 } genbo__select_settings;
 
 /* The selection a study uses unless it says otherwise: oversample 4,
- * kappa 1, min_distance 0.5, guided + ascent + pool candidates,
- * edit_noise 0.3, explore 0.5. */
+ * kappa 1, min_distance 0.5 (adaptive), guided + ascent + pool + local
+ * candidates, edit_noise 0.3, explore 0.5 by Thompson sampling. */
 void genbo__select_settings_default(genbo__select_settings *s);
 /* The [generate] sampler settings unless a study says otherwise:
  * genbo_sample_params_default with grad_mode TARGET and grad_eta 1 (the
@@ -112,9 +129,10 @@ void genbo__generate_sample_default(genbo_sample_params *p);
 
 /* What the genbo method's last batch was made of (optional, for benches
  * and tests): designs returned from each source (index = bit position:
- * guided, edit, reweighted, ascent, pool) and the exploration share. */
+ * guided, edit, reweighted, ascent, pool, local) and the exploration
+ * share. */
 typedef struct genbo__batch_report {
-    size_t from[5];
+    size_t from[GENBO__N_SOURCES];
     size_t n_explore; /* designs chosen by the exploration part */
     double explore_q; /* the model's relative uncertainty q (before the cap) */
 } genbo__batch_report;

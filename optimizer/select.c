@@ -29,9 +29,9 @@ static double sq_dist(const double *a, const double *b, size_t dim) {
     return s;
 }
 
-int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
-                       const double *ratio, double ratio_max, double delta, size_t n_have,
-                       size_t n, size_t *chosen, double *delta_used) {
+int genbo__select_radii(size_t m, size_t dim, const double *Z, const double *acq,
+                        const double *ratio, double ratio_max, const double *radius, double delta,
+                        size_t n_have, size_t n, size_t *chosen, double *delta_used) {
     if (!Z || !acq || !ratio || !chosen || dim == 0 || n == 0 || n_have > n)
         return genbo__fail(GENBO_EINVAL, "select: missing input");
     cand *c = genbo__malloc((m ? m : 1) * sizeof *c);
@@ -57,24 +57,35 @@ int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
     }
     qsort(c, k, sizeof *c, cand_order);
     size_t got = n_have;
-    double dl = isfinite(delta) && delta > 0 ? delta : 0;
+    double dl = isfinite(delta) && delta > 0 ? delta : 0, f = 1; /* f: the radii's factor */
     for (int pass = 0; got < n; pass++) {
-        if (pass > GENBO__SELECT_HALVINGS) dl = 0;
+        if (pass > GENBO__SELECT_HALVINGS) dl = 0, f = 0;
         double d2 = dl * dl;
         for (size_t q = 0; q < k && got < n; q++) {
             if (taken[c[q].i]) continue;
             const double *z = Z + c[q].i * dim;
             int far = 1;
-            for (size_t t = 0; far && t < got; t++) far = sq_dist(z, Z + chosen[t] * dim, dim) >= d2;
+            for (size_t t = 0; far && t < got; t++) {
+                double r = radius ? f * radius[chosen[t]] : 0;
+                double r2 = radius ? (isfinite(r) && r > 0 ? r * r : 0) : d2;
+                far = sq_dist(z, Z + chosen[t] * dim, dim) >= r2;
+            }
             if (!far) continue;
             taken[c[q].i] = 1;
             chosen[got++] = c[q].i;
         }
-        if (got < n) dl *= 0.5;
+        if (got < n) dl *= 0.5, f *= 0.5;
     }
     if (delta_used) *delta_used = dl;
     free(c), free(taken);
     return GENBO_OK;
+}
+
+int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
+                       const double *ratio, double ratio_max, double delta, size_t n_have,
+                       size_t n, size_t *chosen, double *delta_used) {
+    return genbo__select_radii(m, dim, Z, acq, ratio, ratio_max, NULL, delta, n_have, n, chosen,
+                               delta_used);
 }
 
 int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, const double *ratio,

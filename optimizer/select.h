@@ -34,4 +34,11 @@ int genbo__select(size_t m, size_t dim, const double *Z, const double *acq, cons
 int genbo__select_more(size_t m, size_t dim, const double *Z, const double *acq,
                        const double *ratio, double ratio_max, double delta, size_t n_have,
                        size_t n, size_t *chosen, double *delta_used);
+/* The same with a radius per candidate (radius: m, NULL = delta for all):
+ * a design is taken only if its distance to every design t taken so far
+ * is at least radius[t] (the ball of the design already in the batch, as
+ * in local penalisation); halving scales every radius. */
+int genbo__select_radii(size_t m, size_t dim, const double *Z, const double *acq,
+                        const double *ratio, double ratio_max, const double *radius, double delta,
+                        size_t n_have, size_t n, size_t *chosen, double *delta_used);
 #endif

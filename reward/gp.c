@@ -439,3 +439,31 @@ int genbo__gp_gradient(const genbo_reward *m, size_t n, const double *X, double 
     free(buf);
     return GENBO_OK;
 }
+
+/* cov = y_sd^2 (K(X, X) - V^T V), V = L^{-1} K(train, X): the posterior
+ * covariance of f (its diagonal is genbo__gp_predict's var). */
+int genbo__gp_covariance(const genbo_reward *m, size_t n, const double *X, double *cov) {
+    const genbo_gp_fit *g = &m->gp;
+    size_t d = m->d, nt = g->n;
+    double *Q = genbo__malloc((n * d + n + n * nt) * sizeof(double));
+    if (!Q) return GENBO_ENOMEM;
+    double *q_sq = Q + n * d, *V = q_sq + n;
+    scale_queries(m, n, X, Q, q_sq);
+    genbo__sqdist(n, n, d, Q, q_sq, Q, q_sq, cov);
+    for (size_t i = 0; i < n; i++) cov[i * n + i] = 0.0;
+    genbo__kernel_apply(g->kernel, g->sf2, n * n, cov);
+    genbo__sqdist(n, nt, d, Q, q_sq, g->xs, g->xs_sq, V);
+    genbo__kernel_apply(g->kernel, g->sf2, n * nt, V);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)n, (int)nt,
+                1.0, g->chol, (int)nt, V, (int)nt);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)nt, -1.0, V, (int)nt,
+                V, (int)nt, 1.0, cov, (int)n);
+    double s2 = g->y_sd * g->y_sd;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double v = 0.5 * s2 * (cov[i * n + j] + cov[j * n + i]);
+            cov[i * n + j] = cov[j * n + i] = i == j && v < 0.0 ? 0.0 : v;
+        }
+    free(Q);
+    return GENBO_OK;
+}

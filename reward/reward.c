@@ -173,6 +173,19 @@ int genbo_reward_predict(const genbo_reward *m, size_t n, const double *X, doubl
                                          : genbo__gp_predict(m, n, X, mean, var);
 }
 
+int genbo_reward_covariance(const genbo_reward *m, size_t n, const double *X, double *cov) {
+    if (!m || (n && (!X || !cov)))
+        return genbo__fail(GENBO_EINVAL, "genbo_reward_covariance: model, X or cov is NULL");
+    if (n == 0) return GENBO_OK;
+    size_t nn;
+    if (!genbo__mul_ok(n, n, &nn) || nn > ((size_t)1 << 56))
+        return genbo__fail(GENBO_ENOMEM, "genbo_reward_covariance: n = %zu is too large", n);
+    int rc = check_finite("genbo_reward_covariance: X", n, m->d, X);
+    if (rc) return rc;
+    return m->kind == GENBO_REWARD_RIDGE ? genbo__ridge_covariance(m, n, X, cov)
+                                         : genbo__gp_covariance(m, n, X, cov);
+}
+
 int genbo_reward_gradient(const genbo_reward *m, size_t n, const double *X, double *grad) {
     if (!m || (n && (!X || !grad)))
         return genbo__fail(GENBO_EINVAL, "genbo_reward_gradient: model, X or grad is NULL");

@@ -88,6 +88,7 @@ void genbo__ridge_grid(double *lambdas); /* GENBO_RIDGE_GRID_N values */
 int genbo__ridge_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
                          double *var);
 int genbo__ridge_gradient(const genbo_reward *m, size_t n, double *grad);
+int genbo__ridge_covariance(const genbo_reward *m, size_t n, const double *X, double *cov);
 
 /* GP (gp.c) */
 int genbo__gp_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, const double *X,
@@ -95,6 +96,7 @@ int genbo__gp_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, const
 int genbo__gp_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
                       double *var);
 int genbo__gp_gradient(const genbo_reward *m, size_t n, const double *X, double *grad);
+int genbo__gp_covariance(const genbo_reward *m, size_t n, const double *X, double *cov);
 /* Rebuild xs_sq after loading. */
 void genbo__gp_finish_load(genbo_reward *m);
 

@@ -348,3 +348,39 @@ int genbo__ridge_gradient(const genbo_reward *m, size_t n, double *grad) {
     free(w);
     return GENBO_OK;
 }
+
+/* cov = Z A^{-1} Z^T: with the thin SVD (Z Z^T - P diag(shrink) P^T) /
+ * lambda, P = Z V; else (Z ainv) Z^T. */
+int genbo__ridge_covariance(const genbo_reward *m, size_t n, const double *X, double *cov) {
+    size_t d = m->d, k = m->ridge.rank;
+    double *Z = genbo__malloc(n * d * sizeof(double));
+    double *T = genbo__malloc(n * (k ? k : d) * sizeof(double));
+    if (!Z || !T) {
+        free(Z), free(T);
+        return GENBO_ENOMEM;
+    }
+    genbo__reward_standardise(m, n, X, Z);
+    if (k) {
+        const genbo_ridge_fit *r = &m->ridge;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, 1.0, Z, (int)d,
+                    r->vt, (int)d, 0.0, T, (int)k);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d,
+                    1.0 / r->lambda, Z, (int)d, Z, (int)d, 0.0, cov, (int)n);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < k; j++) T[i * k + j] *= sqrt(r->shrink[j] / r->lambda);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)k, -1.0, T, (int)k,
+                    T, (int)k, 1.0, cov, (int)n);
+    } else {
+        cblas_dsymm(CblasRowMajor, CblasRight, CblasLower, (int)n, (int)d, 1.0, m->ridge.ainv,
+                    (int)d, Z, (int)d, 0.0, T, (int)d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d, 1.0, T, (int)d,
+                    Z, (int)d, 0.0, cov, (int)n);
+    }
+    for (size_t i = 0; i < n; i++) /* exact symmetry, a non-negative diagonal */
+        for (size_t j = 0; j <= i; j++) {
+            double v = 0.5 * (cov[i * n + j] + cov[j * n + i]);
+            cov[i * n + j] = cov[j * n + i] = i == j && v < 0.0 ? 0.0 : v;
+        }
+    free(Z), free(T);
+    return GENBO_OK;
+}

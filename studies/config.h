@@ -24,12 +24,12 @@ enum { CFG_EVAL_AUTO = 0, CFG_EVAL_ORACLE = 1, CFG_EVAL_COMMAND = 2, CFG_EVAL_NO
 
 /* A target spec: "p90" (90th percentile of the pool's pseudo-rewards),
  * "max" (the largest pseudo-reward in the pool) or an absolute "2.5". */
-typedef enum { TARGET_PERCENTILE, TARGET_MAX, TARGET_ABSOLUTE } cfg_target_kind;
-typedef struct cfg_target {
-    cfg_target_kind kind;
+typedef enum { GENBO__TARGET_PERCENTILE, GENBO__TARGET_MAX, GENBO__TARGET_ABSOLUTE } genbo__target_kind;
+typedef struct genbo__target {
+    genbo__target_kind kind;
     double value; /* percentile in [0, 100] or the absolute reward */
     char label[32];
-} cfg_target;
+} genbo__target;
 
 struct genbo_config {
     /* Directory of the study file: relative CSV paths are resolved from it
@@ -57,7 +57,7 @@ struct genbo_config {
 
     /* [generate] */
     char targets_text[CFG_STR];
-    cfg_target targets[CFG_MAX_TARGETS];
+    genbo__target targets[CFG_MAX_TARGETS];
     int n_targets;
     long n;
     char methods_text[CFG_STR];
@@ -75,7 +75,7 @@ struct genbo_config {
     /* [loop] */
     int rounds, loop_batch;
     char loop_target_text[32];
-    cfg_target loop_target;
+    genbo__target loop_target;
     char loop_method[32];
     long finetune_steps;
 
@@ -95,7 +95,7 @@ struct genbo_config {
 
 /* Parse a target spec ("p90", "max", "2.5"): 0 or GENBO_EINVAL with the
  * reason in *why (static text). */
-int genbo__parse_target(const char *text, cfg_target *t, const char **why);
+int genbo__parse_target(const char *text, genbo__target *t, const char **why);
 
 /* Parse a [constraints] bounds value: with dim = 0 only its syntax; with
  * dim > 0 also fill lo / hi (dim each; NaN = from the data; one range

@@ -41,7 +41,7 @@ static int parse_double(const char *v, double *out) {
     return 1;
 }
 
-int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
+int genbo__parse_target(const char *text, genbo__target *t, const char **why) {
     memset(t, 0, sizeof *t);
     if (strlen(text) >= sizeof t->label) {
         *why = "is too long for a target";
@@ -49,7 +49,7 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
     }
     memcpy(t->label, text, strlen(text) + 1);
     if (!strcmp(text, "max")) {
-        t->kind = TARGET_MAX;
+        t->kind = GENBO__TARGET_MAX;
         return GENBO_OK;
     }
     if (text[0] == 'p' || text[0] == 'P') {
@@ -57,14 +57,14 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
             *why = "is not a target (pQ needs 0 <= Q <= 100)";
             return GENBO_EINVAL;
         }
-        t->kind = TARGET_PERCENTILE;
+        t->kind = GENBO__TARGET_PERCENTILE;
         return GENBO_OK;
     }
     if (!parse_double(text, &t->value)) {
         *why = "is not a target (expected pQ, max or a number)";
         return GENBO_EINVAL;
     }
-    t->kind = TARGET_ABSOLUTE;
+    t->kind = GENBO__TARGET_ABSOLUTE;
     return GENBO_OK;
 }
 
@@ -327,7 +327,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         break;
     }
     case K_TARGET: {
-        cfg_target t;
+        genbo__target t;
         if (genbo__parse_target(v, &t, &why))
             return key_fail(c, line, k, GENBO_EINVAL, "'%s' %s", v, why);
         c->loop_target = t;
@@ -335,7 +335,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         break;
     }
     case K_TARGETS: {
-        cfg_target ts[CFG_MAX_TARGETS];
+        genbo__target ts[CFG_MAX_TARGETS];
         int n = 0;
         char item[64];
         const char *p = v;

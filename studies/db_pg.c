@@ -361,6 +361,9 @@ static PGresult *run(pg_db *db, const char *sql, int n, const pg_param *p, int *
         if (lost && attempt < 3 && !begins(sql, "COMMIT") && !begins(sql, "ROLLBACK")) {
             if (!db->txn) continue;        /* reconnect, run it again */
             if (replay(db)) continue;      /* the transaction is whole again: this one next */
+            /* (not the replay's last reconnect message: that one may be
+             * an attempt made while the server was still starting) */
+            set_err(db, "the connection to the server was lost inside a transaction", NULL);
         }
         db->base.transient = transient;
         *rc = transient ? GENBO__DB_BUSY : GENBO__DB_ERROR;

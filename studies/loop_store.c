@@ -16,7 +16,7 @@
 typedef struct loop_ctx {
     genbo_study *s;
     int64_t run_id;
-    study_training tr; /* the round's fine-tune, until its model is stored */
+    genbo__study_training tr; /* the round's fine-tune, until its model is stored */
 } loop_ctx;
 
 static int op_step_done(void *ctx, const char *step) {
@@ -155,7 +155,7 @@ int genbo__study_loop(genbo_study *s, int64_t run_id) {
                              targets, methods, c->rounds, c->loop_target.label, c->loop_method,
                              (size_t)c->loop_batch, c->finetune_steps, {0}};
     genbo__config_diffusion_params(c, &plan.finetune);
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     genbo__loop_state st = {s->data.dim, s->data.n_label, s->data.n_pool, s->data.label_y, s->data.pool_X,
                             s->data.task, &m->reward, &m->reward_labels, &m->pseudo, m->diffusion, ev,
                             s->progress, s->progress_ctx};

@@ -183,36 +183,49 @@ int genbo__store_round(genbo_study *s, int64_t run_id, int round, int64_t n_labe
     return rc;
 }
 
+/* One ask refit as a whole transaction (genbo__store_txn): on PostgreSQL a
+ * dropped connection replays it, and a replay whose MAX(n_labels) differs
+ * (another worker stored a refit meanwhile) must run it again from the
+ * top, not fail the ask. */
+typedef struct {
+    genbo_study *s;
+    int64_t run_id, n_labels;
+    const char *describe;
+    const void *buf;
+    size_t len;
+} ask_refit;
+
+static int store_ask_refit_txn(genbo__db *db, void *ctx) {
+    const ask_refit *a = ctx;
+    /* Only a refit on more labels replaces the stored one (another
+     * process may have stored a newer refit meanwhile). */
+    genbo__db_stmt *st;
+    int64_t have = 0;
+    int rc = genbo__store_prepare(db, "SELECT COALESCE(MAX(n_labels), -1) FROM models WHERE run_id = ? AND "
+                                      "kind = 'reward' AND round IS NULL", &st);
+    if (!rc) {
+        genbo__db_bind_int64(st, 1, a->run_id);
+        have = genbo__db_step(st) == GENBO__DB_ROW ? genbo__db_column_int64(st, 0) : -1;
+        genbo__db_finalize(st);
+    }
+    if (rc || have >= a->n_labels) return rc;
+    rc = genbo__store_prepare(db, "DELETE FROM models WHERE run_id = ? AND kind = 'reward' AND round IS NULL", &st);
+    if (!rc) {
+        genbo__db_bind_int64(st, 1, a->run_id);
+        if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(db, "replacing the refit");
+        genbo__db_finalize(st);
+    }
+    if (!rc) rc = insert_blob(a->s, a->run_id, "reward", NULL, -1, a->n_labels, a->describe, a->buf, a->len);
+    return rc;
+}
+
 int genbo__store_ask_refit(genbo_study *s, int64_t run_id, int64_t n_labels, const genbo_reward *m) {
     void *buf;
     size_t len;
     int rc = genbo_reward_save_buffer(m, &buf, &len);
     if (rc) return rc;
-    rc = genbo__store_begin(s->db);
-    if (!rc) {
-        /* Only a refit on more labels replaces the stored one (another
-         * process may have stored a newer refit meanwhile). */
-        genbo__db_stmt *st;
-        int64_t have = 0;
-        rc = genbo__store_prepare(s->db, "SELECT COALESCE(MAX(n_labels), -1) FROM models WHERE run_id = ? AND "
-                                         "kind = 'reward' AND round IS NULL", &st);
-        if (!rc) {
-            genbo__db_bind_int64(st, 1, run_id);
-            have = genbo__db_step(st) == GENBO__DB_ROW ? genbo__db_column_int64(st, 0) : -1;
-            genbo__db_finalize(st);
-        }
-        if (!rc && have < n_labels) {
-            rc = genbo__store_prepare(s->db, "DELETE FROM models WHERE run_id = ? AND kind = 'reward' AND round IS NULL", &st);
-            if (!rc) {
-                genbo__db_bind_int64(st, 1, run_id);
-                if (genbo__db_step(st) != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "replacing the refit");
-                genbo__db_finalize(st);
-            }
-            if (!rc) rc = insert_blob(s, run_id, "reward", NULL, -1, n_labels, genbo_reward_describe(m), buf, len);
-        }
-        if (rc) genbo__store_rollback(s->db);
-        else rc = genbo__store_commit(s->db);
-    }
+    ask_refit a = {s, run_id, n_labels, genbo_reward_describe(m), buf, len};
+    rc = genbo__store_txn(s->db, store_ask_refit_txn, &a);
     free(buf);
     return rc;
 }

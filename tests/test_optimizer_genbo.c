@@ -104,7 +104,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__trust_default(&box, D, f.md.label_X, NL, f.md.pool_X, NP), GENBO_OK);
     double *X = malloc((N + 1) * D * sizeof *X), *X1 = malloc(N * D * sizeof *X1);
     for (int j = 0; j < D; j++) X[N * D + j] = 1234.5; /* a row past the batch: never written */
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
     for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
     for (int i = 0; i < N; i++) cr_assert(genbo__trust_check(&box, X + i * D) == 0, "design %d off the trust region", i);
@@ -113,7 +113,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X2), GENBO_OK);
     cr_assert_eq(memcmp(X, X2, N * D * sizeof *X), 0);
     /* without selection (one guided candidate per design) */
-    f.md.select = (genbo__select_settings){1, 0, 0, GENBO__SOURCE_GUIDED, 0, 0.0};
+    f.md.select = (genbo__select_settings){1, 0, 0, GENBO__SOURCE_GUIDED, 0, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X1), GENBO_OK, "%s", genbo_errmsg());
     for (int i = 0; i < N; i++) cr_assert(genbo__trust_check(&box, X1 + i * D) == 0);
     double sel = mean_pred(&f, N, X), nosel = mean_pred(&f, N, X1);
@@ -129,7 +129,7 @@ Test(genbo_method, selection_returns_n_designs_inside_the_trust_region, .timeout
     cr_assert_eq(genbo__trust_init(&tr, D, f.md.label_X, NL, f.md.pool_X, NP, 0.5, ulo, uhi, NULL), GENBO_OK,
                  "%s", genbo_errmsg());
     f.md.trust = &tr;
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_EDIT, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 11, X), GENBO_OK, "%s", genbo_errmsg());
     for (int j = 0; j < D; j++) cr_assert_eq(X[N * D + j], 1234.5, "wrote past n designs");
     for (int i = 0; i < N; i++) cr_assert_eq(genbo__trust_check(&tr, X + i * D), 0, "design %d off the study's region", i);
@@ -219,7 +219,7 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
     memcpy(PL + NL * D, f.md.pool_X, NP * D * sizeof *PL);
     genbo__models md = f.md;
     md.pool_X = PL, md.n_pool = NP + NL;
-    md.select = (genbo__select_settings){4, 0.0, 0.0, GENBO__SOURCE_POOL, 0.3, 0.0};
+    md.select = (genbo__select_settings){4, 0.0, 0.0, GENBO__SOURCE_POOL, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     double *X = malloc((N + 1) * D * sizeof *X);
     for (int j = 0; j < D; j++) X[N * D + j] = 1234.5;
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &md, f.a, N, 21, X), GENBO_OK, "%s", genbo_errmsg());
@@ -240,7 +240,7 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
     }
     /* ascent as a source: guided + ascent against guided alone */
     double *G = malloc(N * D * sizeof *G);
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED, 0.3, 0.0};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 22, G), GENBO_OK, "%s", genbo_errmsg());
     f.md.select.sources = GENBO__SOURCE_GUIDED | GENBO__SOURCE_ASCENT;
     genbo__batch_report rep;
@@ -257,7 +257,7 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
     genbo_reward *few;
     cr_assert_eq(genbo_reward_fit(&rp, 5, D, f.md.label_X, f.md.label_y, &few), GENBO_OK, "%s", genbo_errmsg());
     f.md.reward = few, f.md.n_label = 5;
-    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_POOL, 0.3, 0.0};
+    f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_POOL, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 23, G), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(rep.n_explore, 0);
     f.md.select.explore = 0.5;
@@ -275,5 +275,42 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
     cr_assert_gt(s_exp, s_pess, "exploring designs %.4f no less certain than the others %.4f", s_exp, s_pess);
     genbo_reward_free(few);
     free(sx), free(G), free(X), free(mu), free(mx), free(sorted), free(PL);
+    fx_free(&f);
+}
+
+/* The adaptive diversity rule on a model that is sure of its optimum (a GP
+ * on 100 labels of a 2-dim quadratic). This pool is dense (3,000 rows on 2
+ * dims), so the default min_distance (half the nearest-neighbour spacing)
+ * is already finer than what the model tells apart; with min_distance = 4
+ * (two spacings) the radius near the optimum shrinks below it to what the
+ * model can tell apart, the local source fills it, and the batch's true
+ * reward rises over the fixed rule's at the same min_distance, with every
+ * design still distinct and inside the trust region. */
+Test(genbo_method, adaptive_radius_packs_a_confident_batch, .timeout = 120) {
+    fixture f;
+    fx_make(&f);
+    genbo__trust box;
+    cr_assert_eq(genbo__trust_default(&box, D, f.md.label_X, NL, f.md.pool_X, NP), GENBO_OK);
+    double *A = malloc(N * D * sizeof *A), *F = malloc(N * D * sizeof *F), sd = pool_true_sd(&f);
+    genbo__batch_report rep;
+    f.md.report = &rep;
+    genbo__select_settings_default(&f.md.select);
+    f.md.select.min_distance = 4;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 31, A), GENBO_OK, "%s", genbo_errmsg());
+    size_t n_local = rep.from[5];
+    f.md.select.diversity = GENBO__DIVERSITY_FIXED;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 31, F), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(rep.from[5], 0, "no local candidates without a radius below min_distance");
+    double ta = mean_true(&f, N, A), tf = mean_true(&f, N, F);
+    cr_log_info("adaptive %.4f (%zu local designs), fixed %.4f (pool true sd %.3f)", ta, n_local, tf, sd);
+    cr_assert_geq(n_local, 1, "the local source gave no design");
+    cr_assert_gt(ta, tf + 0.02 * sd, "adaptive %.4f vs fixed %.4f (pool sd %.3f)", ta, tf, sd);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(genbo__trust_check(&box, A + i * D), 0, "design %d off the trust region", i);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(memcmp(A + i * D, A + j * D, D * sizeof *A), 0, "designs %d and %d coincide", i, j);
+    }
+    free(A), free(F);
+    genbo__trust_free(&box);
     fx_free(&f);
 }

@@ -156,3 +156,22 @@ Test(select, select_more_continues_a_batch) {
     }
     cr_assert_gt(used, 0.1, "60 spread points need no large relaxation for 10 designs");
 }
+
+/* Per-candidate radii (local penalisation): a design taken keeps its own
+ * radius around it. On a line of candidates 0.1 apart with the best at 0,
+ * radius 0.25 for the first two taken and 0 for the rest: the second
+ * design lies at least 0.25 past the first, the third at least 0.25 past
+ * the second, and from then on neighbours may be 0.1 apart. */
+Test(select, per_candidate_radii_are_the_taken_designs_balls) {
+    enum { M = 40, D = 1, N = 6 };
+    double Z[M], acq[M], ratio[M], rad[M];
+    for (int i = 0; i < M; i++) Z[i] = 0.1 * i, acq[i] = -i, ratio[i] = 1.0, rad[i] = 0;
+    rad[0] = rad[3] = 0.25;
+    size_t ch[N];
+    cr_assert_eq(genbo__select_radii(M, D, Z, acq, ratio, 2.0, rad, 99.0, 0, N, ch, NULL), GENBO_OK);
+    size_t want[N] = {0, 3, 6, 7, 8, 9}; /* 0.3 >= 0.25 from 0; 0.6 >= 0.25 from 0.3 */
+    for (int k = 0; k < N; k++) cr_assert_eq(ch[k], want[k], "design %d is %zu, not %zu", k, ch[k], want[k]);
+    /* radius NULL: delta for every design (the fixed rule) */
+    cr_assert_eq(genbo__select_radii(M, D, Z, acq, ratio, 2.0, NULL, 0.25, 0, N, ch, NULL), GENBO_OK);
+    for (int k = 0; k < N; k++) cr_assert_eq(ch[k], (size_t)(3 * k));
+}

@@ -288,3 +288,41 @@ Test(reward_gp, large_n_tunes_on_a_subset_and_fits_all) {
     free(y);
     free(f);
 }
+
+/* genbo_reward_covariance: its diagonal is genbo_reward_predict's var, it is
+ * symmetric and positive semi-definite, two copies of one design are
+ * perfectly correlated, and far from the data it is the prior kernel
+ * y_sd^2 sf2 exp(-r^2 / 2) (r in lengthscales). */
+Test(reward_gp, covariance_diagonal_is_var_and_far_points_get_the_prior) {
+    enum { N = 60, D = 3, Q = 7 };
+    double X[N * D], y[N], Xq[Q * D], C[Q * Q], mu[Q], var[Q];
+    make_data(5, N, D, 0.1, X, y);
+    genbo_reward *m = fit_gp(N, D, X, y, GENBO_KERNEL_RBF, 0, 200);
+    genbo_rng r;
+    genbo__rng_seed(&r, 6, 0);
+    for (int i = 0; i < 4 * D; i++) Xq[i] = genbo__rng_normal(&r);
+    memcpy(Xq + 4 * D, Xq, D * sizeof *Xq); /* row 4 = row 0 */
+    /* rows 5, 6: far from every design, 0.5 lengthscales apart in feature 0 */
+    const genbo_gp_fit *g = &m->gp;
+    for (int j = 0; j < D; j++) Xq[5 * D + j] = Xq[6 * D + j] = m->x_mean[j] + 1e3 * m->x_sd[j] * g->ell[j];
+    Xq[6 * D] += 0.5 * m->x_sd[0] * g->ell[0];
+    cr_assert_eq(genbo_reward_covariance(m, Q, Xq, C), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_reward_predict(m, Q, Xq, mu, var), GENBO_OK);
+    for (int i = 0; i < Q; i++) {
+        cr_assert_float_eq(C[i * Q + i], var[i], 1e-9 * (1 + var[i]), "diagonal %d: %g vs var %g", i, C[i * Q + i], var[i]);
+        for (int j = 0; j < Q; j++) cr_assert_eq(C[i * Q + j], C[j * Q + i]);
+    }
+    cr_assert_float_eq(C[0 * Q + 4], var[0], 1e-9 * (1 + var[0]));
+    double prior = g->y_sd * g->y_sd * g->sf2;
+    cr_assert_float_eq(C[5 * Q + 5], prior, 1e-6 * prior);
+    cr_assert_float_eq(C[5 * Q + 6], prior * exp(-0.125), 1e-6 * prior);
+    /* positive semi-definite: x^T C x >= 0 for random x */
+    for (int t = 0; t < 20; t++) {
+        double v[Q], s = 0;
+        for (int i = 0; i < Q; i++) v[i] = genbo__rng_normal(&r);
+        for (int i = 0; i < Q; i++)
+            for (int j = 0; j < Q; j++) s += v[i] * C[i * Q + j] * v[j];
+        cr_assert_geq(s, -1e-9 * prior);
+    }
+    genbo_reward_free(m);
+}

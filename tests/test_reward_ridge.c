@@ -252,3 +252,43 @@ Test(reward_ridge, bad_input_is_named) {
     cr_assert(strstr(genbo_errmsg(), "row 1, column 1") != NULL, "%s", genbo_errmsg());
     genbo_reward_free(m);
 }
+
+/* genbo_reward_covariance for ridge is the bilinear form of var:
+ * var(z_i + z_j) = var_i + var_j + 2 cov_ij, and z_i + z_j is the
+ * standardised x_i + x_j - x_mean. Checked on tall data (A^{-1} stored)
+ * and on wide data (n < d: the thin-SVD form). */
+static void check_ridge_covariance(size_t n, size_t d) {
+    enum { Q = 5 };
+    double *X = malloc(n * d * sizeof *X), *y = malloc(n * sizeof *y);
+    genbo_rng r;
+    genbo__rng_seed(&r, 8, d);
+    for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) + 0.3 * (double)(i % d);
+    for (size_t i = 0; i < n; i++) y[i] = X[i * d] - 0.5 * X[i * d + 1] + 0.1 * genbo__rng_normal(&r);
+    genbo_reward_params p;
+    genbo_reward_params_default(&p);
+    genbo_reward *m;
+    cr_assert_eq(genbo_reward_fit(&p, n, d, X, y, &m), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(m->ridge.rank != 0, n < d, "the %s form", n < d ? "SVD" : "A^{-1}");
+    double *Xq = malloc((Q + 1) * d * sizeof *Xq), C[Q * Q], mu[Q + 1], var[Q + 1];
+    for (size_t i = 0; i < Q * d; i++) Xq[i] = 2 * genbo__rng_normal(&r);
+    cr_assert_eq(genbo_reward_covariance(m, Q, Xq, C), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_reward_predict(m, Q, Xq, mu, var), GENBO_OK);
+    for (int i = 0; i < Q; i++) {
+        cr_assert_float_eq(C[i * Q + i], var[i], 1e-9 * (1 + var[i]));
+        for (int j = 0; j < Q; j++) {
+            cr_assert_eq(C[i * Q + j], C[j * Q + i]);
+            if (j == i) continue;
+            for (size_t k = 0; k < d; k++) Xq[Q * d + k] = Xq[i * d + k] + Xq[j * d + k] - m->x_mean[k];
+            double v2;
+            cr_assert_eq(genbo_reward_predict(m, 1, Xq + Q * d, mu + Q, &v2), GENBO_OK);
+            double want = (v2 - var[i] - var[j]) / 2;
+            cr_assert_float_eq(C[i * Q + j], want, 1e-8 * (1 + fabs(v2)), "cov %d,%d: %g vs %g", i, j, C[i * Q + j], want);
+        }
+    }
+    genbo_reward_free(m);
+    free(X), free(y), free(Xq);
+}
+Test(reward_ridge, covariance_is_the_bilinear_form_of_var) {
+    check_ridge_covariance(40, 4);
+    check_ridge_covariance(6, 12);
+}

@@ -55,7 +55,8 @@ int genbo__support_generate_trusted(const char *method, const genbo__support_mod
     md.report = report ? &br : NULL;
     rc = genbo__generate_trusted(id, &md, md.trust, target, n, seed, designs, flags);
     if (report) {
-        for (int q = 0; q < 5; q++) report->from[q] = br.from[q];
+        _Static_assert(sizeof report->from == sizeof br.from, "one count per source");
+        for (int q = 0; q < GENBO__N_SOURCES; q++) report->from[q] = br.from[q];
         report->n_explore = br.n_explore;
         report->explore_q = br.explore_q;
     }
@@ -91,7 +92,7 @@ void genbo__support_trust_free(genbo__support_trust *t) {
 }
 
 int genbo__support_resolve_target(const char *spec, const double *pseudo, size_t n, double *out) {
-    cfg_target t;
+    genbo__target t;
     const char *why = NULL;
     if (genbo__parse_target(spec, &t, &why)) return genbo__fail(GENBO_EINVAL, "target '%s': %s", spec, why);
     *out = genbo__resolve_target(&t, pseudo, n);

@@ -54,9 +54,10 @@ unsigned genbo__support_trust_check(const genbo__support_trust *t, const double 
 void genbo__support_trust_free(genbo__support_trust *t);
 
 /* What a genbo batch was made of: designs from each candidate source
- * (guided, edit, reweighted, ascent, pool) and the exploration share. */
+ * (guided, edit, reweighted, ascent, pool, local) and the exploration
+ * share. */
 typedef struct genbo__support_report {
-    size_t from[5];
+    size_t from[6];
     size_t n_explore;
     double explore_q;
 } genbo__support_report;
