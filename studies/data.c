@@ -101,7 +101,7 @@ int genbo__study_load_data(genbo_study *s) {
     genbo__study_data d;
     memset(&d, 0, sizeof d);
     int rc;
-    if (c->task == CFG_TASK_CSV) {
+    if (c->task == GENBO__CFG_TASK_CSV) {
         rc = load_csv(c, &d);
     } else {
         genbo_task_params tp;

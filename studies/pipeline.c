@@ -101,10 +101,10 @@ static int step_data(genbo_study *s, int64_t run_id) {
         if (!rc && d->pool) rc = check_hash(s, run_id, "pool", d->pool);
         return rc;
     }
-    char source[CFG_STR + 16];
+    char source[GENBO__CFG_STR + 16];
     rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);
+    if (c->task == GENBO__CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);
     else {
         char task[64]; /* the task's name from its one list (datasets/tasks.c) */
         genbo__word_at(genbo__field_named(&genbo__task_fields, "kind")->words, c->task, task, sizeof task);
@@ -112,7 +112,7 @@ static int step_data(genbo_study *s, int64_t run_id) {
     }
     rc = insert_dataset(s, run_id, "labelled", source, d->labelled);
     if (!rc && d->pool) {
-        if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->pool);
+        if (c->task == GENBO__CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->pool);
         rc = insert_dataset(s, run_id, "pool", source, d->pool);
     }
     if (!rc) rc = insert_samples(s, run_id, "labelled", d->n_label, d->label_y);
