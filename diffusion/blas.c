@@ -43,8 +43,8 @@ void genbo_get_blas_info(genbo_blas_info *info) {
     for (int i = 0; slow_kernels[i]; i++)
         if (strcasecmp(info->corename, slow_kernels[i]) == 0) generic = 1;
     info->slow_kernel = generic && info->cpu_has_avx2;
-    snprintf(info->dnnl_isa, sizeof info->dnnl_isa, "%s", dm_isa_name());
-    info->bf16 = dm_bf16_available();
+    snprintf(info->dnnl_isa, sizeof info->dnnl_isa, "%s", genbo__mm_isa_name());
+    info->bf16 = genbo__mm_bf16_available();
 }
 
 /* OpenBLAS and oneDNN's OpenMP with the same count: the bf16 kernels also
@@ -55,7 +55,7 @@ void genbo_set_threads(int threads) {
     if (threads <= 0) return;
     threads_chosen = 1;
     openblas_set_num_threads(threads);
-    dm_set_threads(threads);
+    genbo__mm_set_threads(threads);
 }
 
 /* Short work (an ask of a few designs): the products are a few rows wide,
@@ -68,12 +68,12 @@ int genbo__threads_short_begin(void) {
     int t = openblas_get_num_threads();
     if (t <= 1) return 0;
     openblas_set_num_threads(1);
-    dm_set_threads(1);
+    genbo__mm_set_threads(1);
     return t;
 }
 
 void genbo__threads_short_end(int saved) {
     if (saved <= 1) return;
     openblas_set_num_threads(saved);
-    dm_set_threads(saved);
+    genbo__mm_set_threads(saved);
 }

@@ -3,7 +3,7 @@
  * Each plan owns its primitive and one memory object per argument; a run
  * only swaps the data pointers in (dnnl_memory_set_data_handle) and
  * executes, so nothing is allocated per step. oneDNN's CPU engine runs on
- * OpenMP: dm_sync_threads() gives the calling thread as many OpenMP
+ * OpenMP: genbo__mm_sync_threads() gives the calling thread as many OpenMP
  * threads as OpenBLAS has, so the two never oversubscribe the cores (with
  * OpenMP's default of every core while OpenBLAS was told 1, or the other
  * way round, a bare bf16 product ran 9x slower). */
@@ -31,13 +31,13 @@ static void init_once(void) {
     g_ok = 1;
 }
 
-int dm_bf16_available(void) {
+int genbo__mm_bf16_available(void) {
     pthread_once(&g_once, init_once);
     /* ISA values are bit masks: AMX contains every AVX512-BF16 bit */
     return g_ok && (g_isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
 }
 
-const char *dm_isa_name(void) {
+const char *genbo__mm_isa_name(void) {
     pthread_once(&g_once, init_once);
     if (!g_ok) return "none";
     switch (g_isa) {
@@ -53,16 +53,16 @@ const char *dm_isa_name(void) {
     }
 }
 
-void dm_set_threads(int n) {
+void genbo__mm_set_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
 }
 
-void dm_sync_threads(void) {
+void genbo__mm_sync_threads(void) {
     int n = openblas_get_num_threads();
     if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
 }
 
-struct dm_plan {
+struct genbo__mm_plan {
     dnnl_primitive_t prim;
     dnnl_stream_t stream;
     dnnl_memory_t a, b, c, bias, src1;
@@ -70,7 +70,7 @@ struct dm_plan {
     int nargs, K, N, post;
 };
 
-struct dm_wbuf {
+struct genbo__mm_wbuf {
     dnnl_primitive_t reorder;
     dnnl_memory_t src, dst;
     dnnl_stream_t stream;
@@ -96,7 +96,7 @@ static inline uint16_t bf16_rne(float f) {
  * columns as (k, k + 1) pairs:
  *   offset = ((nb KB + kb) 16 + kp) 128 + 2 ni + (k & 1),
  *   k = 32 kb + 2 kp + (k & 1), n = 64 nb + ni.
- * Padding (k >= K, n >= N) stays zero. dm_wbuf_new checks the result
+ * Padding (k >= K, n >= N) stays zero. genbo__mm_wbuf_new checks the result
  * against oneDNN's own reorder once, else keeps the reorder. */
 static void pack_block(const float *src, int trans, int K, int N, int nb, int kb, uint32_t *d) {
     const int k0 = 32 * kb, n0 = 64 * nb;
@@ -138,7 +138,7 @@ static void pack_block(const float *src, int trans, int K, int N, int nb, int kb
     }
 }
 
-static void pack_blocked(const dm_wbuf *w, const float *src) {
+static void pack_blocked(const genbo__mm_wbuf *w, const float *src) {
     const int KB = (w->K + 31) / 32, NB = (w->N + 63) / 64, nblk = KB * NB;
     uint32_t *d = w->data;
 #pragma omp parallel for schedule(static) if (nblk >= 8)
@@ -166,8 +166,8 @@ static int plain_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, dnnl_
     return dnnl_memory_desc_init_by_strides(md, 2, d, t, s) == dnnl_success ? 0 : -1;
 }
 
-void *dm_stream_new(void) {
-    if (!dm_bf16_available()) return NULL;
+void *genbo__mm_stream_new(void) {
+    if (!genbo__mm_bf16_available()) return NULL;
     dnnl_stream_t s = NULL;
     if (dnnl_stream_create(&s, g_engine, dnnl_stream_default_flags) != dnnl_success) {
         genbo__fail(GENBO_EINVAL, "oneDNN: cannot create a stream");
@@ -176,20 +176,20 @@ void *dm_stream_new(void) {
     return s;
 }
 
-void dm_stream_free(void *s) {
+void genbo__mm_stream_free(void *s) {
     if (s) dnnl_stream_destroy((dnnl_stream_t)s);
 }
 
-void dm_stream_wait(void *s) {
+void genbo__mm_stream_wait(void *s) {
     if (s) dnnl_stream_wait((dnnl_stream_t)s);
 }
 
-dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
-    if (!dm_bf16_available() || !stream) {
+genbo__mm_plan *genbo__mm_plan_new(const genbo__mm_spec *s, void *stream) {
+    if (!genbo__mm_bf16_available() || !stream) {
         genbo__fail(GENBO_EINVAL, "bf16 matrix products are not available on this CPU");
         return NULL;
     }
-    dm_plan *p = genbo__calloc(1, sizeof *p);
+    genbo__mm_plan *p = genbo__calloc(1, sizeof *p);
     if (!p) return NULL;
     p->stream = (dnnl_stream_t)stream;
     p->K = s->K;
@@ -216,11 +216,11 @@ dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
     dnnl_matmul_desc_t md;
     DN(dnnl_matmul_desc_init(&md, &amd, &bmd, s->bias ? &biasmd : NULL, &cmd));
     DN(dnnl_primitive_attr_create(&attr));
-    if (s->post != DM_POST_NONE) {
+    if (s->post != GENBO__MM_POST_NONE) {
         DN(dnnl_post_ops_create(&po));
-        if (s->post == DM_POST_SWISH)
+        if (s->post == GENBO__MM_POST_SWISH)
             DN(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
-        else if (s->post == DM_POST_SUM)
+        else if (s->post == GENBO__MM_POST_SUM)
             DN(dnnl_post_ops_append_sum(po, 1.0f));
         else
             DN(dnnl_post_ops_append_binary(po, dnnl_binary_add, &s1md));
@@ -241,7 +241,7 @@ dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
     DN(dnnl_memory_create(&p->b, &p->bmd, g_engine, DNNL_MEMORY_NONE));
     DN(dnnl_memory_create(&p->c, &cmd, g_engine, DNNL_MEMORY_NONE));
     if (s->bias) DN(dnnl_memory_create(&p->bias, &biasmd, g_engine, DNNL_MEMORY_NONE));
-    if (s->post == DM_POST_ADD) DN(dnnl_memory_create(&p->src1, &s1md, g_engine, DNNL_MEMORY_NONE));
+    if (s->post == GENBO__MM_POST_ADD) DN(dnnl_memory_create(&p->src1, &s1md, g_engine, DNNL_MEMORY_NONE));
     if (po) dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
     dnnl_primitive_desc_destroy(pd);
@@ -250,11 +250,11 @@ fail:
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    dm_plan_free(p);
+    genbo__mm_plan_free(p);
     return NULL;
 }
 
-void dm_plan_free(dm_plan *p) {
+void genbo__mm_plan_free(genbo__mm_plan *p) {
     if (!p) return;
     if (p->prim) dnnl_primitive_destroy(p->prim);
     dnnl_memory_t *m[] = {&p->a, &p->b, &p->c, &p->bias, &p->src1};
@@ -263,7 +263,7 @@ void dm_plan_free(dm_plan *p) {
     free(p);
 }
 
-void dm_plan_run(dm_plan *p, const void *A, const void *B, const float *bias, void *C,
+void genbo__mm_plan_run(genbo__mm_plan *p, const void *A, const void *B, const float *bias, void *C,
                  const float *src1) {
     dnnl_exec_arg_t args[5];
     int n = 0;
@@ -313,7 +313,7 @@ static void verdict_put(int K, int N, int trans, int ok) {
     pthread_mutex_unlock(&g_verdict_lock);
 }
 
-static int make_reorder(dm_wbuf *w, const dnnl_memory_desc_t *bmd) {
+static int make_reorder(genbo__mm_wbuf *w, const dnnl_memory_desc_t *bmd) {
     dnnl_primitive_desc_t pd = NULL;
     dnnl_memory_desc_t smd;
     if (plain_md(&smd, w->K, w->N, w->src_trans, dnnl_f32)) return -1;
@@ -328,8 +328,8 @@ fail:
     return -1;
 }
 
-dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
-    dm_wbuf *w = genbo__calloc(1, sizeof *w);
+genbo__mm_wbuf *genbo__mm_wbuf_new(const genbo__mm_plan *p, int src_trans) {
+    genbo__mm_wbuf *w = genbo__calloc(1, sizeof *w);
     if (!w) return NULL;
     w->stream = p->stream;
     w->K = p->K, w->N = p->N, w->src_trans = src_trans;
@@ -358,7 +358,7 @@ dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
             void *mine = genbo__calloc(1, sz);
             if (t && mine) {
                 for (size_t i = 0; i < n; i++) t[i] = (float)((double)(i % 1009) - 504.5) * 1.37e-3f;
-                dm_wbuf_load(w, t); /* the reorder */
+                genbo__mm_wbuf_load(w, t); /* the reorder */
                 void *keep = w->data;
                 w->data = mine;
                 pack_blocked(w, t);
@@ -374,11 +374,11 @@ dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
     if (!w->packer && !w->reorder && make_reorder(w, &p->bmd)) goto fail;
     return w;
 fail:
-    dm_wbuf_free(w);
+    genbo__mm_wbuf_free(w);
     return NULL;
 }
 
-void dm_wbuf_free(dm_wbuf *w) {
+void genbo__mm_wbuf_free(genbo__mm_wbuf *w) {
     if (!w) return;
     if (w->reorder) dnnl_primitive_destroy(w->reorder);
     if (w->src) dnnl_memory_destroy(w->src);
@@ -387,7 +387,7 @@ void dm_wbuf_free(dm_wbuf *w) {
     free(w);
 }
 
-void dm_wbuf_load(dm_wbuf *w, const float *src) {
+void genbo__mm_wbuf_load(genbo__mm_wbuf *w, const float *src) {
     if (w->packer) {
         pack_blocked(w, src);
         return;
@@ -397,34 +397,34 @@ void dm_wbuf_load(dm_wbuf *w, const float *src) {
     dnnl_primitive_execute(w->reorder, w->stream, 2, args);
 }
 
-const void *dm_wbuf_data(const dm_wbuf *w) { return w->data; }
+const void *genbo__mm_wbuf_data(const genbo__mm_wbuf *w) { return w->data; }
 
 #else /* no oneDNN at build time: fp32 only */
 
-int dm_bf16_available(void) { return 0; }
-const char *dm_isa_name(void) { return "none"; }
-void dm_set_threads(int n) { (void)n; }
-void dm_sync_threads(void) {}
-void *dm_stream_new(void) { return NULL; }
-void dm_stream_free(void *s) { (void)s; }
-void dm_stream_wait(void *s) { (void)s; }
-dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
+int genbo__mm_bf16_available(void) { return 0; }
+const char *genbo__mm_isa_name(void) { return "none"; }
+void genbo__mm_set_threads(int n) { (void)n; }
+void genbo__mm_sync_threads(void) {}
+void *genbo__mm_stream_new(void) { return NULL; }
+void genbo__mm_stream_free(void *s) { (void)s; }
+void genbo__mm_stream_wait(void *s) { (void)s; }
+genbo__mm_plan *genbo__mm_plan_new(const genbo__mm_spec *s, void *stream) {
     (void)s, (void)stream;
     genbo__fail(GENBO_EINVAL, "genbo was built without oneDNN: no bf16 matrix products");
     return NULL;
 }
-void dm_plan_free(dm_plan *p) { (void)p; }
-void dm_plan_run(dm_plan *p, const void *A, const void *B, const float *bias, void *C,
+void genbo__mm_plan_free(genbo__mm_plan *p) { (void)p; }
+void genbo__mm_plan_run(genbo__mm_plan *p, const void *A, const void *B, const float *bias, void *C,
                  const float *src1) {
     (void)p, (void)A, (void)B, (void)bias, (void)C, (void)src1;
 }
-dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
+genbo__mm_wbuf *genbo__mm_wbuf_new(const genbo__mm_plan *p, int src_trans) {
     (void)p, (void)src_trans;
     return NULL;
 }
-void dm_wbuf_free(dm_wbuf *w) { (void)w; }
-void dm_wbuf_load(dm_wbuf *w, const float *src) { (void)w, (void)src; }
-const void *dm_wbuf_data(const dm_wbuf *w) {
+void genbo__mm_wbuf_free(genbo__mm_wbuf *w) { (void)w; }
+void genbo__mm_wbuf_load(genbo__mm_wbuf *w, const float *src) { (void)w, (void)src; }
+const void *genbo__mm_wbuf_data(const genbo__mm_wbuf *w) {
     (void)w;
     return NULL;
 }

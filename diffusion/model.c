@@ -15,14 +15,14 @@ char *openblas_get_corename(void);
 int genbo_precision_resolve(genbo_precision p) {
     switch (p) {
     case GENBO_PRECISION_AUTO:
-        return dm_bf16_available() ? GENBO_PRECISION_BF16 : GENBO_PRECISION_FP32;
+        return genbo__mm_bf16_available() ? GENBO_PRECISION_BF16 : GENBO_PRECISION_FP32;
     case GENBO_PRECISION_FP32: return GENBO_PRECISION_FP32;
     case GENBO_PRECISION_BF16:
-        if (dm_bf16_available()) return GENBO_PRECISION_BF16;
+        if (genbo__mm_bf16_available()) return GENBO_PRECISION_BF16;
         genbo__fail(GENBO_EINVAL,
                     "precision bf16: this CPU has no native bf16 matrix products (oneDNN ISA: "
                     "%s; needs AVX512-BF16 or AMX); use precision auto or fp32",
-                    dm_isa_name());
+                    genbo__mm_isa_name());
         return -1;
     }
     genbo__fail(GENBO_EINVAL, "unknown precision %d (auto, fp32 or bf16)", (int)p);
@@ -42,7 +42,7 @@ const char *genbo_diffusion_describe(const genbo_diffusion *m) {
     if (!m) return "";
     if (m->precision == GENBO_PRECISION_BF16)
         snprintf(buf, sizeof buf, "D %d, width %d, depth %d, bf16 (oneDNN %s)", m->cfg.D,
-                 m->cfg.width, m->cfg.depth, dm_isa_name());
+                 m->cfg.width, m->cfg.depth, genbo__mm_isa_name());
     else
         snprintf(buf, sizeof buf, "D %d, width %d, depth %d, fp32 (OpenBLAS %s)", m->cfg.D,
                  m->cfg.width, m->cfg.depth, openblas_get_corename());
@@ -54,7 +54,7 @@ int genbo__gd_acts_precision(const genbo_diffusion *m, genbo__net_acts *a, genbo
     /* auto = the model's precision, or fp32 where this CPU has no bf16
      * (a bf16 model sampled after the oneDNN ISA was capped) */
     if (precision == GENBO_PRECISION_AUTO)
-        precision = m->precision == GENBO_PRECISION_BF16 && dm_bf16_available()
+        precision = m->precision == GENBO_PRECISION_BF16 && genbo__mm_bf16_available()
                         ? GENBO_PRECISION_BF16
                         : GENBO_PRECISION_FP32;
     int r = genbo_precision_resolve(precision);

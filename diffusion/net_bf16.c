@@ -50,8 +50,8 @@ enum { PLAN_CACHE = 3 };
 
 typedef struct plan_set {
     int rows;
-    dm_plan *in, *z, *res, *out;                            /* forward */
-    dm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
+    genbo__mm_plan *in, *z, *res, *out;                            /* forward */
+    genbo__mm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
 } plan_set;
 
 struct genbo__net_bf16 {
@@ -60,8 +60,8 @@ struct genbo__net_bf16 {
     plan_set cache[PLAN_CACHE];
     int ncache, next_evict;
     /* bf16 weights: forward layout (x W^T) and, with store, backward (dy W) */
-    dm_wbuf *in_f, *out_f, **blk_f; /* blk_f[2 l] = W1_l, [2 l + 1] = W2_l */
-    dm_wbuf *in_b, *out_b, **blk_b;
+    genbo__mm_wbuf *in_f, *out_f, **blk_f; /* blk_f[2 l] = W1_l, [2 l + 1] = W2_l */
+    genbo__mm_wbuf *in_b, *out_b, **blk_b;
     int loaded;
     /* bf16 activations */
     uint16_t *mem16, *u16, *act16, *a2_16, *dout16, *dh16, *dz16;
@@ -72,9 +72,9 @@ struct genbo__net_bf16 {
 };
 
 static void plan_set_free(plan_set *s) {
-    dm_plan *const all[] = {s->in,     s->z,      s->res,    s->out,   s->wg_out,
+    genbo__mm_plan *const all[] = {s->in,     s->z,      s->res,    s->out,   s->wg_out,
                             s->dg_out, s->wg_blk, s->dg_blk, s->wg_in, s->dg_in};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) dm_plan_free(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) genbo__mm_plan_free(all[i]);
     memset(s, 0, sizeof *s);
 }
 
@@ -82,19 +82,19 @@ void genbo__net_bf16_free(genbo__net_bf16 *b) {
     if (!b) return;
     const int depth = b->depth;
     for (int i = 0; i < b->ncache; i++) plan_set_free(&b->cache[i]);
-    dm_wbuf_free(b->in_f);
-    dm_wbuf_free(b->out_f);
-    dm_wbuf_free(b->in_b);
-    dm_wbuf_free(b->out_b);
+    genbo__mm_wbuf_free(b->in_f);
+    genbo__mm_wbuf_free(b->out_f);
+    genbo__mm_wbuf_free(b->in_b);
+    genbo__mm_wbuf_free(b->out_b);
     for (int i = 0; i < 2 * depth + 1; i++) {
-        if (b->blk_f) dm_wbuf_free(b->blk_f[i]);
-        if (b->blk_b) dm_wbuf_free(b->blk_b[i]);
+        if (b->blk_f) genbo__mm_wbuf_free(b->blk_f[i]);
+        if (b->blk_b) genbo__mm_wbuf_free(b->blk_b[i]);
     }
     free(b->blk_f);
     free(b->blk_b);
     free(b->mem16);
     free(b->colsum_scratch);
-    dm_stream_free(b->stream);
+    genbo__mm_stream_free(b->stream);
     free(b);
 }
 
@@ -108,9 +108,9 @@ static int is_serial(const genbo__net_config *c, int B) {
 
 static void threads_for(const genbo__net_config *c, int B) {
     if (is_serial(c, B))
-        dm_set_threads(1);
+        genbo__mm_set_threads(1);
     else
-        dm_sync_threads();
+        genbo__mm_sync_threads();
 }
 
 /* The plans for B rows. With wref the weights use the layouts of the
@@ -120,60 +120,60 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
     const int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed;
     memset(s, 0, sizeof *s);
     s->rows = B;
-    const dm_wbuf *wblk = any ? NULL : bf->blk_f[0];
+    const genbo__mm_wbuf *wblk = any ? NULL : bf->blk_f[0];
     /* A few rows (an ask of a handful of designs): a product takes tens of
      * microseconds, less than waking and joining a thread team, and far
      * less on a loaded machine; run the whole pass on this thread. */
     const int ser = is_serial(c, B);
-    dm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, DM_POST_NONE, ser};
-    dm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, DM_POST_NONE, ser};
+    genbo__mm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, GENBO__MM_POST_NONE, ser};
     z.c_bf16 = 1; /* z in bf16: training keeps only silu(z) and silu'(z) from it */
-    if (!bf->store) z.post = DM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
+    if (!bf->store) z.post = GENBO__MM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
     /* residual h_l+1 = h_l + a2 W2^T + b2 with a sum post-op into a buffer
      * that holds h_l (+ b2 in training, where the kernel that rounds
      * silu(h_l) also writes h_l + b2 into h_l+1: measured, a binary-add
      * post-op reading h_l took 1.0 ms against 0.52 for the sum) */
-    dm_spec res = {B, W, W, 0, 0, 0, NULL, !bf->store, 0, DM_POST_SUM, ser};
+    genbo__mm_spec res = {B, W, W, 0, 0, 0, NULL, !bf->store, 0, GENBO__MM_POST_SUM, ser};
     /* training: the branch alone in bf16, added to h_l (+ b2) by the next
      * SiLU kernel, which reads h_l anyway: measured in a training step,
      * the sum post-op's product (fp32 h read and written) took 1.77 ms
      * against 1.18 for the same product writing bf16 */
-    if (bf->store) res.c_bf16 = 1, res.post = DM_POST_NONE;
-    dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE, ser};
-    if (!(s->in = dm_plan_new(&in, bf->stream)) || !(s->z = dm_plan_new(&z, bf->stream)) ||
-        !(s->out = dm_plan_new(&out, bf->stream)))
+    if (bf->store) res.c_bf16 = 1, res.post = GENBO__MM_POST_NONE;
+    genbo__mm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, GENBO__MM_POST_NONE, ser};
+    if (!(s->in = genbo__mm_plan_new(&in, bf->stream)) || !(s->z = genbo__mm_plan_new(&z, bf->stream)) ||
+        !(s->out = genbo__mm_plan_new(&out, bf->stream)))
         return GENBO_EINVAL;
     if (any) { /* the block weights' layout is z's choice; res must read the same */
-        bf->blk_f[0] = dm_wbuf_new(s->z, 1);
+        bf->blk_f[0] = genbo__mm_wbuf_new(s->z, 1);
         if (!bf->blk_f[0]) return GENBO_ENOMEM;
     }
     res.wfmt = bf->blk_f[0];
-    if (!(s->res = dm_plan_new(&res, bf->stream))) return GENBO_EINVAL;
+    if (!(s->res = genbo__mm_plan_new(&res, bf->stream))) return GENBO_EINVAL;
     if (!bf->store) return GENBO_OK;
-    dm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
+    genbo__mm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
     /* da = dy W in bf16: the SiLU' kernel reads half the bytes */
-    dm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 1, DM_POST_NONE, ser};
-    dm_spec wg_blk = {W, W, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
-    dm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 1, DM_POST_NONE, ser};
-    dm_spec wg_in = {W, din, B, 1, 0, 0, NULL, 0, 0, DM_POST_NONE, ser};
-    dm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, DM_POST_NONE, ser};
-    if (!(s->wg_out = dm_plan_new(&wg_out, bf->stream)) ||
-        !(s->dg_out = dm_plan_new(&dg_out, bf->stream)) ||
-        !(s->wg_blk = dm_plan_new(&wg_blk, bf->stream)) ||
-        !(s->dg_blk = dm_plan_new(&dg_blk, bf->stream)) ||
-        !(s->wg_in = dm_plan_new(&wg_in, bf->stream)) ||
-        !(s->dg_in = dm_plan_new(&dg_in, bf->stream)))
+    genbo__mm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 1, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec wg_blk = {W, W, B, 1, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 1, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec wg_in = {W, din, B, 1, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, GENBO__MM_POST_NONE, ser};
+    if (!(s->wg_out = genbo__mm_plan_new(&wg_out, bf->stream)) ||
+        !(s->dg_out = genbo__mm_plan_new(&dg_out, bf->stream)) ||
+        !(s->wg_blk = genbo__mm_plan_new(&wg_blk, bf->stream)) ||
+        !(s->dg_blk = genbo__mm_plan_new(&dg_blk, bf->stream)) ||
+        !(s->wg_in = genbo__mm_plan_new(&wg_in, bf->stream)) ||
+        !(s->dg_in = genbo__mm_plan_new(&dg_in, bf->stream)))
         return GENBO_EINVAL;
     return GENBO_OK;
 }
 
 int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, genbo__net_bf16 **out) {
     *out = NULL;
-    if (!dm_bf16_available())
+    if (!genbo__mm_bf16_available())
         return genbo__fail(GENBO_EINVAL,
                            "precision bf16: this CPU has no native bf16 matrix products "
                            "(oneDNN ISA: %s); use precision auto or fp32",
-                           dm_isa_name());
+                           genbo__mm_isa_name());
     threads_for(c, max_rows); /* plans and reorders of a small context are serial */
     const int W = c->width, D = c->D, L = c->depth, din = c->D + c->t_embed + c->y_embed;
     genbo__net_bf16 *bf = genbo__calloc(1, sizeof *bf);
@@ -189,8 +189,8 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     size_t n = RI + hl * RW + zl * RW;
     if (store) n += RD + 5 * RW + hl * RW + zl * RW;
     bf->mem16 = genbo__net_alloc64(n * sizeof(uint16_t));
-    bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
-    bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
+    bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(genbo__mm_wbuf *));
+    bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(genbo__mm_wbuf *));
     if (!bf->mem16 || !bf->blk_f || !bf->blk_b) goto fail;
     uint16_t *p = bf->mem16;
     bf->u16 = p, p += RI;
@@ -209,26 +209,26 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
         if (!bf->colsum_scratch) goto fail;
     }
     rc = GENBO_EINVAL;
-    if (!(bf->stream = dm_stream_new())) goto fail;
+    if (!(bf->stream = genbo__mm_stream_new())) goto fail;
     /* the first plan set picks the weight layouts; the weights follow them */
     plan_set *s = &bf->cache[0];
     if ((rc = plans_build(c, bf, max_rows, s, 1))) goto fail;
     bf->ncache = 1;
     rc = GENBO_ENOMEM;
-    if (!(bf->in_f = dm_wbuf_new(s->in, 1)) || !(bf->out_f = dm_wbuf_new(s->out, 1))) goto fail;
+    if (!(bf->in_f = genbo__mm_wbuf_new(s->in, 1)) || !(bf->out_f = genbo__mm_wbuf_new(s->out, 1))) goto fail;
     for (int i = 1; i < 2 * L; i++)
-        if (!(bf->blk_f[i] = dm_wbuf_new(s->z, 1))) goto fail;
+        if (!(bf->blk_f[i] = genbo__mm_wbuf_new(s->z, 1))) goto fail;
     if (store) {
-        if (!(bf->in_b = dm_wbuf_new(s->dg_in, 0)) || !(bf->out_b = dm_wbuf_new(s->dg_out, 0)))
+        if (!(bf->in_b = genbo__mm_wbuf_new(s->dg_in, 0)) || !(bf->out_b = genbo__mm_wbuf_new(s->dg_out, 0)))
             goto fail;
         for (int i = 0; i < 2 * L; i++)
-            if (!(bf->blk_b[i] = dm_wbuf_new(s->dg_blk, 0))) goto fail;
+            if (!(bf->blk_b[i] = genbo__mm_wbuf_new(s->dg_blk, 0))) goto fail;
     }
     *out = bf;
-    dm_sync_threads();
+    genbo__mm_sync_threads();
     return GENBO_OK;
 fail:
-    dm_sync_threads();
+    genbo__mm_sync_threads();
     genbo__net_bf16_free(bf);
     return rc ? rc : GENBO_EINVAL;
 }
@@ -241,25 +241,25 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, 
 #define IN_RANGE(off, n) ((off) >= lo && (off) + (n) <= hi)
     threads_for(c, bf->max_rows); /* a context for few rows converts serially too */
     if (IN_RANGE(l.w_in, W * din)) {
-        dm_wbuf_load(bf->in_f, params + l.w_in);
-        if (bf->store) dm_wbuf_load(bf->in_b, params + l.w_in);
+        genbo__mm_wbuf_load(bf->in_f, params + l.w_in);
+        if (bf->store) genbo__mm_wbuf_load(bf->in_b, params + l.w_in);
     }
     if (IN_RANGE(l.w_out, D * W)) {
-        dm_wbuf_load(bf->out_f, params + l.w_out);
-        if (bf->store) dm_wbuf_load(bf->out_b, params + l.w_out);
+        genbo__mm_wbuf_load(bf->out_f, params + l.w_out);
+        if (bf->store) genbo__mm_wbuf_load(bf->out_b, params + l.w_out);
     }
     for (int b = 0; b < c->depth; b++) {
         const size_t o1 = l.blocks + (size_t)b * l.block_size, o2 = o1 + W * W + W;
         for (int k = 0; k < 2; k++) {
             const size_t o = k ? o2 : o1;
             if (!IN_RANGE(o, W * W)) continue;
-            dm_wbuf_load(bf->blk_f[2 * b + k], params + o);
-            if (bf->store) dm_wbuf_load(bf->blk_b[2 * b + k], params + o);
+            genbo__mm_wbuf_load(bf->blk_f[2 * b + k], params + o);
+            if (bf->store) genbo__mm_wbuf_load(bf->blk_b[2 * b + k], params + o);
         }
     }
 #undef IN_RANGE
     bf->loaded = 1;
-    dm_sync_threads();
+    genbo__mm_sync_threads();
     return GENBO_OK;
 }
 
@@ -321,17 +321,17 @@ static int forward_infer(const genbo__net_config *c, const float *params, genbo_
     const size_t off = (size_t)r0 * W, BW = (size_t)n * W;
     float *h = a->h + off;
     uint16_t *act = bf->act16 + off, *a2 = bf->a2_16 + off;
-    dm_plan_run(s->in, bf->u16 + (size_t)r0 * din, dm_wbuf_data(bf->in_f), params + l.b_in, h,
+    genbo__mm_plan_run(s->in, bf->u16 + (size_t)r0 * din, genbo__mm_wbuf_data(bf->in_f), params + l.b_in, h,
                 NULL);
     for (int b = 0; b < L; b++) {
         const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
         const float *b2 = b1 + W + (size_t)W * W;
         genbo__k_silu_bf16(h, act, BW);
-        dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
-        dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
+        genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+        genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
     }
     genbo__k_silu_bf16(h, act, BW);
-    dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out + (size_t)r0 * c->D,
+    genbo__mm_plan_run(s->out, act, genbo__mm_wbuf_data(bf->out_f), params + l.b_out, a->out + (size_t)r0 * c->D,
                 NULL);
     return GENBO_OK;
 }
@@ -347,7 +347,7 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
             threads_for(c, n);
             rc = forward_infer(c, params, a, r0, n);
         }
-        dm_sync_threads();
+        genbo__mm_sync_threads();
         return rc;
     }
     genbo__net_layout l;
@@ -356,12 +356,12 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     const size_t BW = (size_t)B * W, LS = (BW + 15) / 16 * 16, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
-    if (!s) return dm_sync_threads(), GENBO_EINVAL;
+    if (!s) return genbo__mm_sync_threads(), GENBO_EINVAL;
     GENBO__PROF_START();
     genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
     P_(GENBO__PROF_INPUT);
     float *h = a->h;
-    dm_plan_run(s->in, bf->u16, dm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
+    genbo__mm_plan_run(s->in, bf->u16, genbo__mm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
     P_(GENBO__PROF_FWD_MM);
     for (int b = 0; b < L; b++) {
         const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
@@ -375,16 +375,16 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
                                    bf->dsh16 + b * LS16, (size_t)B, (size_t)W);
             if (hb) h = hb;
             P_(GENBO__PROF_FWD_ELT);
-            dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, bf->z16, NULL);
+            genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, bf->z16, NULL);
             P_(GENBO__PROF_FWD_MM);
             genbo__k_silu_ds_bf16(bf->z16, a2, bf->dsz16 + b * LS16, BW);
             P_(GENBO__PROF_FWD_ELT);
-            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, bf->r16, NULL);
+            genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, bf->r16, NULL);
             P_(GENBO__PROF_FWD_MM);
         } else {
             genbo__k_silu_bf16(h, act, BW);
-            dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
-            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
+            genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+            genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
         }
     }
     uint16_t *act = bf->act16 + (a->store ? (size_t)L * LS16 : 0);
@@ -396,9 +396,9 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     } else
         genbo__k_silu_bf16(h, act, BW);
     P_(GENBO__PROF_FWD_ELT);
-    dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
+    genbo__mm_plan_run(s->out, act, genbo__mm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);
     P_(GENBO__PROF_FWD_MM);
-    dm_sync_threads();
+    genbo__mm_sync_threads();
     return GENBO_OK;
 }
 
@@ -411,7 +411,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     const size_t BW = (size_t)B * W, LS16 = (BW + 31) / 32 * 32;
     threads_for(c, B);
     plan_set *s = plans_for(c, bf, B);
-    if (!s) return dm_sync_threads(), GENBO_EINVAL;
+    if (!s) return genbo__mm_sync_threads(), GENBO_EINVAL;
     float *dh = a->dh;
     uint16_t *dh16 = bf->dh16, *dz16 = bf->dz16, *da16 = bf->da16;
 
@@ -419,13 +419,13 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     genbo__k_to_bf16(dout, bf->dout16, (size_t)B * D);
     if (grads) {
         P_(GENBO__PROF_BWD_ELT);
-        dm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
+        genbo__mm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
         P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
     P_(GENBO__PROF_BWD_ELT);
-    dm_plan_run(s->dg_out, bf->dout16, dm_wbuf_data(bf->out_b), NULL, da16, NULL);
+    genbo__mm_plan_run(s->dg_out, bf->dout16, genbo__mm_wbuf_data(bf->out_b), NULL, da16, NULL);
     P_(GENBO__PROF_BWD_DG);
     /* column sums of dh (the next block's b2 gradient, or b_in's) and of dz
      * (b1's) come out of the SiLU' kernels */
@@ -440,19 +440,19 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         if (g1) {
             float *gw2 = g1 + (size_t)W * W + W;
-            dm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * LS16, NULL, gw2, NULL);
+            genbo__mm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * LS16, NULL, gw2, NULL);
             P_(GENBO__PROF_BWD_WG);
         }
-        dm_plan_run(s->dg_blk, dh16, dm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da16, NULL);
+        genbo__mm_plan_run(s->dg_blk, dh16, genbo__mm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da16, NULL);
         P_(GENBO__PROF_BWD_DG);
         genbo__k_dsilu_bf16(bf->dsz16 + b * LS16, da16, NULL, NULL, dz16,
                             g1 ? g1 + (size_t)W * W : NULL, part, (size_t)B, (size_t)W);
         P_(GENBO__PROF_BWD_ELT);
         if (g1) {
-            dm_plan_run(s->wg_blk, dz16, bf->act16 + b * LS16, NULL, g1, NULL);
+            genbo__mm_plan_run(s->wg_blk, dz16, bf->act16 + b * LS16, NULL, g1, NULL);
             P_(GENBO__PROF_BWD_WG);
         }
-        dm_plan_run(s->dg_blk, dz16, dm_wbuf_data(bf->blk_b[2 * b]), NULL, da16, NULL);
+        genbo__mm_plan_run(s->dg_blk, dz16, genbo__mm_wbuf_data(bf->blk_b[2 * b]), NULL, da16, NULL);
         P_(GENBO__PROF_BWD_DG);
         gb = grads ? (b ? grads + l.blocks + (size_t)(b - 1) * l.block_size + 2 * (size_t)W * W + W
                         : grads + l.b_in)
@@ -462,11 +462,11 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         P_(GENBO__PROF_BWD_ELT);
     }
     if (grads) {
-        dm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
+        genbo__mm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
         P_(GENBO__PROF_BWD_WG);
     }
-    if (want_du) dm_plan_run(s->dg_in, dh16, dm_wbuf_data(bf->in_b), NULL, a->du, NULL);
+    if (want_du) genbo__mm_plan_run(s->dg_in, dh16, genbo__mm_wbuf_data(bf->in_b), NULL, a->du, NULL);
     P_(GENBO__PROF_BWD_DG);
-    dm_sync_threads();
+    genbo__mm_sync_threads();
     return GENBO_OK;
 }

@@ -170,7 +170,7 @@ Test(diffusion_bf16, same_seed_same_threads_is_bit_identical_in_bf16) {
 
 Test(diffusion_bf16, precision_setting_resolves_or_fails_clearly) {
     cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_FP32), GENBO_PRECISION_FP32);
-    int bf = dm_bf16_available();
+    int bf = genbo__mm_bf16_available();
     cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_AUTO),
                  bf ? GENBO_PRECISION_BF16 : GENBO_PRECISION_FP32);
     cr_assert_eq(genbo_precision_resolve((genbo_precision)7), -1);
@@ -189,14 +189,14 @@ Test(diffusion_bf16, precision_setting_resolves_or_fails_clearly) {
     } else { /* no silent fallback: a clear error naming the ISA */
         cr_assert_eq(rc, GENBO_EINVAL);
         cr_assert_null(m);
-        cr_assert(strstr(genbo_errmsg(), "bf16") && strstr(genbo_errmsg(), dm_isa_name()), "%s",
+        cr_assert(strstr(genbo_errmsg(), "bf16") && strstr(genbo_errmsg(), genbo__mm_isa_name()), "%s",
                   genbo_errmsg());
     }
     genbo_diffusion_free(m);
     genbo_blas_info bi;
     genbo_get_blas_info(&bi);
     cr_assert_eq(bi.bf16, bf);
-    cr_assert_str_eq(bi.dnnl_isa, dm_isa_name());
+    cr_assert_str_eq(bi.dnnl_isa, genbo__mm_isa_name());
 }
 
 /* A CPU without native bf16, reproduced on any CPU: oneDNN reads
@@ -206,10 +206,10 @@ Test(diffusion_bf16, precision_setting_resolves_or_fails_clearly) {
  * where every other test takes its no-bf16 branch or skips. */
 Test(diffusion_bf16_fallback, capped_isa_falls_back_to_fp32_and_says_so) {
     setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 0); /* keep a cap set by ctest */
-    cr_assert_eq(dm_bf16_available(), 0, "oneDNN ISA %s", dm_isa_name());
+    cr_assert_eq(genbo__mm_bf16_available(), 0, "oneDNN ISA %s", genbo__mm_isa_name());
     cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_AUTO), GENBO_PRECISION_FP32);
     cr_assert_eq(genbo_precision_resolve(GENBO_PRECISION_BF16), -1);
-    cr_assert(strstr(genbo_errmsg(), "no native bf16") && strstr(genbo_errmsg(), dm_isa_name()),
+    cr_assert(strstr(genbo_errmsg(), "no native bf16") && strstr(genbo_errmsg(), genbo__mm_isa_name()),
               "%s", genbo_errmsg());
     genbo_blas_info bi;
     genbo_get_blas_info(&bi);
