@@ -202,16 +202,14 @@ static int score_rows(const genbo__models *mm, const genbo__support *sup, const 
  * (M - a(x_j)) / L around x_j holds no design better than M = the largest
  * mean of the candidates on the support, L = the largest gradient norm of
  * mu over them (a Lipschitz estimate): nothing is lost by keeping the rest
- * of the batch out of it. The sd here is that of a measurement, sqrt(s^2 +
- * the model's mean squared residual on its labels): differences below what
- * the model fails to fit on its own data are not differences it can tell.
- * A design far below the best keeps a wide ball (the batch spreads); the
- * model's best design gets kappa sd / L, the distance over which the mean
- * moves by kappa sd. So a model that fits its labels closely and is sure
- * near its optimum packs the batch there; a noisy or unsure one keeps it
- * spread. The radius never exceeds delta. */
+ * of the batch out of it. A design far below the best keeps a wide ball
+ * (the batch spreads); the model's best design, with a small sd, gets a
+ * ball of kappa sd / L, the distance over which the mean moves by kappa
+ * sd: what the model can tell apart there. So a confident model packs the
+ * batch near its optimum and an unsure one keeps it spread. The radius
+ * never exceeds delta and is 0 only where kappa sd is. */
 static void radii(const genbo__select_settings *st, size_t m, const scores *s, double ratio_max,
-                  double delta, double noise_var, double *radius) {
+                  double delta, double *radius) {
     double U = -INFINITY, L = 0;
     for (size_t i = 0; i < m; i++)
         if (s->ratio[i] <= ratio_max && isfinite(s->mu[i]) && isfinite(s->sd[i])) {
@@ -222,8 +220,7 @@ static void radii(const genbo__select_settings *st, size_t m, const scores *s, d
     for (size_t i = 0; i < m; i++) {
         double r = delta;
         if (adapt) {
-            double sy = sqrt(s->sd[i] * s->sd[i] + noise_var);
-            double lp = (U - (s->mu[i] - st->kappa * sy)) / L;
+            double lp = (U - (s->mu[i] - st->kappa * s->sd[i])) / L;
             if (isfinite(lp) && lp < r) r = lp > 0 ? lp : 0;
         }
         radius[i] = r;
@@ -551,9 +548,7 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     double delta = st->min_distance > 0 && have_sup ? st->min_distance * sup.nn_spacing : 0;
     int adapt = st->diversity == GENBO__DIVERSITY_ADAPTIVE && delta > 0;
     if (!rc && sel) rc = score_rows(mm, &sup, C, moved, kind, 0, m, adapt, &sc);
-    double noise_var = 0;
-    if (!rc && adapt) rc = residual_var(mm, &noise_var);
-    if (!rc && sel) radii(st, m, &sc, sup.ratio_max, delta, noise_var, radius);
+    if (!rc && sel) radii(st, m, &sc, sup.ratio_max, delta, radius);
     if (!rc && sel && local) {
         size_t got = 0;
         rc = local_candidates(mm, &sup, m, kind, C, &sc, radius, delta, n, C + m * dim, &got);
@@ -562,7 +557,7 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
             memset(kind + m, GENBO__SOURCE_LOCAL, got);
             rc = score_rows(mm, &sup, C, moved, kind, m, m + got, adapt, &sc);
             m += got;
-            if (!rc) radii(st, m, &sc, sup.ratio_max, delta, noise_var, radius);
+            if (!rc) radii(st, m, &sc, sup.ratio_max, delta, radius);
         }
     }
     if (!rc && sel) rc = select_batch(mm, &sup, m, C, kind, &sc, radius, delta, n, seed, designs);

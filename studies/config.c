@@ -135,7 +135,7 @@ const key_def genbo__config_keys[] = {
     {"generate", "min_distance", LIB(select, select, min_distance),
      "`genbo` diversity: least pairwise distance of the batch, in pool nearest-neighbour distances (standardised features; 0 = none); with `diversity = adaptive` the most it can be"},
     {"generate", "diversity", LIB(select, select, diversity),
-     "`genbo`: `adaptive` = each design keeps the others at (the candidates' largest mean minus its own mean - kappa sd) / (the largest gradient norm of the mean), sd of a measurement (predictive plus the model's residual on its labels), at most min_distance (local penalisation: a confident model packs the batch near its optimum); `fixed` = min_distance for every design"},
+     "`genbo`: `adaptive` = each design keeps the others at (the candidates' largest mean minus its own mean - kappa sd) / (the largest gradient norm of the mean), at most min_distance (local penalisation: a confident model packs the batch near its optimum); `fixed` = min_distance for every design"},
     {"generate", "sources", LIB(select, select, sources),
      "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`), the pool designs rated best (`pool`) and points between the best ascent design and its nearest pool rows (`local`, with `ascent`)"},
     {"generate", "explore", LIB(select, select, explore),
