@@ -232,7 +232,8 @@ static void radii(const genbo__select_settings *st, size_t m, const scores *s, d
  * j-th at distance r sqrt(j) from it (r its diversity radius; at most half
  * way to the row): room for a packed batch around the model's optimum,
  * made only when that radius is below delta (the model can tell designs
- * apart there more finely than the fixed rule).
+ * apart there more finely than the fixed rule) and the model is sure of
+ * its batch (floor(q n) = 0, q as for the exploring share).
  * Segments between data stay on a linear support (subspace, simplex, box)
  * and close to a smooth one. *got = 0 when no ascent design is on the
  * support. */
@@ -549,6 +550,18 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     int adapt = st->diversity == GENBO__DIVERSITY_ADAPTIVE && delta > 0;
     if (!rc && sel) rc = score_rows(mm, &sup, C, moved, kind, 0, m, adapt, &sc);
     if (!rc && sel) radii(st, m, &sc, sup.ratio_max, delta, radius);
+    if (!rc && sel && local) {
+        /* pack only a batch the model is sure of: its relative uncertainty
+         * q (the exploring share's, top of the file) would not buy a single
+         * exploring design (floor(q n) = 0). A model unsure of its batch is
+         * unsure where its optimum is, whatever its sd next to one design. */
+        double *acq = genbo__malloc((m ? m : 1) * sizeof *acq);
+        if (!acq) rc = GENBO_ENOMEM;
+        for (size_t i = 0; !rc && i < m; i++) acq[i] = sc.mu[i] - st->kappa * sc.sd[i];
+        if (!rc && floor(explore_share(mm, m, n, acq, sc.sd, sc.ratio, sup.ratio_max) * (double)n) > 0)
+            local = 0;
+        free(acq);
+    }
     if (!rc && sel && local) {
         size_t got = 0;
         rc = local_candidates(mm, &sup, m, kind, C, &sc, radius, delta, n, C + m * dim, &got);
