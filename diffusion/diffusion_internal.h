@@ -57,7 +57,7 @@ typedef struct genbo__gd_alias {
 } genbo__gd_alias;
 /* Fails (GENBO_EINVAL) on a negative or non-finite weight or a zero sum. */
 int genbo__gd_alias_build(genbo__gd_alias *a, size_t n, const double *w);
-size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo_rng *r);
+size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo__rng *r);
 void genbo__gd_alias_free(genbo__gd_alias *a);
 
 /* ---- optimiser (optim.c) ----------------------------------------------

@@ -107,11 +107,11 @@ int genbo__net_acts_load_weights(const genbo__net_config *c, genbo__net_acts *a,
     return a->bf ? genbo__net_bf16_load(c, a->bf, params) : GENBO_OK;
 }
 
-static void fill_normal(genbo_rng *rng, float *w, size_t n, double sd) {
+static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }
 
-void genbo__net_init_params(const genbo__net_config *c, float *params, genbo_rng *rng) {
+void genbo__net_init_params(const genbo__net_config *c, float *params, genbo__rng *rng) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     size_t W = (size_t)c->width;

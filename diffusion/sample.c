@@ -332,7 +332,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         const size_t first = ch * SAMPLE_CHUNK;
         const int nc = (int)(n - first < SAMPLE_CHUNK ? n - first : SAMPLE_CHUNK);
         const size_t nd = (size_t)nc * D;
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
         for (size_t q = 0; q < nd; q++) x[q] = genbo__rng_normal(&rng);
         if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */

@@ -34,7 +34,7 @@ typedef struct genbo__gd_trainer {
     genbo__gd_alias weighted;                /* row_weights over rows[0..n_rows) (n = 0: uniform) */
     genbo__gd_valset val;
     int have_val;
-    genbo_rng rng;                    /* the minibatch stream */
+    genbo__rng rng;                    /* the minibatch stream */
     long step;                        /* optimiser steps done */
     /* schedule and best-so-far */
     double lr_scale;                  /* plateau factor of the auto schedule */

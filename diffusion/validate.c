@@ -20,7 +20,7 @@ int genbo__gd_split_rows(genbo__gd_trainer *t, const genbo_diffusion_params *p, 
     size_t n_val = want > GENBO_VAL_MAX_ROWS ? GENBO_VAL_MAX_ROWS : (size_t)want;
     if (n < n_val + 2) n_val = 0;
     if (n_val) {
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 0x7661u /* "va" */);
         genbo__rng_shuffle_prefix(&rng, idx, n, n_val);
     }
@@ -63,7 +63,7 @@ int genbo__gd_valset_build(genbo__gd_valset *v, const genbo_diffusion *m, const 
     v->lt = v->eps + K * D;
     v->y = v->lt + K;
     v->nul = (uint8_t *)(v->y + K);
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, p->seed, 0x7664u /* "vd" */);
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
     for (size_t k = 0; k < K; k++) {
