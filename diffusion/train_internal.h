@@ -36,6 +36,7 @@ typedef struct genbo__gd_trainer {
     int have_val;
     genbo__rng rng;                    /* the minibatch stream */
     long step;                        /* optimiser steps done */
+    int w_packed;                     /* bf16: the bf16 weights are w's (packed after the update) */
     /* schedule and best-so-far */
     double lr_scale;                  /* plateau factor of the auto schedule */
     double best_val, last_val, last_train;
