@@ -170,28 +170,32 @@ static inline float from_bf16(uint16_t h) {
 static size_t rows_per_block(size_t W) { return W >= DK_BLOCK ? 1 : DK_BLOCK / W; }
 
 DK_CLONES
-static void silu_sig_rows(const float *x, uint16_t *y, uint16_t *sg, float *hn, const float *b,
-                          size_t W, size_t r0, size_t r1) {
-    float t[DK_TILE], u[DK_TILE];
+static void silu_sig_rows(const float *x, const uint16_t *r16, const float *b, float *hn,
+                          uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1) {
+    float t[DK_TILE], u[DK_TILE], v[DK_TILE];
     for (size_t r = r0; r < r1; r++) {
         for (size_t j0 = 0; j0 < W; j0 += DK_TILE) {
             const size_t m = W - j0 < DK_TILE ? W - j0 : DK_TILE, o = r * W + j0;
             const float *xr = x + o;
+            if (r16) {
+                for (size_t j = 0; j < m; j++) v[j] = xr[j] + from_bf16(r16[o + j]) + b[j0 + j];
+                xr = v;
+            }
+            if (hn)
+                for (size_t j = 0; j < m; j++) hn[o + j] = xr[j];
             for (size_t j = 0; j < m; j++) {
                 float s = sigm(xr[j]);
                 u[j] = s * (1.0f + xr[j] * (1.0f - s)); /* silu'(x) */
                 t[j] = xr[j] * s;
             }
-            if (hn)
-                for (size_t j = 0; j < m; j++) hn[o + j] = xr[j] + b[j0 + j];
             for (size_t j = 0; j < m; j++) y[o + j] = to_bf16(t[j]);
             for (size_t j = 0; j < m; j++) sg[o + j] = to_bf16(u[j]);
         }
     }
 }
 
-void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *ds16, float *hn,
-                            const float *b, size_t B, size_t W) {
+void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b, float *hn,
+                            uint16_t *act16, uint16_t *ds16, size_t B, size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
@@ -200,9 +204,9 @@ void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *ds16, flo
         size_t r0 = (size_t)b_ * rows;
         size_t r1 = r0 + rows < B ? r0 + rows : B;
         if (avx)
-            genbo__k_silu_sig_rows_avx(x, act16, ds16, hn, b, W, r0, r1);
+            genbo__k_silu_sig_rows_avx(x, r16, b, hn, act16, ds16, W, r0, r1);
         else
-            silu_sig_rows(x, act16, ds16, hn, b, W, r0, r1);
+            silu_sig_rows(x, r16, b, hn, act16, ds16, W, r0, r1);
     }
 }
 

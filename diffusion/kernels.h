@@ -29,14 +29,13 @@ void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n);
 /* y = bf16(silu(x)) */
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n);
-/* Training passes (B rows of W). Forward: act16 = bf16(silu(x)) and
- * ds16 = bf16(silu'(x)), the derivative kept for the backward pass (which
- * then reads neither x nor an exp); with hn: hn = x + b (the next
- * residual value starts as h plus the block's output bias; the product
- * adds its branch with a sum post-op, which ran at twice the speed of a
- * binary-add post-op). */
-void genbo__k_silu_sig_bf16(const float *x, uint16_t *act16, uint16_t *ds16, float *hn,
-                            const float *b, size_t B, size_t W);
+/* Training passes (B rows of W). Forward: v = x, or with r16 the next
+ * residual value v = x + r16 + b (x = h_l, r16 = the block's branch in
+ * bf16 from its product, b its output bias), written to hn when given;
+ * act16 = bf16(silu(v)) and ds16 = bf16(silu'(v)), the derivative kept
+ * for the backward pass (which then reads neither h nor an exp). */
+void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b, float *hn,
+                            uint16_t *act16, uint16_t *ds16, size_t B, size_t W);
 /* The same from a bf16 x (the pre-activation z, written in bf16 by its
  * product), n elements, no hn. */
 void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n);

@@ -88,14 +88,17 @@ TGT void genbo__k_silu_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t h
     }
 }
 
-TGT void genbo__k_silu_sig_rows_avx(const float *x, uint16_t *y, uint16_t *sg, float *hn,
-                                    const float *b, size_t W, size_t r0, size_t r1) {
+TGT void genbo__k_silu_sig_rows_avx(const float *x, const uint16_t *r16, const float *b, float *hn,
+                                    uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; r++)
         for (size_t j = 0; j < W; j += 16) {
             const size_t o = r * W + j;
             __mmask16 m = tail(W - j);
-            __m512 v = _mm512_maskz_loadu_ps(m, x + o), s = v_sigmoid(v);
-            if (hn) _mm512_mask_storeu_ps(hn + o, m, _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, b + j)));
+            __m512 v = _mm512_maskz_loadu_ps(m, x + o);
+            if (r16)
+                v = _mm512_add_ps(_mm512_add_ps(v, ld16(r16 + o, m)), _mm512_maskz_loadu_ps(m, b + j));
+            if (hn) _mm512_mask_storeu_ps(hn + o, m, v);
+            __m512 s = v_sigmoid(v);
             st16(y + o, _mm512_mul_ps(v, s), m);
             st16(sg + o, v_dsilu(v, s), m);
         }

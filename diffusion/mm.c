@@ -75,6 +75,7 @@ struct dm_wbuf {
     dnnl_memory_t src, dst;
     dnnl_stream_t stream;
     void *data;
+    dnnl_memory_desc_t md; /* the layout */
     int K, N, src_trans;
     int packer; /* 1: the layout is BA16a64b2a and pack_blocked() writes it */
 };
@@ -205,9 +206,7 @@ dm_plan *dm_plan_new(const dm_spec *s, void *stream) {
         goto fail;
     }
     if (s->wfmt) {
-        const dnnl_memory_desc_t *w;
-        DN(dnnl_memory_get_memory_desc(s->wfmt->dst, &w));
-        bmd = *w;
+        bmd = s->wfmt->md;
     } else if (s->b_any) {
         dnnl_dims_t d = {s->K, s->N};
         DN(dnnl_memory_desc_init_by_tag(&bmd, 2, d, dnnl_bf16, dnnl_format_tag_any));
@@ -286,13 +285,55 @@ void dm_plan_run(dm_plan *p, const void *A, const void *B, const float *bias, vo
     dnnl_primitive_execute(p->prim, p->stream, n, args);
 }
 
+/* The own packer's verdict per shape and source orientation: checked
+ * against oneDNN's reorder the first time a shape is seen in the process,
+ * then remembered, so a sampling call (an ask builds its network context
+ * afresh) pays neither the check nor the reorder's creation: measured, the
+ * checks of the 16 weight buffers were 20 ms of an ask of one design. */
+enum { VERDICTS = 64 };
+static struct {
+    int K, N, trans, ok;
+} g_verdict[VERDICTS];
+static int g_nverdict;
+static pthread_mutex_t g_verdict_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int verdict_get(int K, int N, int trans) { /* 1 ok, 0 not, -1 unknown */
+    int v = -1;
+    pthread_mutex_lock(&g_verdict_lock);
+    for (int i = 0; i < g_nverdict; i++)
+        if (g_verdict[i].K == K && g_verdict[i].N == N && g_verdict[i].trans == trans)
+            v = g_verdict[i].ok;
+    pthread_mutex_unlock(&g_verdict_lock);
+    return v;
+}
+
+static void verdict_put(int K, int N, int trans, int ok) {
+    pthread_mutex_lock(&g_verdict_lock);
+    if (g_nverdict < VERDICTS) g_verdict[g_nverdict++] = (__typeof__(g_verdict[0])){K, N, trans, ok};
+    pthread_mutex_unlock(&g_verdict_lock);
+}
+
+static int make_reorder(dm_wbuf *w, const dnnl_memory_desc_t *bmd) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_memory_desc_t smd;
+    if (plain_md(&smd, w->K, w->N, w->src_trans, dnnl_f32)) return -1;
+    DN(dnnl_memory_create(&w->src, &smd, g_engine, DNNL_MEMORY_NONE));
+    DN(dnnl_memory_create(&w->dst, bmd, g_engine, w->data));
+    DN(dnnl_reorder_primitive_desc_create(&pd, &smd, g_engine, bmd, g_engine, NULL));
+    DN(dnnl_primitive_create(&w->reorder, pd));
+    dnnl_primitive_desc_destroy(pd);
+    return 0;
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return -1;
+}
+
 dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
     dm_wbuf *w = genbo__calloc(1, sizeof *w);
     if (!w) return NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_memory_desc_t smd;
     w->stream = p->stream;
-    if (plain_md(&smd, p->K, p->N, src_trans, dnnl_f32)) goto fail;
+    w->K = p->K, w->N = p->N, w->src_trans = src_trans;
+    w->md = p->bmd;
     /* 64-byte aligned: the matrix units load whole cache lines; on an
      * unaligned buffer (malloc's 16 bytes) every tile row straddles two and
      * the product ran at half speed (1.9 against 1.0 ms, 1024 x 512 x 512) */
@@ -303,37 +344,36 @@ dm_wbuf *dm_wbuf_new(const dm_plan *p, int src_trans) {
         goto fail;
     }
     memset(w->data, 0, sz);
-    DN(dnnl_memory_create(&w->src, &smd, g_engine, DNNL_MEMORY_NONE));
-    DN(dnnl_memory_create(&w->dst, &p->bmd, g_engine, w->data));
-    DN(dnnl_reorder_primitive_desc_create(&pd, &smd, g_engine, &p->bmd, g_engine, NULL));
-    DN(dnnl_primitive_create(&w->reorder, pd));
-    dnnl_primitive_desc_destroy(pd);
-    pd = NULL;
-    w->K = p->K, w->N = p->N, w->src_trans = src_trans;
     /* the own packer where the layout is BA16a64b2a and it gives the same
      * bytes as the reorder on a test matrix (odd values, every position) */
     dnnl_memory_desc_t tag;
     dnnl_dims_t dims = {p->K, p->N};
     if (dnnl_memory_desc_init_by_tag(&tag, 2, dims, dnnl_bf16, dnnl_BA16a64b2a) == dnnl_success &&
         dnnl_memory_desc_equal(&tag, &p->bmd)) {
-        size_t n = (size_t)p->K * p->N;
-        float *t = genbo__malloc(n * sizeof(float));
-        void *mine = genbo__calloc(1, sz);
-        if (t && mine) {
-            for (size_t i = 0; i < n; i++) t[i] = (float)((double)(i % 1009) - 504.5) * 1.37e-3f;
-            dm_wbuf_load(w, t); /* the reorder */
-            void *keep = w->data;
-            w->data = mine;
-            pack_blocked(w, t);
-            w->data = keep;
-            w->packer = memcmp(mine, keep, sz) == 0;
+        int v = verdict_get(p->K, p->N, src_trans);
+        if (v < 0) {
+            if (make_reorder(w, &p->bmd)) goto fail;
+            size_t n = (size_t)p->K * p->N;
+            float *t = genbo__malloc(n * sizeof(float));
+            void *mine = genbo__calloc(1, sz);
+            if (t && mine) {
+                for (size_t i = 0; i < n; i++) t[i] = (float)((double)(i % 1009) - 504.5) * 1.37e-3f;
+                dm_wbuf_load(w, t); /* the reorder */
+                void *keep = w->data;
+                w->data = mine;
+                pack_blocked(w, t);
+                w->data = keep;
+                v = memcmp(mine, keep, sz) == 0;
+                verdict_put(p->K, p->N, src_trans, v);
+            }
+            free(t);
+            free(mine);
         }
-        free(t);
-        free(mine);
+        w->packer = v == 1;
     }
+    if (!w->packer && !w->reorder && make_reorder(w, &p->bmd)) goto fail;
     return w;
 fail:
-    if (pd) dnnl_primitive_desc_destroy(pd);
     dm_wbuf_free(w);
     return NULL;
 }

@@ -107,11 +107,32 @@ int genbo__net_acts_load_weights(const genbo__net_config *c, genbo__net_acts *a,
     return a->bf ? genbo__net_bf16_load(c, a->bf, params) : GENBO_OK;
 }
 
-static void fill_normal(genbo_rng *rng, float *w, size_t n, double sd) {
+int genbo__net_acts_load_weights_range(const genbo__net_config *c, genbo__net_acts *a,
+                                       const float *params, size_t lo, size_t hi) {
+    return a->bf ? genbo__net_bf16_load_range(c, a->bf, params, lo, hi) : GENBO_OK;
+}
+
+int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    const size_t W = (size_t)c->width;
+    int n = 0;
+    bounds[n++] = 0; /* w_in, b_in, null_y */
+    for (int b = 0; b < c->depth; b++) {
+        size_t o = l.blocks + (size_t)b * l.block_size;
+        bounds[n++] = o;             /* W1, b1 */
+        bounds[n++] = o + W * W + W; /* W2, b2 */
+    }
+    bounds[n++] = l.w_out; /* w_out, b_out */
+    bounds[n] = l.total;
+    return n;
+}
+
+static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }
 
-void genbo__net_init_params(const genbo__net_config *c, float *params, genbo_rng *rng) {
+void genbo__net_init_params(const genbo__net_config *c, float *params, genbo__rng *rng) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     size_t W = (size_t)c->width;
@@ -128,30 +149,42 @@ void genbo__net_init_params(const genbo__net_config *c, float *params, genbo_rng
     fill_normal(rng, params + l.w_out, (size_t)c->D * W, 1.0 / sqrt((double)W));
 }
 
+/* The frequencies f_k of an embedding of size E (E / 2 of them),
+ * geometric from fmin to fmax. */
+static void embed_freqs(int E, float fmin, float fmax, float *f) {
+    int K = E / 2;
+    for (int k = 0; k < K; k++)
+        f[k] = K > 1 ? fmin * powf(fmax / fmin, (float)k / (float)(K - 1)) : fmin;
+}
+
 /* Sinusoidal embedding of s into out[0..E): sin(f_k s), cos(f_k s). */
-static void embed(float s, int E, float fmin, float fmax, float *out) {
+static void embed(float s, int E, const float *f, float *out) {
     int K = E / 2;
     for (int k = 0; k < K; k++) {
-        float f = K > 1 ? fmin * powf(fmax / fmin, (float)k / (float)(K - 1)) : fmin;
-        out[k] = sinf(f * s);
-        out[K + k] = cosf(f * s);
+        out[k] = sinf(f[k] * s);
+        out[K + k] = cosf(f[k] * s);
     }
 }
 
 /* Build the input rows u = [x ; phi(log t) ; e_y]. Rows sharing t or y with
  * the previous row (every row while sampling) copy its embedding instead of
- * recomputing sines. */
+ * recomputing sines. The frequencies are computed once per call (a powf
+ * each, which per row and frequency was most of a training step's input
+ * rows: 1,024 rows x 64 of them). */
 static void build_input(const genbo__net_config *c, const float *params, const genbo__net_layout *l, float *u,
                         int B, const float *x, const float *log_t, const float *y,
                         const uint8_t *y_null) {
     int D = c->D, Et = c->t_embed, Ey = c->y_embed, din = l->din;
+    float fth[2048], fyh[2048]; /* E / 2 frequencies: t_embed, y_embed <= 4096 (model.c) */
+    embed_freqs(Et, T_FREQ_MIN, T_FREQ_MAX, fth);
+    embed_freqs(Ey, Y_FREQ_MIN, Y_FREQ_MAX, fyh);
     for (int i = 0; i < B; i++) {
         float *r = u + (size_t)i * din;
         memcpy(r, x + (size_t)i * D, (size_t)D * sizeof(float));
         if (i > 0 && log_t[i] == log_t[i - 1])
             memcpy(r + D, r - din + D, (size_t)Et * sizeof(float));
         else
-            embed(log_t[i], Et, T_FREQ_MIN, T_FREQ_MAX, r + D);
+            embed(log_t[i], Et, fth, r + D);
         int null_i = !y || (y_null && y_null[i]);
         float *e = r + D + Et;
         if (null_i) {
@@ -159,7 +192,7 @@ static void build_input(const genbo__net_config *c, const float *params, const g
         } else if (i > 0 && !(y_null && y_null[i - 1]) && y[i] == y[i - 1]) {
             memcpy(e, e - din, (size_t)Ey * sizeof(float));
         } else {
-            embed(y[i], Ey, Y_FREQ_MIN, Y_FREQ_MAX, e);
+            embed(y[i], Ey, fyh, e);
         }
     }
 }

@@ -70,10 +70,20 @@ void genbo__net_acts_free(genbo__net_acts *a);
  * optimiser step, once per sampling call) and before genbo__net_forward. */
 int genbo__net_acts_use_bf16(const genbo__net_config *c, genbo__net_acts *a);
 int genbo__net_acts_load_weights(const genbo__net_config *c, genbo__net_acts *a, const float *params);
+/* The same for the weight matrices inside params[lo, hi) only: training
+ * refreshes each one right after the optimiser updated it, while it is
+ * still in cache (genbo__net_weight_segments gives the ranges). */
+int genbo__net_acts_load_weights_range(const genbo__net_config *c, genbo__net_acts *a,
+                                       const float *params, size_t lo, size_t hi);
+/* Boundaries of the parameter array in pieces of one weight matrix each
+ * (with the biases and the null embedding beside it): bounds[0] = 0 <
+ * bounds[1] < ... < bounds[n] = total; n = 2 depth + 2, returned. bounds
+ * holds 2 depth + 3 entries. */
+int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds);
 
 /* Random initialisation of a parameter array with the core RNG. */
-struct genbo_rng;
-void genbo__net_init_params(const genbo__net_config *c, float *params, struct genbo_rng *rng);
+struct genbo__rng;
+void genbo__net_init_params(const genbo__net_config *c, float *params, struct genbo__rng *rng);
 
 /* Forward pass over B rows: x (B x D, standardised), log_t (B), y (B,
  * standardised reward; NULL = every row unconditional), y_null (B flags,
@@ -96,6 +106,8 @@ int genbo__net_backward(const genbo__net_config *c, const float *params, float *
 int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, genbo__net_bf16 **out);
 void genbo__net_bf16_free(genbo__net_bf16 *b);
 int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *b, const float *params);
+int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *b, const float *params,
+                               size_t lo, size_t hi);
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
 int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__net_acts *a, int B, const float *dout,
                      int want_du);

@@ -67,6 +67,7 @@ struct genbo__net_bf16 {
     uint16_t *mem16, *u16, *act16, *a2_16, *dout16, *dh16, *dz16;
     uint16_t *dsh16, *dsz16; /* store: silu'(h_l), silu'(z_l) for the backward pass */
     uint16_t *z16, *da16;    /* store: z_l and the input-gradient products' results */
+    uint16_t *r16;           /* store: the residual branch a2 W2^T of a block */
     float *colsum_scratch;      /* store: partial column sums (bias gradients) */
 };
 
@@ -133,6 +134,11 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
      * silu(h_l) also writes h_l + b2 into h_l+1: measured, a binary-add
      * post-op reading h_l took 1.0 ms against 0.52 for the sum) */
     dm_spec res = {B, W, W, 0, 0, 0, NULL, !bf->store, 0, DM_POST_SUM, ser};
+    /* training: the branch alone in bf16, added to h_l (+ b2) by the next
+     * SiLU kernel, which reads h_l anyway: measured in a training step,
+     * the sum post-op's product (fp32 h read and written) took 1.77 ms
+     * against 1.18 for the same product writing bf16 */
+    if (bf->store) res.c_bf16 = 1, res.post = DM_POST_NONE;
     dm_spec out = {B, D, W, 0, 0, any, any ? NULL : bf->out_f, 1, 0, DM_POST_NONE, ser};
     if (!(s->in = dm_plan_new(&in, bf->stream)) || !(s->z = dm_plan_new(&z, bf->stream)) ||
         !(s->out = dm_plan_new(&out, bf->stream)))
@@ -181,7 +187,7 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     const size_t RW = (R * W + 31) / 32 * 32, RI = (R * din + 31) / 32 * 32,
                  RD = (R * D + 31) / 32 * 32;
     size_t n = RI + hl * RW + zl * RW;
-    if (store) n += RD + 4 * RW + hl * RW + zl * RW;
+    if (store) n += RD + 5 * RW + hl * RW + zl * RW;
     bf->mem16 = genbo__net_alloc64(n * sizeof(uint16_t));
     bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
     bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(dm_wbuf *));
@@ -198,6 +204,7 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
         bf->dsz16 = p, p += zl * RW;
         bf->z16 = p, p += RW;
         bf->da16 = p, p += RW;
+        bf->r16 = p, p += RW;
         bf->colsum_scratch = genbo__malloc(genbo__k_colsum_scratch(R, W) * sizeof(float));
         if (!bf->colsum_scratch) goto fail;
     }
@@ -226,29 +233,40 @@ fail:
     return rc ? rc : GENBO_EINVAL;
 }
 
-int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
+int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params,
+                               size_t lo, size_t hi) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
-    const size_t W = (size_t)c->width;
+    const size_t W = (size_t)c->width, D = (size_t)c->D, din = (size_t)l.din;
+#define IN_RANGE(off, n) ((off) >= lo && (off) + (n) <= hi)
     threads_for(c, bf->max_rows); /* a context for few rows converts serially too */
-    dm_wbuf_load(bf->in_f, params + l.w_in);
-    dm_wbuf_load(bf->out_f, params + l.w_out);
-    if (bf->store) {
-        dm_wbuf_load(bf->in_b, params + l.w_in);
-        dm_wbuf_load(bf->out_b, params + l.w_out);
+    if (IN_RANGE(l.w_in, W * din)) {
+        dm_wbuf_load(bf->in_f, params + l.w_in);
+        if (bf->store) dm_wbuf_load(bf->in_b, params + l.w_in);
+    }
+    if (IN_RANGE(l.w_out, D * W)) {
+        dm_wbuf_load(bf->out_f, params + l.w_out);
+        if (bf->store) dm_wbuf_load(bf->out_b, params + l.w_out);
     }
     for (int b = 0; b < c->depth; b++) {
-        const float *w1 = params + l.blocks + (size_t)b * l.block_size, *w2 = w1 + W * W + W;
-        dm_wbuf_load(bf->blk_f[2 * b], w1);
-        dm_wbuf_load(bf->blk_f[2 * b + 1], w2);
-        if (bf->store) {
-            dm_wbuf_load(bf->blk_b[2 * b], w1);
-            dm_wbuf_load(bf->blk_b[2 * b + 1], w2);
+        const size_t o1 = l.blocks + (size_t)b * l.block_size, o2 = o1 + W * W + W;
+        for (int k = 0; k < 2; k++) {
+            const size_t o = k ? o2 : o1;
+            if (!IN_RANGE(o, W * W)) continue;
+            dm_wbuf_load(bf->blk_f[2 * b + k], params + o);
+            if (bf->store) dm_wbuf_load(bf->blk_b[2 * b + k], params + o);
         }
     }
+#undef IN_RANGE
     bf->loaded = 1;
     dm_sync_threads();
     return GENBO_OK;
+}
+
+int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    return genbo__net_bf16_load_range(c, bf, params, 0, l.total);
 }
 
 /* The plan set for B rows, built on first use (an evicted set is rebuilt;
@@ -351,16 +369,18 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
         uint16_t *act = bf->act16 + (a->store ? b * LS16 : 0);
         uint16_t *a2 = bf->a2_16 + (a->store ? b * LS16 : 0);
         if (a->store) {
-            float *hn = h + LS;
-            genbo__k_silu_sig_bf16(h, act, bf->dsh16 + b * LS16, hn, b2, (size_t)B, (size_t)W);
+            /* h_b = h_b-1 + r_b-1 + b2_b-1 (h_0 as it is), silu(h_b), silu'(h_b) */
+            float *hb = b ? h + LS : NULL;
+            genbo__k_silu_sig_bf16(h, b ? bf->r16 : NULL, b ? b2 - l.block_size : NULL, hb, act,
+                                   bf->dsh16 + b * LS16, (size_t)B, (size_t)W);
+            if (hb) h = hb;
             P_(GENBO__PROF_FWD_ELT);
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, bf->z16, NULL);
             P_(GENBO__PROF_FWD_MM);
             genbo__k_silu_ds_bf16(bf->z16, a2, bf->dsz16 + b * LS16, BW);
             P_(GENBO__PROF_FWD_ELT);
-            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, hn, NULL);
+            dm_plan_run(s->res, a2, dm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, bf->r16, NULL);
             P_(GENBO__PROF_FWD_MM);
-            h = hn;
         } else {
             genbo__k_silu_bf16(h, act, BW);
             dm_plan_run(s->z, act, dm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
@@ -368,10 +388,12 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
         }
     }
     uint16_t *act = bf->act16 + (a->store ? (size_t)L * LS16 : 0);
-    if (a->store)
-        genbo__k_silu_sig_bf16(h, act, bf->dsh16 + (size_t)L * LS16, NULL, NULL, (size_t)B,
-                               (size_t)W);
-    else
+    if (a->store) {
+        /* h_L itself is needed by nothing after this (the backward reads silu') */
+        const float *b2 = L ? params + l.blocks + (size_t)L * l.block_size - W : NULL;
+        genbo__k_silu_sig_bf16(h, L ? bf->r16 : NULL, b2, NULL, act, bf->dsh16 + (size_t)L * LS16,
+                               (size_t)B, (size_t)W);
+    } else
         genbo__k_silu_bf16(h, act, BW);
     P_(GENBO__PROF_FWD_ELT);
     dm_plan_run(s->out, act, dm_wbuf_data(bf->out_f), params + l.b_out, a->out, NULL);

@@ -102,7 +102,7 @@ static double lr_at(const genbo_diffusion_params *p, const genbo__gd_trainer *t,
 
 /* The one place a training row is chosen (with replacement): uniform over
  * the training rows, or by p->row_weights (an alias table over them). */
-static size_t draw_row(const genbo__gd_trainer *t, genbo_rng *rng) {
+static size_t draw_row(const genbo__gd_trainer *t, genbo__rng *rng) {
     if (t->weighted.n) return t->rows[genbo__gd_alias_draw(&t->weighted, rng)];
     return t->rows[genbo__rng_below(rng, t->n_rows)];
 }
@@ -126,7 +126,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     const genbo__net_config *c = t->c;
     const int B = p->batch, D = c->D;
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
-    genbo_rng *rng = &t->rng;
+    genbo__rng *rng = &t->rng;
     GENBO__PROF_START();
     for (int i = 0; i < B; i++) {
         size_t r = draw_row(t, rng);
@@ -150,7 +150,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     /* bf16: the products read a bf16 copy of this step's weights. Neither
      * call can fail here: the plans for B rows exist since trainer_init. */
     GENBO__PROF(GENBO__PROF_DRAW);
-    (void)genbo__net_acts_load_weights(c, &t->acts, t->w);
+    if (!t->w_packed) (void)genbo__net_acts_load_weights(c, &t->acts, t->w);
     GENBO__PROF(GENBO__PROF_WLOAD);
     (void)genbo__net_forward(c, t->w, &t->acts, B, t->xb, t->lt, yz ? t->yb : NULL, t->nul);
     GENBO__PROF_SKIP(); /* the pass times its own phases */
@@ -176,9 +176,25 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
      * short run's EMA is not dominated by the random initialisation */
     long step = t->step;
     double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
-    (par ? genbo__gd_adamw_update_par : genbo__gd_adamw_update)(t->w, t->g, t->m1, t->m2, t->ema, t->P,
-                                                  lr_at(p, t, step), p->weight_decay, gscale,
-                                                  step, ed);
+    const double lr = lr_at(p, t, step);
+    if (par) {
+        /* a weight matrix at a time, each packed into its bf16 copy for the
+         * next step right after its update, from cache (each element's
+         * update does not depend on the split); packed after the pass over
+         * all parameters, each matrix was read back from memory. */
+        size_t bounds[2 * 256 + 3];
+        const int ns = genbo__net_weight_segments(c, bounds);
+        for (int k = 0; k < ns; k++) {
+            const size_t lo = bounds[k], n = bounds[k + 1] - lo;
+            genbo__gd_adamw_update_par(t->w + lo, t->g + lo, t->m1 + lo, t->m2 + lo, t->ema + lo, n,
+                                       lr, p->weight_decay, gscale, step, ed);
+            (void)genbo__net_acts_load_weights_range(c, &t->acts, t->w, lo, lo + n);
+        }
+        t->w_packed = 1;
+    } else {
+        genbo__gd_adamw_update(t->w, t->g, t->m1, t->m2, t->ema, t->P, lr, p->weight_decay, gscale,
+                               step, ed);
+    }
     GENBO__PROF(GENBO__PROF_ADAM);
     GENBO__PROF_STEP_END();
     t->step++;
@@ -435,7 +451,7 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
     if (!init) {
         rc = GENBO_ENOMEM;
     } else {
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 0x696eu /* "in" */);
         genbo__net_init_params(&c, init, &rng);
         rc = train_loop(m, p, n, Xz, yz, init);

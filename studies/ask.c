@@ -90,7 +90,7 @@ int genbo_study_prepare(genbo_study *s, genbo_progress_fn progress, void *ctx) {
 
 /* Refit the reward model if enough tells arrived since it was fitted. */
 static int refresh_reward(genbo_study *s) {
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     int64_t told = genbo__run_told_count(s, m->run_id);
     if (told < 0) return GENBO_EDB;
     int64_t now = (int64_t)s->data.n_label + told;
@@ -115,8 +115,8 @@ static int refresh_reward(genbo_study *s) {
  * value for that label (so "p90" means what it meant in the run), else
  * resolved on the pool's pseudo-labels under the run's first reward model
  * (as the run resolves its own targets) and stored for the next ask. */
-static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
-    if (t->kind == TARGET_ABSOLUTE) {
+static int resolve_target(genbo_study *s, const genbo__target *t, double *value) {
+    if (t->kind == GENBO__TARGET_ABSOLUTE) {
         *value = t->value;
         return GENBO_OK;
     }
@@ -132,7 +132,7 @@ static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
     if (found) return GENBO_OK;
     genbo_reward *first = NULL;
     rc = genbo__load_reward_round(s, run_id, 0, &first);
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     double *pseudo = rc ? NULL : genbo__malloc(d->n_pool * sizeof *pseudo);
     if (!rc && !pseudo) rc = GENBO_ENOMEM;
     if (!rc) rc = genbo_reward_predict(first, d->n_pool, d->pool_X, pseudo, NULL);
@@ -161,7 +161,7 @@ static int resolve_target(genbo_study *s, const cfg_target *t, double *value) {
  * run and the pool's pseudo-rewards under the current reward model. A
  * target above it asks the model to extrapolate. */
 static int data_max(genbo_study *s, double *out) {
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     double mx = -INFINITY;
     for (size_t i = 0; i < d->n_label; i++)
         if (d->label_y[i] > mx) mx = d->label_y[i];
@@ -190,11 +190,11 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
     if (s->readonly) return genbo__fail(GENBO_ESTATE, "study '%s' is open read-only", s->name);
     if (n == 0 || n > 1000000) return genbo__fail(GENBO_EINVAL, "ask: n = %zu designs (1..1000000)", n);
     const genbo_config *c = s->cfg;
-    cfg_target spec = c->loop_target;
+    genbo__target spec = c->loop_target;
     const char *why;
     if (opts && opts->target && genbo__parse_target(opts->target, &spec, &why))
         return genbo__fail(GENBO_EINVAL, "ask: target '%s' %s", opts->target, why);
-    if (spec.kind == TARGET_ABSOLUTE && !isfinite(spec.value))
+    if (spec.kind == GENBO__TARGET_ABSOLUTE && !isfinite(spec.value))
         return genbo__fail(GENBO_EINVAL, "ask: the target %g is not a finite number", spec.value);
     const char *method_name = opts && opts->method ? opts->method : c->loop_method;
     genbo__method method;
@@ -210,9 +210,9 @@ int genbo_study_ask_with(genbo_study *s, const genbo_ask_options *opts, size_t n
     if (!rc) rc = data_max(s, &dmax);
     if (rc) return rc;
     char label[32];
-    if (spec.kind == TARGET_ABSOLUTE) snprintf(label, sizeof label, "%.6g", target);
+    if (spec.kind == GENBO__TARGET_ABSOLUTE) snprintf(label, sizeof label, "%.6g", target);
     else snprintf(label, sizeof label, "%s", spec.label);
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     size_t dim = s->data.dim;
     int64_t *ids = genbo__malloc(n * sizeof *ids);
     double *X = genbo__malloc(n * dim * sizeof *X), *pred = genbo__malloc(n * sizeof *pred);

@@ -126,7 +126,7 @@ static int store_metrics(genbo_study *s, const genbo__batch *b, const genbo__met
 }
 
 int genbo__batch_metrics(genbo_study *s, const genbo__batch *b, genbo__batch_rows *r, int with_true) {
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     int rc = GENBO_OK;
     if (!r->has_supp && d->knn_scale <= 0)
         rc = genbo__knn_scale(d->pool_X, d->n_pool, d->dim, GENBO__KNN_K, GENBO__KNN_SCALE_SUBSET,

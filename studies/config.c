@@ -178,7 +178,8 @@ const key_def genbo__config_keys[] = {
      "features that must sum to one (each in [0, 1]): `none`, `all` or a list of column names"},
 };
 const int genbo__config_n_keys = (int)(sizeof genbo__config_keys / sizeof genbo__config_keys[0]);
-_Static_assert(sizeof genbo__config_keys / sizeof genbo__config_keys[0] <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS (config.h)");
+_Static_assert(sizeof genbo__config_keys / sizeof genbo__config_keys[0] <= GENBO__CFG_MAX_KEYS,
+               "raise GENBO__CFG_MAX_KEYS (config.h)");
 
 const genbo__field *genbo__config_lib_row(const key_def *k) {
     return k->lib ? genbo__field_at(k->lib, k->offset - k->base) : NULL;
@@ -223,7 +224,7 @@ int genbo__config_key_at(int i, genbo__config_key *out) {
 
 void genbo__config_task_params(const genbo_config *c, genbo_task_params *p) {
     *p = c->task_params;
-    p->kind = c->task == CFG_TASK_CSV ? GENBO_TASK_SUBSPACE_LINEAR : (genbo_task_kind)c->task;
+    p->kind = c->task == GENBO__CFG_TASK_CSV ? GENBO_TASK_SUBSPACE_LINEAR : (genbo_task_kind)c->task;
     p->seed = c->seed;
 }
 

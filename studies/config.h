@@ -12,41 +12,46 @@
 #include "genbo.h"
 #include "optimizer/methods.h"
 
-#define CFG_STR 512
-#define CFG_MAX_TARGETS 16
-#define CFG_MAX_METHODS 16
-#define CFG_MAX_KEYS 160 /* study-file keys (a static assertion in config.c) */
+#define GENBO__CFG_STR 512
+#define GENBO__CFG_MAX_TARGETS 16
+#define GENBO__CFG_MAX_METHODS 16
+#define GENBO__CFG_MAX_KEYS 160 /* study-file keys (a static assertion in config.c) */
 
 /* [data] task: the three synthetic tasks of genbo_task_kind, or CSV files. */
-enum { CFG_TASK_CSV = 4 }; /* after the genbo_task_kind values */
+enum { GENBO__CFG_TASK_CSV = 4 }; /* after the genbo_task_kind values */
 /* [evaluate] evaluator */
-enum { CFG_EVAL_AUTO = 0, CFG_EVAL_ORACLE = 1, CFG_EVAL_COMMAND = 2, CFG_EVAL_NONE = 3 };
+enum {
+    GENBO__CFG_EVAL_AUTO = 0,
+    GENBO__CFG_EVAL_ORACLE = 1,
+    GENBO__CFG_EVAL_COMMAND = 2,
+    GENBO__CFG_EVAL_NONE = 3
+};
 
 /* A target spec: "p90" (90th percentile of the pool's pseudo-rewards),
  * "max" (the largest pseudo-reward in the pool) or an absolute "2.5". */
-typedef enum { TARGET_PERCENTILE, TARGET_MAX, TARGET_ABSOLUTE } cfg_target_kind;
-typedef struct cfg_target {
-    cfg_target_kind kind;
+typedef enum { GENBO__TARGET_PERCENTILE, GENBO__TARGET_MAX, GENBO__TARGET_ABSOLUTE } genbo__target_kind;
+typedef struct genbo__target {
+    genbo__target_kind kind;
     double value; /* percentile in [0, 100] or the absolute reward */
     char label[32];
-} cfg_target;
+} genbo__target;
 
 struct genbo_config {
     /* Directory of the study file: relative CSV paths are resolved from it
      * when parsed (labelled and pool hold the resolved paths). */
-    char base_dir[CFG_STR];
-    char source[CFG_STR]; /* the file's name for messages ("" if none) */
+    char base_dir[GENBO__CFG_STR];
+    char source[GENBO__CFG_STR]; /* the file's name for messages ("" if none) */
 
     /* [study] */
     char name[128];
     uint64_t seed;
-    char db[CFG_STR];
+    char db[GENBO__CFG_STR];
 
     /* [data] */
-    int task; /* genbo_task_kind or CFG_TASK_CSV */
+    int task; /* genbo_task_kind or GENBO__CFG_TASK_CSV */
     genbo_task_params task_params; /* D, d, ...; kind and seed come from task, seed */
     long n_label, n_unlabel;
-    char labelled[CFG_STR], pool[CFG_STR], reward_column[128];
+    char labelled[GENBO__CFG_STR], pool[GENBO__CFG_STR], reward_column[128];
 
     /* [reward] (seed comes from [study] seed) */
     genbo_reward_params reward;
@@ -56,12 +61,12 @@ struct genbo_config {
     double reweight_percentile;
 
     /* [generate] */
-    char targets_text[CFG_STR];
-    cfg_target targets[CFG_MAX_TARGETS];
+    char targets_text[GENBO__CFG_STR];
+    genbo__target targets[GENBO__CFG_MAX_TARGETS];
     int n_targets;
     long n;
-    char methods_text[CFG_STR];
-    char methods[CFG_MAX_METHODS][32];
+    char methods_text[GENBO__CFG_STR];
+    char methods[GENBO__CFG_MAX_METHODS][32];
     int n_methods;
     genbo_sample_params sample;   /* sampler, steps, cfg_weight, grad_mode, grad_eta */
     genbo__select_settings select; /* the genbo method: oversample, kappa, min_distance,
@@ -69,13 +74,13 @@ struct genbo_config {
 
     /* [evaluate] */
     int evaluator;
-    char command[CFG_STR];
+    char command[GENBO__CFG_STR];
     double timeout;
 
     /* [loop] */
     int rounds, loop_batch;
     char loop_target_text[32];
-    cfg_target loop_target;
+    genbo__target loop_target;
     char loop_method[32];
     long finetune_steps;
 
@@ -85,17 +90,17 @@ struct genbo_config {
     double ask_timeout;   /* seconds without a sign of life before an asked trial is stale (0 = never) */
 
     /* [constraints] (resolved against the data in studies/data.c) */
-    char bounds[CFG_STR];  /* "data", "LO:HI" or a list (validated syntax) */
+    char bounds[GENBO__CFG_STR];  /* "data", "LO:HI" or a list (validated syntax) */
     double trust_margin;   /* data sd per side */
-    char simplex[CFG_STR]; /* "none", "all" or column names */
+    char simplex[GENBO__CFG_STR]; /* "none", "all" or column names */
 
     /* Source line of every key (0 = default or set by code), by key index. */
-    int line[CFG_MAX_KEYS];
+    int line[GENBO__CFG_MAX_KEYS];
 };
 
 /* Parse a target spec ("p90", "max", "2.5"): 0 or GENBO_EINVAL with the
  * reason in *why (static text). */
-int genbo__parse_target(const char *text, cfg_target *t, const char **why);
+int genbo__parse_target(const char *text, genbo__target *t, const char **why);
 
 /* Parse a [constraints] bounds value: with dim = 0 only its syntax; with
  * dim > 0 also fill lo / hi (dim each; NaN = from the data; one range

@@ -41,7 +41,7 @@ static int parse_double(const char *v, double *out) {
     return 1;
 }
 
-int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
+int genbo__parse_target(const char *text, genbo__target *t, const char **why) {
     memset(t, 0, sizeof *t);
     if (strlen(text) >= sizeof t->label) {
         *why = "is too long for a target";
@@ -49,7 +49,7 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
     }
     memcpy(t->label, text, strlen(text) + 1);
     if (!strcmp(text, "max")) {
-        t->kind = TARGET_MAX;
+        t->kind = GENBO__TARGET_MAX;
         return GENBO_OK;
     }
     if (text[0] == 'p' || text[0] == 'P') {
@@ -57,14 +57,14 @@ int genbo__parse_target(const char *text, cfg_target *t, const char **why) {
             *why = "is not a target (pQ needs 0 <= Q <= 100)";
             return GENBO_EINVAL;
         }
-        t->kind = TARGET_PERCENTILE;
+        t->kind = GENBO__TARGET_PERCENTILE;
         return GENBO_OK;
     }
     if (!parse_double(text, &t->value)) {
         *why = "is not a target (expected pQ, max or a number)";
         return GENBO_EINVAL;
     }
-    t->kind = TARGET_ABSOLUTE;
+    t->kind = GENBO__TARGET_ABSOLUTE;
     return GENBO_OK;
 }
 
@@ -130,7 +130,7 @@ int genbo__parse_bounds(const char *text, size_t dim, double *lo, double *hi, si
 /* Where a message comes from: "file:line: [section] key" or "[section] key". */
 static int key_fail(const genbo_config *c, int line, const key_def *k, int status,
                     const char *fmt, const char *value, const char *why) {
-    char where[CFG_STR + 64];
+    char where[GENBO__CFG_STR + 64];
     if (c->source[0] && line > 0)
         snprintf(where, sizeof where, "%s:%d: ", c->source, line);
     else if (c->source[0])
@@ -299,7 +299,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         memcpy(field, v, strlen(v) + 1);
         break;
     case K_PATH: {
-        char full[2 * CFG_STR + 2];
+        char full[2 * GENBO__CFG_STR + 2];
         if (v[0] && v[0] != '/' && c->base_dir[0])
             snprintf(full, sizeof full, "%s/%s", c->base_dir, v);
         else
@@ -327,7 +327,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         break;
     }
     case K_TARGET: {
-        cfg_target t;
+        genbo__target t;
         if (genbo__parse_target(v, &t, &why))
             return key_fail(c, line, k, GENBO_EINVAL, "'%s' %s", v, why);
         c->loop_target = t;
@@ -335,12 +335,12 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         break;
     }
     case K_TARGETS: {
-        cfg_target ts[CFG_MAX_TARGETS];
+        genbo__target ts[GENBO__CFG_MAX_TARGETS];
         int n = 0;
         char item[64];
         const char *p = v;
         while (next_item(&p, item, sizeof item)) {
-            if (n == CFG_MAX_TARGETS)
+            if (n == GENBO__CFG_MAX_TARGETS)
                 return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists more than 16 targets", v, 0);
             if (genbo__parse_target(item, &ts[n], &why))
                 return key_fail(c, line, k, GENBO_EINVAL, "'%s' %s", item, why);
@@ -357,7 +357,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
         break;
     }
     case K_METHODS: {
-        char ms[CFG_MAX_METHODS][32];
+        char ms[GENBO__CFG_MAX_METHODS][32];
         int n = 0;
         char item[64];
         const char *p = v;
@@ -367,7 +367,7 @@ static int set_value(genbo_config *c, int ki, const char *v, int line) {
             for (int j = 0; j < n; j++)
                 if (!strcmp(ms[j], item))
                     return key_fail(c, line, k, GENBO_EINVAL, "'%s' is listed twice", item, 0);
-            if (n == CFG_MAX_METHODS) break;
+            if (n == GENBO__CFG_MAX_METHODS) break;
             memcpy(ms[n++], item, strlen(item) + 1); /* a known method name: short */
         }
         if (n == 0) return key_fail(c, line, k, GENBO_EINVAL, "'%s' lists no method", v, 0);
@@ -390,7 +390,7 @@ static int known_section(const char *section) {
 
 static int config_set_at(genbo_config *c, const char *section, const char *name,
                          const char *value, int line) {
-    char where[CFG_STR + 32] = "";
+    char where[GENBO__CFG_STR + 32] = "";
     if (c->source[0] && line > 0) snprintf(where, sizeof where, "%s:%d: ", c->source, line);
     if (!known_section(section)) {
         char known[256] = "";
@@ -426,15 +426,15 @@ static int validate(genbo_config *c) {
          "manifold_dim = %d must be smaller than d = %d", tp->manifold_dim, tp->d);
     RULE(c->task != GENBO_TASK_GP_SEQUENCE || (long)tp->seq_len * tp->seq_dim <= (1L << 20), "data",
          "seq_dim", "seq_len x seq_dim = %ld must not exceed 2^20", (long)tp->seq_len * tp->seq_dim);
-    RULE(c->task != CFG_TASK_CSV || c->labelled[0], "data", "labelled",
+    RULE(c->task != GENBO__CFG_TASK_CSV || c->labelled[0], "data", "labelled",
          "task = csv needs a labelled file");
-    RULE(c->task == CFG_TASK_CSV || (!c->labelled[0] && !c->pool[0]), "data", "labelled",
+    RULE(c->task == GENBO__CFG_TASK_CSV || (!c->labelled[0] && !c->pool[0]), "data", "labelled",
          "labelled/pool files need task = csv");
     RULE(c->diffusion.t0 < c->diffusion.T, "diffusion", "T", "T = %g must be larger than t0 = %g",
          c->diffusion.T, c->diffusion.t0);
-    RULE(!(c->evaluator == CFG_EVAL_ORACLE && c->task == CFG_TASK_CSV), "evaluate", "evaluator",
+    RULE(!(c->evaluator == GENBO__CFG_EVAL_ORACLE && c->task == GENBO__CFG_TASK_CSV), "evaluate", "evaluator",
          "oracle needs a synthetic task (task = csv has no true reward)");
-    RULE(c->evaluator != CFG_EVAL_COMMAND || c->command[0], "evaluate", "command",
+    RULE(c->evaluator != GENBO__CFG_EVAL_COMMAND || c->command[0], "evaluate", "command",
          "evaluator = command needs a command");
 #undef RULE
     return GENBO_OK;
@@ -522,7 +522,7 @@ int genbo_config_load(const char *path, genbo_config **out) {
     int rc = genbo__file_read(path, "study file", STUDY_FILE_MAX, &buf, &len);
     if (rc) return rc;
     char *text = buf;
-    char base[CFG_STR] = "";
+    char base[GENBO__CFG_STR] = "";
     const char *slash = strrchr(path, '/');
     if (slash) {
         size_t k = (size_t)(slash - path);

@@ -86,9 +86,9 @@ char *genbo_config_to_ini(const genbo_config *cfg) {
     if (!out) return NULL;
     const char *section = "";
     for (int i = 0; i < genbo__config_n_keys; i++) {
-        char val[2 * CFG_STR];
+        char val[2 * GENBO__CFG_STR];
         value_text(cfg, &genbo__config_keys[i], val, sizeof val);
-        char line[3 * CFG_STR];
+        char line[3 * GENBO__CFG_STR];
         int k = 0;
         if (strcmp(section, genbo__config_keys[i].section)) {
             section = genbo__config_keys[i].section;
@@ -154,7 +154,7 @@ char *genbo__config_doc_table(void) {
     len += (size_t)snprintf(out, cap, "| section | key | default | values | meaning |\n|---|---|---|---|---|\n");
     for (int i = 0; i < genbo__config_n_keys && len < cap; i++) {
         const key_def *k = &genbo__config_keys[i];
-        char values[320], d[2 * CFG_STR];
+        char values[320], d[2 * GENBO__CFG_STR];
         values_text(k, values, sizeof values);
         value_text(dflt, k, d, sizeof d); /* the default is what a default configuration holds */
         len += (size_t)snprintf(out + len, cap - len, "| [%s] | `%s` | `%s` | %s | %s |\n", k->section,

@@ -17,7 +17,7 @@ void genbo__dataset_hash(const genbo_dataset *ds, char out[9]) {
     snprintf(out, 9, "%08x", (unsigned)crc);
 }
 
-void genbo__study_data_free(study_data *d) {
+void genbo__study_data_free(genbo__study_data *d) {
     genbo_task_free(d->task);
     genbo_dataset_free(d->labelled);
     genbo_dataset_free(d->pool);
@@ -25,7 +25,7 @@ void genbo__study_data_free(study_data *d) {
     memset(d, 0, sizeof *d);
 }
 
-static int load_csv(const genbo_config *c, study_data *d) {
+static int load_csv(const genbo_config *c, genbo__study_data *d) {
     genbo_csv_options opt = {0};
     opt.reward_column = c->reward_column;
     int rc = genbo_dataset_read_csv(c->labelled, &opt, &d->labelled);
@@ -47,7 +47,7 @@ static int load_csv(const genbo_config *c, study_data *d) {
 
 /* The trust region from [constraints] and the data (labelled and pool
  * designs). A bad list names the key; column names come from the data. */
-static int build_trust(const genbo_config *c, study_data *d) {
+static int build_trust(const genbo_config *c, genbo__study_data *d) {
     const size_t D = d->dim;
     double *lo = genbo__malloc(D * sizeof *lo), *hi = genbo__malloc(D * sizeof *hi);
     unsigned char *simplex = genbo__calloc(D, 1);
@@ -98,10 +98,10 @@ int genbo__study_load_data(genbo_study *s) {
     if (s->shared_db)
         return genbo__fail(GENBO_ESTATE, "study '%s' is open for reading only: its data are not loaded", s->name);
     const genbo_config *c = s->cfg;
-    study_data d;
+    genbo__study_data d;
     memset(&d, 0, sizeof d);
     int rc;
-    if (c->task == CFG_TASK_CSV) {
+    if (c->task == GENBO__CFG_TASK_CSV) {
         rc = load_csv(c, &d);
     } else {
         genbo_task_params tp;
@@ -143,7 +143,7 @@ int64_t genbo__run_told_count(genbo_study *s, int64_t run_id) {
 int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout) {
     *Xout = *yout = NULL;
     *nout = 0;
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     /* One read snapshot: the count and the rows agree even while other
      * processes tell (on PostgreSQL it is also replayed after a dropped
      * connection). */

@@ -16,7 +16,7 @@
 typedef struct loop_ctx {
     genbo_study *s;
     int64_t run_id;
-    study_training tr; /* the round's fine-tune, until its model is stored */
+    genbo__study_training tr; /* the round's fine-tune, until its model is stored */
 } loop_ctx;
 
 static int op_step_done(void *ctx, const char *step) {
@@ -123,12 +123,12 @@ static genbo__evaluator *make_evaluator(genbo_study *s, int *rc) {
     const genbo_config *c = s->cfg;
     genbo__evaluator *ev = NULL;
     int kind = c->evaluator;
-    if (kind == CFG_EVAL_AUTO) kind = s->data.task ? CFG_EVAL_ORACLE : CFG_EVAL_NONE;
+    if (kind == GENBO__CFG_EVAL_AUTO) kind = s->data.task ? GENBO__CFG_EVAL_ORACLE : GENBO__CFG_EVAL_NONE;
     *rc = GENBO_OK;
-    if (kind == CFG_EVAL_ORACLE) {
+    if (kind == GENBO__CFG_EVAL_ORACLE) {
         if (!s->data.task) *rc = genbo__fail(GENBO_EINVAL, "[evaluate] evaluator = oracle needs a synthetic task");
         else *rc = genbo__evaluator_oracle(s->data.task, &ev);
-    } else if (kind == CFG_EVAL_COMMAND) {
+    } else if (kind == GENBO__CFG_EVAL_COMMAND) {
         size_t dim = s->data.dim;
         const char **names = genbo__calloc(dim, sizeof *names);
         if (!names) {
@@ -148,14 +148,14 @@ int genbo__study_loop(genbo_study *s, int64_t run_id) {
     genbo__evaluator *ev = NULL;
     if (!rc) ev = make_evaluator(s, &rc);
     if (rc) return rc;
-    const char *targets[CFG_MAX_TARGETS], *methods[CFG_MAX_METHODS];
+    const char *targets[GENBO__CFG_MAX_TARGETS], *methods[GENBO__CFG_MAX_METHODS];
     for (int i = 0; i < c->n_targets; i++) targets[i] = c->targets[i].label;
     for (int j = 0; j < c->n_methods; j++) methods[j] = c->methods[j];
     genbo__loop_plan plan = {run_id, c->seed, (size_t)c->n_targets, (size_t)c->n_methods, (size_t)c->n,
                              targets, methods, c->rounds, c->loop_target.label, c->loop_method,
                              (size_t)c->loop_batch, c->finetune_steps, {0}};
     genbo__config_diffusion_params(c, &plan.finetune);
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     genbo__loop_state st = {s->data.dim, s->data.n_label, s->data.n_pool, s->data.label_y, s->data.pool_X,
                             s->data.task, &m->reward, &m->reward_labels, &m->pseudo, m->diffusion, ev,
                             s->progress, s->progress_ctx};

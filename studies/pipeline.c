@@ -94,17 +94,17 @@ static int step_data(genbo_study *s, int64_t run_id) {
     double t = genbo__now();
     int rc = genbo__study_load_data(s);
     if (rc) return rc;
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     const genbo_config *c = s->cfg;
     if (genbo__step_done(s, run_id, "data")) {
         rc = check_hash(s, run_id, "labelled", d->labelled);
         if (!rc && d->pool) rc = check_hash(s, run_id, "pool", d->pool);
         return rc;
     }
-    char source[CFG_STR + 16];
+    char source[GENBO__CFG_STR + 16];
     rc = genbo__store_begin(s->db);
     if (rc) return rc;
-    if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);
+    if (c->task == GENBO__CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->labelled);
     else {
         char task[64]; /* the task's name from its one list (datasets/tasks.c) */
         genbo__word_at(genbo__field_named(&genbo__task_fields, "kind")->words, c->task, task, sizeof task);
@@ -112,7 +112,7 @@ static int step_data(genbo_study *s, int64_t run_id) {
     }
     rc = insert_dataset(s, run_id, "labelled", source, d->labelled);
     if (!rc && d->pool) {
-        if (c->task == CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->pool);
+        if (c->task == GENBO__CFG_TASK_CSV) snprintf(source, sizeof source, "%s", c->pool);
         rc = insert_dataset(s, run_id, "pool", source, d->pool);
     }
     if (!rc) rc = insert_samples(s, run_id, "labelled", d->n_label, d->label_y);
@@ -153,7 +153,7 @@ int genbo__refit_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int6
 }
 
 static int step_reward(genbo_study *s, int64_t run_id) {
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     if (genbo__step_done(s, run_id, "reward"))
         return genbo__load_reward(s, run_id, &m->reward, &m->reward_labels);
     if (s->progress) s->progress(s->progress_ctx, "reward", 0, 1, "fitting the reward model");
@@ -165,10 +165,10 @@ static int step_reward(genbo_study *s, int64_t run_id) {
     return rc;
 }
 
-double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n) {
+double genbo__resolve_target(const genbo__target *t, const double *pseudo, size_t n) {
     switch (t->kind) {
-    case TARGET_PERCENTILE: return genbo__percentile(pseudo, n, t->value);
-    case TARGET_MAX: {
+    case GENBO__TARGET_PERCENTILE: return genbo__percentile(pseudo, n, t->value);
+    case GENBO__TARGET_MAX: {
         double mx = -INFINITY;
         for (size_t i = 0; i < n; i++)
             if (pseudo[i] > mx) mx = pseudo[i];
@@ -178,7 +178,7 @@ double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n
     }
 }
 
-static int insert_target(genbo_study *s, int64_t run_id, const cfg_target *t, const double *pseudo,
+static int insert_target(genbo_study *s, int64_t run_id, const genbo__target *t, const double *pseudo,
                          size_t n) {
     genbo__db_stmt *st;
     int rc = genbo__store_prepare(s->db, "INSERT OR IGNORE INTO targets (run_id, label, value) VALUES (?, ?, ?)", &st);
@@ -203,8 +203,8 @@ static int needs_reweighted(const genbo_config *c);
  * model is trained nothing needs them (the design loop recomputes them
  * after its refits), so a resumed run or an ask skips the predict. */
 static int step_pseudo(genbo_study *s, int64_t run_id) {
-    const study_data *d = &s->data;
-    study_models *m = &s->models;
+    const genbo__study_data *d = &s->data;
+    genbo__study_models *m = &s->models;
     if (genbo__step_done(s, run_id, "pseudo") && genbo__step_done(s, run_id, "diffusion") &&
         (!needs_reweighted(s->cfg) || genbo__step_done(s, run_id, "reweighted")))
         return GENBO_OK;
@@ -220,7 +220,7 @@ static int step_pseudo(genbo_study *s, int64_t run_id) {
     double *sub = genbo__malloc(k * sizeof *sub), *subX = genbo__malloc(k * d->dim * sizeof *subX);
     double *tru = genbo__malloc(k * sizeof *tru);
     if (!sub || !subX || !tru) rc = GENBO_ENOMEM;
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, genbo__seed_mix(s->cfg->seed, 3, 0), 0);
     for (size_t i = 0; !rc && i < k; i++) {
         size_t j = k == d->n_pool ? i : (size_t)genbo__rng_below(&rng, d->n_pool);
@@ -246,7 +246,7 @@ static int step_pseudo(genbo_study *s, int64_t run_id) {
 }
 
 static int step_diffusion(genbo_study *s, int64_t run_id) {
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     if (genbo__step_done(s, run_id, "diffusion")) return genbo__load_diffusion(s, run_id, &m->diffusion);
     genbo_diffusion_params dp;
     genbo__config_diffusion_params(s->cfg, &dp);
@@ -254,7 +254,7 @@ static int step_diffusion(genbo_study *s, int64_t run_id) {
     dp.progress_ctx = s->progress_ctx;
     double t = genbo__now();
     /* curve, checkpoints (resumed from if one is stored) and summary */
-    study_training tr;
+    genbo__study_training tr;
     int rc = genbo__training_attach(s, run_id, 0, &dp, &tr);
     if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim,
                                                                    s->data.pool_X, m->pseudo, &m->diffusion));
@@ -280,7 +280,7 @@ static int needs_reweighted(const genbo_config *c) {
  * scratch with rows drawn by the histogram weights of their pseudo-labels
  * (optimizer/reweight.h). Not fine-tuned by the design loop. */
 static int step_reweighted(genbo_study *s, int64_t run_id) {
-    study_models *m = &s->models;
+    genbo__study_models *m = &s->models;
     if (!needs_reweighted(s->cfg)) return GENBO_OK;
     if (genbo__step_done(s, run_id, "reweighted"))
         return genbo__load_diffusion_role(s, run_id, "reweighted", &m->reweighted);
@@ -295,7 +295,7 @@ static int step_reweighted(genbo_study *s, int64_t run_id) {
     dp.progress_ctx = s->progress_ctx;
     double t = genbo__now();
     /* curve, checkpoints and summary as round -1 of the trainings tables */
-    study_training tr;
+    genbo__study_training tr;
     memset(&tr, 0, sizeof tr);
     if (!rc && (rc = genbo__training_attach(s, run_id, -1, &dp, &tr))) free(tr.resume);
     else if (!rc) rc = genbo__training_finish(&tr, genbo_diffusion_train(&dp, s->data.n_pool, s->data.dim,
@@ -323,7 +323,7 @@ int genbo__pipeline_models(genbo_study *s, int64_t run_id) {
 
 void genbo__study_method_models(genbo_study *s, genbo__models *mm) {
     memset(mm, 0, sizeof *mm);
-    const study_data *d = &s->data;
+    const genbo__study_data *d = &s->data;
     mm->dim = d->dim;
     mm->label_X = d->label_X;
     mm->label_y = d->label_y;

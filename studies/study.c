@@ -165,7 +165,7 @@ size_t genbo_study_dim(const genbo_study *s) {
     return genbo__study_load_data(mut) ? 0 : mut->data.dim;
 }
 
-void genbo__study_models_free(study_models *m) {
+void genbo__study_models_free(genbo__study_models *m) {
     genbo_reward_free(m->reward);
     genbo_diffusion_free(m->diffusion);
     genbo_diffusion_free(m->reweighted);

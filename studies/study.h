@@ -16,7 +16,7 @@
 /* The data a run works on, rebuilt deterministically from the
  * configuration (synthetic task + seed, or the CSV files, checked against
  * the stored content hashes). */
-typedef struct study_data {
+typedef struct genbo__study_data {
     genbo_task *task;      /* NULL for CSV data */
     genbo_dataset *labelled;
     genbo_dataset *pool;   /* NULL: the labelled designs double as the pool */
@@ -24,17 +24,17 @@ typedef struct study_data {
     const double *label_X, *label_y, *pool_X; /* borrowed from the datasets */
     double knn_scale;      /* pool's own kNN distance (0 = not computed yet) */
     genbo__trust trust;    /* where designs may go ([constraints]; trust.h) */
-} study_data;
+} genbo__study_data;
 
 /* Models of one run, as loaded or fitted. */
-typedef struct study_models {
+typedef struct genbo__study_models {
     int64_t run_id;
     genbo_reward *reward;
     int64_t reward_labels; /* labels the reward model was fitted on */
     genbo_diffusion *diffusion;
     genbo_diffusion *reweighted; /* DDOM-reweighted model (NULL unless a method needs it) */
     double *pseudo;        /* pool pseudo-labels from `reward` (n_pool) */
-} study_models;
+} genbo__study_models;
 
 struct genbo_study {
     genbo__db *db;
@@ -44,9 +44,9 @@ struct genbo_study {
     char name[128];
     genbo_config *cfg;
     char *cfg_text; /* genbo_config_to_ini(cfg) */
-    study_data data;
+    genbo__study_data data;
     int have_data;
-    study_models models;
+    genbo__study_models models;
     genbo_progress_fn progress;
     void *progress_ctx;
     char **names; /* feature names, loaded on first use (read.c) */
@@ -70,8 +70,8 @@ double genbo__unix_now(void);
 
 /* Data: load (once per handle) from the configuration. */
 int genbo__study_load_data(genbo_study *s);
-void genbo__study_data_free(study_data *d);
-void genbo__study_models_free(study_models *m);
+void genbo__study_data_free(genbo__study_data *d);
+void genbo__study_models_free(genbo__study_models *m);
 void genbo__study_names_free(genbo_study *s);
 /* CRC-32 of a dataset's designs and rewards, as 8 hex digits. */
 void genbo__dataset_hash(const genbo_dataset *ds, char out[9]);
@@ -121,18 +121,18 @@ int genbo__load_reward_round(genbo_study *s, int64_t run_id, int round, genbo_re
  * from; finish stores the summary (after success or an interruption) and
  * returns train_rc or a storage failure; done deletes the checkpoint once
  * the trained model is stored. */
-typedef struct study_training {
+typedef struct genbo__study_training {
     genbo_study *s;
     int64_t run_id;
     int round;
     genbo_train_report report;
     void *resume;
     size_t resume_len;
-} study_training;
+} genbo__study_training;
 int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diffusion_params *dp,
-                           study_training *tr);
-int genbo__training_finish(study_training *tr, int train_rc);
-int genbo__training_done(study_training *tr);
+                           genbo__study_training *tr);
+int genbo__training_finish(genbo__study_training *tr, int train_rc);
+int genbo__training_done(genbo__study_training *tr);
 /* "converged", "max_steps", ... as stored in trainings.stop */
 const char *genbo__train_stop_name(genbo_train_stop stop);
 
@@ -155,7 +155,7 @@ int genbo__pipeline_models(genbo_study *s, int64_t run_id);
 /* Fit the reward model on the run's labels (labelled set + told trials). */
 int genbo__refit_reward(genbo_study *s, int64_t run_id, genbo_reward **out, int64_t *n_labels);
 /* A target spec's value on the pool's pseudo-labels. */
-double genbo__resolve_target(const cfg_target *t, const double *pseudo, size_t n);
+double genbo__resolve_target(const genbo__target *t, const double *pseudo, size_t n);
 
 /* Trials. */
 int genbo__trials_reserve(genbo_study *s, int64_t run_id, int round, double target,

@@ -30,7 +30,7 @@ static int step_in_transaction(genbo_study *s, genbo__db_stmt *st, const char *w
 }
 
 static int curve_row(void *ctx, const genbo_train_point *pt) {
-    study_training *tr = ctx;
+    genbo__study_training *tr = ctx;
     genbo__db_stmt *st;
     int rc = genbo__store_prepare(tr->s->db,
                                   "INSERT OR REPLACE INTO train_curve (run_id, round, step, train_loss, "
@@ -47,7 +47,7 @@ static int curve_row(void *ctx, const genbo_train_point *pt) {
 }
 
 static int checkpoint_row(void *ctx, long step, const void *buf, size_t len) {
-    study_training *tr = ctx;
+    genbo__study_training *tr = ctx;
     genbo__db_stmt *st;
     int rc = genbo__store_prepare(tr->s->db,
                                   "INSERT OR REPLACE INTO train_checkpoints (run_id, round, step, created, "
@@ -73,7 +73,7 @@ static int exec_run_round(genbo_study *s, const char *sql, int64_t run_id, int r
 }
 
 int genbo__training_attach(genbo_study *s, int64_t run_id, int round, genbo_diffusion_params *dp,
-                           study_training *tr) {
+                           genbo__study_training *tr) {
     memset(tr, 0, sizeof *tr);
     tr->s = s;
     tr->run_id = run_id;
@@ -119,7 +119,7 @@ static const char *stop_name(genbo_train_stop stop) {
 
 const char *genbo__train_stop_name(genbo_train_stop stop) { return stop_name(stop); }
 
-int genbo__training_finish(study_training *tr, int train_rc) {
+int genbo__training_finish(genbo__study_training *tr, int train_rc) {
     genbo_study *s = tr->s;
     const genbo_train_report *r = &tr->report;
     int rc = GENBO_OK;
@@ -165,7 +165,7 @@ int genbo__training_finish(study_training *tr, int train_rc) {
     return train_rc ? train_rc : rc;
 }
 
-int genbo__training_done(study_training *tr) {
+int genbo__training_done(genbo__study_training *tr) {
     /* the model is stored with its step mark: the checkpoint is obsolete */
     return exec_run_round(tr->s, "DELETE FROM train_checkpoints WHERE run_id = ? AND round = ?", tr->run_id,
                           tr->round, 0);

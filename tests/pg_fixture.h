@@ -28,6 +28,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "genbo.h"
+
 #define PG_SCRIPT GENBO_SOURCE_DIR "/tests/pg_server.sh"
 #define PG_SKIP 77
 
@@ -129,6 +131,21 @@ static inline int pg_restart(void) {
     snprintf(cmd, sizeof cmd, "sh %s restart %s", PG_SCRIPT, pg_dir());
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Study `name` of the study file `ini` created at url and trained by one
+ * ask (at target 1) and its tell, so workers find its models. */
+static inline void pg_train_study(const char *url, const char *ini, const char *name) {
+    genbo_config *c;
+    cr_assert_eq(genbo_config_load(ini, &c), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study *s;
+    cr_assert_eq(genbo_study_open(url, name, c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
+    int64_t id;
+    double x[16];
+    cr_assert_eq(genbo_study_ask(s, 1.0, 1, &id, x), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo_study_tell(s, id, -1.0), GENBO_OK, "%s", genbo_errmsg());
+    genbo_study_close(s);
+    genbo_config_free(c);
 }
 
 /* ---- main: the server's life ------------------------------------------ */

@@ -8,10 +8,39 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <math.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/wait.h>
 
 #include "genbo.h"
+
+/* The first column of the first row of sql, through a separate read-only
+ * connection (the test's own view of what genbo stored): as an integer,
+ * or as a number (NaN for NULL). The query must return a row. */
+static inline sqlite3_stmt *fixture_db_row(const char *db_path, const char *sql, sqlite3 **db) {
+    cr_assert_eq(sqlite3_open_v2(db_path, db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(*db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(*db));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+    return st;
+}
+static inline long long fixture_db_int(const char *db_path, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st = fixture_db_row(db_path, sql, &db);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+static inline double fixture_db_double(const char *db_path, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *st = fixture_db_row(db_path, sql, &db);
+    double v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
 
 /* The genbo program under test (ctest sets GENBO_CLI). Criterion tests only. */
 static inline const char *cli(void) {

@@ -46,9 +46,9 @@ Test(config, defaults_round_trip_through_ini_text) {
     cr_assert_eq(c->diffusion.steps, GENBO_STEPS_AUTO);
     cr_assert_eq(c->diffusion.width, 0); /* auto */
     cr_assert_eq(c->n_targets, 3);
-    cr_assert_eq(c->targets[1].kind, TARGET_PERCENTILE);
+    cr_assert_eq(c->targets[1].kind, GENBO__TARGET_PERCENTILE);
     cr_assert_float_eq(c->targets[1].value, 90.0, 1e-12);
-    cr_assert_eq(c->targets[2].kind, TARGET_MAX);
+    cr_assert_eq(c->targets[2].kind, GENBO__TARGET_MAX);
     cr_assert_eq(c->n_methods, 8);
     char *ini = genbo_config_to_ini(c);
     cr_assert_not_null(ini);
@@ -78,7 +78,7 @@ Test(config, file_values_are_read_and_typed) {
     cr_assert_eq(c->task_params.d, 4);
     cr_assert_float_eq(c->task_params.noise_sd, 0.25, 1e-15);
     cr_assert_eq(c->n_targets, 3);
-    cr_assert_eq(c->targets[2].kind, TARGET_ABSOLUTE);
+    cr_assert_eq(c->targets[2].kind, GENBO__TARGET_ABSOLUTE);
     cr_assert_float_eq(c->targets[2].value, 2.5, 1e-15);
     cr_assert_str_eq(c->targets[0].label, "p75");
     cr_assert_eq(c->n_methods, 2);

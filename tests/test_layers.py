@@ -15,7 +15,8 @@ genbo is built in layers, each using only the ones below it:
 
 This test reads every #include of every C file in those folders and fails
 on one that names a folder the file's folder may not use, printing
-file:line and the rule. A quoted include without a folder ("core.h") is the
+file:line and the rule. It also fails on SQL text outside studies/ and on
+<sqlite3.h> or <libpq-fe.h> outside the two storage back ends. A quoted include without a folder ("core.h") is the
 file's own folder. A folder with C files and no rule here fails too, so a
 new folder gets a place in the layers.
 
@@ -44,6 +45,11 @@ EXEMPT = ("tests", "python", "build", "cmake")
 FOLDERS = ["include", "core", "datasets", "reward", "diffusion", "optimizer", "studies", "cli",
            "bench", "tests/support", "tests"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+# The database libraries are the storage back ends' alone (studies/db.h is
+# the interface everything else uses), and no SQL is written outside
+# studies/ (README: "no SQL outside studies/").
+DB_HEADERS = {"sqlite3.h": "studies/db_sqlite.c", "libpq-fe.h": "studies/db_pg.c"}
+SQL = re.compile(r'"[^"]*\b(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|PRAGMA\s)')
 
 
 def folder_of_include(name, quote, own):
@@ -81,9 +87,15 @@ def check(root):
             path = os.path.join(dirpath, f)
             with open(path, encoding="utf-8", errors="replace") as fh:
                 for ln, line in enumerate(fh, 1):
+                    if own != "studies" and SQL.search(line):
+                        bad.append(f"{rel}/{f}:{ln}: SQL outside studies/ (use the read API of genbo.h)")
                     m = INCLUDE.match(line)
                     if not m:
                         continue
+                    owner = DB_HEADERS.get(m.group(2))
+                    if owner and f"{rel}/{f}" != owner:
+                        bad.append(f"{rel}/{f}:{ln}: includes {m.group(2)} (only {owner} talks to "
+                                   "that library; the rest goes through studies/db.h)")
                     target = folder_of_include(m.group(2), m.group(1), own)
                     if target is None or target == own or target in ALLOWED[own]:
                         continue

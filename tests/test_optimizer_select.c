@@ -33,7 +33,7 @@ static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t 
 Test(select, diversity_rule_keeps_min_distance) {
     enum { NCL = 12, PER = 10, M = NCL * PER, D = 3, N = 8 };
     double Z[M * D], acq[M], ratio[M];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     for (int c = 0; c < NCL; c++)
         for (int k = 0; k < PER; k++) {
@@ -103,7 +103,7 @@ Test(select, trust_project_brings_every_design_inside) {
 Test(select, support_ratio_separates_on_and_off) {
     enum { NP = 2000, D = 4, NQ = 200 };
     double *P = malloc(sizeof(double) * NP * D), *Q = malloc(sizeof(double) * NQ * D);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < NP + NQ; i++) {
         double t = genbo__rng_normal(&r), *row = i < NP ? P + i * D : Q + (i - NP) * D;
@@ -132,7 +132,7 @@ Test(select, support_ratio_separates_on_and_off) {
 Test(select, select_more_continues_a_batch) {
     enum { M = 60, D = 2, N = 10, H = 4 };
     double Z[M * D], acq[M], ratio[M];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < M; i++) {
         Z[i * D] = 3 * genbo__rng_normal(&r), Z[i * D + 1] = 3 * genbo__rng_normal(&r);

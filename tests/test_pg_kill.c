@@ -23,16 +23,7 @@ TestSuite(pg_kill, .init = fixture_make_dir, .timeout = 240);
 static const char *trained_study(const char *db) {
     const char *url = pg_db(db);
     fixture_write("k.ini", KILL_STUDY);
-    genbo_config *c;
-    cr_assert_eq(genbo_config_load(fixture_path("k.ini"), &c), GENBO_OK, "%s", genbo_errmsg());
-    genbo_study *s;
-    cr_assert_eq(genbo_study_open(url, "k", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
-    int64_t id;
-    double x[16];
-    cr_assert_eq(genbo_study_ask(s, 1.0, 1, &id, x), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(genbo_study_tell(s, id, -1.0), GENBO_OK, "%s", genbo_errmsg());
-    genbo_study_close(s);
-    genbo_config_free(c);
+    pg_train_study(url, fixture_path("k.ini"), "k");
     return url;
 }
 

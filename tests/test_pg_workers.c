@@ -39,16 +39,7 @@ static void create_trained(const char *url, const char *name) {
     cr_assert_not_null(f);
     fputs(text, f);
     fclose(f);
-    genbo_config *c;
-    cr_assert_eq(genbo_config_load(ini, &c), GENBO_OK, "%s", genbo_errmsg());
-    genbo_study *s;
-    cr_assert_eq(genbo_study_open(url, name, c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
-    int64_t id;
-    double x[16];
-    cr_assert_eq(genbo_study_ask(s, 1.0, 1, &id, x), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(genbo_study_tell(s, id, -1.0), GENBO_OK, "%s", genbo_errmsg());
-    genbo_study_close(s);
-    genbo_config_free(c);
+    pg_train_study(url, ini, name);
 }
 
 /* The value worker w tells for its i-th pair: distinct across the fleet

@@ -20,19 +20,6 @@ static genbo_config *tiny_config(void) {
     return c;
 }
 
-/* One integer from the database through a separate connection. */
-static long long db_count(const char *db_path, const char *sql) {
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 TestSuite(study, .init = fixture_make_dir, .timeout = 120);
 
 Test(study, open_missing_study_fails_and_create_needs_config) {
@@ -52,7 +39,7 @@ Test(study, open_missing_study_fails_and_create_needs_config) {
     cr_assert_eq(genbo_study_open(db, "tiny", NULL, GENBO_OPEN_READONLY, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_tell(s, 1, 1.0), GENBO_ESTATE);
     genbo_study_close(s);
-    cr_assert_eq(db_count(db, "PRAGMA user_version"), genbo__n_migrations);
+    cr_assert_eq(fixture_db_int(db, "PRAGMA user_version"), genbo__n_migrations);
     genbo_config_free(c);
 }
 
@@ -67,9 +54,9 @@ Test(study, ask_trains_once_refits_after_tells_and_tell_rules_hold) {
     cr_assert(ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
     for (int i = 0; i < 24; i++) cr_assert(isfinite(X[i]));
     /* the ask trained and stored one diffusion model and one reward model */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward'"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs WHERE kind = 'ask' AND status = 'done'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM runs WHERE kind = 'ask' AND status = 'done'"), 1);
 
     /* tell: a value, then the rules */
     cr_assert_eq(genbo_study_tell(s, ids[0], 0.5), GENBO_OK, "%s", genbo_errmsg());
@@ -84,17 +71,17 @@ Test(study, ask_trains_once_refits_after_tells_and_tell_rules_hold) {
 
     /* the next ask refits the reward on 100 labelled + 1 told, not the diffusion */
     cr_assert_eq(genbo_study_ask(s, 1.0, 1, ids, X), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
-    cr_assert_eq(db_count(db, "SELECT MAX(n_labels) FROM models WHERE kind = 'reward'"), 101);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT MAX(n_labels) FROM models WHERE kind = 'reward'"), 101);
     /* no new tell: no refit */
     cr_assert_eq(genbo_study_ask(s, 1.0, 1, ids, X), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward'"), 2);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'reward'"), 2);
     genbo_study_close(s);
 
     /* durable: a fresh connection sees exactly what was told */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM observations"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE state = 'failed' AND reason = 'simulation crashed'"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE state = 'asked'"), 3);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM observations"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE state = 'failed' AND reason = 'simulation crashed'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE state = 'asked'"), 3);
     genbo_config_free(c);
 }
 
@@ -156,14 +143,14 @@ Test(study, four_processes_ask_and_tell_concurrently) {
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d failed", p);
     }
     long long n = 1 + PROCS * PAIRS;
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials"), n);
-    cr_assert_eq(db_count(db, "SELECT COUNT(DISTINCT id) FROM trials"), n);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE state = 'told'"), n);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM observations"), n);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM observations WHERE abs(value - 0.001 * trial_id) > 1e-12"), 0);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE x IS NULL"), 0);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials"), n);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(DISTINCT id) FROM trials"), n);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE state = 'told'"), n);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM observations"), n);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM observations WHERE abs(value - 0.001 * trial_id) > 1e-12"), 0);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE x IS NULL"), 0);
     /* only the first ask trained a diffusion model */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion'"), 1);
     genbo_config_free(c);
 }
 
@@ -180,13 +167,13 @@ Test(study, failing_evaluator_fails_trials_not_the_run) {
     cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
     genbo_study_close(s);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials"), 2 * 2 * 16 + 4);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE state = 'failed' AND reason LIKE '%exited with status 3%'"),
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials"), 2 * 2 * 16 + 4);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE state = 'failed' AND reason LIKE '%exited with status 3%'"),
                  2 * 2 * 16 + 4);
     /* no true reward: SubOpt from the predicted rewards, flagged as such */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM metrics WHERE subopt_kind = 'predicted' AND mean_true IS NULL"), 5);
-    cr_assert_eq(db_count(db, "SELECT SUM(n_failed) FROM metrics"), 2 * 2 * 16 + 4);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM metrics WHERE subopt_kind = 'predicted' AND mean_true IS NULL"), 5);
+    cr_assert_eq(fixture_db_int(db, "SELECT SUM(n_failed) FROM metrics"), 2 * 2 * 16 + 4);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
     genbo_config_free(c);
 }
 
@@ -245,10 +232,10 @@ Test(study, a_second_run_of_the_same_study_is_refused_while_one_runs) {
     cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_ESTATE);
     cr_assert(strstr(genbo_errmsg(), "being run by another process"), "%s", genbo_errmsg());
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs"), 0, "the refused run started anyway");
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM runs"), 0, "the refused run started anyway");
     close(fd); /* the other process ends: the run goes ahead */
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
     genbo_study_close(s);
     genbo_config_free(c);
 }

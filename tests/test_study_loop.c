@@ -17,18 +17,6 @@ static genbo_config *config_of(const char *file, const char *text) {
     return c;
 }
 
-static double db_double(const char *db_path, const char *sql) {
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-    double v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 TestSuite(study_loop, .init = fixture_make_dir, .timeout = 120);
 
 Test(study_loop, create_checks_the_data_and_refuses_a_changed_configuration) {
@@ -115,14 +103,14 @@ Test(study_loop, prepare_reports_progress_cancels_and_resumes) {
     progress_log log2 = {0, 0};
     cr_assert_eq(genbo_study_prepare(s, count_progress, &log2), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_gt(log2.train_reports, 3);
-    cr_assert_eq(db_double(db, "SELECT count(*) FROM runs"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM runs"), 1);
     cr_assert_eq(genbo_study_runs(s, &runs, &nr), GENBO_OK);
     cr_assert_eq(nr, 1);
     cr_assert_str_eq(runs[0].status, "done");
     cr_assert_str_eq(runs[0].error, "");
     cr_assert_geq(runs[0].ended, runs[0].started);
     free(runs);
-    cr_assert_eq(db_double(db, "SELECT count(*) FROM models WHERE kind = 'diffusion'"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM models WHERE kind = 'diffusion'"), 1);
     /* Prepared: a second prepare trains nothing. */
     progress_log log3 = {0, 0};
     cr_assert_eq(genbo_study_prepare(s, count_progress, &log3), GENBO_OK);
@@ -148,8 +136,8 @@ Test(study_loop, ask_specs_warning_best_and_predicted_metrics_turn_true) {
 
     /* "p90" means the run's resolved p90; p75 (not in the file) is resolved
      * the same way, on the pool's pseudo-labels, and lies between p50 and p90. */
-    double p50 = db_double(db, "SELECT value FROM targets WHERE label = 'p50'");
-    double p90 = db_double(db, "SELECT value FROM targets WHERE label = 'p90'");
+    double p50 = fixture_db_double(db, "SELECT value FROM targets WHERE label = 'p50'");
+    double p90 = fixture_db_double(db, "SELECT value FROM targets WHERE label = 'p90'");
     int64_t ids[4];
     double *X = malloc(4 * dim * sizeof *X);
     genbo_ask_info info;
@@ -162,7 +150,7 @@ Test(study_loop, ask_specs_warning_best_and_predicted_metrics_turn_true) {
     o.target = "p75";
     cr_assert_eq(genbo_study_ask_with(s, &o, 1, ids, X, &info), GENBO_OK, "%s", genbo_errmsg());
     cr_assert(info.target > p50 && info.target < p90, "p50 %g < p75 %g < p90 %g", p50, info.target, p90);
-    cr_assert_eq(db_double(db, "SELECT value FROM targets WHERE label = 'p75'"), info.target);
+    cr_assert_eq(fixture_db_double(db, "SELECT value FROM targets WHERE label = 'p75'"), info.target);
     /* Far beyond the data: asked anyway, with a warning. */
     o.target = "100";
     o.method = NULL;
@@ -197,11 +185,11 @@ Test(study_loop, ask_specs_warning_best_and_predicted_metrics_turn_true) {
     }
     cr_assert_eq(told, 16);
     genbo_trial_list_free(run);
-    cr_assert_float_eq(db_double(db, "SELECT mean_true FROM metrics WHERE method = 'random' AND "
+    cr_assert_float_eq(fixture_db_double(db, "SELECT mean_true FROM metrics WHERE method = 'random' AND "
                                      "target_label = 'p90' AND subopt_kind = 'true'"), sum / 16, 1e-12);
-    cr_assert_float_eq(db_double(db, "SELECT subopt FROM metrics WHERE method = 'random' AND target_label = 'p90'"),
+    cr_assert_float_eq(fixture_db_double(db, "SELECT subopt FROM metrics WHERE method = 'random' AND target_label = 'p90'"),
                        p90 - sum / 16, 1e-12);
-    cr_assert_eq(db_double(db, "SELECT count(*) FROM metrics WHERE subopt_kind = 'predicted'"), 7);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM metrics WHERE subopt_kind = 'predicted'"), 7);
 
     /* The loop's best is the best of the asks, the run's the best of round 0. */
     genbo_trial_list *loop;

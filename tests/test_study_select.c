@@ -7,18 +7,6 @@
 
 #include "study_fixture.h"
 
-static long long db_count(const char *db_path, const char *sql) {
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-    long long v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 Test(study_select, edit_reweighted_and_all_sources_run_and_resume, .init = fixture_make_dir, .timeout = 180) {
     fixture_write("tiny.ini", TINY_STUDY);
     genbo_config *c;
@@ -34,18 +22,18 @@ Test(study_select, edit_reweighted_and_all_sources_run_and_resume, .init = fixtu
     cr_assert_eq(genbo_study_open(db, "tiny", c, GENBO_OPEN_CREATE, &s), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
     /* one reweighted model next to the main one, its step marked */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion' AND role = 'reweighted'"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion' AND role IS NULL"), 1);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM steps WHERE step = 'reweighted'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion' AND role = 'reweighted'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE kind = 'diffusion' AND role IS NULL"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM steps WHERE step = 'reweighted'"), 1);
     /* every batch has exactly n designs, the loop round its batch */
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM metrics WHERE round = 0"), 2 * 4);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM metrics WHERE round = 0 AND n <> 16"), 0);
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM trials WHERE round = 1 AND method = 'reweighted'"), 4);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM metrics WHERE round = 0"), 2 * 4);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM metrics WHERE round = 0 AND n <> 16"), 0);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM trials WHERE round = 1 AND method = 'reweighted'"), 4);
     /* an ask with the loop's method (reweighted) loads the stored model, trains nothing */
     int64_t ids[3];
     double x[3 * 8];
     cr_assert_eq(genbo_study_ask(s, 0.5, 3, ids, x), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(db_count(db, "SELECT COUNT(*) FROM models WHERE role = 'reweighted'"), 1);
+    cr_assert_eq(fixture_db_int(db, "SELECT COUNT(*) FROM models WHERE role = 'reweighted'"), 1);
     genbo_study_close(s);
     genbo_config_free(c);
 }

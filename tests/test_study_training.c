@@ -18,18 +18,6 @@ static const char *const STUDY =
     "eval_every = 100\npatience = 3\ntol = 0.01\nmax_steps = 2500\ncheckpoint_seconds = 1e9\n"
     "[generate]\ntargets = p90\nn = 8\nsteps = 10\nmethods = random\n";
 
-static double db_num(const char *db_path, const char *sql) {
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-    double v = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* The stored diffusion model's bytes. */
 static void *model_blob(const char *db_path, int *len) {
     sqlite3 *db;
@@ -63,39 +51,39 @@ static int run_study(const char *db, genbo_progress_fn fn) {
     return rc;
 }
 
-TestSuite(study_training, .init = fixture_make_dir, .timeout = 120);
+TestSuite(genbo__study_training, .init = fixture_make_dir, .timeout = 120);
 
-Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
+Test(genbo__study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     genbo_set_threads(1);
     FIXTURE_PATH(a, "a.db");
     FIXTURE_PATH(b, "b.db");
     cr_assert_eq(run_study(a, NULL), GENBO_OK, "%s", genbo_errmsg());
-    double steps = db_num(a, "SELECT steps FROM trainings WHERE round = 0");
+    double steps = fixture_db_double(a, "SELECT steps FROM trainings WHERE round = 0");
     cr_assert_gt(steps, 300);
-    cr_assert_eq(db_num(a, "SELECT n_val FROM trainings"), 200);   /* 10% of 2000 */
-    cr_assert_eq(db_num(a, "SELECT n_train FROM trainings"), 1800);
-    cr_assert_eq(db_num(a, "SELECT val_seed FROM trainings"), 3);  /* the study seed */
-    cr_assert_eq(db_num(a, "SELECT count(*) FROM trainings WHERE stop IN ('converged', 'max_steps')"), 1);
+    cr_assert_eq(fixture_db_double(a, "SELECT n_val FROM trainings"), 200);   /* 10% of 2000 */
+    cr_assert_eq(fixture_db_double(a, "SELECT n_train FROM trainings"), 1800);
+    cr_assert_eq(fixture_db_double(a, "SELECT val_seed FROM trainings"), 3);  /* the study seed */
+    cr_assert_eq(fixture_db_double(a, "SELECT count(*) FROM trainings WHERE stop IN ('converged', 'max_steps')"), 1);
     /* one curve row per validation, the last at the final step */
-    cr_assert_eq(db_num(a, "SELECT max(step) FROM train_curve"), steps);
-    cr_assert_eq(db_num(a, "SELECT count(*) FROM train_curve"), ceil(steps / 100));
-    cr_assert_eq(db_num(a, "SELECT count(*) FROM train_curve WHERE val_loss IS NULL OR train_loss IS NULL"), 0);
-    cr_assert_float_eq(db_num(a, "SELECT min(val_loss) FROM train_curve"),
-                       db_num(a, "SELECT best_val_loss FROM trainings"), 1e-12);
-    cr_assert_eq(db_num(a, "SELECT count(*) FROM train_checkpoints"), 0);
+    cr_assert_eq(fixture_db_double(a, "SELECT max(step) FROM train_curve"), steps);
+    cr_assert_eq(fixture_db_double(a, "SELECT count(*) FROM train_curve"), ceil(steps / 100));
+    cr_assert_eq(fixture_db_double(a, "SELECT count(*) FROM train_curve WHERE val_loss IS NULL OR train_loss IS NULL"), 0);
+    cr_assert_float_eq(fixture_db_double(a, "SELECT min(val_loss) FROM train_curve"),
+                       fixture_db_double(a, "SELECT best_val_loss FROM trainings"), 1e-12);
+    cr_assert_eq(fixture_db_double(a, "SELECT count(*) FROM train_checkpoints"), 0);
 
     /* interrupted at step 600: the run fails, the checkpoint is stored */
     cr_assert_eq(run_study(b, stop_in_training), GENBO_ESTATE);
-    double ck = db_num(b, "SELECT step FROM train_checkpoints WHERE round = 0");
+    double ck = fixture_db_double(b, "SELECT step FROM train_checkpoints WHERE round = 0");
     cr_assert(ck >= 600 && ck < 650, "checkpoint at %g", ck);
-    cr_assert_eq(db_num(b, "SELECT count(*) FROM trainings WHERE stop = 'interrupted'"), 1);
-    cr_assert_eq(db_num(b, "SELECT count(*) FROM steps WHERE step = 'diffusion'"), 0);
+    cr_assert_eq(fixture_db_double(b, "SELECT count(*) FROM trainings WHERE stop = 'interrupted'"), 1);
+    cr_assert_eq(fixture_db_double(b, "SELECT count(*) FROM steps WHERE step = 'diffusion'"), 0);
     /* resumed: from the checkpoint, to the uninterrupted run's model */
     cr_assert_eq(run_study(b, NULL), GENBO_OK, "%s", genbo_errmsg());
-    cr_assert_eq(db_num(b, "SELECT resumed_from FROM trainings"), ck);
-    cr_assert_eq(db_num(b, "SELECT steps FROM trainings"), steps);
-    cr_assert_eq(db_num(b, "SELECT count(*) FROM train_checkpoints"), 0);
-    cr_assert_eq(db_num(b, "SELECT count(*) FROM train_curve"), ceil(steps / 100));
+    cr_assert_eq(fixture_db_double(b, "SELECT resumed_from FROM trainings"), ck);
+    cr_assert_eq(fixture_db_double(b, "SELECT steps FROM trainings"), steps);
+    cr_assert_eq(fixture_db_double(b, "SELECT count(*) FROM train_checkpoints"), 0);
+    cr_assert_eq(fixture_db_double(b, "SELECT count(*) FROM train_curve"), ceil(steps / 100));
     int la, lb;
     void *ma = model_blob(a, &la), *mb = model_blob(b, &lb);
     cr_assert_eq(la, lb);
@@ -104,7 +92,7 @@ Test(study_training, curve_split_and_summary_are_stored_and_resume_continues) {
     free(mb);
 }
 
-Test(study_training, design_loop_fine_tunes_are_recorded_per_round) {
+Test(genbo__study_training, design_loop_fine_tunes_are_recorded_per_round) {
     FIXTURE_PATH(db, "f.db");
     genbo_config *c;
     fixture_write("f.ini", STUDY);
@@ -118,10 +106,10 @@ Test(study_training, design_loop_fine_tunes_are_recorded_per_round) {
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
     genbo_study_close(s);
     genbo_config_free(c);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 0 AND stop = 'max_steps' AND steps = 300"), 1);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 1 AND stop = 'steps' AND steps = 150"), 1);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_curve WHERE round = 1"), 2); /* at 100 and 150 */
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_checkpoints"), 0);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE round = 0 AND stop = 'max_steps' AND steps = 300"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE round = 1 AND stop = 'steps' AND steps = 150"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM train_curve WHERE round = 1"), 2); /* at 100 and 150 */
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM train_checkpoints"), 0);
 }
 
 static char *slurp(const char *path) {
@@ -134,7 +122,7 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
+Test(genbo__study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
     char ini[4096];
     snprintf(ini, sizeof ini, "%s", STUDY);
     char *p = strstr(ini, "max_steps = 2500");
@@ -151,10 +139,10 @@ Test(study_training, genbo_run_warns_on_stderr_when_the_budget_stops_training) {
     const char *out = slurp(fixture_path("out.txt"));
     cr_assert_not_null(strstr(out, "Diffusion training: max_steps after 300 steps, best validation loss"), "%s", out);
     FIXTURE_PATH(db, "budget.db");
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE stop = 'max_steps' AND steps = 300"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE stop = 'max_steps' AND steps = 300"), 1);
 }
 
-Test(study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
+Test(genbo__study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
     FIXTURE_PATH(db, "w.db");
     genbo_config *c;
     fixture_write("w.ini", STUDY);
@@ -166,8 +154,8 @@ Test(study_training, the_reweighted_model_is_recorded_as_round_minus_one) {
     cr_assert_eq(genbo_study_run(s, NULL, NULL), GENBO_OK, "%s", genbo_errmsg());
     genbo_study_close(s);
     genbo_config_free(c);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = 0 AND steps = 300"), 1);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM trainings WHERE round = -1 AND steps = 300 AND n_val = 200"), 1);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_curve WHERE round = -1"), 3);
-    cr_assert_eq(db_num(db, "SELECT count(*) FROM train_checkpoints"), 0);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE round = 0 AND steps = 300"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM trainings WHERE round = -1 AND steps = 300 AND n_val = 200"), 1);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM train_curve WHERE round = -1"), 3);
+    cr_assert_eq(fixture_db_double(db, "SELECT count(*) FROM train_checkpoints"), 0);
 }

@@ -92,7 +92,7 @@ void genbo__support_trust_free(genbo__support_trust *t) {
 }
 
 int genbo__support_resolve_target(const char *spec, const double *pseudo, size_t n, double *out) {
-    cfg_target t;
+    genbo__target t;
     const char *why = NULL;
     if (genbo__parse_target(spec, &t, &why)) return genbo__fail(GENBO_EINVAL, "target '%s': %s", spec, why);
     *out = genbo__resolve_target(&t, pseudo, n);
