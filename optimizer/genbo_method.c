@@ -17,9 +17,12 @@
  *      s(x) (below), and with the data-driven support ratio r(x)
  *      (support.h; the task's own support distance is never used).
  *   4. Acquisition a(x) = mu(x) - kappa s(x) (pessimistic); the n designs
- *      are chosen greedily by a(x) among candidates on the support, at
- *      least min_distance x (the pool's mean nearest-neighbour distance)
- *      apart in standardised features (select.h).
+ *      are chosen greedily by a(x) among candidates on the support, each
+ *      outside the ball of every design already taken (select.h): radius
+ *      delta = min_distance x (the pool's mean nearest-neighbour distance)
+ *      in standardised features, or with `diversity = adaptive` the
+ *      local-penalisation radius min(delta, (max mu - a(x)) / L) (radii()
+ *      below), so a confident model can pack its batch near its optimum.
  *
  * Extra candidates (with oversample > 1, beside the M diffusion draws):
  * `ascent` = the surrogate-ascent designs themselves (L-BFGS on f_hat from
@@ -27,13 +30,16 @@
  * ascent stayed on the data; `pool` = the unlabelled pool designs (not
  * already labelled or told in the run, models->seen_X) with the highest mu - kappa s (n of them) and the
  * highest mu + kappa s (4 n, for the exploring part): they are data, so
- * they count as on the support.
+ * they count as on the support; `local` (with `ascent`) = n points between
+ * the best ascent design and its nearest pool rows, spaced by its radius,
+ * only for a batch the model is sure of (local_candidates()).
  *
  * Exploration share: the batch is chosen in two parts. The first n - e by
  * the pessimistic a(x) above, which keeps the batch's mean; the last e by
- * the optimistic mu(x) + kappa s(x) (UCB), with the same support and
- * diversity rules and at least delta from the first part, which keeps some
- * of the tail a random draw of the pool would find. e = floor(min(explore,
+ * `explore_rule` with the same support and diversity rules: Thompson
+ * sampling (thompson.h: each slot the best candidate under one joint
+ * posterior draw) or the optimistic mu(x) + kappa s(x) (UCB); either keeps
+ * some of the tail a random draw of the pool would find. e = floor(min(explore,
  * q) n), q = the median s(x) of the n on-support candidates with the best
  * a(x), over the sd of the labels: a model that is
  * sure of its predictions (s << the labels' spread) spends almost nothing
