@@ -8,7 +8,7 @@ Per case: genbo's mean true reward at its best target against the best other
 method (variants excluded), genbo's best design against random search's best
 of the same number of designs, and the ablation rows (genbo, its variants,
 and genbo / conditional of the BEFORE files; for genbo rows the share of the
-batch from the ascent and pool sources and the exploring share), then the
+batch from the ascent, pool and local sources and the exploring share), then the
 count of non-finite and unmarked designs over every batch. Numbers are means
 over the seeds that ran (n = how many)."""
 import json
@@ -111,7 +111,7 @@ def main(argv):
     print()
     print("Ablation (mean true reward at the best target / best design / support distance):")
     print()
-    print("| case | row | mean | best design | support | diversity | batch from ascent / pool, exploring share |")
+    print("| case | row | mean | best design | support | diversity | batch from ascent / pool / local, exploring share |")
     print("|---|---|---|---|---|---|---|")
     for case, ms in ba.items():
         rows = []
@@ -124,8 +124,9 @@ def main(argv):
         for label, c in rows:
             comp = "-"
             if metric(c, "explore")[0] is not None:
-                comp = (f"{metric(c, 'from_ascent')[0]:.2f} / {metric(c, 'from_pool')[0]:.2f}, "
-                        f"{metric(c, 'explore')[0]:.2f}")
+                loc = metric(c, "from_local")[0]  # absent in runs before the local source
+                comp = (f"{metric(c, 'from_ascent')[0]:.2f} / {metric(c, 'from_pool')[0]:.2f} / "
+                        f"{'-' if loc is None else f'{loc:.2f}'}, {metric(c, 'explore')[0]:.2f}")
             print(f"| {case} | {label} ({c['config'][2:]}) | {fmt(c, 'reward')} | {fmt(c, 'best')} | "
                   f"{fmt(c, 'support')} | {fmt(c, 'diversity', 2)} | {comp} |")
     print()

@@ -31,29 +31,29 @@ int genbo__grow(void *array, size_t *cap, size_t need, size_t elem, const char *
 
 /* xoshiro256** seeded through splitmix64: fast, reproducible, with
  * independent streams derived from (seed, stream). */
-typedef struct genbo_rng {
+typedef struct genbo__rng {
     uint64_t s[4];
     int has_spare;
     double spare;
-} genbo_rng;
+} genbo__rng;
 
-void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream);
+void genbo__rng_seed(genbo__rng *r, uint64_t seed, uint64_t stream);
 /* The one seed mixer: a seed for a step labelled (a, b) derived from a
  * master seed through splitmix64's finaliser, so the steps of a study are
  * reproducible and independent of each other. */
 uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b);
-uint64_t genbo__rng_u64(genbo_rng *r);
+uint64_t genbo__rng_u64(genbo__rng *r);
 /* uniform on [0, 1) with 53 random bits */
-double genbo__rng_uniform(genbo_rng *r);
+double genbo__rng_uniform(genbo__rng *r);
 /* standard normal (polar Box-Muller) */
-double genbo__rng_normal(genbo_rng *r);
+double genbo__rng_normal(genbo__rng *r);
 /* uniform integer in [0, n) without modulo bias */
-uint64_t genbo__rng_below(genbo_rng *r, uint64_t n);
+uint64_t genbo__rng_below(genbo__rng *r, uint64_t n);
 /* Partial Fisher-Yates: permute idx[0..n) so that idx[0..m) is a uniform
  * random m-subset (in random order) of its entries. m <= n. */
-void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m);
+void genbo__rng_shuffle_prefix(genbo__rng *r, size_t *idx, size_t n, size_t m);
 /* fill with standard normals (float) */
-void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n);
+void genbo__rng_normal_f(genbo__rng *r, float *out, size_t n);
 
 /* Per-column mean and sd of the rows idx[0..n) of X (n x d, row-major;
  * idx NULL = rows 0..n-1), two passes in double, the sd over n - ddof (0

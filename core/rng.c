@@ -19,7 +19,7 @@ uint64_t genbo__seed_mix(uint64_t seed, uint64_t a, uint64_t b) {
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream) {
+void genbo__rng_seed(genbo__rng *r, uint64_t seed, uint64_t stream) {
     /* Mix the stream in so (seed, 0) and (seed, 1) are unrelated. */
     uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL + 0x2545f4914f6cdd1dULL);
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
@@ -27,7 +27,7 @@ void genbo__rng_seed(genbo_rng *r, uint64_t seed, uint64_t stream) {
     r->spare = 0.0;
 }
 
-uint64_t genbo__rng_u64(genbo_rng *r) {
+uint64_t genbo__rng_u64(genbo__rng *r) {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -40,9 +40,9 @@ uint64_t genbo__rng_u64(genbo_rng *r) {
     return result;
 }
 
-double genbo__rng_uniform(genbo_rng *r) { return (genbo__rng_u64(r) >> 11) * 0x1.0p-53; }
+double genbo__rng_uniform(genbo__rng *r) { return (genbo__rng_u64(r) >> 11) * 0x1.0p-53; }
 
-double genbo__rng_normal(genbo_rng *r) {
+double genbo__rng_normal(genbo__rng *r) {
     if (r->has_spare) {
         r->has_spare = 0;
         return r->spare;
@@ -59,7 +59,7 @@ double genbo__rng_normal(genbo_rng *r) {
     return u * m;
 }
 
-uint64_t genbo__rng_below(genbo_rng *r, uint64_t n) {
+uint64_t genbo__rng_below(genbo__rng *r, uint64_t n) {
     if (n == 0) return 0;
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
@@ -68,7 +68,7 @@ uint64_t genbo__rng_below(genbo_rng *r, uint64_t n) {
     return x % n;
 }
 
-void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m) {
+void genbo__rng_shuffle_prefix(genbo__rng *r, size_t *idx, size_t n, size_t m) {
     for (size_t i = 0; i < m && i < n; i++) {
         size_t j = i + (size_t)genbo__rng_below(r, n - i);
         size_t t = idx[i];
@@ -77,6 +77,6 @@ void genbo__rng_shuffle_prefix(genbo_rng *r, size_t *idx, size_t n, size_t m) {
     }
 }
 
-void genbo__rng_normal_f(genbo_rng *r, float *out, size_t n) {
+void genbo__rng_normal_f(genbo__rng *r, float *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = (float)genbo__rng_normal(r);
 }

@@ -38,7 +38,7 @@ int genbo__manifold_init(genbo__manifold *m, size_t d, size_t k, uint64_t seed,
         genbo__manifold_clear(m);
         return GENBO_ENOMEM;
     }
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, stream_w);
     double scale = GENBO__MANIFOLD_FREQ / sqrt((double)k);
     for (size_t i = 0; i < c * k; i++) m->W[i] = scale * genbo__rng_normal(&r);

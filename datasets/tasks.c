@@ -76,7 +76,7 @@ void genbo_task_free(genbo_task *t) {
     free(t);
 }
 
-static void fill_normal(genbo_rng *r, double *x, size_t n) {
+static void fill_normal(genbo__rng *r, double *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = genbo__rng_normal(r);
 }
 
@@ -85,7 +85,7 @@ static double norm2(const double *x, size_t n) { return cblas_dnrm2((int)n, x, 1
 /* A: orthonormal columns from the QR factorisation of a Gaussian D x d. */
 static int make_basis(genbo_task *t) {
     size_t D = t->D, d = t->d;
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, t->p.seed, STREAM_A);
     double *tau = genbo__malloc(d * sizeof *tau);
     if (!tau) return GENBO_ENOMEM;
@@ -100,7 +100,7 @@ static int make_basis(genbo_task *t) {
 
 /* Random unit vector of length n from stream `stream`. */
 static void unit_vector(uint64_t seed, uint64_t stream, double *v, size_t n) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, stream);
     double s;
     do {
@@ -135,7 +135,7 @@ static int make_subspace(genbo_task *t) {
                 free(z);
                 return GENBO_ENOMEM;
             }
-            genbo_rng r;
+            genbo__rng r;
             genbo__rng_seed(&r, t->p.seed, STREAM_PERP);
             double s = 0;
             while (s < 1e-8) {
@@ -192,7 +192,7 @@ static int make_curved(genbo_task *t) {
      * of J, orthonormalised by Gram-Schmidt, twice for rounding) */
     genbo__manifold_jacobian(&t->mf, t->ustar, J);
     genbo__orthonormalise(d, k, J, 2);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, t->p.seed, STREAM_NORMAL);
     double nn = 0;
     while (nn < 1e-8) {
@@ -271,7 +271,7 @@ static int make_gp(genbo_task *t) {
             t->Gamma[i * N + j] = exp(-0.5 * dt * dt / (l * l)) + (i == j ? GP_JITTER : 0.0);
         }
     /* Lambda = (B B^T / m + I) / 2 with B Gaussian: SPD, diagonal ~ 1. */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, t->p.seed, STREAM_LAMBDA);
     fill_normal(&r, B, m * m);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)m, (int)m, 0.5 / (double)m,
@@ -399,7 +399,7 @@ size_t genbo_task_dim(const genbo_task *t) { return t ? t->D : 0; }
 
 /* n designs from the data distribution, drawing from r in a fixed order
  * (one design's normals after another), so chunking never changes them. */
-static int sample_rng(const genbo_task *t, size_t n, genbo_rng *r, double *X) {
+static int sample_rng(const genbo_task *t, size_t n, genbo__rng *r, double *X) {
     size_t D = t->D;
     if (t->p.kind != GENBO_TASK_GP_SEQUENCE) {
         size_t d = t->d, chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
@@ -460,7 +460,7 @@ static int sample_rng(const genbo_task *t, size_t n, genbo_rng *r, double *X) {
 
 int genbo_task_sample(const genbo_task *t, size_t n, uint64_t seed, double *X) {
     if (!t || (n && !X)) return genbo__fail(GENBO_EINVAL, "genbo_task_sample: NULL argument");
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, SPLIT_SAMPLE);
     return sample_rng(t, n, &r, X);
 }
@@ -625,7 +625,7 @@ int genbo_task_split(const genbo_task *t, size_t n_label, size_t n_unlabel, uint
         free(XP);
         return GENBO_ENOMEM;
     }
-    genbo_rng rl, rn, rp;
+    genbo__rng rl, rn, rp;
     genbo__rng_seed(&rl, seed, SPLIT_LABELLED);
     genbo__rng_seed(&rn, seed, SPLIT_NOISE);
     genbo__rng_seed(&rp, seed, SPLIT_POOL);

@@ -57,7 +57,7 @@ int genbo__gd_alias_build(genbo__gd_alias *a, size_t n, const double *w) {
     return GENBO_OK;
 }
 
-size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo_rng *r) {
+size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo__rng *r) {
     size_t i = (size_t)genbo__rng_below(r, a->n);
     return genbo__rng_uniform(r) < a->prob[i] ? i : a->alias[i];
 }

@@ -11,9 +11,9 @@
  * (docs/diffusion.md): a model outside them is refused as corrupt, a
  * target outside them is an error naming it; within them the float network
  * stays finite. */
-#define GD_TARGET_MAX_Z 1e6   /* |target - y_mean| / y_sd */
-#define GD_WEIGHT_MAX 1e4f    /* |network parameter| */
-#define GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
+#define GENBO__GD_TARGET_MAX_Z 1e6   /* |target - y_mean| / y_sd */
+#define GENBO__GD_WEIGHT_MAX 1e4f    /* |network parameter| */
+#define GENBO__GD_SCALE_MAX 1e150    /* |x_mean|, x_sd, |y_mean|, y_sd */
 
 struct genbo_diffusion {
     genbo__net_config cfg;
@@ -57,7 +57,7 @@ typedef struct genbo__gd_alias {
 } genbo__gd_alias;
 /* Fails (GENBO_EINVAL) on a negative or non-finite weight or a zero sum. */
 int genbo__gd_alias_build(genbo__gd_alias *a, size_t n, const double *w);
-size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo_rng *r);
+size_t genbo__gd_alias_draw(const genbo__gd_alias *a, genbo__rng *r);
 void genbo__gd_alias_free(genbo__gd_alias *a);
 
 /* ---- optimiser (optim.c) ----------------------------------------------

@@ -75,9 +75,10 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
         return genbo__fail(GENBO_EFORMAT, "diffusion model header has invalid shapes");
     if (!(t0 > 0) || !(T > t0) || !isfinite(T))
         return genbo__fail(GENBO_EFORMAT, "diffusion model: times t0 = %g, T = %g (need 0 < t0 < T, finite)", t0, T);
-    if (!(fabs(y_mean) <= GD_SCALE_MAX) || !(y_sd > 0) || !(y_sd <= GD_SCALE_MAX))
+    if (!(fabs(y_mean) <= GENBO__GD_SCALE_MAX) || !(y_sd > 0) || !(y_sd <= GENBO__GD_SCALE_MAX))
         return genbo__fail(GENBO_EFORMAT, "diffusion model: reward scale y_mean = %g, y_sd = %g "
-                           "(need finite, |y_mean| <= %g, 0 < y_sd <= %g)", y_mean, y_sd, GD_SCALE_MAX, GD_SCALE_MAX);
+                           "(need finite, |y_mean| <= %g, 0 < y_sd <= %g)", y_mean, y_sd, GENBO__GD_SCALE_MAX,
+                           GENBO__GD_SCALE_MAX);
     genbo__net_layout l;
     genbo__net_layout_init(&c, &l);
     size_t D = (size_t)c.D;
@@ -103,18 +104,20 @@ int genbo_diffusion_load_buffer(const void *buf, size_t len, genbo_diffusion **o
     genbo__bin_get_f64s(&r, m->x_mean, D);
     genbo__bin_get_f64s(&r, m->x_sd, D);
     for (size_t j = 0; j < D; j++)
-        if (!(m->x_sd[j] > 0) || !(m->x_sd[j] <= GD_SCALE_MAX) || !(fabs(m->x_mean[j]) <= GD_SCALE_MAX)) {
+        if (!(m->x_sd[j] > 0) || !(m->x_sd[j] <= GENBO__GD_SCALE_MAX) ||
+            !(fabs(m->x_mean[j]) <= GENBO__GD_SCALE_MAX)) {
             genbo__fail(GENBO_EFORMAT, "diffusion model: feature %zu scale mean %g, sd %g (need finite, "
-                        "|mean| <= %g, 0 < sd <= %g)", j, m->x_mean[j], m->x_sd[j], GD_SCALE_MAX, GD_SCALE_MAX);
+                        "|mean| <= %g, 0 < sd <= %g)", j, m->x_mean[j], m->x_sd[j], GENBO__GD_SCALE_MAX,
+                        GENBO__GD_SCALE_MAX);
             genbo_diffusion_free(m);
             return GENBO_EFORMAT;
         }
     (void)genbo__bin_get_u64(&r); /* n_params, checked above */
     genbo__bin_get_f32s(&r, m->params, l.total);
     for (size_t i = 0; i < l.total; i++)
-        if (!(fabsf(m->params[i]) <= GD_WEIGHT_MAX)) {
+        if (!(fabsf(m->params[i]) <= GENBO__GD_WEIGHT_MAX)) {
             genbo__fail(GENBO_EFORMAT, "diffusion model: parameter %zu is %g (need finite, |w| <= %g)", i,
-                        (double)m->params[i], (double)GD_WEIGHT_MAX);
+                        (double)m->params[i], (double)GENBO__GD_WEIGHT_MAX);
             genbo_diffusion_free(m);
             return GENBO_EFORMAT;
         }

@@ -128,11 +128,11 @@ int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds) {
     return n;
 }
 
-static void fill_normal(genbo_rng *rng, float *w, size_t n, double sd) {
+static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }
 
-void genbo__net_init_params(const genbo__net_config *c, float *params, genbo_rng *rng) {
+void genbo__net_init_params(const genbo__net_config *c, float *params, genbo__rng *rng) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
     size_t W = (size_t)c->width;

@@ -82,8 +82,8 @@ int genbo__net_acts_load_weights_range(const genbo__net_config *c, genbo__net_ac
 int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds);
 
 /* Random initialisation of a parameter array with the core RNG. */
-struct genbo_rng;
-void genbo__net_init_params(const genbo__net_config *c, float *params, struct genbo_rng *rng);
+struct genbo__rng;
+void genbo__net_init_params(const genbo__net_config *c, float *params, struct genbo__rng *rng);
 
 /* Forward pass over B rows: x (B x D, standardised), log_t (B), y (B,
  * standardised reward; NULL = every row unconditional), y_null (B flags,

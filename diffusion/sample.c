@@ -263,11 +263,11 @@ static int check_sample_params(const genbo_diffusion *m, const genbo_sample_para
                                          "rewards; set conditional = 0");
     if ((p->conditional || p->grad_mode == GENBO_GRAD_TARGET) && !isfinite(target))
         return genbo__fail(GENBO_EINVAL, "diffusion_sample: target is not finite");
-    if (p->conditional && !(fabs((target - m->y_mean) / m->y_sd) <= GD_TARGET_MAX_Z))
+    if (p->conditional && !(fabs((target - m->y_mean) / m->y_sd) <= GENBO__GD_TARGET_MAX_Z))
         return genbo__fail(GENBO_EINVAL,
                            "diffusion_sample: target %g is %.3g standard deviations from the mean "
                            "training reward %g (sd %g); at most %g are supported", target,
-                           fabs((target - m->y_mean) / m->y_sd), m->y_mean, m->y_sd, GD_TARGET_MAX_Z);
+                           fabs((target - m->y_mean) / m->y_sd), m->y_mean, m->y_sd, GENBO__GD_TARGET_MAX_Z);
     if (p->init)
         for (size_t i = 0; i < n * (size_t)m->cfg.D; i++)
             if (!isfinite(p->init[i]))
@@ -332,7 +332,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         const size_t first = ch * SAMPLE_CHUNK;
         const int nc = (int)(n - first < SAMPLE_CHUNK ? n - first : SAMPLE_CHUNK);
         const size_t nd = (size_t)nc * D;
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
         for (size_t q = 0; q < nd; q++) x[q] = genbo__rng_normal(&rng);
         if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */

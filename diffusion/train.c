@@ -102,7 +102,7 @@ static double lr_at(const genbo_diffusion_params *p, const genbo__gd_trainer *t,
 
 /* The one place a training row is chosen (with replacement): uniform over
  * the training rows, or by p->row_weights (an alias table over them). */
-static size_t draw_row(const genbo__gd_trainer *t, genbo_rng *rng) {
+static size_t draw_row(const genbo__gd_trainer *t, genbo__rng *rng) {
     if (t->weighted.n) return t->rows[genbo__gd_alias_draw(&t->weighted, rng)];
     return t->rows[genbo__rng_below(rng, t->n_rows)];
 }
@@ -126,7 +126,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     const genbo__net_config *c = t->c;
     const int B = p->batch, D = c->D;
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
-    genbo_rng *rng = &t->rng;
+    genbo__rng *rng = &t->rng;
     GENBO__PROF_START();
     for (int i = 0; i < B; i++) {
         size_t r = draw_row(t, rng);
@@ -451,7 +451,7 @@ int genbo_diffusion_train(const genbo_diffusion_params *p_in, size_t n, size_t D
     if (!init) {
         rc = GENBO_ENOMEM;
     } else {
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 0x696eu /* "in" */);
         genbo__net_init_params(&c, init, &rng);
         rc = train_loop(m, p, n, Xz, yz, init);

@@ -13,13 +13,13 @@ typedef struct genbo__gd_valset {
     float *lt, *y;     /* n */
     uint8_t *nul;      /* n */
     int conditional;
-    genbo__net_acts acts;      /* inference activations, GD_VAL_CHUNK rows */
+    genbo__net_acts acts;      /* inference activations, GENBO__GD_VAL_CHUNK rows */
 } genbo__gd_valset;
 
 /* Draws per validation: enough that the loss of one set of weights is
  * estimated to ~1% (the loss of a draw has a relative sd of about 0.5). */
-#define GD_VAL_DRAWS 2048
-#define GD_VAL_CHUNK 512
+#define GENBO__GD_VAL_DRAWS 2048
+#define GENBO__GD_VAL_CHUNK 512
 
 typedef struct genbo__gd_trainer {
     const genbo__net_config *c;
@@ -34,7 +34,7 @@ typedef struct genbo__gd_trainer {
     genbo__gd_alias weighted;                /* row_weights over rows[0..n_rows) (n = 0: uniform) */
     genbo__gd_valset val;
     int have_val;
-    genbo_rng rng;                    /* the minibatch stream */
+    genbo__rng rng;                    /* the minibatch stream */
     long step;                        /* optimiser steps done */
     int w_packed;                     /* bf16: the bf16 weights are w's (packed after the update) */
     /* schedule and best-so-far */

@@ -20,7 +20,7 @@ int genbo__gd_split_rows(genbo__gd_trainer *t, const genbo_diffusion_params *p, 
     size_t n_val = want > GENBO_VAL_MAX_ROWS ? GENBO_VAL_MAX_ROWS : (size_t)want;
     if (n < n_val + 2) n_val = 0;
     if (n_val) {
-        genbo_rng rng;
+        genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 0x7661u /* "va" */);
         genbo__rng_shuffle_prefix(&rng, idx, n, n_val);
     }
@@ -40,12 +40,12 @@ void genbo__gd_valset_free(genbo__gd_valset *v) {
 int genbo__gd_valset_build(genbo__gd_valset *v, const genbo_diffusion *m, const genbo_diffusion_params *p,
                     const float *Xz, const float *yz, const size_t *rows, size_t n_rows) {
     memset(v, 0, sizeof *v);
-    const size_t D = (size_t)m->cfg.D, K = GD_VAL_DRAWS;
+    const size_t D = (size_t)m->cfg.D, K = GENBO__GD_VAL_DRAWS;
     v->n = K;
     v->conditional = yz != NULL;
     /* one allocation: xt, eps (K x D), lt, y (K), nul (K bytes) */
     v->xt = genbo__malloc((2 * K * D + 2 * K) * sizeof(float) + K);
-    if (!v->xt || genbo__net_acts_alloc(&m->cfg, GD_VAL_CHUNK, 0, &v->acts)) {
+    if (!v->xt || genbo__net_acts_alloc(&m->cfg, GENBO__GD_VAL_CHUNK, 0, &v->acts)) {
         genbo__gd_valset_free(v);
         return GENBO_ENOMEM;
     }
@@ -63,7 +63,7 @@ int genbo__gd_valset_build(genbo__gd_valset *v, const genbo_diffusion *m, const 
     v->lt = v->eps + K * D;
     v->y = v->lt + K;
     v->nul = (uint8_t *)(v->y + K);
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, p->seed, 0x7664u /* "vd" */);
     const double t0 = m->t0, T = m->T, lt0 = log(t0), lT = log(T);
     for (size_t k = 0; k < K; k++) {
@@ -91,8 +91,8 @@ double genbo__gd_valset_loss(genbo__gd_valset *v, const genbo_diffusion *m, cons
     double s = 0;
     /* bf16: the products read a bf16 copy of these weights */
     (void)genbo__net_acts_load_weights(&m->cfg, &v->acts, w);
-    for (size_t a = 0; a < v->n; a += GD_VAL_CHUNK) {
-        int B = (int)(v->n - a < GD_VAL_CHUNK ? v->n - a : GD_VAL_CHUNK);
+    for (size_t a = 0; a < v->n; a += GENBO__GD_VAL_CHUNK) {
+        int B = (int)(v->n - a < GENBO__GD_VAL_CHUNK ? v->n - a : GENBO__GD_VAL_CHUNK);
         genbo__net_forward(&m->cfg, w, &v->acts, B, v->xt + a * D, v->lt + a,
                    v->conditional ? v->y + a : NULL, v->conditional ? v->nul + a : NULL);
         const float *out = v->acts.out, *e = v->eps + a * D;

@@ -66,7 +66,7 @@ int genbo__random_pool(const double *pool_X, size_t n_pool, size_t dim, size_t n
                        double *out) {
     if (!pool_X || n_pool == 0 || dim == 0 || !out)
         return genbo__fail(GENBO_EINVAL, "random search: empty pool");
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0x72616e64); /* "rand" stream */
     if (n > n_pool) {
         for (size_t k = 0; k < n; k++)

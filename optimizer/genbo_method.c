@@ -17,9 +17,12 @@
  *      s(x) (below), and with the data-driven support ratio r(x)
  *      (support.h; the task's own support distance is never used).
  *   4. Acquisition a(x) = mu(x) - kappa s(x) (pessimistic); the n designs
- *      are chosen greedily by a(x) among candidates on the support, at
- *      least min_distance x (the pool's mean nearest-neighbour distance)
- *      apart in standardised features (select.h).
+ *      are chosen greedily by a(x) among candidates on the support, each
+ *      outside the ball of every design already taken (select.h): radius
+ *      delta = min_distance x (the pool's mean nearest-neighbour distance)
+ *      in standardised features, or with `diversity = adaptive` the
+ *      local-penalisation radius min(delta, (max mu - a(x)) / L) (radii()
+ *      below), so a confident model can pack its batch near its optimum.
  *
  * Extra candidates (with oversample > 1, beside the M diffusion draws):
  * `ascent` = the surrogate-ascent designs themselves (L-BFGS on f_hat from
@@ -27,13 +30,16 @@
  * ascent stayed on the data; `pool` = the unlabelled pool designs (not
  * already labelled or told in the run, models->seen_X) with the highest mu - kappa s (n of them) and the
  * highest mu + kappa s (4 n, for the exploring part): they are data, so
- * they count as on the support.
+ * they count as on the support; `local` (with `ascent`) = n points between
+ * the best ascent design and its nearest pool rows, spaced by its radius,
+ * only for a batch the model is sure of (local_candidates()).
  *
  * Exploration share: the batch is chosen in two parts. The first n - e by
  * the pessimistic a(x) above, which keeps the batch's mean; the last e by
- * the optimistic mu(x) + kappa s(x) (UCB), with the same support and
- * diversity rules and at least delta from the first part, which keeps some
- * of the tail a random draw of the pool would find. e = floor(min(explore,
+ * `explore_rule` with the same support and diversity rules: Thompson
+ * sampling (thompson.h: each slot the best candidate under one joint
+ * posterior draw) or the optimistic mu(x) + kappa s(x) (UCB); either keeps
+ * some of the tail a random draw of the pool would find. e = floor(min(explore,
  * q) n), q = the median s(x) of the n on-support candidates with the best
  * a(x), over the sd of the labels: a model that is
  * sure of its predictions (s << the labels' spread) spends almost nothing
@@ -232,7 +238,8 @@ static void radii(const genbo__select_settings *st, size_t m, const scores *s, d
  * j-th at distance r sqrt(j) from it (r its diversity radius; at most half
  * way to the row): room for a packed batch around the model's optimum,
  * made only when that radius is below delta (the model can tell designs
- * apart there more finely than the fixed rule).
+ * apart there more finely than the fixed rule) and the model is sure of
+ * its batch (floor(q n) = 0, q as for the exploring share).
  * Segments between data stay on a linear support (subspace, simplex, box)
  * and close to a smooth one. *got = 0 when no ascent design is on the
  * support. */
@@ -549,6 +556,18 @@ int genbo__genbo_batch(const genbo__models *mm, double target, size_t n, uint64_
     int adapt = st->diversity == GENBO__DIVERSITY_ADAPTIVE && delta > 0;
     if (!rc && sel) rc = score_rows(mm, &sup, C, moved, kind, 0, m, adapt, &sc);
     if (!rc && sel) radii(st, m, &sc, sup.ratio_max, delta, radius);
+    if (!rc && sel && local) {
+        /* pack only a batch the model is sure of: its relative uncertainty
+         * q (the exploring share's, top of the file) would not buy a single
+         * exploring design (floor(q n) = 0). A model unsure of its batch is
+         * unsure where its optimum is, whatever its sd next to one design. */
+        double *acq = genbo__malloc((m ? m : 1) * sizeof *acq);
+        if (!acq) rc = GENBO_ENOMEM;
+        for (size_t i = 0; !rc && i < m; i++) acq[i] = sc.mu[i] - st->kappa * sc.sd[i];
+        if (!rc && floor(explore_share(mm, m, n, acq, sc.sd, sc.ratio, sup.ratio_max) * (double)n) > 0)
+            local = 0;
+        free(acq);
+    }
     if (!rc && sel && local) {
         size_t got = 0;
         rc = local_candidates(mm, &sup, m, kind, C, &sc, radius, delta, n, C + m * dim, &got);

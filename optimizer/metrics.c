@@ -101,7 +101,7 @@ int genbo__knn_scale(const double *pool_X, size_t n_pool, size_t dim, size_t k, 
     }
     /* Partial Fisher-Yates: the first m entries are a uniform subset. */
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0x6b6e6e); /* "knn" stream */
     genbo__rng_shuffle_prefix(&r, idx, n_pool, m);
     for (size_t i = 0; i < m; i++) memcpy(Q + i * dim, pool_X + idx[i] * dim, dim * sizeof *Q);

@@ -47,7 +47,7 @@ int genbo__support_build(const double *pool_X, size_t n_pool, size_t dim, uint64
     }
     /* reference rows: all, or a seeded subset; the first m of them are the
      * rows whose own distances calibrate s_k, r_max and the spacing */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0x73757070); /* "supp" */
     for (size_t i = 0; i < n_pool; i++) idx[i] = i;
     genbo__rng_shuffle_prefix(&r, idx, n_pool, s->n_ref);

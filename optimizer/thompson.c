@@ -83,7 +83,7 @@ int genbo__thompson_more(const genbo_reward *reward, double var_scale, size_t m,
         if (!joint) /* independent draws from the marginals (the diagonal was kept in W) */
             for (size_t k = 0; k < K; k++) S[k] = sqrt(W[k * K + k] > 0 ? W[k * K + k] : 0);
     }
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, seed, 0x54534d50ULL); /* "TSMP" stream */
     size_t got = n_have;
     while (!rc && got < n) {

@@ -11,7 +11,7 @@ int genbo_reward_cv_rmse(const genbo_reward_params *p, size_t n, size_t d, const
                          const double *y, int k, double *rmse) {
     if (!p || !X || !y || !rmse) return genbo__fail(GENBO_EINVAL, "genbo_reward_cv_rmse: NULL argument");
     if (k < 2 || (size_t)k > n) return genbo__fail(GENBO_EINVAL, "cross-validation: k = %d folds for %zu rows", k, n);
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, p->seed, 0x43564649ULL); /* "CVFI" stream */
     size_t *perm = malloc(n * sizeof(size_t));
     double *Xt = malloc(n * d * sizeof(double)), *yt = malloc(n * sizeof(double));

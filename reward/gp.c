@@ -33,7 +33,7 @@
 #define SN2_MIN 1e-6
 #define SN2_MAX 10.0
 
-struct genbo_gp_lml {
+struct genbo__gp_lml {
     size_t n, d;
     genbo_kernel kernel;
     int ard;
@@ -46,12 +46,12 @@ struct genbo_gp_lml {
 };
 
 int genbo__gp_lml_create(size_t n, size_t d, const double *Z, const double *y,
-                         genbo_kernel kernel, int ard, genbo_gp_lml **out) {
+                         genbo_kernel kernel, int ard, genbo__gp_lml **out) {
     *out = NULL;
     size_t nn;
     if (!genbo__mul_ok(n, n, &nn) || nn > ((size_t)1 << 58) / 3)
         return genbo__fail(GENBO_ENOMEM, "gp: n = %zu is too large", n);
-    genbo_gp_lml *w = genbo__calloc(1, sizeof *w);
+    genbo__gp_lml *w = genbo__calloc(1, sizeof *w);
     if (!w) return GENBO_ENOMEM;
     size_t total = 3 * n * d + 4 * n + 3 * nn + d;
     double *buf = genbo__malloc(total * sizeof(double));
@@ -80,7 +80,7 @@ int genbo__gp_lml_create(size_t n, size_t d, const double *Z, const double *y,
     return GENBO_OK;
 }
 
-void genbo__gp_lml_free(genbo_gp_lml *w) {
+void genbo__gp_lml_free(genbo__gp_lml *w) {
     if (!w) return;
     free(w->Z); /* the one allocation */
     free(w);
@@ -100,7 +100,7 @@ static void build_k(size_t n, genbo_kernel kernel, double sf2, double sn2, doubl
     for (size_t i = 0; i < n; i++) A[i * n + i] += sn2;
 }
 
-int genbo__gp_lml_eval(genbo_gp_lml *w, const double *theta, double *lml, double *grad) {
+int genbo__gp_lml_eval(genbo__gp_lml *w, const double *theta, double *lml, double *grad) {
     size_t n = w->n, d = w->d, nl = w->ard ? d : 1;
     double *ell = w->ell;
     for (size_t k = 0; k < d; k++) ell[k] = exp(theta[w->ard ? k : 0]);
@@ -171,7 +171,7 @@ int genbo__gp_lml_eval(genbo_gp_lml *w, const double *theta, double *lml, double
 /* ---- hyper-parameter search --------------------------------------------- */
 
 typedef struct {
-    genbo_gp_lml *w;
+    genbo__gp_lml *w;
     size_t dim;
     double best;
     double *best_theta;
@@ -202,7 +202,7 @@ static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > h
 static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *Z,
                 const double *ys, double *theta_out, size_t *n_tune) {
     size_t nl = p->ard ? d : 1, dim = nl + 2;
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, p->seed, 0x47504859ULL); /* "GPHY" stream */
 
     /* a random subset bounds the O(n^3) tuning cost */
@@ -230,7 +230,7 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
         yu = yt;
     }
     *n_tune = m;
-    genbo_gp_lml *w = NULL;
+    genbo__gp_lml *w = NULL;
     int rc = genbo__gp_lml_create(m, d, Zu, yu, p->kernel, p->ard, &w);
     free(perm);
     free(Zt);
@@ -290,7 +290,7 @@ static int tune(const genbo_reward_params *p, size_t n, size_t d, const double *
 int genbo__gp_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, const double *X,
                   const double *y) {
     size_t d = m->d, nl = p->ard ? d : 1;
-    genbo_gp_fit *g = &m->gp;
+    genbo__gp_model *g = &m->gp;
     g->kernel = p->kernel;
     g->ard = p->ard ? 1 : 0;
     g->n = n;
@@ -379,7 +379,7 @@ static void scale_queries(const genbo_reward *m, size_t mb, const double *X, dou
 
 int genbo__gp_predict(const genbo_reward *m, size_t n, const double *X, double *mean,
                       double *var) {
-    const genbo_gp_fit *g = &m->gp;
+    const genbo__gp_model *g = &m->gp;
     size_t d = m->d, nt = g->n, rows = genbo__reward_block_rows(nt);
     double *buf = genbo__malloc((rows * d + rows + rows * nt) * sizeof(double));
     if (!buf) return GENBO_ENOMEM;
@@ -407,7 +407,7 @@ int genbo__gp_predict(const genbo_reward *m, size_t n, const double *X, double *
 }
 
 int genbo__gp_gradient(const genbo_reward *m, size_t n, const double *X, double *grad) {
-    const genbo_gp_fit *g = &m->gp;
+    const genbo__gp_model *g = &m->gp;
     size_t d = m->d, nt = g->n, rows = genbo__reward_block_rows(nt);
     double *buf = genbo__malloc((2 * rows * d + 2 * rows + rows * nt + d) * sizeof(double));
     if (!buf) return GENBO_ENOMEM;
@@ -443,7 +443,7 @@ int genbo__gp_gradient(const genbo_reward *m, size_t n, const double *X, double 
 /* cov = y_sd^2 (K(X, X) - V^T V), V = L^{-1} K(train, X): the posterior
  * covariance of f (its diagonal is genbo__gp_predict's var). */
 int genbo__gp_covariance(const genbo_reward *m, size_t n, const double *X, double *cov) {
-    const genbo_gp_fit *g = &m->gp;
+    const genbo__gp_model *g = &m->gp;
     size_t d = m->d, nt = g->n;
     double *Q = genbo__malloc((n * d + n + n * nt) * sizeof(double));
     if (!Q) return GENBO_ENOMEM;

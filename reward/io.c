@@ -50,7 +50,7 @@ int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
     genbo__bin_put_u64(&w, d);
     genbo__bin_put_u64(&w, n);
     if (m->kind == GENBO_REWARD_RIDGE) {
-        const genbo_ridge_fit *r = &m->ridge;
+        const genbo__ridge_model *r = &m->ridge;
         genbo__bin_put_u32(&w, (uint32_t)r->select);
         genbo__bin_put_u32(&w, (uint32_t)r->kfold);
         genbo__bin_put_f64(&w, r->lambda);
@@ -67,7 +67,7 @@ int genbo_reward_save_buffer(const genbo_reward *m, void **buf, size_t *len) {
             genbo__bin_put_f64s(&w, r->ainv, d * d);
         }
     } else {
-        const genbo_gp_fit *g = &m->gp;
+        const genbo__gp_model *g = &m->gp;
         genbo__bin_put_u32(&w, (uint32_t)g->kernel);
         genbo__bin_put_u32(&w, (uint32_t)g->ard);
         genbo__bin_put_u64(&w, g->n_tune);
@@ -128,7 +128,7 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
     genbo_reward *m = genbo__reward_alloc((genbo_reward_kind)kind, (size_t)d);
     if (!m) return GENBO_ENOMEM;
     if (kind == GENBO_REWARD_RIDGE) {
-        genbo_ridge_fit *rf = &m->ridge;
+        genbo__ridge_model *rf = &m->ridge;
         uint32_t select = genbo__bin_get_u32(&r);
         rf->kfold = (int)genbo__bin_get_u32(&r);
         rf->select = (genbo_lambda_select)select;
@@ -189,7 +189,7 @@ int genbo_reward_load_buffer(const void *buf, size_t len, genbo_reward **out) {
                 goto done;
             }
     } else {
-        genbo_gp_fit *g = &m->gp;
+        genbo__gp_model *g = &m->gp;
         uint32_t kernel = genbo__bin_get_u32(&r);
         g->kernel = (genbo_kernel)kernel;
         g->ard = (int)genbo__bin_get_u32(&r);

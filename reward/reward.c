@@ -230,13 +230,13 @@ void genbo__reward_describe_update(genbo_reward *m) {
         }                                                                      \
     } while (0)
     if (m->kind == GENBO_REWARD_RIDGE) {
-        const genbo_ridge_fit *r = &m->ridge;
+        const genbo__ridge_model *r = &m->ridge;
         APPEND("ridge lambda=%.3g (%s", r->lambda, select_name(r->select));
         if (r->select == GENBO_LAMBDA_GCV) APPEND(", gcv=%.4g", r->score);
         if (r->select == GENBO_LAMBDA_KFOLD) APPEND(", %d-fold cv mse=%.4g", r->kfold, r->score);
         APPEND(")");
     } else {
-        const genbo_gp_fit *g = &m->gp;
+        const genbo__gp_model *g = &m->gp;
         APPEND("gp %s ell=", g->kernel == GENBO_KERNEL_RBF ? "rbf" : "matern52");
         if (g->ard) {
             APPEND("[");

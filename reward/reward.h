@@ -27,7 +27,7 @@
 #define GENBO_REWARD_BLOCK_ELEMS ((size_t)1 << 22)
 #define GENBO_REWARD_BLOCK_MAX_ROWS 4096
 
-typedef struct genbo_ridge_fit {
+typedef struct genbo__ridge_model {
     genbo_lambda_select select; /* how lambda was chosen */
     int kfold;                  /* folds when select == KFOLD */
     double lambda;
@@ -42,9 +42,9 @@ typedef struct genbo_ridge_fit {
     size_t rank;
     double *vt;
     double *shrink;
-} genbo_ridge_fit;
+} genbo__ridge_model;
 
-typedef struct genbo_gp_fit {
+typedef struct genbo__gp_model {
     genbo_kernel kernel;
     int ard;
     size_t n;       /* training points */
@@ -58,15 +58,15 @@ typedef struct genbo_gp_fit {
     double *xs_sq;  /* n: squared row norms of xs */
     double *alpha;  /* n: K^{-1} (y - y_mean) / y_sd */
     double *chol;   /* n x n row-major, lower triangle: K = L L^T (upper unused) */
-} genbo_gp_fit;
+} genbo__gp_model;
 
 struct genbo_reward {
     genbo_reward_kind kind;
     size_t d;
     double *x_mean; /* d */
     double *x_sd;   /* d */
-    genbo_ridge_fit ridge;
-    genbo_gp_fit gp;
+    genbo__ridge_model ridge;
+    genbo__gp_model gp;
     char desc[1024];
 };
 
@@ -103,13 +103,13 @@ void genbo__gp_finish_load(genbo_reward *m);
 /* Log marginal likelihood of a GP on (already standardised) data, with its
  * analytic gradient in the log-parameters theta = [log ell (1 or d),
  * log sf2, log sn2]. Exposed for the tests' finite-difference checks. */
-typedef struct genbo_gp_lml genbo_gp_lml;
+typedef struct genbo__gp_lml genbo__gp_lml;
 int genbo__gp_lml_create(size_t n, size_t d, const double *Z, const double *y,
-                         genbo_kernel kernel, int ard, genbo_gp_lml **out);
+                         genbo_kernel kernel, int ard, genbo__gp_lml **out);
 /* Returns GENBO_OK and *lml, or GENBO_ENUMERIC if K is not positive definite.
  * grad (may be NULL) has 1 + 2 (or d + 2 with ARD) entries. */
-int genbo__gp_lml_eval(genbo_gp_lml *w, const double *theta, double *lml, double *grad);
-void genbo__gp_lml_free(genbo_gp_lml *w);
+int genbo__gp_lml_eval(genbo__gp_lml *w, const double *theta, double *lml, double *grad);
+void genbo__gp_lml_free(genbo__gp_lml *w);
 
 /* Kernel values from squared scaled distances r2 (kernel.c), in place:
  * k = sf2 * g(r2). */

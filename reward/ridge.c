@@ -106,7 +106,7 @@ static int select_kfold(size_t n, size_t d, const double *X, const double *y, in
         rc = GENBO_ENOMEM;
         goto done;
     }
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, seed, 0x52494447ULL); /* "RIDG" stream */
     for (size_t i = 0; i < n; i++) perm[i] = i;
     for (size_t i = n - 1; i > 0; i--) {
@@ -180,7 +180,7 @@ done:
 
 /* Wide data (n < d): theta = V diag(s / (s^2 + l)) U^T y_c from one thin
  * SVD, and A^{-1} kept in its low-rank form (no d x d matrix). */
-static int fit_wide(genbo_ridge_fit *r, size_t n, size_t d, double *Z, const double *yc) {
+static int fit_wide(genbo__ridge_model *r, size_t n, size_t d, double *Z, const double *yc) {
     size_t k = n; /* rank bound: n < d */
     double *U = genbo__malloc(n * k * sizeof(double)), *s = genbo__malloc(k * sizeof(double));
     double *uty = genbo__malloc(k * sizeof(double));
@@ -211,7 +211,7 @@ int genbo__ridge_fit(genbo_reward *m, const genbo_reward_params *p, size_t n, co
                      const double *y) {
     size_t d = m->d;
     int wide = n < d;
-    genbo_ridge_fit *r = &m->ridge;
+    genbo__ridge_model *r = &m->ridge;
     double *Z = genbo__malloc(n * d * sizeof(double));
     double *yc = genbo__malloc(n * sizeof(double));
     r->theta = genbo__calloc(d, sizeof(double));
@@ -310,7 +310,7 @@ int genbo__ridge_predict(const genbo_reward *m, size_t n, const double *X, doubl
                     mean + i0, 1);
         if (var && m->ridge.rank) {
             /* z^T A^{-1} z = (|z|^2 - sum_j shrink_j (v_j . z)^2) / lambda */
-            const genbo_ridge_fit *r = &m->ridge;
+            const genbo__ridge_model *r = &m->ridge;
             size_t k = r->rank;
             double *P = Z + rows * d; /* mb x k <= rows x d */
             genbo__reward_standardise(m, mb, Xb, Z);
@@ -361,7 +361,7 @@ int genbo__ridge_covariance(const genbo_reward *m, size_t n, const double *X, do
     }
     genbo__reward_standardise(m, n, X, Z);
     if (k) {
-        const genbo_ridge_fit *r = &m->ridge;
+        const genbo__ridge_model *r = &m->ridge;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, 1.0, Z, (int)d,
                     r->vt, (int)d, 0.0, T, (int)k);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d,

@@ -137,7 +137,7 @@ const key_def genbo__config_keys[] = {
     {"generate", "diversity", LIB(select, select, diversity),
      "`genbo`: `adaptive` = each design keeps the others at (the candidates' largest mean minus its own mean - kappa sd) / (the largest gradient norm of the mean), at most min_distance (local penalisation: a confident model packs the batch near its optimum); `fixed` = min_distance for every design"},
     {"generate", "sources", LIB(select, select, sources),
-     "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`), the pool designs rated best (`pool`) and points between the best ascent design and its nearest pool rows (`local`, with `ascent`)"},
+     "candidate sources of `genbo`: the guided sampler, `edit` designs, the guided sampler on the reweighted model (trains a second model), split over oversample x n; plus the surrogate-ascent designs (`ascent`), the pool designs rated best (`pool`) and points between the best ascent design and its nearest pool rows (`local`, with `ascent`, only when the model is sure of its batch)"},
     {"generate", "explore", LIB(select, select, explore),
      "`genbo`: at most this share of the batch is chosen by `explore_rule` (the share used is the model's median sd over the labels' sd; 0 = none)"},
     {"generate", "explore_rule", LIB(select, select, explore_rule),

@@ -220,7 +220,7 @@ static int step_pseudo(genbo_study *s, int64_t run_id) {
     double *sub = genbo__malloc(k * sizeof *sub), *subX = genbo__malloc(k * d->dim * sizeof *subX);
     double *tru = genbo__malloc(k * sizeof *tru);
     if (!sub || !subX || !tru) rc = GENBO_ENOMEM;
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, genbo__seed_mix(s->cfg->seed, 3, 0), 0);
     for (size_t i = 0; !rc && i < k; i++) {
         size_t j = k == d->n_pool ? i : (size_t)genbo__rng_below(&rng, d->n_pool);

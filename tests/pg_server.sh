@@ -66,9 +66,10 @@ sweep() {
   for sw_d in "$PREFIX"*; do
     [ -d "$sw_d" ] || continue
     sw_owner=$(cat "$sw_d/owner" 2>/dev/null || echo "")
-    # a directory being set up has no owner file yet: leave it a minute
+    # a directory being set up has no owner file yet: leave it five
+    # minutes (initdb and a first start take up to a minute under load)
     if [ -z "$sw_owner" ]; then
-      [ -n "$(find "$sw_d" -maxdepth 0 -mmin +1 2>/dev/null)" ] && stop_dir "$sw_d"
+      [ -n "$(find "$sw_d" -maxdepth 0 -mmin +5 2>/dev/null)" ] && stop_dir "$sw_d"
       continue
     fi
     # alive: signalable, or present but another user's (kill -0 says EPERM)
@@ -100,7 +101,9 @@ start() {
   fi
   sweep
   d=$(mktemp -d "${PREFIX}XXXXXX") || die "mktemp failed"
-  echo "$owner" > "$d/owner"
+  # the owner file is written last, once the server is up: another
+  # program's sweep (ctest runs two at once) must not take a server that
+  # is being set up for one whose owner is already gone (--owner DEADPID)
   mkdir "$d/data"
   [ "$(id -u)" -eq 0 ] && chown -R postgres: "$d"
   chmod 700 "$d/data"
@@ -132,6 +135,7 @@ EOF
   if ! "$B/psql" -X -q -h 127.0.0.1 -p "$port" -U genbo -d postgres -c "CREATE DATABASE genbo_test" >/dev/null 2>"$d/createdb.log"; then
     cat "$d/createdb.log" >&2; stop_dir "$d"; die "CREATE DATABASE failed"
   fi
+  echo "$owner" > "$d/owner"
   echo "GENBO_PG_DIR=$d"
   echo "GENBO_PG_URL=postgresql://genbo@127.0.0.1:$port/genbo_test"
 }

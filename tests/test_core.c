@@ -16,7 +16,7 @@ Test(core, errmsg_holds_formatted_message) {
 }
 
 Test(core, rng_is_reproducible_and_streams_differ) {
-    genbo_rng a, b, c;
+    genbo__rng a, b, c;
     genbo__rng_seed(&a, 42, 0);
     genbo__rng_seed(&b, 42, 0);
     genbo__rng_seed(&c, 42, 1);
@@ -30,7 +30,7 @@ Test(core, rng_is_reproducible_and_streams_differ) {
 }
 
 Test(core, normal_moments_within_statistical_bounds) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 7, 0);
     const int n = 200000;
     double s = 0, s2 = 0, s4 = 0;
@@ -48,7 +48,7 @@ Test(core, normal_moments_within_statistical_bounds) {
 }
 
 Test(core, uniform_below_is_unbiased) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     int counts[7] = {0};
     const int n = 70000;
@@ -64,7 +64,7 @@ Test(core, crc32_matches_check_value) {
 
 Test(core, shuffle_prefix_draws_uniform_subsets) {
     /* Each of 10 items lands in a 3-subset with probability 3/10. */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 11, 0);
     const int trials = 30000;
     int hits[10] = {0};

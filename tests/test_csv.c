@@ -210,7 +210,7 @@ Test(csv, bad_headers_and_files) {
 Test(csv, write_read_round_trip_is_exact) {
     const size_t n = 500, d = 7;
     double *X = malloc(n * d * sizeof(double)), *y = malloc(n * sizeof(double));
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 11, 0);
     for (size_t i = 0; i < n * d; i++)
         X[i] = genbo__rng_normal(&r) * pow(10.0, (double)genbo__rng_below(&r, 40) - 20.0);

@@ -34,7 +34,7 @@ typedef struct batch {
 static batch make_batch(int B, uint64_t seed) {
     batch b = {B, malloc(sizeof(float) * B * cfg.D), malloc(sizeof(float) * B),
                malloc(sizeof(float) * B), malloc(sizeof(float) * B * cfg.D), malloc(B)};
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     for (int i = 0; i < B * cfg.D; i++) b.x[i] = (float)genbo__rng_normal(&r);
     for (int i = 0; i < B * cfg.D; i++) b.R[i] = (float)genbo__rng_normal(&r);
@@ -54,7 +54,7 @@ static float *make_params(void) {
     genbo__net_layout l;
     genbo__net_layout_init(&cfg, &l);
     float *p = malloc(l.total * sizeof(float));
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 9, 0);
     genbo__net_init_params(&cfg, p, &r);
     for (size_t k = 0; k < l.total; k++) /* non-zero biases and residual branches */
@@ -121,7 +121,7 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
 static genbo_diffusion *train_tiny(genbo_precision prec, uint64_t seed) {
     enum { N = 300, D = 3 };
     double X[N * D], y[N];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < D; j++) X[i * D + j] = genbo__rng_normal(&r);
@@ -218,7 +218,7 @@ Test(diffusion_bf16_fallback, capped_isa_falls_back_to_fp32_and_says_so) {
     /* auto trains in fp32; bf16 is refused with the reason, nothing trained */
     enum { N = 200, D = 3 };
     double X[N * D], y[N];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&r);
     for (int i = 0; i < N; i++) y[i] = X[i * D];

@@ -16,7 +16,7 @@ static float gx[NB * 3], glt[NB], gy[NB], gR[NB * 3];
 static const uint8_t gnul[NB] = {0, 1, 0, 0, 1};
 
 static void make_batch(void) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 11, 0);
     for (int i = 0; i < NB * 3; i++) gx[i] = (float)genbo__rng_normal(&r);
     for (int i = 0; i < NB * 3; i++) gR[i] = (float)genbo__rng_normal(&r);
@@ -37,7 +37,7 @@ Test(diffusion_net, backward_matches_central_differences) {
     genbo__net_layout l;
     genbo__net_layout_init(&small, &l);
     float *p = malloc(l.total * sizeof(float)), *g = malloc(l.total * sizeof(float));
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     genbo__net_init_params(&small, p, &r);
     /* biases start at 0: give them values so their paths are exercised */
@@ -89,7 +89,7 @@ Test(diffusion_net, backward_matches_central_differences) {
 Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
     enum { P = 50 };
     float w[P], g[P], m1[P] = {0}, m2[P] = {0}, c[P], a[P];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 9, 0);
     for (int k = 0; k < P; k++) {
         w[k] = (float)genbo__rng_normal(&r);
@@ -116,7 +116,7 @@ Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
 static genbo_diffusion *tiny_model_steps(uint64_t seed, long steps, double p_uncond) {
     enum { N = 400, D = 3 };
     static double X[N * D], y[N];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < D; j++) X[i * D + j] = 2.0 + 0.5 * genbo__rng_normal(&r);
@@ -285,7 +285,7 @@ Test(diffusion_net, public_sample_uses_reward_model_gradient) {
     genbo_diffusion *m = tiny_model_steps(2, 1500, 0.5);
     enum { NL = 200, NS = 200 };
     double X[NL * 3], y[NL];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 4, 0);
     for (int i = 0; i < NL; i++) {
         for (int j = 0; j < 3; j++) X[i * 3 + j] = 2.0 + 0.5 * genbo__rng_normal(&r);

@@ -46,7 +46,7 @@ static void gaussian_score_case(genbo_precision prec) {
             Sigma[i * D + j] = s;
         }
     double *X = malloc(sizeof(double) * N * D);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 2024, 0);
     for (int i = 0; i < N; i++) {
         double z[D];
@@ -119,7 +119,7 @@ static void gaussian_score_case(genbo_precision prec) {
 #define RING_R 2.0
 #define RING_SD 0.1
 
-static void ring_sample(genbo_rng *r, int n, double *X) {
+static void ring_sample(genbo__rng *r, int n, double *X) {
     for (int i = 0; i < n; i++) {
         int k = (int)genbo__rng_below(r, 8);
         double a = 2 * M_PI * k / 8;
@@ -157,7 +157,7 @@ static void ring_case(genbo_precision prec) {
     enum { N = 20000, M = 2000 };
     double *X = malloc(sizeof(double) * N * 2), *H1 = malloc(sizeof(double) * M * 2),
            *H2 = malloc(sizeof(double) * M * 2), *G = malloc(sizeof(double) * M * 2);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 77, 0);
     ring_sample(&r, N, X);
     ring_sample(&r, M, H1);

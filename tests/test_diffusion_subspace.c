@@ -25,7 +25,7 @@ static void support_and_target_case(genbo_precision prec) {
     cr_log_info("%s unconditional: support distance %.4f, reward %.3f", genbo_precision_name(prec),
                 support, reward);
     cr_expect_leq(support, 0.05, "support distance %.4f", support);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < NS * SS_D; i++) G[i] = genbo__rng_normal(&r);
     double noise_support;

@@ -22,7 +22,7 @@ typedef struct subspace_task {
 } subspace_task;
 
 static void ss_make(subspace_task *t, uint64_t seed, double label_noise) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     /* Gram-Schmidt on Gaussian columns */
     for (int k = 0; k < SS_d; k++)

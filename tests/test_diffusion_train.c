@@ -14,7 +14,7 @@ static double X[N * D], Y[N];
 
 /* designs on a 1-dimensional curve in R^4, reward along it */
 static void make_data(void) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 21, 0);
     for (int i = 0; i < N; i++) {
         double z = genbo__rng_normal(&r);

@@ -194,7 +194,7 @@ static void solve_small(int n, double *A, double *b) {
 Test(hostile, wide_ridge_matches_the_dual_form_and_stays_small) {
     enum { N = 5, D = 40 };
     double X[N * D], y[N], Zt[N * D];
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, 11, 0);
     for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&rng) * (1 + i % 3);
     for (int i = 0; i < N; i++) y[i] = X[i * D] - 2 * X[i * D + 1] + 0.1 * genbo__rng_normal(&rng);
@@ -324,7 +324,7 @@ static int load_patched(int diffusion, const unsigned char *buf, size_t len, siz
 Test(hostile, model_loaders_validate_every_field) {
     enum { N = 64, D = 3 };
     double X[N * D], y[N];
-    genbo_rng rng;
+    genbo__rng rng;
     genbo__rng_seed(&rng, 4, 0);
     for (int i = 0; i < N * D; i++) X[i] = genbo__rng_normal(&rng);
     for (int i = 0; i < N; i++) y[i] = X[i * D] + 0.1 * genbo__rng_normal(&rng);

@@ -136,7 +136,7 @@ static double off_subspace(const double *A, size_t D, size_t d, const double *x)
 
 Test(baselines, ascent_on_a_linear_reward_leaves_the_subspace) {
     enum { D = 16, d = 4, NL = 200, NP = 2000, N = 8 };
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 21, 0);
     /* A by Gram-Schmidt on Gaussian columns */
     double A[D * d];

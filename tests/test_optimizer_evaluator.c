@@ -36,7 +36,7 @@ static void assert_no_children(void) {
 }
 
 static void fill_designs(double *X, size_t n, size_t d, uint64_t seed) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) * 3.0;
 }

@@ -285,7 +285,8 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
  * (two spacings) the radius near the optimum shrinks below it to what the
  * model can tell apart, the local source fills it, and the batch's true
  * reward rises over the fixed rule's at the same min_distance, with every
- * design still distinct and inside the trust region. */
+ * design still distinct and inside the trust region. A model unsure of its
+ * batch (it explores) never packs it. */
 Test(genbo_method, adaptive_radius_packs_a_confident_batch, .timeout = 120) {
     fixture f;
     fx_make(&f);
@@ -310,6 +311,20 @@ Test(genbo_method, adaptive_radius_packs_a_confident_batch, .timeout = 120) {
         for (int j = 0; j < i; j++)
             cr_assert_neq(memcmp(A + i * D, A + j * D, D * sizeof *A), 0, "designs %d and %d coincide", i, j);
     }
+    /* a model unsure of its batch (a GP on 5 of the labels: it explores)
+     * never packs it: no local design */
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    rp.kind = GENBO_REWARD_GP;
+    genbo_reward *few;
+    cr_assert_eq(genbo_reward_fit(&rp, 5, D, f.md.label_X, f.md.label_y, &few), GENBO_OK, "%s", genbo_errmsg());
+    f.md.reward = few, f.md.n_label = 5;
+    f.md.select.diversity = GENBO__DIVERSITY_ADAPTIVE;
+    cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 31, A), GENBO_OK, "%s", genbo_errmsg());
+    cr_log_info("GP on 5 labels: q = %.3f, %zu exploring, %zu local", rep.explore_q, rep.n_explore, rep.from[5]);
+    cr_assert_geq(rep.n_explore, 1);
+    cr_assert_eq(rep.from[5], 0, "an unsure model packed %zu designs", rep.from[5]);
+    genbo_reward_free(few);
     free(A), free(F);
     genbo__trust_free(&box);
     fx_free(&f);

@@ -9,7 +9,7 @@
 #include "optimizer/metrics.h"
 
 static void gaussian(double *X, size_t n, size_t d, double shift, uint64_t seed) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) + shift;
 }

@@ -51,7 +51,7 @@ Test(reweight, alias_draws_follow_the_weights) {
     for (int i = 0; i < K; i++) sum += wt[i];
     genbo__gd_alias a;
     cr_assert_eq(genbo__gd_alias_build(&a, K, wt), GENBO_OK);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 9, 1);
     const long n = 1000000;
     long cnt[K] = {0};

@@ -10,6 +10,7 @@
 #include "optimizer/methods.h"
 #include "optimizer/select.h"
 #include "optimizer/support.h"
+#include "optimizer/thompson.h"
 #include "optimizer/trust.h"
 
 static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t *idx) {
@@ -32,7 +33,7 @@ static double min_pair_dist(size_t n, size_t dim, const double *Z, const size_t 
 Test(select, diversity_rule_keeps_min_distance) {
     enum { NCL = 12, PER = 10, M = NCL * PER, D = 3, N = 8 };
     double Z[M * D], acq[M], ratio[M];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 3, 0);
     for (int c = 0; c < NCL; c++)
         for (int k = 0; k < PER; k++) {
@@ -102,7 +103,7 @@ Test(select, trust_project_brings_every_design_inside) {
 Test(select, support_ratio_separates_on_and_off) {
     enum { NP = 2000, D = 4, NQ = 200 };
     double *P = malloc(sizeof(double) * NP * D), *Q = malloc(sizeof(double) * NQ * D);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < NP + NQ; i++) {
         double t = genbo__rng_normal(&r), *row = i < NP ? P + i * D : Q + (i - NP) * D;
@@ -131,7 +132,7 @@ Test(select, support_ratio_separates_on_and_off) {
 Test(select, select_more_continues_a_batch) {
     enum { M = 60, D = 2, N = 10, H = 4 };
     double Z[M * D], acq[M], ratio[M];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (int i = 0; i < M; i++) {
         Z[i * D] = 3 * genbo__rng_normal(&r), Z[i * D + 1] = 3 * genbo__rng_normal(&r);
@@ -174,4 +175,50 @@ Test(select, per_candidate_radii_are_the_taken_designs_balls) {
     /* radius NULL: delta for every design (the fixed rule) */
     cr_assert_eq(genbo__select_radii(M, D, Z, acq, ratio, 2.0, NULL, 0.25, 0, N, ch, NULL), GENBO_OK);
     for (int k = 0; k < N; k++) cr_assert_eq(ch[k], (size_t)(3 * k));
+}
+
+/* Thompson sampling (thompson.h) on a 1-dim GP fitted to y = x at x = 0..9:
+ * candidates x = 0 (mean 0, sure), x = 4.5 (mean 4.5, fairly sure) and two
+ * designs far away on either side (the prior: mean = the labels' mean 4.5,
+ * a wide sd, independent of each other). The first pick is the candidate
+ * that is best under the draw: x = 4.5 when both far draws fall below 4.5
+ * (probability 1/4), else the higher far one (3/8 each), the sure low x = 0
+ * never. Bounds of +-0.1 are 4 binomial sd at 400 draws. Every batch has
+ * distinct designs, is never larger than asked, and the same seed gives
+ * the same batch. */
+Test(select, thompson_picks_with_the_probability_of_being_best) {
+    enum { NL = 10, M = 4, T = 400 };
+    double LX[NL], LY[NL];
+    for (int i = 0; i < NL; i++) LX[i] = i, LY[i] = i;
+    genbo_reward_params p;
+    genbo_reward_params_default(&p);
+    p.kind = GENBO_REWARD_GP;
+    genbo_reward *gp;
+    cr_assert_eq(genbo_reward_fit(&p, NL, 1, LX, LY, &gp), GENBO_OK, "%s", genbo_errmsg());
+    double X[M] = {0, 4.5, -3e4, 3e4}, mu[M], var[M], opt[M], ratio[M] = {1, 1, 1, 1};
+    cr_assert_eq(genbo_reward_predict(gp, M, X, mu, var), GENBO_OK);
+    for (int i = 0; i < M; i++) opt[i] = mu[i] + sqrt(var[i]);
+    int first[M] = {0};
+    for (int t = 0; t < T; t++) {
+        size_t ch[M + 1];
+        ch[2] = 999; /* guard */
+        cr_assert_eq(genbo__thompson_more(gp, 1.0, M, 1, X, X, mu, opt, ratio, 2.0, NULL, 0, 0, 2,
+                                          (uint64_t)t, ch),
+                     GENBO_OK, "%s", genbo_errmsg());
+        cr_assert_eq(ch[2], 999, "wrote past n");
+        cr_assert_neq(ch[0], ch[1]);
+        first[ch[0]]++;
+        if (t == 0) {
+            size_t again[2];
+            cr_assert_eq(genbo__thompson_more(gp, 1.0, M, 1, X, X, mu, opt, ratio, 2.0, NULL, 0, 0, 2, 0, again), GENBO_OK);
+            cr_assert(again[0] == ch[0] && again[1] == ch[1], "the same seed, another batch");
+        }
+    }
+    cr_log_info("first picks of %d draws: x=0 %d, x=4.5 %d, far left %d, far right %d", T, first[0], first[1], first[2], first[3]);
+    cr_assert_lt(first[0], T / 50);
+    const double want[M] = {0, 0.25, 0.375, 0.375};
+    for (int k = 1; k < M; k++)
+        cr_assert(fabs(first[k] / (double)T - want[k]) < 0.1, "candidate %d first in %d of %d, want %.3f",
+                  k, first[k], T, want[k]);
+    genbo_reward_free(gp);
 }

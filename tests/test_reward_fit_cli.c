@@ -20,7 +20,7 @@ static void write_csv(void) {
     FILE *f = fopen(csv_path, "w");
     cr_assert_not_null(f);
     fprintf(f, "a,b,c,score\n");
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 4, 0);
     for (int i = 0; i < 80; i++) {
         double a = genbo__rng_normal(&r), b = 3 * genbo__rng_normal(&r), c = genbo__rng_uniform(&r);

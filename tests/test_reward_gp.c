@@ -18,7 +18,7 @@ static double smooth_f(const double *x, size_t d) {
 }
 
 static void make_data(uint64_t seed, size_t n, size_t d, double noise, double *X, double *y) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < d; k++) X[i * d + k] = 2.0 * genbo__rng_normal(&r) + 0.5 * k;
@@ -134,7 +134,7 @@ static void check_lml_gradient(genbo_kernel kernel, int ard) {
     for (size_t i = 0; i < n; i++) ybar += y[i] / n;
     for (size_t i = 0; i < n; i++) y[i] = (y[i] - ybar) / 3.0;
     for (size_t i = 0; i < n * d; i++) X[i] /= 2.0;
-    genbo_gp_lml *w = NULL;
+    genbo__gp_lml *w = NULL;
     cr_assert_eq(genbo__gp_lml_create(n, d, X, y, kernel, ard, &w), GENBO_OK);
     size_t dim = (ard ? d : 1) + 2;
     double theta[6] = {0.3, -0.2, 0.6, 0.1, 0.0, 0.0};
@@ -209,7 +209,7 @@ Test(reward_gp, tuning_raises_likelihood_and_fits_held_out_data) {
         double *Z = malloc(n * d * sizeof(double)), ys[150];
         genbo__reward_standardise(m, n, X, Z);
         for (size_t i = 0; i < n; i++) ys[i] = (y[i] - m->gp.y_mean) / m->gp.y_sd;
-        genbo_gp_lml *w = NULL;
+        genbo__gp_lml *w = NULL;
         cr_assert_eq(genbo__gp_lml_create(n, d, Z, ys, kernels[kk], 1, &w), GENBO_OK);
         double theta0[4] = {log(sqrt(2.0)), log(sqrt(2.0)), 0.0, log(0.1)}, lml0;
         cr_assert_eq(genbo__gp_lml_eval(w, theta0, &lml0, NULL), GENBO_OK);
@@ -298,12 +298,12 @@ Test(reward_gp, covariance_diagonal_is_var_and_far_points_get_the_prior) {
     double X[N * D], y[N], Xq[Q * D], C[Q * Q], mu[Q], var[Q];
     make_data(5, N, D, 0.1, X, y);
     genbo_reward *m = fit_gp(N, D, X, y, GENBO_KERNEL_RBF, 0, 200);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 6, 0);
     for (int i = 0; i < 4 * D; i++) Xq[i] = genbo__rng_normal(&r);
     memcpy(Xq + 4 * D, Xq, D * sizeof *Xq); /* row 4 = row 0 */
     /* rows 5, 6: far from every design, 0.5 lengthscales apart in feature 0 */
-    const genbo_gp_fit *g = &m->gp;
+    const genbo__gp_model *g = &m->gp;
     for (int j = 0; j < D; j++) Xq[5 * D + j] = Xq[6 * D + j] = m->x_mean[j] + 1e3 * m->x_sd[j] * g->ell[j];
     Xq[6 * D] += 0.5 * m->x_sd[0] * g->ell[0];
     cr_assert_eq(genbo_reward_covariance(m, Q, Xq, C), GENBO_OK, "%s", genbo_errmsg());

@@ -11,7 +11,7 @@
 #include "genbo.h"
 
 static void make_data(size_t n, size_t d, double *X, double *y) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 99, 0);
     for (size_t i = 0; i < n; i++) {
         y[i] = 0;

@@ -11,14 +11,14 @@
 #include "reward/reward.h"
 
 /* X ~ N(offset_j, scale_j^2) per column: standardisation has work to do. */
-static void random_design(genbo_rng *r, size_t n, size_t d, double *X) {
+static void random_design(genbo__rng *r, size_t n, size_t d, double *X) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) X[i * d + j] = 0.5 * (double)j - 1.0 + (1.0 + j) * genbo__rng_normal(r);
 }
 
 Test(reward_ridge, recovers_theta_on_noiseless_data) {
     const size_t n = 200, d = 8;
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 11, 0);
     double *X = malloc(n * d * sizeof(double)), y[200], theta[8];
     random_design(&r, n, d, X);
@@ -133,7 +133,7 @@ static void brute_loo(size_t n, size_t d, const double *X, const double *y, doub
 }
 
 static void noisy_problem(uint64_t seed, size_t n, size_t d, double *X, double *y) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     random_design(&r, n, d, X);
     double theta[16];
@@ -194,7 +194,7 @@ Test(reward_ridge, kfold_with_n_folds_is_exactly_leave_one_out) {
 Test(reward_ridge, constant_feature_gets_zero_weight) {
     const size_t n = 50, d = 3;
     double X[150], y[50];
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 2, 0);
     for (size_t i = 0; i < n; i++) {
         X[i * d] = genbo__rng_normal(&r);
@@ -260,7 +260,7 @@ Test(reward_ridge, bad_input_is_named) {
 static void check_ridge_covariance(size_t n, size_t d) {
     enum { Q = 5 };
     double *X = malloc(n * d * sizeof *X), *y = malloc(n * sizeof *y);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 8, d);
     for (size_t i = 0; i < n * d; i++) X[i] = genbo__rng_normal(&r) + 0.3 * (double)(i % d);
     for (size_t i = 0; i < n; i++) y[i] = X[i * d] - 0.5 * X[i * d + 1] + 0.1 * genbo__rng_normal(&r);

@@ -85,7 +85,7 @@ Test(tasks, subspace_support_distance_zero_on_data_and_exact_off_it) {
         for (size_t i = 0; i < n; i++) cr_assert_lt(dist[i], 1e-12, "row %zu: %g", i, dist[i]);
         /* x + v with v orthogonal to span(A) and ||v|| = s ||x||: the
          * distance is ||v|| / ||x + v|| = s / sqrt(1 + s^2). */
-        genbo_rng r;
+        genbo__rng r;
         genbo__rng_seed(&r, 77, 0);
         for (size_t i = 0; i < n; i++) {
             double v[64], nx = 0, nv = 0, s = 0.1 + 2.0 * genbo__rng_uniform(&r);
@@ -408,7 +408,7 @@ static void embed(const double *A, size_t D, size_t d, const double *z, double *
 
 /* A unit vector normal to the manifold at phi(u): Gaussian minus its
  * least-squares fit by the tangent columns (normal equations, k <= 3). */
-static void unit_normal(const genbo__manifold *m, const double *u, genbo_rng *r, double *n) {
+static void unit_normal(const genbo__manifold *m, const double *u, genbo__rng *r, double *n) {
     size_t d = m->d, k = m->k;
     double J[6 * 3], G[9] = {0}, c[3] = {0};
     cr_assert(d <= 6 && k <= 3);
@@ -457,7 +457,7 @@ Test(tasks, curved_support_distance_zero_on_data_exact_near_it) {
     /* x = A (phi(u) + h n) + v, n a unit normal, v orthogonal to span(A):
      * the distance is sqrt(h^2 + ||v||^2) while h is below the local
      * radius of curvature (>= 1 / max ||w_j||^2, about 0.1 here) */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 5, 0);
     for (size_t i = 0; i < 500; i++) {
         double u[3], z[6], nv[6], x[48], v[48], got;
@@ -486,7 +486,7 @@ Test(tasks, curved_projection_is_no_worse_than_a_dense_search) {
      * drawn in the ball that contains the nearest point */
     genbo_task *t = make_curved(48, 6, 3, 3);
     const genbo__manifold *m = genbo__task_manifold(t, NULL);
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 6, 0);
     double worst = 0, mean_d = 0;
     for (int i = 0; i < 40; i++) {
@@ -561,7 +561,7 @@ Test(tasks, curved_oracle_formula_optimum_and_penalty) {
     cr_assert_lt(fabs(mean - genbo__task_reward_mean(t)), 5.0 * sdr / sqrt((double)n));
     /* penalty: moving a data design by v off the subspace changes nothing
      * but the penalty, -10 ||v||^2, so the score falls as the distance grows */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 9, 0);
     for (size_t i = 0; i < 50; i++) {
         double v[48], x[48], nv2 = 0, prev = y[i];

@@ -142,7 +142,7 @@ Test(olympus, nearest_row_oracle_is_exact_on_measured_rows) {
 }
 
 Test(olympus, simplex_projection_lands_on_the_simplex_and_is_nearest) {
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, 21, 0);
     for (int trial = 0; trial < 2000; trial++) {
         size_t d = 2 + genbo__rng_below(&r, 8);

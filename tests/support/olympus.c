@@ -126,7 +126,7 @@ int genbo__olympus_split(const genbo__olympus *o, size_t n_label, uint64_t seed,
                            o->name, n_label, m);
     }
     /* Partial Fisher-Yates: the first n_label entries become the draw. */
-    genbo_rng r;
+    genbo__rng r;
     genbo__rng_seed(&r, seed, 0);
     genbo__rng_shuffle_prefix(&r, eligible, m, n_label);
     double *XL = genbo__malloc(n_label * d * sizeof(double));

@@ -6,7 +6,7 @@
 #include "core/core.h"
 
 struct genbo__support_rng {
-    genbo_rng r;
+    genbo__rng r;
 };
 
 double genbo__support_now(void) { return genbo__now(); }
