@@ -140,17 +140,16 @@ int64_t genbo__run_told_count(genbo_study *s, int64_t run_id) {
     return n;
 }
 
-int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout) {
-    *Xout = *yout = NULL;
-    *nout = 0;
+/* One try of genbo__run_labels in one read snapshot: the count and the
+ * rows agree even while other processes tell. */
+static int run_labels_once(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout,
+                           int *transient) {
     const genbo__study_data *d = &s->data;
-    /* One read snapshot: the count and the rows agree even while other
-     * processes tell (on PostgreSQL it is also replayed after a dropped
-     * connection). */
     if (genbo__db_begin_read(s->db) != GENBO__DB_OK) return genbo__store_fail(s->db, "beginning a read");
     int rc = GENBO_OK;
     int64_t told = genbo__run_told_count(s, run_id);
     if (told < 0) {
+        *transient = genbo__db_transient(s->db);
         genbo__store_rollback(s->db);
         return GENBO_EDB;
     }
@@ -176,6 +175,7 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
         if (!rc && r != GENBO__DB_ROW && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "reading labels");
     }
     genbo__db_finalize(st);
+    *transient = rc == GENBO_EDB && genbo__db_transient(s->db); /* (before ROLLBACK clears it) */
     genbo__store_rollback(s->db); /* ends the read transaction */
     if (rc) {
         free(X);
@@ -186,6 +186,19 @@ int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yo
     *yout = y;
     *nout = k;
     return GENBO_OK;
+}
+
+int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout) {
+    *Xout = *yout = NULL;
+    *nout = 0;
+    /* On PostgreSQL a snapshot cut by a dropped connection is replayed;
+     * when a tell landed meanwhile the replay differs, and the read is
+     * taken again from the top (a transient failure, as a write's). */
+    for (int attempt = 0;; attempt++) {
+        int transient = 0;
+        int rc = run_labels_once(s, run_id, Xout, yout, nout, &transient);
+        if (!(rc == GENBO_EDB && transient && attempt < 5)) return rc;
+    }
 }
 
 /* Told designs the diffusion model may be fine-tuned on: those the trust
