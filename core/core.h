@@ -68,6 +68,14 @@ void genbo__column_stats(size_t n, const size_t *idx, size_t d, const double *X,
  * against rounding. */
 void genbo__orthonormalise(size_t rows, size_t cols, double *A, int passes);
 
+/* Indices ranked by a key, highest first; ties by index, so the order is
+ * deterministic (selection, Thompson candidates, best labelled rows). */
+typedef struct genbo__ranked {
+    double key;
+    size_t i;
+} genbo__ranked;
+void genbo__rank_desc(genbo__ranked *r, size_t n);
+
 /* CRC-32 (IEEE) for binary model formats. */
 uint32_t genbo__crc32(uint32_t crc, const void *data, size_t len);
 

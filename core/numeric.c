@@ -1,7 +1,9 @@
 /* numeric.c - small dense numerics more than one folder needs: per-column
- * mean and sd (the standardisation of both model kinds) and Gram-Schmidt
- * (the synthetic tasks' tangent spaces, the tests' subspace data). */
+ * mean and sd (the standardisation of both model kinds), Gram-Schmidt
+ * (the synthetic tasks' tangent spaces, the tests' subspace data) and a
+ * deterministic ranking by a key. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/core.h"
 
@@ -34,3 +36,11 @@ void genbo__orthonormalise(size_t rows, size_t cols, double *A, int passes) {
             for (size_t i = 0; i < rows; i++) A[i * cols + a] /= sqrt(s);
         }
 }
+
+static int by_key_desc(const void *a, const void *b) {
+    const genbo__ranked *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+void genbo__rank_desc(genbo__ranked *r, size_t n) { qsort(r, n, sizeof *r, by_key_desc); }

@@ -30,32 +30,20 @@ int genbo__bounding_box(size_t dim, const double *A, size_t na, const double *B,
     return GENBO_OK;
 }
 
-typedef struct ranked {
-    double y;
-    size_t i;
-} ranked;
-
-/* Descending reward; ties by index so the order is deterministic. */
-static int by_reward_desc(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->y != y->y) return x->y < y->y ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
 int genbo__best_labelled(const double *label_X, const double *label_y, size_t n_label,
                          size_t dim, size_t n, double *out) {
     if (!label_X || !label_y || n_label == 0 || dim == 0 || !out)
         return genbo__fail(GENBO_EINVAL, "best labelled: no labelled designs");
-    ranked *r = genbo__malloc(n_label * sizeof *r);
+    genbo__ranked *r = genbo__malloc(n_label * sizeof *r);
     if (!r) return GENBO_ENOMEM;
     size_t m = 0;
     for (size_t i = 0; i < n_label; i++)
-        if (isfinite(label_y[i])) r[m++] = (ranked){label_y[i], i};
+        if (isfinite(label_y[i])) r[m++] = (genbo__ranked){label_y[i], i};
     if (m == 0) {
         free(r);
         return genbo__fail(GENBO_EINVAL, "best labelled: no finite labelled reward");
     }
-    qsort(r, m, sizeof *r, by_reward_desc);
+    genbo__rank_desc(r, m);
     for (size_t k = 0; k < n; k++)
         memcpy(out + k * dim, label_X + r[k % m].i * dim, dim * sizeof *out);
     free(r);

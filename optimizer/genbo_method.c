@@ -103,15 +103,6 @@ static int source_draw(const genbo__models *mm, unsigned src, double target, siz
     return rc ? rc : genbo_diffusion_sample(dm, &p, target, share, C);
 }
 
-typedef struct ranked {
-    double key;
-    size_t i;
-} ranked;
-static int by_key_desc(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
 
 /* The model's relative uncertainty about the batch it would return: the
  * median predictive sd of the n on-support candidates with the best
@@ -126,14 +117,14 @@ static double explore_share(const genbo__models *mm, size_t M, size_t n, const d
     for (size_t i = 0; i < mm->n_label; i++)
         if (isfinite(mm->label_y[i])) b += (mm->label_y[i] - mean) * (mm->label_y[i] - mean);
     double sdy = k > 1 ? sqrt(b / (double)(k - 1)) : 0;
-    ranked *r = genbo__malloc((M ? M : 1) * sizeof *r);
+    genbo__ranked *r = genbo__malloc((M ? M : 1) * sizeof *r);
     double *v = genbo__malloc((n ? n : 1) * sizeof *v);
     double q = 0;
     if (r && v) {
         size_t m = 0;
         for (size_t i = 0; i < M; i++)
-            if (ratio[i] <= ratio_max && isfinite(acq[i]) && isfinite(sd[i])) r[m++] = (ranked){acq[i], i};
-        qsort(r, m, sizeof *r, by_key_desc);
+            if (ratio[i] <= ratio_max && isfinite(acq[i]) && isfinite(sd[i])) r[m++] = (genbo__ranked){acq[i], i};
+        genbo__rank_desc(r, m);
         size_t t = m < n ? m : n;
         for (size_t i = 0; i < t; i++) v[i] = sd[r[i].i];
         q = t ? genbo__percentile(v, t, 50) : 0;
@@ -260,7 +251,7 @@ static int local_candidates(const genbo__models *mm, const genbo__support *sup, 
      * min_distance (an unsure model keeps its batch spread anyway) */
     if (best == m || nr == 0 || !(radius[best] > 0) || !(radius[best] < delta)) return GENBO_OK;
     const double *z0 = s->Z + best * dim, *x0 = C + best * dim;
-    ranked *r = genbo__malloc(nr * sizeof *r);
+    genbo__ranked *r = genbo__malloc(nr * sizeof *r);
     if (!r) return GENBO_ENOMEM;
     for (size_t q = 0; q < nr; q++) {
         double d2 = 0;
@@ -268,9 +259,9 @@ static int local_candidates(const genbo__models *mm, const genbo__support *sup, 
             double d = sup->Z[q * dim + j] - z0[j];
             d2 += d * d;
         }
-        r[q] = (ranked){-d2, q}; /* nearest first */
+        r[q] = (genbo__ranked){-d2, q}; /* nearest first */
     }
-    qsort(r, nr, sizeof *r, by_key_desc);
+    genbo__rank_desc(r, nr);
     size_t k = n < nr ? n : nr;
     for (size_t q = 0; q < k; q++) {
         double d = sqrt(-r[q].key);
@@ -372,7 +363,7 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
     *got = 0;
     if (!mm->pool_X || np == 0) return GENBO_OK;
     double *mu = genbo__malloc(2 * np * sizeof *mu);
-    ranked *r = genbo__malloc(np * sizeof *r);
+    genbo__ranked *r = genbo__malloc(np * sizeof *r);
     unsigned char *pick = genbo__calloc(np, 1);
     size_t *scan = genbo__malloc(np * sizeof *scan), ns = np;
     double *S = NULL;
@@ -384,8 +375,8 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
         rc = genbo_reward_predict(mm->reward, np, mm->pool_X, mu, NULL);
         size_t m = 0;
         for (size_t i = 0; !rc && i < np; i++)
-            if (isfinite(mu[i])) r[m++] = (ranked){mu[i], i};
-        qsort(r, m, sizeof *r, by_key_desc);
+            if (isfinite(mu[i])) r[m++] = (genbo__ranked){mu[i], i};
+        genbo__rank_desc(r, m);
         ns = m < GENBO__POOL_SCAN ? m : GENBO__POOL_SCAN;
         for (size_t q = 0; q < ns; q++) scan[q] = r[q].i;
         S = genbo__malloc((ns ? ns : 1) * dim * sizeof *S);
@@ -400,9 +391,9 @@ static int pool_candidates(const genbo__models *mm, size_t n, double *out, size_
         size_t m = 0, took = 0, want = pass ? GENBO__POOL_UCB * n : n;
         for (size_t q = 0; q < ns; q++) {
             double key = mu[q] + sign * mm->select.kappa * mu[np + q];
-            if (isfinite(key)) r[m++] = (ranked){key, scan[q]};
+            if (isfinite(key)) r[m++] = (genbo__ranked){key, scan[q]};
         }
-        qsort(r, m, sizeof *r, by_key_desc);
+        genbo__rank_desc(r, m);
         for (size_t q = 0; q < m && took < want; q++) {
             if (pick[r[q].i] || is_labelled(mm, mm->pool_X + r[q].i * dim)) continue;
             pick[r[q].i] = 1;

@@ -10,16 +10,6 @@
 #include "optimizer/select.h"
 #include "optimizer/thompson.h"
 
-typedef struct tcand {
-    double key;
-    size_t i;
-} tcand;
-static int by_key_desc(const void *a, const void *b) {
-    const tcand *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
 /* Lower Cholesky factor of the K x K covariance S (row-major, in place).
  * A posterior covariance is only semi-definite in floating point: add a
  * jitter of 1e-10 x its largest variance, 100 times more on each failure;
@@ -48,7 +38,7 @@ int genbo__thompson_more(const genbo_reward *reward, double var_scale, size_t m,
                          double delta, size_t n_have, size_t n, uint64_t seed, size_t *chosen) {
     if (n_have >= n) return GENBO_OK;
     unsigned char *taken = genbo__calloc(m ? m : 1, 1);
-    tcand *c = genbo__malloc((m ? m : 1) * sizeof *c);
+    genbo__ranked *c = genbo__malloc((m ? m : 1) * sizeof *c);
     if (!taken || !c) {
         free(taken), free(c);
         return GENBO_ENOMEM;
@@ -60,8 +50,8 @@ int genbo__thompson_more(const genbo_reward *reward, double var_scale, size_t m,
     size_t K = 0;
     for (size_t i = 0; i < m; i++)
         if (!taken[i] && ratio[i] <= ratio_max && isfinite(opt[i]) && isfinite(mu[i]))
-            c[K++] = (tcand){opt[i], i};
-    qsort(c, K, sizeof *c, by_key_desc);
+            c[K++] = (genbo__ranked){opt[i], i};
+    genbo__rank_desc(c, K);
     if (K > GENBO__THOMPSON_MAX) K = GENBO__THOMPSON_MAX;
     double *Xk = NULL, *S = NULL, *W = NULL, *key = NULL, *eps = NULL, *f = NULL;
     int rc = GENBO_OK;

@@ -88,6 +88,18 @@ static double mean_pred(const fixture *f, size_t n, const double *X) {
 }
 
 /* sd of the true reward over the pool: the unit of the margins below */
+/* A model that knows less: a GP on the first n labels, which becomes the
+ * fixture's reward model (the caller frees it). */
+static genbo_reward *gp_on_first_labels(fixture *f, size_t n) {
+    genbo_reward_params rp;
+    genbo_reward_params_default(&rp);
+    rp.kind = GENBO_REWARD_GP;
+    genbo_reward *m;
+    cr_assert_eq(genbo_reward_fit(&rp, n, D, f->md.label_X, f->md.label_y, &m), GENBO_OK, "%s", genbo_errmsg());
+    f->md.reward = m, f->md.n_label = n;
+    return m;
+}
+
 static double pool_true_sd(const fixture *f) {
     double *y = malloc(NP * sizeof *y), s = 0, s2 = 0;
     cr_assert_eq(genbo_task_oracle(f->task, NP, genbo_dataset_x(f->P), y), GENBO_OK);
@@ -251,12 +263,7 @@ Test(genbo_method, pool_ascent_and_exploration, .timeout = 180) {
     cr_assert_geq(rep.from[3], 1, "no ascent design was taken");
     cr_assert_gt(ta, tg, "ascent candidates lowered the true reward: %.3f vs %.3f", ta, tg);
     /* exploration, by a model that knows less: a GP on 5 of the labels */
-    genbo_reward_params rp;
-    genbo_reward_params_default(&rp);
-    rp.kind = GENBO_REWARD_GP;
-    genbo_reward *few;
-    cr_assert_eq(genbo_reward_fit(&rp, 5, D, f.md.label_X, f.md.label_y, &few), GENBO_OK, "%s", genbo_errmsg());
-    f.md.reward = few, f.md.n_label = 5;
+    genbo_reward *few = gp_on_first_labels(&f, 5);
     f.md.select = (genbo__select_settings){4, 1.0, 0.5, GENBO__SOURCE_GUIDED | GENBO__SOURCE_POOL, 0.3, 0.0, GENBO__DIVERSITY_ADAPTIVE, GENBO__EXPLORE_THOMPSON};
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 23, G), GENBO_OK, "%s", genbo_errmsg());
     cr_assert_eq(rep.n_explore, 0);
@@ -313,12 +320,7 @@ Test(genbo_method, adaptive_radius_packs_a_confident_batch, .timeout = 120) {
     }
     /* a model unsure of its batch (a GP on 5 of the labels: it explores)
      * never packs it: no local design */
-    genbo_reward_params rp;
-    genbo_reward_params_default(&rp);
-    rp.kind = GENBO_REWARD_GP;
-    genbo_reward *few;
-    cr_assert_eq(genbo_reward_fit(&rp, 5, D, f.md.label_X, f.md.label_y, &few), GENBO_OK, "%s", genbo_errmsg());
-    f.md.reward = few, f.md.n_label = 5;
+    genbo_reward *few = gp_on_first_labels(&f, 5);
     f.md.select.diversity = GENBO__DIVERSITY_ADAPTIVE;
     cr_assert_eq(genbo__generate(GENBO__METHOD_GENBO, &f.md, f.a, N, 31, A), GENBO_OK, "%s", genbo_errmsg());
     cr_log_info("GP on 5 labels: q = %.3f, %zu exploring, %zu local", rep.explore_q, rep.n_explore, rep.from[5]);
