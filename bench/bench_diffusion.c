@@ -16,7 +16,7 @@
  * rounds run in turn (the machine is shared: a round is all four, so a
  * busy spell hits them alike). The rooflines are the bare products on the
  * same shapes: cblas_sgemm for fp32, oneDNN's bf16 matmul (the layouts
- * genbo uses, no post-ops) for bf16. Then the latency of an ask: n = 1, 8,
+ * genbo uses, no post-ops) for bf16. Then the latency of an ask: n = 1, 2, 4, 8,
  * 64 designs from a model of the default study's size, with the study's
  * default sampler (ancestral, 200 steps, look-ahead gradient guidance).
  *
@@ -349,19 +349,26 @@ static void ask_section(int have_bf16) {
         fprintf(stderr, "ask model: %s\n", genbo_errmsg());
         return;
     }
+    /* the same network trained in bf16, asked at precision auto: what an
+     * ask of a bf16 study runs (fp32 for passes of at most 4 rows) */
+    genbo_diffusion *mb = NULL;
+    p.precision = GENBO_PRECISION_BF16;
+    if (have_bf16 && genbo_diffusion_train(&p, N, D, X, y, &mb)) fprintf(stderr, "ask model (bf16): %s\n", genbo_errmsg());
     printf("\nask latency (D %d, width 256, depth 3; ancestral 200 steps, look-ahead guidance;"
-           " best of 3):\n", D);
-    printf("%-10s %14s %14s %14s\n", "designs", "fp32 ms", "bf16 ms", "fp32 / bf16");
-    const size_t ns[3] = {1, 8, 64};
-    for (int k = 0; k < 3; k++) {
+           " best of 3; auto = a bf16-trained model at precision auto):\n", D);
+    printf("%-10s %14s %14s %14s %14s\n", "designs", "fp32 ms", "bf16 ms", "auto ms", "fp32 / bf16");
+    const size_t ns[] = {1, 2, 4, 8, 64};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
         double f = ask_ms(m, GENBO_PRECISION_FP32, ns[k], 3);
         if (!have_bf16) {
-            printf("n = %-6zu %14.1f %14s %14s\n", ns[k], f, "n/a", "n/a");
+            printf("n = %-6zu %14.1f %14s %14s %14s\n", ns[k], f, "n/a", "n/a", "n/a");
             continue;
         }
         double b = ask_ms(m, GENBO_PRECISION_BF16, ns[k], 3);
-        printf("n = %-6zu %14.1f %14.1f %13.2fx\n", ns[k], f, b, f / b);
+        double a = mb ? ask_ms(mb, GENBO_PRECISION_AUTO, ns[k], 3) : NAN;
+        printf("n = %-6zu %14.1f %14.1f %14.1f %13.2fx\n", ns[k], f, b, a, f / b);
     }
+    genbo_diffusion_free(mb);
     genbo_diffusion_free(m);
     free(X);
     free(y);

@@ -63,6 +63,7 @@
 #define LOOKAHEAD_ZMAX 6.0 /* sd of the training data */
 #define GUIDE_SIGMA_Y 0.1  /* TARGET: likelihood sd in units of S (Guo et al.'s 0.1) */
 #define SAMPLE_CHUNK 1024 /* designs per chunk (2x rows with CFG) */
+#define SAMPLE_FP32_ROWS 2 /* auto: passes this small run in fp32 (see sampler_init) */
 
 typedef struct sampler {
     const genbo_diffusion *m;
@@ -103,7 +104,13 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
     int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD || p->grad_mode == GENBO_GRAD_TARGET;
     if (genbo__net_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
-    int rc = genbo__gd_acts_precision(m, &s->acts, p->precision, m->params);
+    /* auto: a pass of at most SAMPLE_FP32_ROWS rows (an ask of one or two
+     * designs, one with CFG) runs in fp32 even for a bf16 model: each bf16
+     * product of so few rows costs more in oneDNN's fixed dispatch and tile
+     * set-up than the fp32 product itself (bench_diffusion's ask latency) */
+    genbo_precision prec = p->precision;
+    if (prec == GENBO_PRECISION_AUTO && R <= SAMPLE_FP32_ROWS) prec = GENBO_PRECISION_FP32;
+    int rc = genbo__gd_acts_precision(m, &s->acts, prec, m->params);
     if (rc) {
         genbo__net_acts_free(&s->acts);
         return rc;

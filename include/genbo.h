@@ -485,7 +485,8 @@ typedef struct genbo_sample_params {
      * init is read during the call only. */
     const double *init;
     double init_noise;
-    genbo_precision precision; /* auto (default) = the model's precision */
+    genbo_precision precision; /* auto (default) = the model's precision, but fp32
+                                  for passes of at most 2 rows (1-2 designs) */
 } genbo_sample_params;
 
 GENBO_API void genbo_sample_params_default(genbo_sample_params *p);
