@@ -3,7 +3,6 @@
  * counts. The list opens the database read-only. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +160,23 @@ int genbo_study_delete(const char *db_path, const char *name) {
     "  AND t.round = 0)"                                                                                \
     " FROM studies s "
 
+static void summary_row(genbo__db_stmt *st, void *elem) {
+    genbo_study_summary *e = elem;
+    e->id = genbo__db_column_int64(st, 0);
+    genbo__store_col_text(st, 1, e->name, sizeof e->name);
+    e->dim = (size_t)genbo__db_column_int64(st, 2);
+    e->created = genbo__db_column_double(st, 3);
+    e->runs = genbo__db_column_int64(st, 4);
+    e->running = genbo__db_column_int64(st, 5);
+    e->asked = genbo__db_column_int64(st, 6);
+    e->told = genbo__db_column_int64(st, 7);
+    e->failed = genbo__db_column_int64(st, 8);
+    e->best_value = genbo__store_col_double(st, 9);
+    e->last_activity = genbo__db_column_type(st, 10) == GENBO__DB_NULL ? e->created : genbo__db_column_double(st, 10);
+    e->best_loop = genbo__store_col_double(st, 11);
+    e->best_run = genbo__store_col_double(st, 12);
+}
+
 /* Run sql (?1 = id when it has a parameter) into a malloc'ed array. */
 static int summary_rows(genbo__db *db, const char *sql, int64_t id, genbo_study_summary **out, size_t *n) {
     *out = NULL;
@@ -169,38 +185,7 @@ static int summary_rows(genbo__db *db, const char *sql, int64_t id, genbo_study_
     int rc = genbo__store_prepare(db, sql, &st);
     if (rc) return rc;
     if (genbo__db_bind_parameter_count(st) > 0) genbo__db_bind_int64(st, 1, id);
-    genbo_study_summary *v = NULL;
-    size_t k = 0, cap = 0;
-    int r;
-    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
-        if ((rc = genbo__grow(&v, &cap, k + 1, sizeof *v, "studies"))) break;
-        genbo_study_summary *e = &v[k++];
-        memset(e, 0, sizeof *e);
-        e->id = genbo__db_column_int64(st, 0);
-        const char *name = (const char *)genbo__db_column_text(st, 1);
-        snprintf(e->name, sizeof e->name, "%s", name ? name : "");
-        e->dim = (size_t)genbo__db_column_int64(st, 2);
-        e->created = genbo__db_column_double(st, 3);
-        e->runs = genbo__db_column_int64(st, 4);
-        e->running = genbo__db_column_int64(st, 5);
-        e->asked = genbo__db_column_int64(st, 6);
-        e->told = genbo__db_column_int64(st, 7);
-        e->failed = genbo__db_column_int64(st, 8);
-        e->best_value = genbo__db_column_type(st, 9) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 9);
-        e->last_activity = genbo__db_column_type(st, 10) == GENBO__DB_NULL ? e->created : genbo__db_column_double(st, 10);
-        e->best_loop = genbo__db_column_type(st, 11) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 11);
-        e->best_run = genbo__db_column_type(st, 12) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, 12);
-    }
-    /* A read that ends on an error must not look complete. */
-    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(db, "reading the studies");
-    genbo__db_finalize(st);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = k;
-    return GENBO_OK;
+    return genbo__store_rows(db, st, "reading the studies", sizeof **out, summary_row, (void **)out, n);
 }
 
 int genbo__studies_list(genbo__db *db, genbo_study_summary **out, size_t *n) {

@@ -2,7 +2,6 @@
  * the Python module): its trials with their designs, the best trial of a
  * phase, the names of its features. All SQL of these reads is here. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +27,6 @@ static const char *phase_sql(int phase) {
     case GENBO_PHASE_LOOP: return "AND (t.round IS NULL OR t.round >= 1) ";
     default: return "";
     }
-}
-
-static double col_double(genbo__db_stmt *st, int col) {
-    return genbo__db_column_type(st, col) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, col);
-}
-
-static void col_text(genbo__db_stmt *st, int col, char *buf, size_t size) {
-    const char *t = (const char *)genbo__db_column_text(st, col);
-    snprintf(buf, size, "%s", t ? t : "");
 }
 
 /* sql binds ?1 = the study; a page also ?2 = after_id and ?3 = limit. */
@@ -74,15 +64,15 @@ static int read_list(genbo_study *s, const char *sql, int64_t after_id, int64_t 
         const char *state = (const char *)genbo__db_column_text(st, 3);
         t->state = state && !strcmp(state, "told") ? GENBO_TRIAL_TOLD
                    : state && !strcmp(state, "failed") ? GENBO_TRIAL_FAILED : GENBO_TRIAL_ASKED;
-        t->target = col_double(st, 4);
-        t->value = col_double(st, 5);
-        t->predicted = col_double(st, 6);
-        t->support_distance = col_double(st, 7);
-        t->asked = col_double(st, 8);
-        t->finished = col_double(st, 9);
-        col_text(st, 10, t->method, sizeof t->method);
-        col_text(st, 11, t->target_label, sizeof t->target_label);
-        col_text(st, 12, t->reason, sizeof t->reason);
+        t->target = genbo__store_col_double(st, 4);
+        t->value = genbo__store_col_double(st, 5);
+        t->predicted = genbo__store_col_double(st, 6);
+        t->support_distance = genbo__store_col_double(st, 7);
+        t->asked = genbo__store_col_double(st, 8);
+        t->finished = genbo__store_col_double(st, 9);
+        genbo__store_col_text(st, 10, t->method, sizeof t->method);
+        genbo__store_col_text(st, 11, t->target_label, sizeof t->target_label);
+        genbo__store_col_text(st, 12, t->reason, sizeof t->reason);
         t->dim = dim;
         /* x is fixed up below: the array may still move. */
         if (dim > 0 && (size_t)genbo__db_column_bytes(st, 13) == dim * sizeof(double)) {
@@ -139,6 +129,19 @@ void genbo_trial_list_free(genbo_trial_list *l) {
     free(l);
 }
 
+static void run_row(genbo__db_stmt *st, void *elem) {
+    genbo_run_info *e = elem;
+    e->id = genbo__db_column_int64(st, 0);
+    genbo__store_col_text(st, 1, e->kind, sizeof e->kind);
+    genbo__store_col_text(st, 2, e->status, sizeof e->status);
+    genbo__store_col_text(st, 3, e->last_step, sizeof e->last_step);
+    e->started = genbo__store_col_double(st, 4);
+    e->ended = genbo__store_col_double(st, 5);
+    e->seed = (uint64_t)genbo__db_column_int64(st, 6);
+    genbo__store_col_text(st, 7, e->version, sizeof e->version);
+    genbo__store_col_text(st, 8, e->error, sizeof e->error);
+}
+
 int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
     if (!s || !out || !n) return genbo__fail(GENBO_EINVAL, "genbo_study_runs: NULL argument");
     *out = NULL;
@@ -149,33 +152,7 @@ int genbo_study_runs(genbo_study *s, genbo_run_info **out, size_t *n) {
                                   "FROM runs WHERE study_id = ? ORDER BY id", &st);
     if (rc) return rc;
     genbo__db_bind_int64(st, 1, s->id);
-    genbo_run_info *v = NULL;
-    size_t k = 0, cap = 0;
-    int r;
-    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
-        if ((rc = genbo__grow(&v, &cap, k + 1, sizeof *v, "runs"))) break;
-        genbo_run_info *e = &v[k++];
-        memset(e, 0, sizeof *e);
-        e->id = genbo__db_column_int64(st, 0);
-        col_text(st, 1, e->kind, sizeof e->kind);
-        col_text(st, 2, e->status, sizeof e->status);
-        col_text(st, 3, e->last_step, sizeof e->last_step);
-        e->started = col_double(st, 4);
-        e->ended = col_double(st, 5);
-        e->seed = (uint64_t)genbo__db_column_int64(st, 6);
-        col_text(st, 7, e->version, sizeof e->version);
-        col_text(st, 8, e->error, sizeof e->error);
-    }
-    /* A read that ends on an error (busy, corrupt) must not look complete. */
-    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "runs");
-    genbo__db_finalize(st);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = k;
-    return GENBO_OK;
+    return genbo__store_rows(s->db, st, "runs", sizeof **out, run_row, (void **)out, n);
 }
 
 /* Feature names: those the study's newest dataset row recorded (no data to

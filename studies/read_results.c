@@ -3,7 +3,6 @@
  * and their summary over runs, diffusion trainings and loss curves, reward
  * samples, stored configurations. All SQL of these reads is here; each
  * function runs one query and copies its rows into a malloc'ed array. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +11,10 @@
 #include "studies/store.h"
 #include "studies/study.h"
 
-static double col_double(genbo__db_stmt *st, int col) {
-    return genbo__db_column_type(st, col) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, col);
-}
-
-static void col_text(genbo__db_stmt *st, int col, char *buf, size_t size) {
-    const char *t = (const char *)genbo__db_column_text(st, col);
-    snprintf(buf, size, "%s", t ? t : "");
-}
-
-/* A row-to-struct copier for read_rows. */
-typedef void (*row_fn)(genbo__db_stmt *st, void *elem);
-
 /* Run sql with ?1 = the study id and ?2 = run_id (0 = every run) and copy
- * each row with fn into a growing array of elem-byte elements. */
+ * each row with fn into a malloc'ed array of elem-byte elements. */
 static int read_rows(genbo_study *s, const char *what, const char *sql, int64_t run_id, size_t elem,
-                     row_fn fn, void **out, size_t *n) {
+                     genbo__row_fn fn, void **out, size_t *n) {
     if (!s || !out || !n) return genbo__fail(GENBO_EINVAL, "reading %s: NULL argument", what);
     *out = NULL;
     *n = 0;
@@ -36,25 +23,7 @@ static int read_rows(genbo_study *s, const char *what, const char *sql, int64_t 
     if (rc) return rc;
     genbo__db_bind_int64(st, 1, s->id);
     if (genbo__db_bind_parameter_count(st) >= 2) genbo__db_bind_int64(st, 2, run_id);
-    char *v = NULL;
-    size_t k = 0, cap = 0;
-    int r;
-    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
-        if ((rc = genbo__grow(&v, &cap, k + 1, elem, what))) break;
-        memset(v + k * elem, 0, elem);
-        fn(st, v + k * elem);
-        k++;
-    }
-    /* A read that ends on an error (busy, corrupt) must not look complete. */
-    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, what);
-    genbo__db_finalize(st);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = k;
-    return GENBO_OK;
+    return genbo__store_rows(s->db, st, what, elem, fn, out, n);
 }
 
 /* ---- targets ------------------------------------------------------------ */
@@ -62,8 +31,8 @@ static int read_rows(genbo_study *s, const char *what, const char *sql, int64_t 
 static void target_row(genbo__db_stmt *st, void *elem) {
     genbo_target_info *t = elem;
     t->run_id = genbo__db_column_int64(st, 0);
-    col_text(st, 1, t->label, sizeof t->label);
-    t->value = col_double(st, 2);
+    genbo__store_col_text(st, 1, t->label, sizeof t->label);
+    t->value = genbo__store_col_double(st, 2);
 }
 
 int genbo_study_targets(genbo_study *s, int64_t run_id, genbo_target_info **out, size_t *n) {
@@ -79,21 +48,21 @@ static void metric_row(genbo__db_stmt *st, void *elem) {
     genbo_metric *m = elem;
     m->run_id = genbo__db_column_int64(st, 0);
     m->round = genbo__db_column_int(st, 1);
-    col_text(st, 2, m->target_label, sizeof m->target_label);
-    m->target = col_double(st, 3);
-    col_text(st, 4, m->method, sizeof m->method);
-    m->subopt = col_double(st, 5);
-    col_text(st, 6, m->subopt_kind, sizeof m->subopt_kind);
-    m->mean_true = col_double(st, 7);
-    m->best_true = col_double(st, 8);
-    m->sd_true = col_double(st, 9);
-    m->mean_pred = col_double(st, 10);
-    m->best_pred = col_double(st, 11);
-    m->sd_pred = col_double(st, 12);
-    m->support_distance = col_double(st, 13);
-    col_text(st, 14, m->support_kind, sizeof m->support_kind);
-    m->diversity = col_double(st, 15);
-    m->novelty = col_double(st, 16);
+    genbo__store_col_text(st, 2, m->target_label, sizeof m->target_label);
+    m->target = genbo__store_col_double(st, 3);
+    genbo__store_col_text(st, 4, m->method, sizeof m->method);
+    m->subopt = genbo__store_col_double(st, 5);
+    genbo__store_col_text(st, 6, m->subopt_kind, sizeof m->subopt_kind);
+    m->mean_true = genbo__store_col_double(st, 7);
+    m->best_true = genbo__store_col_double(st, 8);
+    m->sd_true = genbo__store_col_double(st, 9);
+    m->mean_pred = genbo__store_col_double(st, 10);
+    m->best_pred = genbo__store_col_double(st, 11);
+    m->sd_pred = genbo__store_col_double(st, 12);
+    m->support_distance = genbo__store_col_double(st, 13);
+    genbo__store_col_text(st, 14, m->support_kind, sizeof m->support_kind);
+    m->diversity = genbo__store_col_double(st, 15);
+    m->novelty = genbo__store_col_double(st, 16);
     m->n = genbo__db_column_int64(st, 17);
     m->n_failed = genbo__db_column_int64(st, 18);
 }
@@ -113,27 +82,27 @@ int genbo_study_metrics(genbo_study *s, int64_t run_id, genbo_metric **out, size
 #define STAT(c) " avg(m." c "), min(m." c "), max(m." c "), count(m." c "),"
 
 static int stat_at(genbo__db_stmt *st, int col, genbo_stat *out) {
-    out->mean = col_double(st, col);
-    out->min = col_double(st, col + 1);
-    out->max = col_double(st, col + 2);
+    out->mean = genbo__store_col_double(st, col);
+    out->min = genbo__store_col_double(st, col + 1);
+    out->max = genbo__store_col_double(st, col + 2);
     out->n = genbo__db_column_int64(st, col + 3);
     return col + 4;
 }
 
 static void summary_row(genbo__db_stmt *st, void *elem) {
     genbo_metric_summary *m = elem;
-    col_text(st, 0, m->method, sizeof m->method);
-    col_text(st, 1, m->target_label, sizeof m->target_label);
+    genbo__store_col_text(st, 0, m->method, sizeof m->method);
+    genbo__store_col_text(st, 1, m->target_label, sizeof m->target_label);
     m->runs = genbo__db_column_int64(st, 2);
     int c = stat_at(st, 3, &m->target);
     c = stat_at(st, c, &m->subopt);
-    col_text(st, c++, m->subopt_kind, sizeof m->subopt_kind);
+    genbo__store_col_text(st, c++, m->subopt_kind, sizeof m->subopt_kind);
     c = stat_at(st, c, &m->mean_true);
     c = stat_at(st, c, &m->mean_pred);
     c = stat_at(st, c, &m->best_true);
     c = stat_at(st, c, &m->best_pred);
     c = stat_at(st, c, &m->support_distance);
-    col_text(st, c++, m->support_kind, sizeof m->support_kind);
+    genbo__store_col_text(st, c++, m->support_kind, sizeof m->support_kind);
     c = stat_at(st, c, &m->diversity);
     m->n = genbo__db_column_int64(st, c);
     m->n_failed = genbo__db_column_int64(st, c + 1);
@@ -161,13 +130,13 @@ static void training_row(genbo__db_stmt *st, void *elem) {
     genbo_training_info *t = elem;
     t->run_id = genbo__db_column_int64(st, 0);
     t->round = genbo__db_column_int(st, 1);
-    col_text(st, 2, t->stop, sizeof t->stop);
+    genbo__store_col_text(st, 2, t->stop, sizeof t->stop);
     t->steps = genbo__db_column_int64(st, 3);
     t->best_step = genbo__db_column_type(st, 4) == GENBO__DB_NULL ? -1 : genbo__db_column_int64(st, 4);
-    t->best_val_loss = col_double(st, 5);
-    t->val_loss = col_double(st, 6);
-    t->train_loss = col_double(st, 7);
-    t->seconds = col_double(st, 8);
+    t->best_val_loss = genbo__store_col_double(st, 5);
+    t->val_loss = genbo__store_col_double(st, 6);
+    t->train_loss = genbo__store_col_double(st, 7);
+    t->seconds = genbo__store_col_double(st, 8);
     t->resumed_from = genbo__db_column_int64(st, 9);
     t->n_train = genbo__db_column_int64(st, 10);
     t->n_val = genbo__db_column_int64(st, 11);
@@ -191,10 +160,10 @@ static void curve_row(genbo__db_stmt *st, void *elem) {
     c->run_id = genbo__db_column_int64(st, 0);
     c->round = genbo__db_column_int(st, 1);
     c->pt.step = (long)genbo__db_column_int64(st, 2);
-    c->pt.train_loss = col_double(st, 3);
-    c->pt.val_loss = col_double(st, 4);
-    c->pt.lr = col_double(st, 5);
-    c->pt.seconds = col_double(st, 6);
+    c->pt.train_loss = genbo__store_col_double(st, 3);
+    c->pt.val_loss = genbo__store_col_double(st, 4);
+    c->pt.lr = genbo__store_col_double(st, 5);
+    c->pt.seconds = genbo__store_col_double(st, 6);
 }
 
 int genbo_study_train_curve(genbo_study *s, int64_t run_id, genbo_curve_point **out, size_t *n) {

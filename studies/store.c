@@ -7,6 +7,7 @@
  * lock; PostgreSQL: one advisory lock, the same rule), a busy timeout for
  * the short waits and explicit retries with back-off on top for the rare
  * long ones, and for a dropped connection. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,39 @@ int genbo__store_int(genbo__db *db, const char *sql, int64_t arg, int64_t dflt, 
     }
     genbo__db_finalize(st);
     return rc;
+}
+
+double genbo__store_col_double(genbo__db_stmt *st, int col) {
+    return genbo__db_column_type(st, col) == GENBO__DB_NULL ? NAN : genbo__db_column_double(st, col);
+}
+
+void genbo__store_col_text(genbo__db_stmt *st, int col, char *buf, size_t size) {
+    const char *t = (const char *)genbo__db_column_text(st, col);
+    snprintf(buf, size, "%s", t ? t : "");
+}
+
+int genbo__store_rows(genbo__db *db, genbo__db_stmt *st, const char *what, size_t elem, genbo__row_fn fn,
+                      void **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    char *v = NULL;
+    size_t k = 0, cap = 0;
+    int rc = GENBO_OK, r;
+    while ((r = genbo__db_step(st)) == GENBO__DB_ROW) {
+        if ((rc = genbo__grow(&v, &cap, k + 1, elem, what))) break;
+        memset(v + k * elem, 0, elem);
+        fn(st, v + k * elem);
+        k++;
+    }
+    if (!rc && r != GENBO__DB_DONE) rc = genbo__store_fail(db, what);
+    genbo__db_finalize(st);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return GENBO_OK;
 }
 
 static void sleep_ms(int ms) {

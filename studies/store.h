@@ -48,4 +48,17 @@ int genbo__store_prepare(genbo__db *db, const char *sql, genbo__db_stmt **st);
 /* Run a single-row query returning one integer (or `dflt` when no row). */
 int genbo__store_int(genbo__db *db, const char *sql, int64_t arg, int64_t dflt, int64_t *out);
 
+/* A column as a double, NULL as NAN; a text column copied into buf
+ * (NULL as ""), cut to size. */
+double genbo__store_col_double(genbo__db_stmt *st, int col);
+void genbo__store_col_text(genbo__db_stmt *st, int col, char *buf, size_t size);
+/* Step the prepared, bound statement st to its end, copying each row with
+ * fn into a growing malloc'ed array of elem-byte elements (each zeroed
+ * before fn); st is finalized. A read that ends on an error (busy,
+ * corrupt) fails with "what: ..." rather than look complete. On success
+ * *out (NULL when no row) and *n are the caller's. */
+typedef void (*genbo__row_fn)(genbo__db_stmt *st, void *elem);
+int genbo__store_rows(genbo__db *db, genbo__db_stmt *st, const char *what, size_t elem, genbo__row_fn fn,
+                      void **out, size_t *n);
+
 #endif
