@@ -148,20 +148,29 @@ Test(pg_kill, sigkill_mid_ask_leaves_no_trial) {
     assert_whole("kill_ask");
 }
 
+/* A mode-'t' worker that has opened the study and asked one trial: the
+ * trial's id; *w its pid, up/down its pipes (it now waits on down for the
+ * go to tell). */
+static int64_t worker_with_asked_trial(const char *url, pid_t *w, int up[2], int down[2]) {
+    cr_assert_eq(pipe(up), 0);
+    cr_assert_eq(pipe(down), 0);
+    *w = worker(url, 't', up[1], down[0]);
+    char c;
+    cr_assert_eq(read(up[0], &c, 1), 1, "the worker could not open the study");
+    cr_assert_eq(write(down[1], "g", 1), 1);
+    int64_t id;
+    cr_assert_eq(read(up[0], &id, sizeof id), (ssize_t)sizeof id, "the worker's ask failed");
+    return id;
+}
+
 /* Killed inside tell's transaction (blocked on the trial's row): the tell
  * is not half done - the trial is still open, no observation - and a tell
  * of it from another process then goes through. */
 Test(pg_kill, sigkill_mid_tell_leaves_the_trial_open) {
     const char *url = trained_study("kill_tell");
     int up[2], down[2];
-    cr_assert_eq(pipe(up), 0);
-    cr_assert_eq(pipe(down), 0);
-    pid_t w = worker(url, 't', up[1], down[0]);
-    char c;
-    cr_assert_eq(read(up[0], &c, 1), 1, "the worker could not open the study");
-    cr_assert_eq(write(down[1], "g", 1), 1);
-    int64_t id;
-    cr_assert_eq(read(up[0], &id, sizeof id), (ssize_t)sizeof id, "the worker's ask failed");
+    pid_t w;
+    int64_t id = worker_with_asked_trial(url, &w, up, down);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT id FROM trials WHERE id = %lld FOR UPDATE", (long long)id);
     pid_t holder = hold_lock("kill_tell", sql);
@@ -189,14 +198,8 @@ Test(pg_kill, sigkill_mid_tell_leaves_the_trial_open) {
 Test(pg_kill, killed_workers_trial_is_failed_by_fail_stale) {
     const char *url = trained_study("stale");
     int up[2], down[2];
-    cr_assert_eq(pipe(up), 0);
-    cr_assert_eq(pipe(down), 0);
-    pid_t w = worker(url, 't', up[1], down[0]);
-    char c;
-    cr_assert_eq(read(up[0], &c, 1), 1, "the worker could not open the study");
-    cr_assert_eq(write(down[1], "g", 1), 1);
-    int64_t id;
-    cr_assert_eq(read(up[0], &id, sizeof id), (ssize_t)sizeof id, "the worker's ask failed");
+    pid_t w;
+    int64_t id = worker_with_asked_trial(url, &w, up, down);
     kill_and_reap(w); /* it waits for a go to tell that never comes */
     FIXTURE_PATH(beat, "beat.txt");
     cr_assert_eq(sh("%s ask --db '%s' --study k --quiet > %s", cli(), url, beat), 0);
