@@ -15,6 +15,17 @@
 
 #include "genbo.h"
 
+/* Remove an SQLite database file with its -wal and -shm companions (a
+ * fixture database built afresh by each test program). */
+static inline void fixture_remove_db(const char *db_path) {
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s%s", db_path, suffixes[i]);
+        remove(p);
+    }
+}
+
 /* The first column of the first row of sql, through a separate read-only
  * connection (the test's own view of what genbo stored): as an integer,
  * or as a number (NaN for NULL). The query must return a row. */

@@ -29,12 +29,7 @@ static void exec(genbo__db *db, const char *sql) {
 /* Two studies; "alpha" has 2 runs x 2 methods x 2 targets of metrics, a
  * design-loop round, reward samples and 5 trials (told, failed, asked). */
 static void make_fixture(void) {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[512];
-        snprintf(p, sizeof p, "%s%s", db_path, suffixes[i]);
-        remove(p);
-    }
+    fixture_remove_db(db_path);
     genbo__db *db = NULL;
     /* The store creates the file and applies every migration. */
     cr_assert_eq(genbo__store_open(db_path, 0, &db), GENBO_OK, "%s", genbo_errmsg());

@@ -10,6 +10,7 @@
 
 #include "genbo.h"
 #include "studies/store.h"
+#include "study_fixture.h"
 
 static const char *db_path = GENBO_BINARY_DIR "/test_read_api.db";
 
@@ -30,12 +31,7 @@ static double one(genbo__db *db, const char *sql) {
 /* "alpha": 2 runs, metrics of 2 methods x 2 targets, a loop round, 7
  * trials; "beta": a stored configuration naming a CSV that does not exist. */
 static genbo_db *fixture(void) {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[512];
-        snprintf(p, sizeof p, "%s%s", db_path, suffixes[i]);
-        remove(p);
-    }
+    fixture_remove_db(db_path);
     genbo__db *db = NULL;
     cr_assert_eq(genbo__store_open(db_path, GENBO__STORE_CREATE, &db), GENBO_OK, "%s", genbo_errmsg());
     exec(db,
