@@ -102,6 +102,15 @@ static void reseal(unsigned char *p, size_t len) {
     for (int i = 0; i < 4; i++) p[len - 4 + i] = (unsigned char)(crc >> (8 * i));
 }
 
+/* A malloc'ed copy of a stored file claiming format version v, resealed. */
+static unsigned char *as_version(const unsigned char *p, size_t len, unsigned char v) {
+    unsigned char *q = malloc(len);
+    memcpy(q, p, len);
+    q[4] = v;
+    reseal(q, len);
+    return q;
+}
+
 static void reward_resaves_to(const unsigned char *in, size_t len, const unsigned char *want, size_t want_len) {
     genbo_reward *m = NULL;
     cr_assert_eq(genbo_reward_load_buffer(in, len, &m), GENBO_OK, "%s", genbo_errmsg());
@@ -147,10 +156,7 @@ Test(bin, models_stored_by_earlier_builds_load_and_save_to_the_same_bytes) {
 Test(bin, reward_formats_1_and_2_still_load) {
     size_t len;
     unsigned char *dense = corpus("reward", "ridge_dense.bin", &len);
-    unsigned char *v2 = malloc(len);
-    memcpy(v2, dense, len);
-    v2[4] = 2;
-    reseal(v2, len);
+    unsigned char *v2 = as_version(dense, len, 2);
     reward_resaves_to(v2, len, dense, len);
 
     /* version 1: header 28 + select, kfold 8 + lambda, score, y_mean 24 */
@@ -175,10 +181,7 @@ Test(bin, reward_formats_1_and_2_still_load) {
 
     size_t glen;
     unsigned char *gp = corpus("reward", "gp.bin", &glen);
-    unsigned char *g1 = malloc(glen);
-    memcpy(g1, gp, glen);
-    g1[4] = 1;
-    reseal(g1, glen);
+    unsigned char *g1 = as_version(gp, glen, 1);
     reward_resaves_to(g1, glen, gp, glen);
     free(g1);
     free(gp);

@@ -29,18 +29,22 @@ static void write_csv(void) {
     fclose(f);
 }
 
-/* Runs the CLI, returns its exit status; stdout into out. */
-static int run(const char *args, char *out, size_t cap) {
+/* Runs `genbo fit ARGS` with the shell redirection redir, returns its exit
+ * status; what the redirection leaves on stdout goes into out. */
+static int run_fit(const char *args, const char *redir, char *out, size_t cap) {
     const char *cli = getenv("GENBO_CLI");
     cr_assert_not_null(cli, "GENBO_CLI not set (run through ctest)");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "GENBO_NO_REEXEC=1 '%s' fit %s 2>/dev/null", cli, args);
+    snprintf(cmd, sizeof cmd, "GENBO_NO_REEXEC=1 '%s' fit %s %s", cli, args, redir);
     FILE *p = popen(cmd, "r");
     size_t k = fread(out, 1, cap - 1, p);
     out[k] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+/* Runs the CLI, returns its exit status; stdout into out. */
+static int run(const char *args, char *out, size_t cap) { return run_fit(args, "2>/dev/null", out, cap); }
 
 Test(reward_fit_cli, json_report_and_saved_model) {
     write_csv();
@@ -84,17 +88,7 @@ Test(reward_fit_cli, usage_errors) {
 }
 
 /* Runs the CLI with stderr captured instead of stdout. */
-static int run_err(const char *args, char *err, size_t cap) {
-    const char *cli = getenv("GENBO_CLI");
-    cr_assert_not_null(cli, "GENBO_CLI not set (run through ctest)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "GENBO_NO_REEXEC=1 '%s' fit %s 2>&1 >/dev/null", cli, args);
-    FILE *p = popen(cmd, "r");
-    size_t k = fread(err, 1, cap - 1, p);
-    err[k] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run_err(const char *args, char *err, size_t cap) { return run_fit(args, "2>&1 >/dev/null", err, cap); }
 
 /* `genbo fit`'s --model, --kernel and --lambda are the study file's
  * [reward] keys: the same values pass, the same values fail with the same
