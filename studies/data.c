@@ -140,65 +140,59 @@ int64_t genbo__run_told_count(genbo_study *s, int64_t run_id) {
     return n;
 }
 
-/* One try of genbo__run_labels in one read snapshot: the count and the
- * rows agree even while other processes tell. */
-static int run_labels_once(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout,
-                           int *transient) {
+typedef struct run_labels_read {
+    genbo_study *s;
+    int64_t run_id;
+    double **X, **y;
+    size_t *n;
+} run_labels_read;
+
+/* The body of genbo__run_labels' read snapshot (genbo__store_read): the
+ * count and the rows agree even while other processes tell. */
+static int run_labels_txn(genbo__db *db, void *ctx) {
+    const run_labels_read *a = ctx;
+    genbo_study *s = a->s;
     const genbo__study_data *d = &s->data;
-    if (genbo__db_begin_read(s->db) != GENBO__DB_OK) return genbo__store_fail(s->db, "beginning a read");
-    int rc = GENBO_OK;
-    int64_t told = genbo__run_told_count(s, run_id);
-    if (told < 0) {
-        *transient = genbo__db_transient(s->db);
-        genbo__store_rollback(s->db);
-        return GENBO_EDB;
-    }
+    int64_t told = genbo__run_told_count(s, a->run_id);
+    if (told < 0) return GENBO_EDB;
     size_t n = d->n_label + (size_t)told;
     double *X = genbo__malloc(n * d->dim * sizeof *X), *y = genbo__malloc(n * sizeof *y);
     genbo__db_stmt *st = NULL;
-    rc = X && y ? GENBO_OK : GENBO_ENOMEM;
+    int rc = X && y ? GENBO_OK : GENBO_ENOMEM;
     if (!rc)
-        rc = genbo__store_prepare(s->db,
+        rc = genbo__store_prepare(db,
                                   "SELECT t.x, o.value FROM trials t JOIN observations o ON o.trial_id = t.id "
                                   "WHERE t.run_id = ? AND t.state = 'told' ORDER BY t.id", &st);
     size_t k = d->n_label;
     if (!rc) {
         memcpy(X, d->label_X, d->n_label * d->dim * sizeof *X);
         memcpy(y, d->label_y, d->n_label * sizeof *y);
-        genbo__db_bind_int64(st, 1, run_id);
+        genbo__db_bind_int64(st, 1, a->run_id);
         int r;
         while (!rc && (r = genbo__db_step(st)) == GENBO__DB_ROW && k < n) {
             if ((size_t)genbo__db_column_bytes(st, 0) != d->dim * sizeof(double)) continue;
             memcpy(X + k * d->dim, genbo__db_column_blob(st, 0), d->dim * sizeof(double));
             y[k++] = genbo__db_column_double(st, 1);
         }
-        if (!rc && r != GENBO__DB_ROW && r != GENBO__DB_DONE) rc = genbo__store_fail(s->db, "reading labels");
+        if (!rc && r != GENBO__DB_ROW && r != GENBO__DB_DONE) rc = genbo__store_fail(db, "reading labels");
     }
     genbo__db_finalize(st);
-    *transient = rc == GENBO_EDB && genbo__db_transient(s->db); /* (before ROLLBACK clears it) */
-    genbo__store_rollback(s->db); /* ends the read transaction */
     if (rc) {
         free(X);
         free(y);
         return rc;
     }
-    *Xout = X;
-    *yout = y;
-    *nout = k;
+    *a->X = X;
+    *a->y = y;
+    *a->n = k;
     return GENBO_OK;
 }
 
 int genbo__run_labels(genbo_study *s, int64_t run_id, double **Xout, double **yout, size_t *nout) {
     *Xout = *yout = NULL;
     *nout = 0;
-    /* On PostgreSQL a snapshot cut by a dropped connection is replayed;
-     * when a tell landed meanwhile the replay differs, and the read is
-     * taken again from the top (a transient failure, as a write's). */
-    for (int attempt = 0;; attempt++) {
-        int transient = 0;
-        int rc = run_labels_once(s, run_id, Xout, yout, nout, &transient);
-        if (!(rc == GENBO_EDB && transient && attempt < 5)) return rc;
-    }
+    run_labels_read a = {s, run_id, Xout, yout, nout};
+    return genbo__store_read(s->db, run_labels_txn, &a);
 }
 
 /* Told designs the diffusion model may be fine-tuned on: those the trust

@@ -154,6 +154,17 @@ int genbo__store_txn(genbo__db *db, int (*fn)(genbo__db *db, void *ctx), void *c
     }
 }
 
+int genbo__store_read(genbo__db *db, int (*fn)(genbo__db *db, void *ctx), void *ctx) {
+    for (int attempt = 0;; attempt++) {
+        int rc = genbo__db_begin_read(db) == GENBO__DB_OK ? fn(db, ctx) : genbo__store_fail(db, "beginning a read");
+        /* (transient is read before the ROLLBACK that ends the read clears it) */
+        int again = rc == GENBO_EDB && genbo__db_transient(db) && attempt < STORE_TXN_RETRIES;
+        genbo__store_rollback(db);
+        if (!again) return rc;
+        sleep_ms(attempt < 10 ? 10 << (attempt / 3) : 500);
+    }
+}
+
 /* Bring the schema up to date inside one write transaction (re-reading
  * the version under the lock: several processes may open a new database
  * at the same moment). */

@@ -39,6 +39,12 @@ void genbo__store_rollback(genbo__db *db);
  * with back-off when it failed transiently (a dropped connection, a
  * serialisation failure): fn must be safe to run again from the start. */
 int genbo__store_txn(genbo__db *db, int (*fn)(genbo__db *db, void *ctx), void *ctx);
+/* fn(db, ctx) inside one read snapshot (genbo__db_begin_read), ended
+ * after it; taken again from the top when it failed transiently (on
+ * PostgreSQL a snapshot cut by a dropped connection is replayed, and a
+ * replay that differs, because a write landed meanwhile, is transient):
+ * fn must free what it made when it fails. */
+int genbo__store_read(genbo__db *db, int (*fn)(genbo__db *db, void *ctx), void *ctx);
 
 /* Set a GENBO_EDB message "what: <database message>" and return GENBO_EDB. */
 int genbo__store_fail(genbo__db *db, const char *what);
