@@ -103,6 +103,20 @@ void genbo__net_init_params(const genbo__net_config *c, float *params, struct ge
 int genbo__net_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
                const float *log_t, const float *y, const uint8_t *y_null);
 
+/* Forward pass over the rows of one sampling step: they share log t and
+ * their y is one value or the null embedding. The rows are the n rows of x
+ * (n x D), conditioned on *y (y == NULL: the null embedding), followed
+ * with pair = 1 by the same n rows of x again with the null embedding
+ * (classifier-free guidance's 2n rows). Result in a->out (n or 2n rows x
+ * D), the rows genbo__net_forward gives for the same rows built out, up to
+ * rounding: the embedding columns of u are then one or two vectors, so
+ * h_0 = W_x x + c with c = W_t phi_t + W_y e_y + b_in computed once in
+ * fp32 (a K = D product instead of K = Din; with pair, W_x x shared by
+ * both halves in fp32). After a store = 1 pass genbo__net_backward runs
+ * with y_null[i] = (y == NULL || i >= n), y[i] = *y. */
+int genbo__net_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                            const float *x, float log_t, const float *y, int pair);
+
 /* Backward pass after a genbo__net_forward with store = 1 (same y, y_null: a row
  * uses the null embedding when y == NULL or y_null[i]). dout (B x D) is the
  * gradient of the loss w.r.t. a->out. If grads != NULL the parameter
@@ -123,6 +137,10 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *b, c
 int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *b, const float *params, size_t off,
                               int r0, int r1);
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
+/* genbo__net_forward_step's inference pass (store = 0): cvec (2 x W) is
+ * h_0's per-row term of the conditional and the null rows. */
+int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                                 const float *x, const float *cvec, int pair);
 int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__net_acts *a, int B, const float *dout,
                      int want_du);
 

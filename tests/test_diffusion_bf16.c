@@ -175,6 +175,64 @@ Test(diffusion_bf16, weights_converted_by_row_chunks_equal_whole_conversion) {
     free(p), free(x), free(R);
 }
 
+/* genbo__net_forward_step (a sampling step's rows: one log t, y one value
+ * or null, CFG's pairs) against the same rows built out for
+ * genbo__net_forward, in one precision: the inference pass computes h_0 as
+ * a K = D product plus a per-step fp32 vector, so it agrees to rounding
+ * (fp32) or to bf16 accuracy (its embedding columns are no longer rounded
+ * to bf16); a pass that keeps activations builds the rows out and is
+ * bit-identical. Repeating a step gives the same bits. */
+static void step_matches_rows(genbo_precision prec) {
+    float *p = make_params();
+    const int ns[] = {37, 1, 32};
+    for (int t = 0; t < 3; t++) {
+        const int n = ns[t], R = 2 * n;
+        batch b = make_batch(R, 200 + t);
+        const float lt = b.lt[0], yv = b.y[0];
+        float *xr = malloc(sizeof(float) * R * cfg.D), *ly = malloc(sizeof(float) * R * 2);
+        uint8_t *nul = malloc(R);
+        float *ref = malloc(sizeof(float) * R * cfg.D);
+        for (int store = 0; store < 2; store++)
+            for (int k = 0; k < 3; k++) { /* CFG pair, conditional only, unconditional only */
+                const int pair = k == 0, rows = pair ? R : n;
+                const float *y = k == 2 ? NULL : &yv;
+                for (int i = 0; i < rows; i++) {
+                    memcpy(xr + i * cfg.D, b.x + (i % n) * cfg.D, sizeof(float) * cfg.D);
+                    ly[i] = lt, ly[R + i] = yv, nul[i] = !y || i >= n;
+                }
+                genbo__net_acts a;
+                cr_assert_eq(genbo__net_acts_alloc(&cfg, R, store, &a), GENBO_OK);
+                if (prec == GENBO_PRECISION_BF16) {
+                    cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &a), GENBO_OK, "%s", genbo_errmsg());
+                    cr_assert_eq(genbo__net_acts_load_weights(&cfg, &a, p), GENBO_OK);
+                }
+                cr_assert_eq(genbo__net_forward(&cfg, p, &a, rows, xr, ly, ly + R, nul), GENBO_OK);
+                memcpy(ref, a.out, sizeof(float) * rows * cfg.D);
+                cr_assert_eq(genbo__net_forward_step(&cfg, p, &a, n, b.x, lt, y, pair), GENBO_OK);
+                const double e = rel_err(a.out, ref, (size_t)rows * cfg.D);
+                const double tol = store ? 0 : prec == GENBO_PRECISION_BF16 ? 1e-2 : 1e-5;
+                cr_log_info("n %d store %d kind %d: step vs rows built out %.2e", n, store, k, e);
+                cr_expect_leq(e, tol, "n %d store %d kind %d: step pass off by %.3e", n, store, k, e);
+                if (prec == GENBO_PRECISION_BF16) { /* and against fp32, as the rows' own test */
+                    genbo__net_acts f;
+                    cr_assert_eq(genbo__net_acts_alloc(&cfg, R, 0, &f), GENBO_OK);
+                    cr_assert_eq(genbo__net_forward(&cfg, p, &f, rows, xr, ly, ly + R, nul), GENBO_OK);
+                    const double e32 = rel_err(a.out, f.out, (size_t)rows * cfg.D);
+                    cr_expect_lt(e32, 3e-2, "n %d kind %d: bf16 step pass vs fp32 %.3e", n, k, e32);
+                    genbo__net_acts_free(&f);
+                }
+                memcpy(ref, a.out, sizeof(float) * rows * cfg.D);
+                cr_assert_eq(genbo__net_forward_step(&cfg, p, &a, n, b.x, lt, y, pair), GENBO_OK);
+                cr_expect_eq(memcmp(ref, a.out, sizeof(float) * rows * cfg.D), 0, "repeat differs");
+                genbo__net_acts_free(&a);
+            }
+        free(xr), free(ly), free(nul), free(ref);
+        free_batch(&b);
+    }
+    free(p);
+}
+TEST_BOTH_PRECISIONS(diffusion_bf16, step_pass_matches_rows_built_out, step_matches_rows, .timeout = 60)
+
 static genbo_diffusion *train_tiny(genbo_precision prec, uint64_t seed) {
     enum { N = 300, D = 3 };
     double X[N * D], y[N];
