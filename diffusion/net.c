@@ -128,6 +128,17 @@ int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds) {
     return n;
 }
 
+void genbo__net_segment_matrix(const genbo__net_config *c, int k, int *rows, int *cols) {
+    /* segments: w_in, then W1 and W2 of each block, then w_out */
+    *rows = k <= 2 * c->depth ? c->width : c->D;
+    *cols = k == 0 ? c->D + c->t_embed + c->y_embed : c->width;
+}
+
+int genbo__net_acts_load_weight_rows(const genbo__net_config *c, genbo__net_acts *a, const float *params,
+                                     size_t off, int r0, int r1) {
+    return a->bf ? genbo__net_bf16_load_rows(c, a->bf, params, off, r0, r1) : 0;
+}
+
 static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }

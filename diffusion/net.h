@@ -80,6 +80,18 @@ int genbo__net_acts_load_weights_range(const genbo__net_config *c, genbo__net_ac
  * bounds[1] < ... < bounds[n] = total; n = 2 depth + 2, returned. bounds
  * holds 2 depth + 3 entries. */
 int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds);
+/* The weight matrix at the start of segment k: rows x cols, row-major
+ * (out x in). */
+void genbo__net_segment_matrix(const genbo__net_config *c, int k, int *rows, int *cols);
+/* Convert rows [r0, r1) of the weight matrix at params + off (the start of
+ * a segment) into the buffer's bf16 copies: training calls it for each
+ * chunk of GENBO__MM_ROW_CHUNK rows right after the optimiser updated it.
+ * Rows as in genbo__mm_wbuf_load_rows; serial, safe on disjoint rows from
+ * several threads. 0 (also without bf16: nothing to convert), or -1 where
+ * a copy can only be converted whole: then call
+ * genbo__net_acts_load_weights_range for the segment. */
+int genbo__net_acts_load_weight_rows(const genbo__net_config *c, genbo__net_acts *a, const float *params,
+                                     size_t off, int r0, int r1);
 
 /* Random initialisation of a parameter array with the core RNG. */
 struct genbo__rng;
@@ -122,6 +134,8 @@ void genbo__net_bf16_free(genbo__net_bf16 *b);
 int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *b, const float *params);
 int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *b, const float *params,
                                size_t lo, size_t hi);
+int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *b, const float *params, size_t off,
+                              int r0, int r1);
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
 /* genbo__net_forward_step's inference pass (store = 0): cvec (2 x W) is
  * h_0's per-row term of the conditional and the null rows. */

@@ -279,6 +279,27 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, 
     return GENBO_OK;
 }
 
+int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params, size_t off,
+                              int r0, int r1) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    /* the forward copy reads the master as N x K (rows n), the backward one
+     * as K x N (rows k): either way master row r is source row r */
+    genbo__mm_wbuf *f = NULL, *b = NULL;
+    if (off == l.w_in) f = bf->in_f, b = bf->in_b;
+    else if (off == l.w_out) f = bf->out_f, b = bf->out_b;
+    else if (off >= l.blocks && (off - l.blocks) % l.block_size == 0)
+        f = bf->blk_f[2 * ((off - l.blocks) / l.block_size)], b = bf->blk_b[2 * ((off - l.blocks) / l.block_size)];
+    else if (off >= l.blocks && (off - l.blocks) % l.block_size == (size_t)c->width * c->width + c->width)
+        f = bf->blk_f[2 * ((off - l.blocks) / l.block_size) + 1],
+        b = bf->blk_b[2 * ((off - l.blocks) / l.block_size) + 1];
+    if (!f) return -1;
+    if (genbo__mm_wbuf_load_rows(f, params + off, r0, r1)) return -1;
+    if (bf->store && genbo__mm_wbuf_load_rows(b, params + off, r0, r1)) return -1;
+    bf->loaded = 1;
+    return 0;
+}
+
 int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);

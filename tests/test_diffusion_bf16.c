@@ -118,6 +118,63 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
     free(g16);
 }
 
+/* Training converts each weight's bf16 copies a chunk of rows at a time
+ * right after the optimiser's update (genbo__net_acts_load_weight_rows):
+ * the copies must come out exactly as converted whole, for matrices whose
+ * rows and columns end inside a block (width 160, D 70, 19 input
+ * columns), chunks taken in reverse order. Checked through what reads
+ * them: the forward outputs and every gradient, bit for bit. */
+Test(diffusion_bf16, weights_converted_by_row_chunks_equal_whole_conversion) {
+    need_precision(GENBO_PRECISION_BF16);
+    const genbo__net_config c2 = {70, 160, 2, 4, 10};
+    genbo__net_layout l;
+    genbo__net_layout_init(&c2, &l);
+    float *p = malloc(l.total * sizeof(float));
+    genbo__rng r;
+    genbo__rng_seed(&r, 21, 0);
+    for (size_t k = 0; k < l.total; k++) p[k] = (float)(0.1 * genbo__rng_normal(&r));
+    enum { B = 45 };
+    float *x = malloc(sizeof(float) * B * c2.D), *R = malloc(sizeof(float) * B * c2.D), lt[B], y[B];
+    for (int i = 0; i < B * c2.D; i++) x[i] = (float)genbo__rng_normal(&r), R[i] = (float)genbo__rng_normal(&r);
+    for (int i = 0; i < B; i++) lt[i] = (float)(-3.0 + 0.1 * i), y[i] = (float)genbo__rng_normal(&r);
+    genbo__net_acts whole, rows;
+    cr_assert_eq(genbo__net_acts_alloc(&c2, B, 1, &whole), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_alloc(&c2, B, 1, &rows), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_use_bf16(&c2, &whole), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo__net_acts_use_bf16(&c2, &rows), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo__net_acts_load_weights(&c2, &whole, p), GENBO_OK);
+    size_t bounds[2 * 2 + 3];
+    const int ns = genbo__net_weight_segments(&c2, bounds);
+    int by_rows = 1;
+    for (int k = 0; k < ns && by_rows; k++) {
+        int nr, nc;
+        genbo__net_segment_matrix(&c2, k, &nr, &nc);
+        cr_assert_eq(bounds[k] + (size_t)nr * nc <= bounds[k + 1], 1, "segment %d holds its matrix", k);
+        for (int r0 = (nr - 1) / GENBO__MM_ROW_CHUNK * GENBO__MM_ROW_CHUNK; r0 >= 0 && by_rows;
+             r0 -= GENBO__MM_ROW_CHUNK) {
+            int r1 = r0 + GENBO__MM_ROW_CHUNK < nr ? r0 + GENBO__MM_ROW_CHUNK : nr;
+            by_rows = genbo__net_acts_load_weight_rows(&c2, &rows, p, bounds[k], r0, r1) == 0;
+        }
+    }
+    if (!by_rows) { /* this CPU's layout is oneDNN's own: whole conversions only */
+        cr_log_info("weights convert whole only here (oneDNN ISA %s)", genbo__mm_isa_name());
+    } else {
+        float *g1 = malloc(l.total * sizeof(float)), *g2 = malloc(l.total * sizeof(float));
+        float *d1 = malloc(sizeof(float) * B * c2.D), *d2 = malloc(sizeof(float) * B * c2.D);
+        cr_assert_eq(genbo__net_forward(&c2, p, &whole, B, x, lt, y, NULL), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&c2, p, &rows, B, x, lt, y, NULL), GENBO_OK);
+        cr_assert_eq(memcmp(whole.out, rows.out, sizeof(float) * B * c2.D), 0);
+        cr_assert_eq(genbo__net_backward(&c2, p, g1, &whole, B, R, y, NULL, d1), GENBO_OK);
+        cr_assert_eq(genbo__net_backward(&c2, p, g2, &rows, B, R, y, NULL, d2), GENBO_OK);
+        cr_assert_eq(memcmp(g1, g2, l.total * sizeof(float)), 0);
+        cr_assert_eq(memcmp(d1, d2, sizeof(float) * B * c2.D), 0);
+        free(g1), free(g2), free(d1), free(d2);
+    }
+    genbo__net_acts_free(&whole);
+    genbo__net_acts_free(&rows);
+    free(p), free(x), free(R);
+}
+
 /* genbo__net_forward_step (a sampling step's rows: one log t, y one value
  * or null, CFG's pairs) against the same rows built out for
  * genbo__net_forward, in one precision: the inference pass computes h_0 as
