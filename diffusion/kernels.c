@@ -211,6 +211,21 @@ void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b,
 }
 
 DK_CLONES
+static void silu16_range(const uint16_t *x, uint16_t *y, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+        float v = from_bf16(x[i]);
+        y[i] = to_bf16(v * sigm(v));
+    }
+}
+
+void genbo__k_silu16_bf16(const uint16_t *x, uint16_t *y, size_t n) {
+    if (genbo__k_avx512bf16())
+        DK_PARALLEL(n, genbo__k_silu16_bf16_avx(x, y, lo, hi));
+    else
+        DK_PARALLEL(n, silu16_range(x, y, lo, hi));
+}
+
+DK_CLONES
 static void silu_ds16_range(const uint16_t *x16, uint16_t *y, uint16_t *ds, size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) {
         float x = from_bf16(x16[i]), s = sigm(x);

@@ -29,6 +29,8 @@ void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n);
 /* y = bf16(silu(x)) */
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n);
+/* y = bf16(silu(x)) from a bf16 x (y may be x) */
+void genbo__k_silu16_bf16(const uint16_t *x, uint16_t *y, size_t n);
 /* Training passes (B rows of W). Forward: v = x, or with r16 the next
  * residual value v = x + r16 + b (x = h_l, r16 = the block's branch in
  * bf16 from its product, b its output bias), written to hn when given;
