@@ -290,3 +290,13 @@ void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
         DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 
+DK_CLONES
+double genbo__k_sumsq(const float *x, size_t n) {
+    /* 8 interleaved partial sums in double: vectorisable and a fixed order */
+    double s[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) s[j] += (double)x[k + j] * x[k + j];
+    for (; k < n; k++) s[0] += (double)x[k] * x[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}

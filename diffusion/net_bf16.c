@@ -493,6 +493,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         P_(GENBO__PROF_BWD_ELT);
         genbo__mm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
+        if (a->wsq) a->wsq[2 * L + 1] = genbo__k_sumsq(grads + l.w_out, (size_t)D * W);
         P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
@@ -513,6 +514,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         if (g1) {
             float *gw2 = g1 + (size_t)W * W + W;
             genbo__mm_plan_run(s->wg_blk, dh16, bf->a2_16 + b * LS16, NULL, gw2, NULL);
+            if (a->wsq) a->wsq[2 * b + 2] = genbo__k_sumsq(gw2, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
         genbo__mm_plan_run(s->dg_blk, dh16, genbo__mm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da16, NULL);
@@ -522,6 +524,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         P_(GENBO__PROF_BWD_ELT);
         if (g1) {
             genbo__mm_plan_run(s->wg_blk, dz16, bf->act16 + b * LS16, NULL, g1, NULL);
+            if (a->wsq) a->wsq[2 * b + 1] = genbo__k_sumsq(g1, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
         genbo__mm_plan_run(s->dg_blk, dz16, genbo__mm_wbuf_data(bf->blk_b[2 * b]), NULL, da16, NULL);
@@ -535,6 +538,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     }
     if (grads) {
         genbo__mm_plan_run(s->wg_in, dh16, bf->u16, NULL, grads + l.w_in, NULL);
+        if (a->wsq) a->wsq[0] = genbo__k_sumsq(grads + l.w_in, (size_t)W * l.din);
         P_(GENBO__PROF_BWD_WG);
     }
     if (want_du) genbo__mm_plan_run(s->dg_in, dh16, genbo__mm_wbuf_data(bf->in_b), NULL, a->du, NULL);
