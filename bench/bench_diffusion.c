@@ -7,7 +7,9 @@
  * (OpenBLAS) and bf16 (oneDNN on AMX / AVX512-BF16, where the CPU has it).
  *
  * The sampling rate is per sample-step, so the default of 50 steps (to keep
- * the run short) measures the same rate as W1's 100 (--sample-steps 100).
+ * the run short) measures nearly the same rate as W1's 100 (--sample-steps
+ * 100): K steps are K + 1 guided passes on both sides, the last one for
+ * the Tweedie estimate x0hat that genbo's sampler returns.
  *
  * Reports, from one run: training samples/s, sampling sample-steps/s and
  * the GFLOP/s of their matrix products for genbo fp32, genbo bf16, PyTorch

@@ -52,7 +52,10 @@ uint64_t genbo__rng_below(genbo__rng *r, uint64_t n);
 /* Partial Fisher-Yates: permute idx[0..n) so that idx[0..m) is a uniform
  * random m-subset (in random order) of its entries. m <= n. */
 void genbo__rng_shuffle_prefix(genbo__rng *r, size_t *idx, size_t n, size_t m);
-/* fill with standard normals (float) */
+/* Fill with standard normals by the ziggurat (rng.c): ~5x faster than
+ * genbo__rng_normal, for the diffusion engine's bulk draws; a different
+ * stream of values than n calls of genbo__rng_normal. */
+void genbo__rng_normal_fill(genbo__rng *r, double *out, size_t n);
 void genbo__rng_normal_f(genbo__rng *r, float *out, size_t n);
 
 /* Per-column mean and sd of the rows idx[0..n) of X (n x d, row-major;

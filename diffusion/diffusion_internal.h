@@ -74,5 +74,15 @@ void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, 
                          double ema_decay);
 void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                      double lr, double weight_decay, double gscale, long step, double ema_decay);
+/* The parallel update over a rows x cols weight matrix in chunks of `chunk`
+ * rows, each chunk passed to after(ctx, r0, r1) right after its update,
+ * on the thread that updated it, while it is in that core's cache (bf16
+ * training converts the chunk to the products' copies there). The same
+ * values as genbo__gd_adamw_update_par. Returns 1 if any after() returned
+ * nonzero. */
+int genbo__gd_adamw_update_rows(float *w, const float *g, float *m1, float *m2, float *ema, int rows,
+                                int cols, int chunk, double lr, double weight_decay, double gscale,
+                                long step, double ema_decay, int (*after)(void *ctx, int r0, int r1),
+                                void *ctx);
 
 #endif

@@ -81,12 +81,38 @@ TGT void genbo__k_to_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t hi)
     }
 }
 
+/* sigmoid to bf16 accuracy, for the inference SiLU whose result is
+ * rounded to bf16 (half an ulp is 2^-9 = 2e-3 relative) and feeds nothing
+ * else: e^-x = 2^n 2^f, n = round(-x log2 e), f = -x log2 e - n in
+ * [-1/2, 1/2] exactly, 2^f by a degree-3 minimax polynomial (relative
+ * error 7.5e-5) and 1 / (1 + e^-x) by vrcp14ps alone (6e-5). No clamp is
+ * needed: f stays in range for any finite x, and vscalefps gives 0 or inf
+ * for a huge n (silu -> x or -0). Measured on 512 x 512 elements in L2,
+ * one core: 94 us against 194 for v_sigmoid's degree 6 and Newton step
+ * (85 us unrolled by four below); 0.6% of the bf16 results differ, by one
+ * ulp, and the largest error against exact silu went from 3.89e-3 to
+ * 3.95e-3. */
+TGT static inline __m512 v_sigmoid_bf16(__m512 x) {
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(-1.44269504088896341f));
+    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(5.517166907e-02f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.426111222e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.932609855e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.999280735e-01f));
+    return _mm512_rcp14_ps(_mm512_add_ps(_mm512_scalef_ps(p, n), _mm512_set1_ps(1.0f)));
+}
+
+TGT static inline void silu16(const float *x, uint16_t *y, __mmask16 m) {
+    __m512 v = _mm512_maskz_loadu_ps(m, x);
+    st16(y, _mm512_mul_ps(v, v_sigmoid_bf16(v)), m);
+}
+
 TGT void genbo__k_silu_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i += 16) {
-        __mmask16 m = tail(hi - i);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        st16(y + i, _mm512_mul_ps(v, v_sigmoid(v)), m);
-    }
+    size_t i = lo;
+    for (; i + 64 <= hi; i += 64) /* four independent vectors in flight */
+        for (int k = 0; k < 64; k += 16) silu16(x + i + k, y + i + k, 0xffff);
+    for (; i < hi; i += 16) silu16(x + i, y + i, tail(hi - i));
 }
 
 TGT void genbo__k_silu_sig_rows_avx(const float *x, const uint16_t *r16, const float *b, float *hn,

@@ -399,6 +399,23 @@ void genbo__mm_wbuf_load(genbo__mm_wbuf *w, const float *src) {
 
 const void *genbo__mm_wbuf_data(const genbo__mm_wbuf *w) { return w->data; }
 
+int genbo__mm_wbuf_load_rows(genbo__mm_wbuf *w, const float *src, int r0, int r1) {
+    if (!w->packer) return -1;
+    /* source rows are n (64 to a block) with src_trans, else k (32) */
+    const int KB = (w->K + 31) / 32, NB = (w->N + 63) / 64;
+    uint32_t *d = w->data;
+    if (w->src_trans) {
+        for (int nb = r0 / 64; nb < (r1 + 63) / 64; nb++)
+            for (int kb = 0; kb < KB; kb++)
+                pack_block(src, 1, w->K, w->N, nb, kb, d + ((size_t)nb * KB + kb) * 1024);
+    } else {
+        for (int kb = r0 / 32; kb < (r1 + 31) / 32; kb++)
+            for (int nb = 0; nb < NB; nb++)
+                pack_block(src, 0, w->K, w->N, nb, kb, d + ((size_t)nb * KB + kb) * 1024);
+    }
+    return 0;
+}
+
 #else /* no oneDNN at build time: fp32 only */
 
 int genbo__mm_bf16_available(void) { return 0; }
@@ -427,5 +444,9 @@ void genbo__mm_wbuf_load(genbo__mm_wbuf *w, const float *src) { (void)w, (void)s
 const void *genbo__mm_wbuf_data(const genbo__mm_wbuf *w) {
     (void)w;
     return NULL;
+}
+int genbo__mm_wbuf_load_rows(genbo__mm_wbuf *w, const float *src, int r0, int r1) {
+    (void)w, (void)src, (void)r0, (void)r1;
+    return -1;
 }
 #endif

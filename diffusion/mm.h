@@ -57,6 +57,16 @@ genbo__mm_wbuf *genbo__mm_wbuf_new(const genbo__mm_plan *p, int src_trans);
 void genbo__mm_wbuf_free(genbo__mm_wbuf *w);
 void genbo__mm_wbuf_load(genbo__mm_wbuf *w, const float *src);
 const void *genbo__mm_wbuf_data(const genbo__mm_wbuf *w);
+/* Convert only rows [r0, r1) of the fp32 source as stored (the N x K
+ * source's rows n with src_trans, else the K x N source's rows k): what
+ * training calls for each chunk of a weight right after the optimiser
+ * updated it, while the chunk is in cache. r0 and r1 are multiples of
+ * GENBO__MM_ROW_CHUNK, or r1 the last row. Serial and thread-safe for
+ * disjoint row ranges (each writes its own blocks). Returns 0, or -1 (and
+ * converts nothing) where the buffer has no own packer: oneDNN's reorder
+ * converts whole matrices only, so call genbo__mm_wbuf_load. */
+enum { GENBO__MM_ROW_CHUNK = 64 };
+int genbo__mm_wbuf_load_rows(genbo__mm_wbuf *w, const float *src, int r0, int r1);
 
 /* A stream per network context (streams are not shared between threads). */
 void *genbo__mm_stream_new(void);

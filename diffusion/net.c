@@ -128,6 +128,17 @@ int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds) {
     return n;
 }
 
+void genbo__net_segment_matrix(const genbo__net_config *c, int k, int *rows, int *cols) {
+    /* segments: w_in, then W1 and W2 of each block, then w_out */
+    *rows = k <= 2 * c->depth ? c->width : c->D;
+    *cols = k == 0 ? c->D + c->t_embed + c->y_embed : c->width;
+}
+
+int genbo__net_acts_load_weight_rows(const genbo__net_config *c, genbo__net_acts *a, const float *params,
+                                     size_t off, int r0, int r1) {
+    return a->bf ? genbo__net_bf16_load_rows(c, a->bf, params, off, r0, r1) : 0;
+}
+
 static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }
@@ -197,23 +208,21 @@ static void build_input(const genbo__net_config *c, const float *params, const g
     }
 }
 
-static int forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
-                   const float *log_t, const float *y, const uint8_t *y_null) {
-    genbo__net_layout l;
-    genbo__net_layout_init(c, &l);
-    const int W = c->width, D = c->D, L = c->depth, din = l.din;
+/* h_0 = u W_in^T + b_in over B rows (fp32). */
+static void input_layer(const genbo__net_config *c, const float *params, const genbo__net_layout *l,
+                        genbo__net_acts *a, int B) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, c->width, l->din, 1.0f, a->u, l->din,
+                params + l->w_in, l->din, 0.0f, a->h, c->width);
+    genbo__k_add_bias(a->h, params + l->b_in, B, c->width);
+}
+
+/* The residual blocks and the output layer after h_0 (fp32). */
+static void trunk(const genbo__net_config *c, const float *params, const genbo__net_layout *lp,
+                  genbo__net_acts *a, int B) {
+    const genbo__net_layout l = *lp;
+    const int W = c->width, D = c->D, L = c->depth;
     const size_t BW = (size_t)B * W, LS = lines(BW); /* elements, layer stride */
-    GENBO__PROF_START();
-    build_input(c, params, &l, a->u, B, x, log_t, y, y_null);
-    if (a->store) GENBO__PROF(GENBO__PROF_INPUT);
-    if (a->bf) return genbo__net_bf16_forward(c, params, a, B);
-
-    /* h0 = u W_in^T + b_in */
     float *h = a->h;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, W, din, 1.0f, a->u, din,
-                params + l.w_in, din, 0.0f, h, W);
-    genbo__k_add_bias(h, params + l.b_in, B, W);
-
     for (int b = 0; b < L; b++) {
         const float *w1 = blk(&l, params, b), *b1 = w1 + (size_t)W * W;
         const float *w2 = b1 + W, *b2 = w2 + (size_t)W * W;
@@ -239,7 +248,99 @@ static int forward(const genbo__net_config *c, const float *params, genbo__net_a
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, W, 1.0f, act, W,
                 params + l.w_out, W, 0.0f, a->out, D);
     genbo__k_add_bias(a->out, params + l.b_out, B, D);
+}
+
+static int forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
+                   const float *log_t, const float *y, const uint8_t *y_null) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    GENBO__PROF_START();
+    build_input(c, params, &l, a->u, B, x, log_t, y, y_null);
+    if (a->store) GENBO__PROF(GENBO__PROF_INPUT);
+    if (a->bf) return genbo__net_bf16_forward(c, params, a, B);
+    input_layer(c, params, &l, a, B);
+    trunk(c, params, &l, a, B);
     return GENBO_OK;
+}
+
+/* The embedding part of u for a step's two kinds of rows, emb (2 x (Et +
+ * Ey)): [phi_t(log t) ; e_y] with e_y = phi_y(*y) (or null when y ==
+ * NULL), and [phi_t(log t) ; null]. */
+static void step_embeddings(const genbo__net_config *c, const float *params, const genbo__net_layout *l,
+                            float log_t, const float *y, float *emb) {
+    const int Et = c->t_embed, Ey = c->y_embed, E = Et + Ey;
+    float f[2048]; /* E / 2 frequencies: t_embed, y_embed <= 4096 (model.c) */
+    embed_freqs(Et, T_FREQ_MIN, T_FREQ_MAX, f);
+    embed(log_t, Et, f, emb);
+    memcpy(emb + E, emb, (size_t)Et * sizeof(float));
+    memcpy(emb + E + Et, params + l->null_y, (size_t)Ey * sizeof(float));
+    if (y) {
+        embed_freqs(Ey, Y_FREQ_MIN, Y_FREQ_MAX, f);
+        embed(*y, Ey, f, emb + Et);
+    } else {
+        memcpy(emb + Et, params + l->null_y, (size_t)Ey * sizeof(float));
+    }
+}
+
+/* cvec (2 x W) = emb W_e^T + b_in, W_e the embedding columns of W_in
+ * (W x E at column D, stride Din): one 2 x W x E product per step. */
+static void step_bias(const genbo__net_config *c, const float *params, const genbo__net_layout *l,
+                      const float *emb, float *cvec) {
+    const int W = c->width, E = c->t_embed + c->y_embed;
+    for (int r = 0; r < 2; r++) memcpy(cvec + (size_t)r * W, params + l->b_in, (size_t)W * sizeof(float));
+    if (E)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 2, W, E, 1.0f, emb, E,
+                    params + l->w_in + c->D, l->din, 1.0f, cvec, W);
+}
+
+/* u's rows written out for a step (rows = n or 2n; row i >= n is the null
+ * one), for the passes that keep activations. */
+static void step_rows(const genbo__net_config *c, const genbo__net_layout *l, float *u, int n, int rows,
+                      const float *x, const float *emb) {
+    const int D = c->D, E = c->t_embed + c->y_embed;
+    for (int i = 0; i < rows; i++) {
+        float *r = u + (size_t)i * l->din;
+        memcpy(r, x + (size_t)(i % n) * D, (size_t)D * sizeof(float));
+        memcpy(r + D, emb + (i < n ? 0 : E), (size_t)E * sizeof(float));
+    }
+}
+
+static int forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                        const float *x, float log_t, const float *y, int pair) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    const int W = c->width, D = c->D, rows = pair ? 2 * n : n;
+    const int E = c->t_embed + c->y_embed;
+    /* a few KB a step: nothing next to a pass */
+    float *emb = genbo__malloc(2 * ((size_t)E + W) * sizeof(float)), *cvec = emb + 2 * E;
+    int rc = GENBO_ENOMEM;
+    if (!emb) return rc;
+    step_embeddings(c, params, &l, log_t, y, emb);
+    rc = GENBO_OK;
+    if (a->store) { /* the backward pass reads u's rows: build them out */
+        step_rows(c, &l, a->u, n, rows, x, emb);
+        if (a->bf) {
+            rc = genbo__net_bf16_forward(c, params, a, rows);
+            goto done;
+        }
+        input_layer(c, params, &l, a, rows);
+    } else {
+        step_bias(c, params, &l, emb, cvec);
+        if (a->bf) {
+            rc = genbo__net_bf16_forward_step(c, params, a, n, x, cvec, pair);
+            goto done;
+        }
+        /* h_0 = x W_x^T (n x W x D), then + cvec[1] into the null half, +
+         * cvec[0] in place */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, W, D, 1.0f, x, D, params + l.w_in,
+                    l.din, 0.0f, a->h, W);
+        if (pair) genbo__k_copy_add_bias(a->h + (size_t)n * W, a->h, cvec + W, (size_t)n, (size_t)W);
+        genbo__k_add_bias(a->h, cvec, (size_t)n, (size_t)W);
+    }
+    trunk(c, params, &l, a, rows);
+done:
+    free(emb);
+    return rc;
 }
 
 static int backward(const genbo__net_config *c, const float *params, float *grads, genbo__net_acts *a, int B,
@@ -346,6 +447,14 @@ int genbo__net_forward(const genbo__net_config *c, const float *params, genbo__n
                const float *log_t, const float *y, const uint8_t *y_null) {
     unsigned fp = flush_denormals();
     int rc = forward(c, params, a, B, x, log_t, y, y_null);
+    restore_fp(fp);
+    return rc;
+}
+
+int genbo__net_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                            const float *x, float log_t, const float *y, int pair) {
+    unsigned fp = flush_denormals();
+    int rc = forward_step(c, params, a, n, x, log_t, y, pair);
     restore_fp(fp);
     return rc;
 }

@@ -80,6 +80,18 @@ int genbo__net_acts_load_weights_range(const genbo__net_config *c, genbo__net_ac
  * bounds[1] < ... < bounds[n] = total; n = 2 depth + 2, returned. bounds
  * holds 2 depth + 3 entries. */
 int genbo__net_weight_segments(const genbo__net_config *c, size_t *bounds);
+/* The weight matrix at the start of segment k: rows x cols, row-major
+ * (out x in). */
+void genbo__net_segment_matrix(const genbo__net_config *c, int k, int *rows, int *cols);
+/* Convert rows [r0, r1) of the weight matrix at params + off (the start of
+ * a segment) into the buffer's bf16 copies: training calls it for each
+ * chunk of GENBO__MM_ROW_CHUNK rows right after the optimiser updated it.
+ * Rows as in genbo__mm_wbuf_load_rows; serial, safe on disjoint rows from
+ * several threads. 0 (also without bf16: nothing to convert), or -1 where
+ * a copy can only be converted whole: then call
+ * genbo__net_acts_load_weights_range for the segment. */
+int genbo__net_acts_load_weight_rows(const genbo__net_config *c, genbo__net_acts *a, const float *params,
+                                     size_t off, int r0, int r1);
 
 /* Random initialisation of a parameter array with the core RNG. */
 struct genbo__rng;
@@ -90,6 +102,20 @@ void genbo__net_init_params(const genbo__net_config *c, float *params, struct ge
  * 1 = use the null embedding; NULL = none). Result in a->out (B x D). */
 int genbo__net_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B, const float *x,
                const float *log_t, const float *y, const uint8_t *y_null);
+
+/* Forward pass over the rows of one sampling step: they share log t and
+ * their y is one value or the null embedding. The rows are the n rows of x
+ * (n x D), conditioned on *y (y == NULL: the null embedding), followed
+ * with pair = 1 by the same n rows of x again with the null embedding
+ * (classifier-free guidance's 2n rows). Result in a->out (n or 2n rows x
+ * D), the rows genbo__net_forward gives for the same rows built out, up to
+ * rounding: the embedding columns of u are then one or two vectors, so
+ * h_0 = W_x x + c with c = W_t phi_t + W_y e_y + b_in computed once in
+ * fp32 (a K = D product instead of K = Din; with pair, W_x x shared by
+ * both halves in fp32). After a store = 1 pass genbo__net_backward runs
+ * with y_null[i] = (y == NULL || i >= n), y[i] = *y. */
+int genbo__net_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                            const float *x, float log_t, const float *y, int pair);
 
 /* Backward pass after a genbo__net_forward with store = 1 (same y, y_null: a row
  * uses the null embedding when y == NULL or y_null[i]). dout (B x D) is the
@@ -108,7 +134,13 @@ void genbo__net_bf16_free(genbo__net_bf16 *b);
 int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *b, const float *params);
 int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *b, const float *params,
                                size_t lo, size_t hi);
+int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *b, const float *params, size_t off,
+                              int r0, int r1);
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
+/* genbo__net_forward_step's inference pass (store = 0): cvec (2 x W) is
+ * h_0's per-row term of the conditional and the null rows. */
+int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                                 const float *x, const float *cvec, int pair);
 int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__net_acts *a, int B, const float *dout,
                      int want_du);
 

@@ -51,6 +51,7 @@ enum { PLAN_CACHE = 3 };
 typedef struct plan_set {
     int rows;
     genbo__mm_plan *in, *z, *res, *out;                            /* forward */
+    genbo__mm_plan *in_x; /* inference: h_0 = x W_x^T + c (K = D, genbo__net_forward_step) */
     genbo__mm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
 } plan_set;
 
@@ -62,6 +63,8 @@ struct genbo__net_bf16 {
     /* bf16 weights: forward layout (x W^T) and, with store, backward (dy W) */
     genbo__mm_wbuf *in_f, *out_f, **blk_f; /* blk_f[2 l] = W1_l, [2 l + 1] = W2_l */
     genbo__mm_wbuf *in_b, *out_b, **blk_b;
+    genbo__mm_wbuf *in_x_f; /* inference: W_x, the x columns of W_in */
+    float *w_x;             /* inference: W_x in fp32 (W x D), in_x_f's source */
     int loaded;
     /* bf16 activations */
     uint16_t *mem16, *u16, *act16, *a2_16, *dout16, *dh16, *dz16;
@@ -73,7 +76,7 @@ struct genbo__net_bf16 {
 };
 
 static void plan_set_free(plan_set *s) {
-    genbo__mm_plan *const all[] = {s->in,     s->z,      s->res,    s->out,   s->wg_out,
+    genbo__mm_plan *const all[] = {s->in,     s->z,      s->res,    s->out,   s->in_x, s->wg_out,
                             s->dg_out, s->wg_blk, s->dg_blk, s->wg_in, s->dg_in};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) genbo__mm_plan_free(all[i]);
     memset(s, 0, sizeof *s);
@@ -87,6 +90,8 @@ void genbo__net_bf16_free(genbo__net_bf16 *b) {
     genbo__mm_wbuf_free(b->out_f);
     genbo__mm_wbuf_free(b->in_b);
     genbo__mm_wbuf_free(b->out_b);
+    genbo__mm_wbuf_free(b->in_x_f);
+    free(b->w_x);
     for (int i = 0; i < 2 * depth + 1; i++) {
         if (b->blk_f) genbo__mm_wbuf_free(b->blk_f[i]);
         if (b->blk_b) genbo__mm_wbuf_free(b->blk_b[i]);
@@ -150,7 +155,10 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
     }
     res.wfmt = bf->blk_f[0];
     if (!(s->res = genbo__mm_plan_new(&res, bf->stream))) return GENBO_EINVAL;
-    if (!bf->store) return GENBO_OK;
+    if (!bf->store) {
+        genbo__mm_spec in_x = {B, W, D, 0, 0, any, any ? NULL : bf->in_x_f, 1, 0, GENBO__MM_POST_NONE, ser};
+        return (s->in_x = genbo__mm_plan_new(&in_x, bf->stream)) ? GENBO_OK : GENBO_EINVAL;
+    }
     genbo__mm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
     /* da = dy W in bf16: the SiLU' kernel reads half the bytes */
     genbo__mm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 1, GENBO__MM_POST_NONE, ser};
@@ -225,6 +233,9 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     if (!(bf->in_f = genbo__mm_wbuf_new(s->in, 1)) || !(bf->out_f = genbo__mm_wbuf_new(s->out, 1))) goto fail;
     for (int i = 1; i < 2 * L; i++)
         if (!(bf->blk_f[i] = genbo__mm_wbuf_new(s->z, 1))) goto fail;
+    if (!store && (!(bf->in_x_f = genbo__mm_wbuf_new(s->in_x, 1)) ||
+                   !(bf->w_x = genbo__malloc((size_t)W * D * sizeof(float)))))
+        goto fail;
     if (store) {
         if (!(bf->in_b = genbo__mm_wbuf_new(s->dg_in, 0)) || !(bf->out_b = genbo__mm_wbuf_new(s->dg_out, 0)))
             goto fail;
@@ -250,6 +261,11 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, 
     if (IN_RANGE(l.w_in, W * din)) {
         genbo__mm_wbuf_load(bf->in_f, params + l.w_in);
         if (bf->store) genbo__mm_wbuf_load(bf->in_b, params + l.w_in);
+        if (bf->in_x_f) { /* W_x is W_in's first D columns */
+            for (size_t i = 0; i < W; i++)
+                memcpy(bf->w_x + i * D, params + l.w_in + i * din, D * sizeof(float));
+            genbo__mm_wbuf_load(bf->in_x_f, bf->w_x);
+        }
     }
     if (IN_RANGE(l.w_out, D * W)) {
         genbo__mm_wbuf_load(bf->out_f, params + l.w_out);
@@ -268,6 +284,27 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *bf, 
     bf->loaded = 1;
     genbo__mm_sync_threads();
     return GENBO_OK;
+}
+
+int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params, size_t off,
+                              int r0, int r1) {
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    /* the forward copy reads the master as N x K (rows n), the backward one
+     * as K x N (rows k): either way master row r is source row r */
+    genbo__mm_wbuf *f = NULL, *b = NULL;
+    if (off == l.w_in) f = bf->in_f, b = bf->in_b;
+    else if (off == l.w_out) f = bf->out_f, b = bf->out_b;
+    else if (off >= l.blocks && (off - l.blocks) % l.block_size == 0)
+        f = bf->blk_f[2 * ((off - l.blocks) / l.block_size)], b = bf->blk_b[2 * ((off - l.blocks) / l.block_size)];
+    else if (off >= l.blocks && (off - l.blocks) % l.block_size == (size_t)c->width * c->width + c->width)
+        f = bf->blk_f[2 * ((off - l.blocks) / l.block_size) + 1],
+        b = bf->blk_b[2 * ((off - l.blocks) / l.block_size) + 1];
+    if (!f) return -1;
+    if (genbo__mm_wbuf_load_rows(f, params + off, r0, r1)) return -1;
+    if (bf->store && genbo__mm_wbuf_load_rows(b, params + off, r0, r1)) return -1;
+    bf->loaded = 1;
+    return 0;
 }
 
 int genbo__net_bf16_load(const genbo__net_config *c, genbo__net_bf16 *bf, const float *params) {
@@ -315,6 +352,27 @@ static int tile_rows(const genbo__net_config *c) {
     return t < 32 ? 32 : t;
 }
 
+/* The residual blocks and the output layer of an inference tile, rows
+ * [r0, r0 + n) of h (h_0 there) to the same rows of out. */
+static void trunk_infer(const genbo__net_config *c, const float *params, const genbo__net_layout *l,
+                        genbo__net_acts *a, const plan_set *s, int r0, int n) {
+    genbo__net_bf16 *bf = a->bf;
+    const int W = c->width, L = c->depth;
+    const size_t off = (size_t)r0 * W, BW = (size_t)n * W;
+    float *h = a->h + off;
+    uint16_t *act = bf->act16 + off, *a2 = bf->a2_16 + off;
+    for (int b = 0; b < L; b++) {
+        const float *b1 = params + l->blocks + (size_t)b * l->block_size + (size_t)W * W;
+        const float *b2 = b1 + W + (size_t)W * W;
+        genbo__k_silu_bf16(h, act, BW);
+        genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+        genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
+    }
+    genbo__k_silu_bf16(h, act, BW);
+    genbo__mm_plan_run(s->out, act, genbo__mm_wbuf_data(bf->out_f), params + l->b_out,
+                       a->out + (size_t)r0 * c->D, NULL);
+}
+
 /* Inference over rows [r0, r0 + n) (store = 0: one layer's buffers, used
  * at the tile's offset). */
 static int forward_infer(const genbo__net_config *c, const float *params, genbo__net_acts *a,
@@ -322,25 +380,39 @@ static int forward_infer(const genbo__net_config *c, const float *params, genbo_
     genbo__net_bf16 *bf = a->bf;
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
-    const int W = c->width, L = c->depth, din = l.din;
     plan_set *s = plans_for(c, bf, n);
     if (!s) return GENBO_EINVAL;
-    const size_t off = (size_t)r0 * W, BW = (size_t)n * W;
-    float *h = a->h + off;
-    uint16_t *act = bf->act16 + off, *a2 = bf->a2_16 + off;
-    genbo__mm_plan_run(s->in, bf->u16 + (size_t)r0 * din, genbo__mm_wbuf_data(bf->in_f), params + l.b_in, h,
-                NULL);
-    for (int b = 0; b < L; b++) {
-        const float *b1 = params + l.blocks + (size_t)b * l.block_size + (size_t)W * W;
-        const float *b2 = b1 + W + (size_t)W * W;
-        genbo__k_silu_bf16(h, act, BW);
-        genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
-        genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
-    }
-    genbo__k_silu_bf16(h, act, BW);
-    genbo__mm_plan_run(s->out, act, genbo__mm_wbuf_data(bf->out_f), params + l.b_out, a->out + (size_t)r0 * c->D,
-                NULL);
+    genbo__mm_plan_run(s->in, bf->u16 + (size_t)r0 * l.din, genbo__mm_wbuf_data(bf->in_f), params + l.b_in,
+                       a->h + (size_t)r0 * c->width, NULL);
+    trunk_infer(c, params, &l, a, s, r0, n);
     return GENBO_OK;
+}
+
+int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,
+                                 const float *x, const float *cvec, int pair) {
+    genbo__net_bf16 *bf = a->bf;
+    genbo__net_layout l;
+    genbo__net_layout_init(c, &l);
+    const int T = tile_rows(c), W = c->width;
+    int rc = GENBO_OK;
+    genbo__k_to_bf16(x, bf->u16, (size_t)n * c->D); /* x16 (n x D) */
+    /* tiles within each half, so that a tile's rows share one c (the
+     * product's bias): h_0 = x16 W_x^T + cvec[half] */
+    for (int half = 0; half < (pair ? 2 : 1) && !rc; half++)
+        for (int r0 = 0; r0 < n && !rc; r0 += T) {
+            const int m = n - r0 < T ? n - r0 : T, row = half * n + r0;
+            threads_for(c, m);
+            plan_set *s = plans_for(c, bf, m);
+            if (!s) {
+                rc = GENBO_EINVAL;
+                break;
+            }
+            genbo__mm_plan_run(s->in_x, bf->u16 + (size_t)r0 * c->D, genbo__mm_wbuf_data(bf->in_x_f),
+                               cvec + (size_t)half * W, a->h + (size_t)row * W, NULL);
+            trunk_infer(c, params, &l, a, s, row, m);
+        }
+    genbo__mm_sync_threads();
+    return rc;
 }
 
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B) {

@@ -85,17 +85,50 @@ static void adamw_range(float *w, const float *g, float *m1, float *m2, float *e
     }
 }
 
+/* The step's constants: bias corrections and decoupled weight decay. */
+typedef struct adam_coef {
+    float step_size, inv_sqrt_bc2, decay, gs, ed;
+} adam_coef;
+
+static adam_coef adam_coef_at(double lr, double weight_decay, double gscale, long step,
+                              double ema_decay) {
+    double bc1 = 1.0 - pow(ADAM_B1, (double)(step + 1));
+    double bc2 = 1.0 - pow(ADAM_B2, (double)(step + 1));
+    return (adam_coef){(float)(lr / bc1), (float)(1.0 / sqrt(bc2)), (float)(1.0 - lr * weight_decay),
+                       (float)gscale, (float)ema_decay};
+}
+
+/* Below this many parameters (a segment's biases) the update stays on the
+ * calling thread: waking the team costs more than the work. */
+#define GD_PAR_MIN 65536
+
 void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                          double lr, double weight_decay, double gscale, long step,
                          double ema_decay) {
-    double bc1 = 1.0 - pow(ADAM_B1, (double)(step + 1));
-    double bc2 = 1.0 - pow(ADAM_B2, (double)(step + 1));
-    const float step_size = (float)(lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    const float decay = (float)(1.0 - lr * weight_decay), gs = (float)gscale;
+    const adam_coef k = adam_coef_at(lr, weight_decay, gscale, step, ema_decay);
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (P >= GD_PAR_MIN)
 #endif
     for (int b = 0; b < GD_BLOCKS; b++)
         adamw_range(w, g, m1, m2, ema, P * (size_t)b / GD_BLOCKS, P * (size_t)(b + 1) / GD_BLOCKS,
-                    gs, step_size, inv_sqrt_bc2, decay, (float)ema_decay);
+                    k.gs, k.step_size, k.inv_sqrt_bc2, k.decay, k.ed);
+}
+
+int genbo__gd_adamw_update_rows(float *w, const float *g, float *m1, float *m2, float *ema, int rows,
+                                int cols, int chunk, double lr, double weight_decay, double gscale,
+                                long step, double ema_decay, int (*after)(void *ctx, int r0, int r1),
+                                void *ctx) {
+    const adam_coef k = adam_coef_at(lr, weight_decay, gscale, step, ema_decay);
+    const int nchunks = (rows + chunk - 1) / chunk;
+    int fail = 0;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) reduction(| : fail) if (nchunks > 1)
+#endif
+    for (int ch = 0; ch < nchunks; ch++) {
+        const int r0 = ch * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+        adamw_range(w, g, m1, m2, ema, (size_t)r0 * cols, (size_t)r1 * cols, k.gs, k.step_size,
+                    k.inv_sqrt_bc2, k.decay, k.ed);
+        fail |= after(ctx, r0, r1) != 0;
+    }
+    return fail;
 }

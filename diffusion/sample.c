@@ -72,7 +72,7 @@ typedef struct sampler {
     int cond;          /* condition on the target */
     float yz;          /* standardised target */
     genbo__net_acts acts;
-    float *xin, *lt, *yv, *dout, *dx; /* up to 2 * chunk rows */
+    float *xin, *yv, *dout, *dx; /* up to 2 * chunk rows (xin: the chunk's x) */
     uint8_t *nul;
     double *xo, *go;   /* designs / gradients in original units (chunk x D) */
     double *fv;        /* TARGET: f at the look-ahead points (chunk) */
@@ -115,7 +115,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
         genbo__net_acts_free(&s->acts);
         return rc;
     }
-    s->xin = genbo__malloc((3 * R * D + 2 * R) * sizeof(float));
+    s->xin = genbo__malloc((3 * R * D + R) * sizeof(float));
     s->nul = genbo__calloc(R, 1);
     s->xo = genbo__malloc((2 * D + 1) * nmax * sizeof(double));
     if (!s->xin || !s->nul || !s->xo) {
@@ -124,8 +124,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     }
     s->dout = s->xin + R * D;
     s->dx = s->dout + R * D;
-    s->lt = s->dx + R * D;
-    s->yv = s->lt + R;
+    s->yv = s->dx + R * D;
     s->go = s->xo + nmax * D;
     s->fv = s->go + nmax * D;
     return GENBO_OK;
@@ -137,16 +136,11 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     const int D = m->cfg.D;
     const int rows = s->cfg ? 2 * nc : nc;
     const genbo__sched_coef k = genbo__sched_schedule(m->schedule, m->T, t);
-    const float lt = (float)log(t);
-    for (int i = 0; i < rows; i++) {
-        const double *xr = x + (size_t)(i % nc) * D;
-        float *r = s->xin + (size_t)i * D;
-        for (int j = 0; j < D; j++) r[j] = (float)xr[j];
-        s->lt[i] = lt;
-        s->yv[i] = s->yz;
-        s->nul[i] = !s->cond || i >= nc;
-    }
-    int rc = genbo__net_forward(&m->cfg, m->params, &s->acts, rows, s->xin, s->lt, s->yv, s->nul);
+    /* the rows share log t and the target: one pass of the step's rows
+     * (n, or with CFG n conditional and n unconditional ones) */
+    for (size_t q = 0; q < (size_t)nc * D; q++) s->xin[q] = (float)x[q];
+    int rc = genbo__net_forward_step(&m->cfg, m->params, &s->acts, nc, s->xin, (float)log(t),
+                                     s->cond ? &s->yz : NULL, s->cfg);
     if (rc) return rc;
     const double w = s->p->cfg_weight, c1 = s->cfg ? 1.0 + w : 1.0, c2 = -w;
     const float *out = s->acts.out;
@@ -194,6 +188,8 @@ static int guided_score(sampler *s, int nc, const double *x, double t, double *s
     }
     /* (d eps / dx)^T g by one backward pass over the same rows */
     for (int i = 0; i < rows; i++) {
+        s->yv[i] = s->yz;
+        s->nul[i] = !s->cond || i >= nc;
         double c = i < nc ? c1 : c2;
         for (int j = 0; j < D; j++)
             s->dout[(size_t)i * D + j] = (float)(c * s->go[(size_t)(i % nc) * D + j]);
@@ -322,6 +318,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         return GENBO_ENOMEM;
     }
     double *x = mem, *sc = x + CD, *xe = sc + CD, *d1 = xe + CD;
+    double *noise = d1; /* the stochastic samplers' draws (Heun, which uses d1, has none) */
     /* the grid t_k = t_hi (t0 / t_hi)^{k / N}: from T, or from the edit
      * time with as many steps as the full grid has below it */
     double t_hi = m->T;
@@ -341,7 +338,7 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
         const size_t nd = (size_t)nc * D;
         genbo__rng rng;
         genbo__rng_seed(&rng, p->seed, 1 + ch); /* a stream per chunk */
-        for (size_t q = 0; q < nd; q++) x[q] = genbo__rng_normal(&rng);
+        genbo__rng_normal_fill(&rng, x, nd);
         if (p->init) { /* x_{t_hi} = alpha x0 + sigma eps, x0 standardised */
             genbo__sched_coef a = genbo__sched_schedule(m->schedule, m->T, t_hi);
             for (size_t q = 0; q < nd; q++) {
@@ -359,8 +356,9 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
             if (p->sampler == GENBO_SAMPLER_EULER_MARUYAMA) {
                 /* backward SDE: dx = [-beta/2 x - beta s] dt + sqrt(beta) dW, dt = -h */
                 double h = t - tn, sq = sqrt(a.beta * h);
+                genbo__rng_normal_fill(&rng, noise, nd);
                 for (size_t q = 0; q < nd; q++)
-                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * genbo__rng_normal(&rng);
+                    x[q] += h * a.beta * (0.5 * x[q] + sc[q]) + sq * noise[q];
             } else if (p->sampler == GENBO_SAMPLER_ANCESTRAL) {
                 /* exact transition of the forward process from tn to t,
                  * conditioned on x0 = x0hat: q(x_tn | x_t, x0hat) */
@@ -370,9 +368,10 @@ int genbo_diffusion_sample(const genbo_diffusion *m, const genbo_sample_params *
                 double v = st2 - ats * ats * ss2; /* variance of x_t given x_tn */
                 double cx = ats * ss2 / st2, c0 = b.alpha * v / st2;
                 double sd = sqrt(fmax(v * ss2 / st2, 0.0));
+                genbo__rng_normal_fill(&rng, noise, nd);
                 for (size_t q = 0; q < nd; q++) {
                     double x0 = (x[q] + st2 * sc[q]) / a.alpha;
-                    x[q] = cx * x[q] + c0 * x0 + sd * genbo__rng_normal(&rng);
+                    x[q] = cx * x[q] + c0 * x0 + sd * noise[q];
                 }
             } else {
                 /* probability-flow ODE dx/dt = -beta/2 (x + s), Heun */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffusion/mm.h"
 #include "diffusion/prof.h"
 #include "diffusion/train_internal.h"
 
@@ -120,6 +121,20 @@ static int build_weighted(genbo__gd_trainer *t, const genbo_diffusion_params *p)
     return rc ? genbo__fail_prefix(rc, "diffusion: row_weights") : GENBO_OK;
 }
 
+/* genbo__gd_adamw_update_rows' hook: a chunk of rows of the weight matrix
+ * at params + off into the bf16 copies. */
+typedef struct pack_rows_ctx {
+    const genbo__net_config *c;
+    genbo__net_acts *acts;
+    const float *params;
+    size_t off;
+} pack_rows_ctx;
+
+static int pack_rows(void *ctx, int r0, int r1) {
+    const pack_rows_ctx *pc = ctx;
+    return genbo__net_acts_load_weight_rows(pc->c, pc->acts, pc->params, pc->off, r0, r1);
+}
+
 /* One optimiser step on a fresh minibatch; returns its loss. */
 static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const genbo_diffusion_params *p,
                          const float *Xz, const float *yz) {
@@ -137,11 +152,8 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
         t->lt[i] = (float)log(tt);
         const float *x0 = Xz + r * D;
         float *xr = t->xb + (size_t)i * D, *er = t->eps + (size_t)i * D;
-        for (int j = 0; j < D; j++) {
-            double e = genbo__rng_normal(rng);
-            er[j] = (float)e;
-            xr[j] = (float)(k.alpha * x0[j] + k.sigma * e);
-        }
+        genbo__rng_normal_f(rng, er, (size_t)D); /* the ziggurat: 5 against 18 ns a draw */
+        for (int j = 0; j < D; j++) xr[j] = (float)(k.alpha * x0[j] + k.sigma * er[j]);
         if (yz) {
             t->yb[i] = yz[r];
             t->nul[i] = genbo__rng_uniform(rng) < p->p_uncond;
@@ -178,17 +190,34 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     double ed = fmin(p->ema, (1.0 + step) / (10.0 + step));
     const double lr = lr_at(p, t, step);
     if (par) {
-        /* a weight matrix at a time, each packed into its bf16 copy for the
-         * next step right after its update, from cache (each element's
-         * update does not depend on the split); packed after the pass over
-         * all parameters, each matrix was read back from memory. */
+        /* a weight matrix at a time, in chunks of rows, each chunk packed
+         * into its bf16 copies for the next step right after its update,
+         * from cache (each element's update does not depend on the split).
+         * Packed after the pass over all parameters, each matrix was read
+         * back from memory; a matrix at a time, from L3: measured (8 of
+         * W1's 512 x 512, one thread, interleaved), 2.1 ms of packing after
+         * the updates against 0.9 ms for the same packing from cache. */
         size_t bounds[2 * 256 + 3];
         const int ns = genbo__net_weight_segments(c, bounds);
         for (int k = 0; k < ns; k++) {
             const size_t lo = bounds[k], n = bounds[k + 1] - lo;
-            genbo__gd_adamw_update_par(t->w + lo, t->g + lo, t->m1 + lo, t->m2 + lo, t->ema + lo, n,
-                                       lr, p->weight_decay, gscale, step, ed);
-            (void)genbo__net_acts_load_weights_range(c, &t->acts, t->w, lo, lo + n);
+            int R, C;
+            genbo__net_segment_matrix(c, k, &R, &C);
+            const size_t nm = (size_t)R * C; /* the matrix; its biases follow */
+            pack_rows_ctx pc = {c, &t->acts, t->w, lo};
+            size_t done = 0; /* parameters of the segment updated so far */
+            int packed = 0;
+            if (!t->rows_unpackable) {
+                packed = !genbo__gd_adamw_update_rows(t->w + lo, t->g + lo, t->m1 + lo, t->m2 + lo,
+                                                      t->ema + lo, R, C, GENBO__MM_ROW_CHUNK, lr,
+                                                      p->weight_decay, gscale, step, ed, pack_rows, &pc);
+                t->rows_unpackable = !packed; /* a copy that converts whole only */
+                done = nm;
+            }
+            genbo__gd_adamw_update_par(t->w + lo + done, t->g + lo + done, t->m1 + lo + done,
+                                       t->m2 + lo + done, t->ema + lo + done, n - done, lr,
+                                       p->weight_decay, gscale, step, ed);
+            if (!packed) (void)genbo__net_acts_load_weights_range(c, &t->acts, t->w, lo, lo + n);
         }
         t->w_packed = 1;
     } else {

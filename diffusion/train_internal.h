@@ -37,6 +37,7 @@ typedef struct genbo__gd_trainer {
     genbo__rng rng;                    /* the minibatch stream */
     long step;                        /* optimiser steps done */
     int w_packed;                     /* bf16: the bf16 weights are w's (packed after the update) */
+    int rows_unpackable;              /* bf16: a weight copy converts whole matrices only */
     /* schedule and best-so-far */
     double lr_scale;                  /* plateau factor of the auto schedule */
     double best_val, last_val, last_train;

@@ -47,6 +47,60 @@ Test(core, normal_moments_within_statistical_bounds) {
     cr_assert_lt(fabs(kurt - 3.0), 5.0 * sqrt(96.0 / n));
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The ziggurat (genbo__rng_normal_fill): the law as a whole by the
+ * Kolmogorov-Smirnov distance, which catches a wrong strip table; the
+ * moments; and the two slow paths by their own frequencies: the tail
+ * beyond the base strip's edge r = 3.6541528853610088 (P(|Z| > r) =
+ * 2.58e-4) and the far tail (P(|Z| > 4.5) = 6.8e-6). */
+Test(core, ziggurat_normals_follow_the_normal_law) {
+    genbo__rng r;
+    genbo__rng_seed(&r, 13, 0);
+    const size_t n = 1000000;
+    double *x = malloc(n * sizeof *x);
+    cr_assert_not_null(x);
+    genbo__rng_normal_fill(&r, x, n / 2);
+    genbo__rng_normal_fill(&r, x + n / 2, n - n / 2); /* two calls continue one stream */
+    double s = 0, s2 = 0, s4 = 0;
+    size_t tail = 0, far = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(isfinite(x[i]));
+        s += x[i], s2 += x[i] * x[i], s4 += x[i] * x[i] * x[i] * x[i];
+        tail += fabs(x[i]) > 3.6541528853610088;
+        far += fabs(x[i]) > 4.5;
+    }
+    double mean = s / n, var = s2 / n - mean * mean, kurt = s4 / n;
+    cr_assert_lt(fabs(mean), 5.0 / sqrt(n));
+    cr_assert_lt(fabs(var - 1.0), 5.0 * sqrt(2.0 / n));
+    cr_assert_lt(fabs(kurt - 3.0), 5.0 * sqrt(96.0 / n));
+    /* counts: Poisson, 5 sd */
+    double et = n * erfc(3.6541528853610088 / sqrt(2.0)), ef = n * erfc(4.5 / sqrt(2.0));
+    cr_assert_lt(fabs(tail - et), 5.0 * sqrt(et), "tail %zu expected %.1f", tail, et);
+    cr_assert_lt(fabs(far - ef), 5.0 * sqrt(ef) + 1.0, "far tail %zu expected %.1f", far, ef);
+    /* KS: P(sqrt(n) D > 1.95) = 0.001 */
+    qsort(x, n, sizeof *x, cmp_double);
+    double dmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        double F = 0.5 * erfc(-x[i] / sqrt(2.0));
+        dmax = fmax(dmax, fmax(fabs(F - (double)i / n), fabs((double)(i + 1) / n - F)));
+    }
+    cr_assert_lt(sqrt((double)n) * dmax, 1.95, "KS distance %.3g", dmax);
+    free(x);
+    /* the float fill is the same stream, rounded */
+    genbo__rng a, b;
+    genbo__rng_seed(&a, 5, 1);
+    genbo__rng_seed(&b, 5, 1);
+    double d[4096];
+    float f[4096];
+    genbo__rng_normal_fill(&a, d, 4096);
+    genbo__rng_normal_f(&b, f, 4096);
+    for (int i = 0; i < 4096; i++) cr_assert_eq(f[i], (float)d[i]);
+}
+
 Test(core, uniform_below_is_unbiased) {
     genbo__rng r;
     genbo__rng_seed(&r, 3, 0);

@@ -118,6 +118,121 @@ Test(diffusion_bf16, forward_and_backward_match_fp32_to_bf16_accuracy) {
     free(g16);
 }
 
+/* Training converts each weight's bf16 copies a chunk of rows at a time
+ * right after the optimiser's update (genbo__net_acts_load_weight_rows):
+ * the copies must come out exactly as converted whole, for matrices whose
+ * rows and columns end inside a block (width 160, D 70, 19 input
+ * columns), chunks taken in reverse order. Checked through what reads
+ * them: the forward outputs and every gradient, bit for bit. */
+Test(diffusion_bf16, weights_converted_by_row_chunks_equal_whole_conversion) {
+    need_precision(GENBO_PRECISION_BF16);
+    const genbo__net_config c2 = {70, 160, 2, 4, 10};
+    genbo__net_layout l;
+    genbo__net_layout_init(&c2, &l);
+    float *p = malloc(l.total * sizeof(float));
+    genbo__rng r;
+    genbo__rng_seed(&r, 21, 0);
+    for (size_t k = 0; k < l.total; k++) p[k] = (float)(0.1 * genbo__rng_normal(&r));
+    enum { B = 45 };
+    float *x = malloc(sizeof(float) * B * c2.D), *R = malloc(sizeof(float) * B * c2.D), lt[B], y[B];
+    for (int i = 0; i < B * c2.D; i++) x[i] = (float)genbo__rng_normal(&r), R[i] = (float)genbo__rng_normal(&r);
+    for (int i = 0; i < B; i++) lt[i] = (float)(-3.0 + 0.1 * i), y[i] = (float)genbo__rng_normal(&r);
+    genbo__net_acts whole, rows;
+    cr_assert_eq(genbo__net_acts_alloc(&c2, B, 1, &whole), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_alloc(&c2, B, 1, &rows), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_use_bf16(&c2, &whole), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo__net_acts_use_bf16(&c2, &rows), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo__net_acts_load_weights(&c2, &whole, p), GENBO_OK);
+    size_t bounds[2 * 2 + 3];
+    const int ns = genbo__net_weight_segments(&c2, bounds);
+    int by_rows = 1;
+    for (int k = 0; k < ns && by_rows; k++) {
+        int nr, nc;
+        genbo__net_segment_matrix(&c2, k, &nr, &nc);
+        cr_assert_eq(bounds[k] + (size_t)nr * nc <= bounds[k + 1], 1, "segment %d holds its matrix", k);
+        for (int r0 = (nr - 1) / GENBO__MM_ROW_CHUNK * GENBO__MM_ROW_CHUNK; r0 >= 0 && by_rows;
+             r0 -= GENBO__MM_ROW_CHUNK) {
+            int r1 = r0 + GENBO__MM_ROW_CHUNK < nr ? r0 + GENBO__MM_ROW_CHUNK : nr;
+            by_rows = genbo__net_acts_load_weight_rows(&c2, &rows, p, bounds[k], r0, r1) == 0;
+        }
+    }
+    if (!by_rows) { /* this CPU's layout is oneDNN's own: whole conversions only */
+        cr_log_info("weights convert whole only here (oneDNN ISA %s)", genbo__mm_isa_name());
+    } else {
+        float *g1 = malloc(l.total * sizeof(float)), *g2 = malloc(l.total * sizeof(float));
+        float *d1 = malloc(sizeof(float) * B * c2.D), *d2 = malloc(sizeof(float) * B * c2.D);
+        cr_assert_eq(genbo__net_forward(&c2, p, &whole, B, x, lt, y, NULL), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&c2, p, &rows, B, x, lt, y, NULL), GENBO_OK);
+        cr_assert_eq(memcmp(whole.out, rows.out, sizeof(float) * B * c2.D), 0);
+        cr_assert_eq(genbo__net_backward(&c2, p, g1, &whole, B, R, y, NULL, d1), GENBO_OK);
+        cr_assert_eq(genbo__net_backward(&c2, p, g2, &rows, B, R, y, NULL, d2), GENBO_OK);
+        cr_assert_eq(memcmp(g1, g2, l.total * sizeof(float)), 0);
+        cr_assert_eq(memcmp(d1, d2, sizeof(float) * B * c2.D), 0);
+        free(g1), free(g2), free(d1), free(d2);
+    }
+    genbo__net_acts_free(&whole);
+    genbo__net_acts_free(&rows);
+    free(p), free(x), free(R);
+}
+
+/* genbo__net_forward_step (a sampling step's rows: one log t, y one value
+ * or null, CFG's pairs) against the same rows built out for
+ * genbo__net_forward, in one precision: the inference pass computes h_0 as
+ * a K = D product plus a per-step fp32 vector, so it agrees to rounding
+ * (fp32) or to bf16 accuracy (its embedding columns are no longer rounded
+ * to bf16); a pass that keeps activations builds the rows out and is
+ * bit-identical. Repeating a step gives the same bits. */
+static void step_matches_rows(genbo_precision prec) {
+    float *p = make_params();
+    const int ns[] = {37, 1, 32};
+    for (int t = 0; t < 3; t++) {
+        const int n = ns[t], R = 2 * n;
+        batch b = make_batch(R, 200 + t);
+        const float lt = b.lt[0], yv = b.y[0];
+        float *xr = malloc(sizeof(float) * R * cfg.D), *ly = malloc(sizeof(float) * R * 2);
+        uint8_t *nul = malloc(R);
+        float *ref = malloc(sizeof(float) * R * cfg.D);
+        for (int store = 0; store < 2; store++)
+            for (int k = 0; k < 3; k++) { /* CFG pair, conditional only, unconditional only */
+                const int pair = k == 0, rows = pair ? R : n;
+                const float *y = k == 2 ? NULL : &yv;
+                for (int i = 0; i < rows; i++) {
+                    memcpy(xr + i * cfg.D, b.x + (i % n) * cfg.D, sizeof(float) * cfg.D);
+                    ly[i] = lt, ly[R + i] = yv, nul[i] = !y || i >= n;
+                }
+                genbo__net_acts a;
+                cr_assert_eq(genbo__net_acts_alloc(&cfg, R, store, &a), GENBO_OK);
+                if (prec == GENBO_PRECISION_BF16) {
+                    cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &a), GENBO_OK, "%s", genbo_errmsg());
+                    cr_assert_eq(genbo__net_acts_load_weights(&cfg, &a, p), GENBO_OK);
+                }
+                cr_assert_eq(genbo__net_forward(&cfg, p, &a, rows, xr, ly, ly + R, nul), GENBO_OK);
+                memcpy(ref, a.out, sizeof(float) * rows * cfg.D);
+                cr_assert_eq(genbo__net_forward_step(&cfg, p, &a, n, b.x, lt, y, pair), GENBO_OK);
+                const double e = rel_err(a.out, ref, (size_t)rows * cfg.D);
+                const double tol = store ? 0 : prec == GENBO_PRECISION_BF16 ? 1e-2 : 1e-5;
+                cr_log_info("n %d store %d kind %d: step vs rows built out %.2e", n, store, k, e);
+                cr_expect_leq(e, tol, "n %d store %d kind %d: step pass off by %.3e", n, store, k, e);
+                if (prec == GENBO_PRECISION_BF16) { /* and against fp32, as the rows' own test */
+                    genbo__net_acts f;
+                    cr_assert_eq(genbo__net_acts_alloc(&cfg, R, 0, &f), GENBO_OK);
+                    cr_assert_eq(genbo__net_forward(&cfg, p, &f, rows, xr, ly, ly + R, nul), GENBO_OK);
+                    const double e32 = rel_err(a.out, f.out, (size_t)rows * cfg.D);
+                    cr_expect_lt(e32, 3e-2, "n %d kind %d: bf16 step pass vs fp32 %.3e", n, k, e32);
+                    genbo__net_acts_free(&f);
+                }
+                memcpy(ref, a.out, sizeof(float) * rows * cfg.D);
+                cr_assert_eq(genbo__net_forward_step(&cfg, p, &a, n, b.x, lt, y, pair), GENBO_OK);
+                cr_expect_eq(memcmp(ref, a.out, sizeof(float) * rows * cfg.D), 0, "repeat differs");
+                genbo__net_acts_free(&a);
+            }
+        free(xr), free(ly), free(nul), free(ref);
+        free_batch(&b);
+    }
+    free(p);
+}
+TEST_BOTH_PRECISIONS(diffusion_bf16, step_pass_matches_rows_built_out, step_matches_rows, .timeout = 60)
+
 static genbo_diffusion *train_tiny(genbo_precision prec, uint64_t seed) {
     enum { N = 300, D = 3 };
     double X[N * D], y[N];

@@ -71,7 +71,9 @@ def check(root):
         top = rel.split("/")[0]
         if rel == "." or top.startswith(".") or top in EXEMPT:
             if rel == ".":
-                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in EXEMPT]
+                # and any other CMake build tree (build-prof/, ...): generated files
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in EXEMPT
+                               and not os.path.exists(os.path.join(root, d, "CMakeCache.txt"))]
             continue
         srcs = [f for f in filenames if f.endswith((".c", ".h"))]
         if not srcs:
