@@ -231,7 +231,8 @@ void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16,
  * given. */
 DK_CLONES
 static void dsilu_rows(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
-                       uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
+                       uint16_t *d16, uint16_t *d16t, size_t ldt, float *part, size_t W, size_t r0,
+                       size_t r1) {
     float t[DK_TILE];
     if (part)
         for (size_t j = 0; j < W; j++) part[j] = 0.0f;
@@ -246,6 +247,8 @@ static void dsilu_rows(const uint16_t *ds, const uint16_t *dy, const float *dres
             if (part)
                 for (size_t j = 0; j < m; j++) part[j0 + j] += t[j];
             for (size_t j = 0; j < m; j++) d16[o + j] = to_bf16(t[j]);
+            if (d16t)
+                for (size_t j = 0; j < m; j++) d16t[(j0 + j) * ldt + r] = d16[o + j];
         }
     }
 }
@@ -256,7 +259,8 @@ size_t genbo__k_colsum_scratch(size_t B, size_t W) {
 }
 
 void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
-                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W) {
+                         uint16_t *d16, uint16_t *d16t, float *colsum, float *scratch, size_t B,
+                         size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
@@ -266,9 +270,9 @@ void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float
         size_t r1 = r0 + rows < B ? r0 + rows : B;
         float *part = colsum ? scratch + (size_t)b_ * W : NULL;
         if (avx)
-            genbo__k_dsilu_rows_avx(ds16, dy16, dres, d, d16, part, W, r0, r1);
+            genbo__k_dsilu_rows_avx(ds16, dy16, dres, d, d16, d16t, B, part, W, r0, r1);
         else
-            dsilu_rows(ds16, dy16, dres, d, d16, part, W, r0, r1);
+            dsilu_rows(ds16, dy16, dres, d, d16, d16t, B, part, W, r0, r1);
     }
     if (!colsum) return;
     for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;

@@ -42,8 +42,11 @@ void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b,
  * product), n elements, no hn. */
 void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n);
 /* Backward: t = dy16 * ds16 (+ dres when given); d = t (fp32, when
- * given), d16 = bf16(t), colsum = column sums of t (when given; scratch
+ * given), d16 = bf16(t), d16t = its transpose (W x B, when given: the
+ * weight-gradient product dW = t^T X then reads its A operand row-major
+ * instead of transposed), colsum = column sums of t (when given; scratch
  * holds genbo__k_colsum_scratch(B, W) floats). */
 void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
-                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W);
+                         uint16_t *d16, uint16_t *d16t, float *colsum, float *scratch, size_t B,
+                         size_t W);
 size_t genbo__k_colsum_scratch(size_t B, size_t W);
