@@ -21,6 +21,8 @@ void genbo__k_silu_grad_add(const float *h, const float *da, const float *dres, 
 void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
 /* Sum of x_k^2 in double, in a fixed order (the gradient norm). */
 double genbo__k_sumsq(const float *x, size_t n);
+/* s = sin x, c = cos x elementwise, |x| < 2^20, ~1 ulp (kernels.c). */
+void genbo__k_sincos(const float *x, size_t n, float *s, float *c);
 
 #endif
 
