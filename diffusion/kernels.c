@@ -246,7 +246,8 @@ void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16,
  * given. */
 DK_CLONES
 static void dsilu_rows(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
-                       uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
+                       uint16_t *d16, uint16_t *d16t, size_t ldt, float *part, size_t W, size_t r0,
+                       size_t r1) {
     float t[DK_TILE];
     if (part)
         for (size_t j = 0; j < W; j++) part[j] = 0.0f;
@@ -261,6 +262,8 @@ static void dsilu_rows(const uint16_t *ds, const uint16_t *dy, const float *dres
             if (part)
                 for (size_t j = 0; j < m; j++) part[j0 + j] += t[j];
             for (size_t j = 0; j < m; j++) d16[o + j] = to_bf16(t[j]);
+            if (d16t)
+                for (size_t j = 0; j < m; j++) d16t[(j0 + j) * ldt + r] = d16[o + j];
         }
     }
 }
@@ -271,7 +274,8 @@ size_t genbo__k_colsum_scratch(size_t B, size_t W) {
 }
 
 void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
-                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W) {
+                         uint16_t *d16, uint16_t *d16t, float *colsum, float *scratch, size_t B,
+                         size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
@@ -281,9 +285,9 @@ void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float
         size_t r1 = r0 + rows < B ? r0 + rows : B;
         float *part = colsum ? scratch + (size_t)b_ * W : NULL;
         if (avx)
-            genbo__k_dsilu_rows_avx(ds16, dy16, dres, d, d16, part, W, r0, r1);
+            genbo__k_dsilu_rows_avx(ds16, dy16, dres, d, d16, d16t, B, part, W, r0, r1);
         else
-            dsilu_rows(ds16, dy16, dres, d, d16, part, W, r0, r1);
+            dsilu_rows(ds16, dy16, dres, d, d16, d16t, B, part, W, r0, r1);
     }
     if (!colsum) return;
     for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;
@@ -305,3 +309,43 @@ void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n) {
         DK_PARALLEL(n, silu_bf16_range(x, y, lo, hi));
 }
 
+DK_CLONES
+double genbo__k_sumsq(const float *x, size_t n) {
+    /* 8 interleaved partial sums in double: vectorisable and a fixed order */
+    double s[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) s[j] += (double)x[k + j] * x[k + j];
+    for (; k < n; k++) s[0] += (double)x[k] * x[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* sin and cos of n arguments |x| < 2^20 (the embeddings' f_k s: |x| < 100),
+ * vectorised: Cephes' single-precision method. x = j pi/2 + r by a
+ * three-part pi/2 (Cody-Waite, exact for |j| < 2^12 and accurate beyond),
+ * |r| <= pi/4, degree-7 sine and degree-8 cosine polynomials of r, the
+ * quadrant j mod 4 picking and signing them; error ~1 ulp. libm's
+ * sinf/cosf are scalar calls: 1,024 rows x 64 frequencies of t and y
+ * were 0.5 ms of a W1 training step (the "input rows" phase). */
+DK_CLONES
+void genbo__k_sincos(const float *x, size_t n, float *s, float *c) {
+    const float shifter = 12582912.0f; /* 1.5 2^23: rounds to an integer */
+    for (size_t i = 0; i < n; i++) {
+        float t = x[i] * 0.636619772367581343f + shifter;
+        float j = t - shifter;
+        uint32_t tb;
+        memcpy(&tb, &t, sizeof tb);
+        uint32_t q = tb & 3u; /* j mod 4, from the shifted sum's low bits */
+        float r = x[i] - j * 1.5703125f;
+        r = r - j * 4.83751296997070312e-4f;
+        r = r - j * 7.54978995489188216e-8f;
+        float z = r * r;
+        float sr = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * r + r;
+        float cr = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                   0.5f * z + 1.0f;
+        /* sin x = sr, cr, -sr, -cr and cos x = cr, -sr, -cr, sr for q = 0..3 */
+        float sv = q & 1u ? cr : sr, cv = q & 1u ? sr : cr;
+        s[i] = q & 2u ? -sv : sv;
+        c[i] = (q + 1u) & 2u ? -cv : cv;
+    }
+}

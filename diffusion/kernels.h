@@ -19,6 +19,10 @@ void genbo__k_silu_grad(const float *z, const float *dy, float *dz, size_t n);
 void genbo__k_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n);
 /* out[j] = sum_i d[i][j], rows summed in order (deterministic) */
 void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
+/* Sum of x_k^2 in double, in a fixed order (the gradient norm). */
+double genbo__k_sumsq(const float *x, size_t n);
+/* s = sin x, c = cos x elementwise, |x| < 2^20, ~1 ulp (kernels.c). */
+void genbo__k_sincos(const float *x, size_t n, float *s, float *c);
 
 #endif
 
@@ -42,8 +46,11 @@ void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b,
  * product), n elements, no hn. */
 void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n);
 /* Backward: t = dy16 * ds16 (+ dres when given); d = t (fp32, when
- * given), d16 = bf16(t), colsum = column sums of t (when given; scratch
+ * given), d16 = bf16(t), d16t = its transpose (W x B, when given: the
+ * weight-gradient product dW = t^T X then reads its A operand row-major
+ * instead of transposed), colsum = column sums of t (when given; scratch
  * holds genbo__k_colsum_scratch(B, W) floats). */
 void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float *dres, float *d,
-                         uint16_t *d16, float *colsum, float *scratch, size_t B, size_t W);
+                         uint16_t *d16, uint16_t *d16t, float *colsum, float *scratch, size_t B,
+                         size_t W);
 size_t genbo__k_colsum_scratch(size_t B, size_t W);

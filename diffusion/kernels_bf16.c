@@ -17,6 +17,7 @@
 
 #if GENBO__K_HAVE_AVX512BF16
 #include <immintrin.h>
+#include <stdint.h>
 
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
@@ -152,45 +153,10 @@ TGT void genbo__k_silu_ds16_avx(const uint16_t *x16, uint16_t *y, uint16_t *ds, 
     }
 }
 
-TGT void genbo__k_dsilu_rows_avx(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
-                                 uint16_t *d16, float *part, size_t W, size_t r0, size_t r1) {
-    if (part)
-        for (size_t j = 0; j < W; j++) part[j] = 0.0f;
-    for (size_t r = r0; r < r1; r++)
-        for (size_t j = 0; j < W; j += 16) {
-            const size_t o = r * W + j;
-            __mmask16 m = tail(W - j);
-            __m512 t = _mm512_mul_ps(ld16(dy + o, m), ld16(ds + o, m));
-            if (dres) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, dres + o));
-            if (d) _mm512_mask_storeu_ps(d + o, m, t);
-            if (part)
-                _mm512_mask_storeu_ps(part + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, part + j), t));
-            st16(d16 + o, t, m);
-        }
-}
-
-/* mm.c's weight packer, one block of the BA16a64b2a layout (see there):
- * rows k, k + 1 of a row-major source as (k, k + 1) pairs of 64 columns */
-TGT void genbo__k_pack_pairs_avx(const float *r0, const float *r1, uint32_t *o) {
-    for (int g = 0; g < 64; g += 16) {
-        __m512i a = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r0 + g)));
-        __m512i b = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r1 + g)));
-        _mm512_storeu_si512(o + g, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
-    }
-}
-
-/* ... and from a transposed source: row n holds the 32 consecutive k of
- * the block, whose bf16 pairs are 16 words for kp = 0..15; 16 rows
- * (columns ni .. ni + 15) at a time, transposed 16 x 16 in registers, so
- * that o[64 kp + ni ..] is written 16 words at a time (a scatter of each
- * row's words took 0.74 ms for 512 x 512) */
-TGT void genbo__k_pack_cols_avx(const float *src, size_t ld, uint32_t *o) {
-    __m512i v[16], t[16];
-    for (int i = 0; i < 16; i++) {
-        const float *r = src + (size_t)i * ld;
-        v[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r + 16), _mm512_loadu_ps(r));
-    }
-    /* 16 x 16 transpose of 32-bit words: 32-, 64-bit unpacks, then 128-bit lanes */
+/* 16 x 16 transpose of 32-bit words in place (v[i] lane j -> v[j] lane i):
+ * 32-, 64-bit unpacks, then 128-bit lanes */
+TGT static inline void tr16(__m512i v[16]) {
+    __m512i t[16];
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
         t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
@@ -213,6 +179,112 @@ TGT void genbo__k_pack_cols_avx(const float *src, size_t ld, uint32_t *o) {
         v[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
         v[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
     }
+}
+
+/* d16t[(j0 + c) ldt + r0 + i] = d16[(r0 + i) W + j0 + c] for a tile of 32
+ * rows (i) x 32 columns (c < nc), the rows still in L1: a 32 x 32
+ * transpose of 16-bit words in five shuffle stages, 160 one-uop shuffles
+ * per tile (by 32-bit words, widened and narrowed, it took three times
+ * as many); each column is one 64-byte line, written non-temporally where
+ * aligned: the lines of a tile lie a row of d16t apart, and with plain
+ * stores each one missed the cache for ownership (kernel 1.7x as long) */
+TGT static void tr_tile32(const uint16_t *d16, size_t W, size_t j0, size_t nc, uint16_t *d16t,
+                          size_t ldt, size_t r0) {
+    const __mmask32 m = nc >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << nc) - 1u);
+    __m512i r[32], s[32];
+    for (int i = 0; i < 32; i++) r[i] = _mm512_maskz_loadu_epi16(m, d16 + (r0 + i) * W + j0);
+    /* per 128-bit lane (8 columns): rows (i, i + 1) interleaved, cols 0-3 | 4-7 */
+    for (int i = 0; i < 32; i += 2) {
+        s[i] = _mm512_unpacklo_epi16(r[i], r[i + 1]);
+        s[i + 1] = _mm512_unpackhi_epi16(r[i], r[i + 1]);
+    }
+    /* rows b .. b + 3: cols {0,1}, {2,3}, {4,5}, {6,7} */
+    for (int b = 0; b < 32; b += 4) {
+        r[b] = _mm512_unpacklo_epi32(s[b], s[b + 2]);
+        r[b + 1] = _mm512_unpackhi_epi32(s[b], s[b + 2]);
+        r[b + 2] = _mm512_unpacklo_epi32(s[b + 1], s[b + 3]);
+        r[b + 3] = _mm512_unpackhi_epi32(s[b + 1], s[b + 3]);
+    }
+    /* s[8 G + c]: lane k holds rows 8 G .. 8 G + 7 of column 8 k + c */
+    for (int e = 0; e < 32; e += 8)
+        for (int q = 0; q < 4; q++) {
+            s[e + 2 * q] = _mm512_unpacklo_epi64(r[e + q], r[e + 4 + q]);
+            s[e + 2 * q + 1] = _mm512_unpackhi_epi64(r[e + q], r[e + 4 + q]);
+        }
+    /* a 4 x 4 transpose of 128-bit lanes across the four row groups */
+    for (int c = 0; c < 8; c++) {
+        __m512i u0 = _mm512_shuffle_i32x4(s[c], s[8 + c], 0x44), u1 = _mm512_shuffle_i32x4(s[c], s[8 + c], 0xee);
+        __m512i u2 = _mm512_shuffle_i32x4(s[16 + c], s[24 + c], 0x44),
+                u3 = _mm512_shuffle_i32x4(s[16 + c], s[24 + c], 0xee);
+        const __m512i o[4] = {_mm512_shuffle_i32x4(u0, u2, 0x88), _mm512_shuffle_i32x4(u0, u2, 0xdd),
+                              _mm512_shuffle_i32x4(u1, u3, 0x88), _mm512_shuffle_i32x4(u1, u3, 0xdd)};
+        for (int k = 0; k < 4; k++) {
+            const size_t col = 8 * (size_t)k + (size_t)c;
+            if (col >= nc) continue;
+            uint16_t *dst = d16t + (j0 + col) * ldt + r0;
+            if (((uintptr_t)dst & 63) == 0)
+                _mm512_stream_si512((void *)dst, o[k]);
+            else
+                _mm512_storeu_si512(dst, o[k]);
+        }
+    }
+}
+
+/* With d16t also the transpose (W x ldt), from d16 as just written (32
+ * rows of W = 512 are 32 KB, in L1), in 32 x 32 tiles, column tiles outer
+ * (each column's 32-row runs are then adjacent lines); leftover rows word
+ * by word. Measured (1024 x 512, one thread, cold buffers): 0.28 ms
+ * without d16t, 0.51 with; t itself computed 32 rows at a time, a
+ * column strip of each, took twice as long (many strided streams), and
+ * as 128- or 256-row units the transpose was no faster. */
+TGT void genbo__k_dsilu_rows_avx(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
+                                 uint16_t *d16, uint16_t *d16t, size_t ldt, float *part, size_t W,
+                                 size_t r0, size_t r1) {
+    if (part)
+        for (size_t j = 0; j < W; j++) part[j] = 0.0f;
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t j = 0; j < W; j += 16) {
+            const size_t o = r * W + j;
+            __mmask16 m = tail(W - j);
+            __m512 t = _mm512_mul_ps(ld16(dy + o, m), ld16(ds + o, m));
+            if (dres) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, dres + o));
+            if (d) _mm512_mask_storeu_ps(d + o, m, t);
+            if (part)
+                _mm512_mask_storeu_ps(part + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, part + j), t));
+            st16(d16 + o, t, m);
+        }
+    }
+    if (d16t)
+        for (size_t j = 0; j < W; j += 32)
+            for (size_t g = r0; g + 32 <= r1; g += 32) tr_tile32(d16, W, j, W - j < 32 ? W - j : 32, d16t, ldt, g);
+    if (!d16t) return;
+    for (size_t r = r0 + (r1 - r0) / 32 * 32; r < r1; r++)
+        for (size_t j = 0; j < W; j++) d16t[j * ldt + r] = d16[r * W + j];
+    _mm_sfence(); /* the non-temporal stores before the product reads them */
+}
+
+/* mm.c's weight packer, one block of the BA16a64b2a layout (see there):
+ * rows k, k + 1 of a row-major source as (k, k + 1) pairs of 64 columns */
+TGT void genbo__k_pack_pairs_avx(const float *r0, const float *r1, uint32_t *o) {
+    for (int g = 0; g < 64; g += 16) {
+        __m512i a = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r0 + g)));
+        __m512i b = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(r1 + g)));
+        _mm512_storeu_si512(o + g, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+    }
+}
+
+/* ... and from a transposed source: row n holds the 32 consecutive k of
+ * the block, whose bf16 pairs are 16 words for kp = 0..15; 16 rows
+ * (columns ni .. ni + 15) at a time, transposed 16 x 16 in registers, so
+ * that o[64 kp + ni ..] is written 16 words at a time (a scatter of each
+ * row's words took 0.74 ms for 512 x 512) */
+TGT void genbo__k_pack_cols_avx(const float *src, size_t ld, uint32_t *o) {
+    __m512i v[16];
+    for (int i = 0; i < 16; i++) {
+        const float *r = src + (size_t)i * ld;
+        v[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(r + 16), _mm512_loadu_ps(r));
+    }
+    tr16(v);
     for (int kp = 0; kp < 16; kp++) _mm512_storeu_si512(o + 64 * kp, v[kp]);
 }
 

@@ -27,7 +27,8 @@ void genbo__k_silu_sig_rows_avx(const float *x, const uint16_t *r16, const float
                                 uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1);
 void genbo__k_silu_ds16_avx(const uint16_t *x16, uint16_t *y, uint16_t *ds, size_t lo, size_t hi);
 void genbo__k_dsilu_rows_avx(const uint16_t *ds, const uint16_t *dy, const float *dres, float *d,
-                             uint16_t *d16, float *part, size_t W, size_t r0, size_t r1);
+                             uint16_t *d16, uint16_t *d16t, size_t ldt, float *part, size_t W,
+                             size_t r0, size_t r1);
 /* mm.c's weight packer (a block of BA16a64b2a): 64 (k, k + 1) pairs from
  * rows r0, r1; or, from 16 rows of a transposed source (stride ld), the
  * 16 pairs of 32 consecutive k of each, to o[64 kp + i] */
