@@ -50,12 +50,15 @@ static double train_flops(const genbo__support_net *c, int B) {
 
 /* FLOPs of the products genbo's sampler runs for one design's CFG pair
  * of rows (net.c / net_bf16.c genbo__net_forward_step): the first layer
- * only over x (the embedding columns are one per-step vector) and once for
- * both rows (they share x); the rest twice. 3.7% fewer than the two
- * full passes PyTorch runs (2 genbo__support_net_flops_per_row) at W1. */
-static double genbo_flops_per_pair(const genbo__support_net *c) {
+ * only over x (the embedding columns are one per-step vector), in fp32
+ * once for both rows (they share x), in bf16 once per row (each CFG half
+ * runs as its own tiles); the rest twice. At W1 3.7% (fp32) and 3.0%
+ * (bf16) fewer than the two full passes PyTorch runs
+ * (2 genbo__support_net_flops_per_row). */
+static double genbo_flops_per_pair(const genbo__support_net *c, genbo_precision prec) {
     double W = c->width, L = c->depth, D = c->D;
-    return 2.0 * (2.0 * (2 * L * W * W + W * D)) + 2.0 * D * W;
+    double first = 2.0 * D * W * (prec == GENBO_PRECISION_BF16 ? 2 : 1);
+    return 2.0 * (2.0 * (2 * L * W * W + W * D)) + first;
 }
 
 /* cblas_sgemm alone over the products of one step, timed. */
@@ -284,7 +287,7 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
      * design; GFLOP/s of the products genbo runs (genbo_flops_per_pair) */
     double passes = (double)samples * (sample_steps + 1);
     r->sample_sps = (double)samples * sample_steps / ts;
-    r->sample_gf = passes * genbo_flops_per_pair(&W1) / ts / 1e9;
+    r->sample_gf = passes * genbo_flops_per_pair(&W1, prec) / ts / 1e9;
     return 0;
 }
 
