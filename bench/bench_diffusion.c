@@ -48,6 +48,16 @@ static double train_flops(const genbo__support_net *c, int B) {
     return fwd + wgrad + dgrad;
 }
 
+/* FLOPs of the products genbo's sampler runs for one design's CFG pair
+ * of rows (net.c / net_bf16.c genbo__net_forward_step): the first layer
+ * only over x (the embedding columns are one per-step vector) and once for
+ * both rows (they share x); the rest twice. 3.7% fewer than the two
+ * full passes PyTorch runs (2 genbo__support_net_flops_per_row) at W1. */
+static double genbo_flops_per_pair(const genbo__support_net *c) {
+    double W = c->width, L = c->depth, D = c->D;
+    return 2.0 * (2.0 * (2 * L * W * W + W * D)) + 2.0 * D * W;
+}
+
 /* cblas_sgemm alone over the products of one step, timed. */
 typedef struct gemm_shape {
     int M, N, K, transA, transB;
@@ -270,10 +280,11 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     free(G);
     genbo_diffusion_free(m);
     if (rc) return -1;
-    /* steps + the final x0hat evaluation, each 2 * samples rows */
-    double sample_rows = 2.0 * samples * (sample_steps + 1);
+    /* steps + the final x0hat evaluation, each a CFG pair of passes per
+     * design; GFLOP/s of the products genbo runs (genbo_flops_per_pair) */
+    double passes = (double)samples * (sample_steps + 1);
     r->sample_sps = (double)samples * sample_steps / ts;
-    r->sample_gf = sample_rows * genbo__support_net_flops_per_row(&W1) / ts / 1e9;
+    r->sample_gf = passes * genbo_flops_per_pair(&W1) / ts / 1e9;
     return 0;
 }
 
@@ -441,12 +452,19 @@ int main(int argc, char **argv) {
     torch_result tr = {0};
     int torch_ok = 0;
     double prof32[2 * GENBO__SUPPORT_PROF_N] = {0}, prof16[2 * GENBO__SUPPORT_PROF_N] = {0};
+    /* each round's own bf16 figures: its rooflines, genbo's and torch's rates */
+    enum { MAX_ROUNDS = 32 };
+    if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
+    rates g16r[MAX_ROUNDS] = {{0}}, t16r[MAX_ROUNDS] = {{0}};
+    double rooft_r[MAX_ROUNDS] = {0}, roofs_r[MAX_ROUNDS] = {0};
     for (int round = 0; round < rounds; round++) {
         rates x;
         roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
         roof32_s = fmax(roof32_s, roofline(sh_sample, ns_sample, 4));
-        roof16_t = fmax(roof16_t, roofline_bf16(sh_train, ns_train, 8));
-        roof16_s = fmax(roof16_s, roofline_bf16(sh_sample, ns_sample, 8));
+        rooft_r[round] = roofline_bf16(sh_train, ns_train, 8);
+        roofs_r[round] = roofline_bf16(sh_sample, ns_sample, 8);
+        roof16_t = fmax(roof16_t, rooft_r[round]);
+        roof16_s = fmax(roof16_s, roofs_r[round]);
         if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x,
                       prof32)) {
             fprintf(stderr, "genbo fp32: %s\n", genbo_errmsg());
@@ -460,6 +478,7 @@ int main(int argc, char **argv) {
                 return 1;
             }
             best_of(&g16, &x);
+            g16r[round] = x;
         }
         if (torch) {
             for (int ac = 0; ac < 2; ac++) {
@@ -473,6 +492,7 @@ int main(int argc, char **argv) {
                                genbo__support_net_flops_per_row(&W1) / 1e9,
                            0};
                 best_of(ac ? &t16 : &t32, &q);
+                if (ac) t16r[round] = q;
             }
         }
         fprintf(stderr, "bench_diffusion: round %d of %d done\n", round + 1, rounds);
@@ -511,6 +531,23 @@ int main(int argc, char **argv) {
     if (bi.bf16)
         printf("genbo bf16 / genbo fp32:          training %.2fx, sampling %.2fx\n",
                g16.train_sps / g32.train_sps, g16.sample_sps / g32.sample_sps);
+    if (bi.bf16 && rounds > 1) {
+        /* the bounds round by round: the box's speed moves between rounds
+         * (the bf16 roofline by 2x), so a round's genbo is read against
+         * that round's roofline and that round's PyTorch */
+        printf("\nbf16 round by round (each against its own round's roofline and PyTorch):\n");
+        printf("  %5s  %-45s  %-45s\n", "round", "training: samples/s, of roof, x torch bf16",
+               "sampling: sample-steps/s, of roof, x torch bf16");
+        for (int k = 0; k < rounds; k++) {
+            const rates *g = &g16r[k], *t = &t16r[k];
+            char xt[16] = "n/a", xs[16] = "n/a";
+            if (t->train_sps > 0) snprintf(xt, sizeof xt, "%.2fx", g->train_sps / t->train_sps);
+            if (t->sample_sps > 0) snprintf(xs, sizeof xs, "%.2fx", g->sample_sps / t->sample_sps);
+            printf("  %5d  %10.0f %6.0f%% %8s (roof %5.0f)  %10.0f %6.0f%% %8s (roof %5.0f)\n", k + 1,
+                   g->train_sps, 100 * g->train_gf / rooft_r[k], xt, rooft_r[k], g->sample_sps,
+                   100 * g->sample_gf / roofs_r[k], xs, roofs_r[k]);
+        }
+    }
     if (genbo__support_prof_enabled()) {
         print_profile("fp32", prof32, WARM + train_steps + 1);
         if (bi.bf16) print_profile("bf16", prof16, WARM + train_steps + 1);

@@ -65,10 +65,9 @@ void genbo__gd_alias_free(genbo__gd_alias *a);
  * decoupled weight decay) on w with gradient g * gscale; step counts from
  * 0. If ema != NULL: ema = d ema + (1 - d) w afterwards. */
 double genbo__gd_grad_norm(const float *g, size_t P);
-/* The same two over OpenMP's threads in fixed blocks (bf16 training, where
- * they were a fifth of a step): results independent of the thread count;
+/* The update over OpenMP's threads in fixed blocks (bf16 training, where
+ * it was a fifth of a step): results independent of the thread count;
  * ema must not be NULL. */
-double genbo__gd_grad_norm_par(const float *g, size_t P);
 void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                          double lr, double weight_decay, double gscale, long step,
                          double ema_decay);

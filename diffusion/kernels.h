@@ -19,6 +19,10 @@ void genbo__k_silu_grad(const float *z, const float *dy, float *dz, size_t n);
 void genbo__k_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n);
 /* out[j] = sum_i d[i][j], rows summed in order (deterministic) */
 void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
+/* Sum of x_k^2 in double, in a fixed order (the gradient norm). */
+double genbo__k_sumsq(const float *x, size_t n);
+/* s = sin x, c = cos x elementwise, |x| < 2^20, ~1 ulp (kernels.c). */
+void genbo__k_sincos(const float *x, size_t n, float *s, float *c);
 
 #endif
 
@@ -29,6 +33,8 @@ void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n);
 /* y = bf16(silu(x)) */
 void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n);
+/* y = bf16(silu(x)) from a bf16 x (y may be x) */
+void genbo__k_silu16_bf16(const uint16_t *x, uint16_t *y, size_t n);
 /* Training passes (B rows of W). Forward: v = x, or with r16 the next
  * residual value v = x + r16 + b (x = h_l, r16 = the block's branch in
  * bf16 from its product, b its output bias), written to hn when given;

@@ -115,6 +115,18 @@ TGT void genbo__k_silu_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t h
     for (; i < hi; i += 16) silu16(x + i, y + i, tail(hi - i));
 }
 
+TGT static inline void silu16_16(const uint16_t *x, uint16_t *y, __mmask16 m) {
+    __m512 v = ld16(x, m);
+    st16(y, _mm512_mul_ps(v, v_sigmoid_bf16(v)), m);
+}
+
+TGT void genbo__k_silu16_bf16_avx(const uint16_t *x, uint16_t *y, size_t lo, size_t hi) {
+    size_t i = lo;
+    for (; i + 64 <= hi; i += 64)
+        for (int k = 0; k < 64; k += 16) silu16_16(x + i + k, y + i + k, 0xffff);
+    for (; i < hi; i += 16) silu16_16(x + i, y + i, tail(hi - i));
+}
+
 TGT void genbo__k_silu_sig_rows_avx(const float *x, const uint16_t *r16, const float *b, float *hn,
                                     uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; r++)

@@ -17,6 +17,7 @@
 int genbo__k_avx512bf16(void);
 void genbo__k_to_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t hi);
 void genbo__k_silu_bf16_avx(const float *x, uint16_t *y, size_t lo, size_t hi);
+void genbo__k_silu16_bf16_avx(const uint16_t *x, uint16_t *y, size_t lo, size_t hi);
 void genbo__k_silu_sig_rows_avx(const float *x, const uint16_t *r16, const float *b, float *hn,
                                 uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1);
 void genbo__k_silu_ds16_avx(const uint16_t *x16, uint16_t *y, uint16_t *ds, size_t lo, size_t hi);

@@ -137,7 +137,7 @@ void genbo_sample_params_default(genbo_sample_params *p) {
     {#name, GENBO__FIELD_##type, offsetof(genbo_diffusion_params, name), lo, hi, flags, words}
 static const genbo__field diffusion_rows[] = {
     DF(width, INT, 1, 65536, GENBO__FIELD_AUTO, NULL),
-    DF(depth, INT, 0, 256, 0, NULL),
+    DF(depth, INT, 0, GENBO__NET_MAX_DEPTH, 0, NULL),
     DF(t_embed, INT, 2, 4096, GENBO__FIELD_EVEN, NULL),
     DF(y_embed, INT, 2, 4096, GENBO__FIELD_EVEN, NULL),
     DF(schedule, ENUM, 0, 0, 0, "ou|linear_vp"),

@@ -171,10 +171,9 @@ static void embed_freqs(int E, float fmin, float fmax, float *f) {
 /* Sinusoidal embedding of s into out[0..E): sin(f_k s), cos(f_k s). */
 static void embed(float s, int E, const float *f, float *out) {
     int K = E / 2;
-    for (int k = 0; k < K; k++) {
-        out[k] = sinf(f[k] * s);
-        out[K + k] = cosf(f[k] * s);
-    }
+    float arg[2048]; /* E / 2 <= 2048 (model.c) */
+    for (int k = 0; k < K; k++) arg[k] = f[k] * s;
+    genbo__k_sincos(arg, (size_t)K, out, out + K);
 }
 
 /* Build the input rows u = [x ; phi(log t) ; e_y]. Rows sharing t or y with

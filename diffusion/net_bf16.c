@@ -19,12 +19,13 @@
  * matmul's bias argument; the residual h + W2 a2 + b2 is the matmul's sum
  * post-op into h (inference, in place) or into h_l+1 = h_l + b2, written
  * by the kernel that rounds silu(h_l) (training keeps h_l; a binary-add
- * post-op ran at half the speed); at inference silu(z) is a swish post-op
- * writing bf16 directly; the bias gradients are column sums taken inside
- * the SiLU' kernels. The weight-gradient products dW = dY^T X read both
- * operands in layouts the matrix units load without a copy (dY^T
- * row-major, X in oneDNN's blocked layout), written next to dY and X by
- * the kernels that produce them (see wg_plan). Weights are re-packed into oneDNN's blocked layout by
+ * post-op ran at half the speed); z is written in bf16 by its product
+ * (oneDNN's swish post-op cost more than a SiLU kernel after it); the
+ * bias gradients are column sums taken inside the SiLU' kernels. The
+ * weight-gradient products dW = dY^T X read both operands in layouts the
+ * matrix units load without a copy (dY^T row-major, X in oneDNN's
+ * blocked layout), written next to dY and X by the kernels that produce
+ * them (see wg_plan). Weights are re-packed into oneDNN's blocked layout by
  * mm.c's own packer after each optimiser step. Plans are built once per
  * row count (a sampler sees at most two: full chunks and the last one)
  * and kept in a small cache. Every operand is 64-byte aligned. */
@@ -159,9 +160,12 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
      * less on a loaded machine; run the whole pass on this thread. */
     const int ser = is_serial(c, B);
     genbo__mm_spec in = {B, W, din, 0, 0, any, any ? NULL : bf->in_f, 1, 0, GENBO__MM_POST_NONE, ser};
-    genbo__mm_spec z = {B, W, W, 0, 0, any, wblk, 1, 0, GENBO__MM_POST_NONE, ser};
-    z.c_bf16 = 1; /* z in bf16: training keeps only silu(z) and silu'(z) from it */
-    if (!bf->store) z.post = GENBO__MM_POST_SWISH; /* a2 = silu(z) straight to bf16 */
+    /* z in bf16: training keeps only silu(z) and silu'(z) from it, and
+     * inference's silu(z) is genbo__k_silu16_bf16 in place: measured (one
+     * 512 x 512 x 512 product, one core) oneDNN's swish post-op added 244
+     * us to the 642 of the product, the kernel takes 97; a W1 sampling
+     * pass ran 4-9% faster (median of 150 paired passes) */
+    genbo__mm_spec z = {B, W, W, 0, 0, any, wblk, 1, 1, GENBO__MM_POST_NONE, ser};
     /* residual h_l+1 = h_l + a2 W2^T + b2 with a sum post-op into a buffer
      * that holds h_l (+ b2 in training, where the kernel that rounds
      * silu(h_l) also writes h_l + b2 into h_l+1: measured, a binary-add
@@ -400,6 +404,7 @@ static void trunk_infer(const genbo__net_config *c, const float *params, const g
         const float *b2 = b1 + W + (size_t)W * W;
         genbo__k_silu_bf16(h, act, BW);
         genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, a2, NULL);
+        genbo__k_silu16_bf16(a2, a2, BW); /* z in bf16 -> silu(z) in place */
         genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), b2, h, NULL);
     }
     genbo__k_silu_bf16(h, act, BW);
@@ -543,6 +548,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         genbo__mm_plan_run(s->wg_out, bf->dout16,
                            s->xb_out ? bf->actb + (size_t)L * bf->xbw : bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
+        if (a->wsq) a->wsq[2 * L + 1] = genbo__k_sumsq(grads + l.w_out, (size_t)D * W);
         P_(GENBO__PROF_BWD_WG);
         genbo__k_colsum(dout, B, D, grads + l.b_out);
     }
@@ -564,6 +570,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
             float *gw2 = g1 + (size_t)W * W + W;
             genbo__mm_plan_run(s->wg_blk, dh16t, s->xb_blk ? bf->a2b + b * bf->xbw : bf->a2_16 + b * LS16, NULL,
                                gw2, NULL);
+            if (a->wsq) a->wsq[2 * b + 2] = genbo__k_sumsq(gw2, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
         genbo__mm_plan_run(s->dg_blk, dh16, genbo__mm_wbuf_data(bf->blk_b[2 * b + 1]), NULL, da16, NULL);
@@ -574,6 +581,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         if (g1) {
             genbo__mm_plan_run(s->wg_blk, dz16t, s->xb_blk ? bf->actb + b * bf->xbw : bf->act16 + b * LS16, NULL,
                                g1, NULL);
+            if (a->wsq) a->wsq[2 * b + 1] = genbo__k_sumsq(g1, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
         genbo__mm_plan_run(s->dg_blk, dz16, genbo__mm_wbuf_data(bf->blk_b[2 * b]), NULL, da16, NULL);
@@ -587,6 +595,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     }
     if (grads) {
         genbo__mm_plan_run(s->wg_in, dh16t, s->xb_in ? bf->ub : bf->u16, NULL, grads + l.w_in, NULL);
+        if (a->wsq) a->wsq[0] = genbo__k_sumsq(grads + l.w_in, (size_t)W * l.din);
         P_(GENBO__PROF_BWD_WG);
     }
     if (want_du) genbo__mm_plan_run(s->dg_in, dh16, genbo__mm_wbuf_data(bf->in_b), NULL, a->du, NULL);

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "diffusion/diffusion_internal.h"
+#include "diffusion/kernels.h"
 
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
@@ -36,8 +37,9 @@ void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, floa
  * With the products on the matrix units the optimiser's pass over every
  * parameter (5 arrays read, 4 written) became a fifth of a step; these
  * versions split it into fixed blocks. Each element's update does not
- * depend on the split, and the norm sums fixed blocks in block order, so
- * the results do not depend on the thread count. */
+ * depend on the split, so the results do not depend on the thread count.
+ * (bf16 training's gradient norm is summed in the backward pass, from
+ * cache: train.c grad_norm_bf16.) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
 #define GD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -46,29 +48,6 @@ void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, floa
 #endif
 
 enum { GD_BLOCKS = 64 };
-
-GD_CLONES
-static double sumsq_range(const float *g, size_t lo, size_t hi) {
-    /* 8 interleaved partial sums: vectorisable and still a fixed order */
-    double s[8] = {0};
-    size_t k = lo;
-    for (; k + 8 <= hi; k += 8)
-        for (int j = 0; j < 8; j++) s[j] += (double)g[k + j] * g[k + j];
-    for (; k < hi; k++) s[0] += (double)g[k] * g[k];
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
-double genbo__gd_grad_norm_par(const float *g, size_t P) {
-    double part[GD_BLOCKS];
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int b = 0; b < GD_BLOCKS; b++)
-        part[b] = sumsq_range(g, P * (size_t)b / GD_BLOCKS, P * (size_t)(b + 1) / GD_BLOCKS);
-    double s = 0;
-    for (int b = 0; b < GD_BLOCKS; b++) s += part[b];
-    return sqrt(s);
-}
 
 GD_CLONES
 static void adamw_range(float *w, const float *g, float *m1, float *m2, float *ema, size_t lo,

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffusion/kernels.h"
 #include "diffusion/mm.h"
 #include "diffusion/prof.h"
 #include "diffusion/train_internal.h"
@@ -62,6 +63,7 @@ static int trainer_init(genbo__gd_trainer *t, const genbo__net_config *c, size_t
         genbo__gd_trainer_free(t);
         return rc;
     }
+    if (bf16) t->acts.wsq = t->wsq;
     t->w = t->mem;
     t->g = t->w + Pa;
     t->m1 = t->g + Pa;
@@ -135,6 +137,22 @@ static int pack_rows(void *ctx, int r0, int r1) {
     return genbo__net_acts_load_weight_rows(pc->c, pc->acts, pc->params, pc->off, r0, r1);
 }
 
+/* bf16: the gradient's norm from the weight matrices' sums of squares,
+ * which the backward pass took while each was in cache (acts.wsq), and
+ * the biases and null embedding (a few KB) read here; a fixed order. */
+static double grad_norm_bf16(const genbo__gd_trainer *t) {
+    size_t bounds[2 * GENBO__NET_MAX_DEPTH + 3];
+    const int ns = genbo__net_weight_segments(t->c, bounds);
+    double s = 0;
+    for (int k = 0; k < ns; k++) {
+        int R, C;
+        genbo__net_segment_matrix(t->c, k, &R, &C);
+        const size_t nm = (size_t)R * C;
+        s += t->wsq[k] + genbo__k_sumsq(t->g + bounds[k] + nm, bounds[k + 1] - bounds[k] - nm);
+    }
+    return sqrt(s);
+}
+
 /* One optimiser step on a fresh minibatch; returns its loss. */
 static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const genbo_diffusion_params *p,
                          const float *Xz, const float *yz) {
@@ -181,7 +199,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
     /* bf16: the optimiser runs on OpenMP's threads too (fp32 keeps it on
      * this one: OpenBLAS's own threads are still spinning there) */
     const int par = t->acts.bf != NULL;
-    double gn = par ? genbo__gd_grad_norm_par(t->g, t->P) : genbo__gd_grad_norm(t->g, t->P);
+    double gn = par ? grad_norm_bf16(t) : genbo__gd_grad_norm(t->g, t->P);
     double gscale = p->clip > 0 && gn > p->clip ? p->clip / gn : 1.0;
     GENBO__PROF(GENBO__PROF_NORM);
     /* EMA warm-up: early on, average over the steps so far only, so a
@@ -197,7 +215,7 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
          * back from memory; a matrix at a time, from L3: measured (8 of
          * W1's 512 x 512, one thread, interleaved), 2.1 ms of packing after
          * the updates against 0.9 ms for the same packing from cache. */
-        size_t bounds[2 * 256 + 3];
+        size_t bounds[2 * GENBO__NET_MAX_DEPTH + 3];
         const int ns = genbo__net_weight_segments(c, bounds);
         for (int k = 0; k < ns; k++) {
             const size_t lo = bounds[k], n = bounds[k + 1] - lo;

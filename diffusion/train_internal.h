@@ -38,6 +38,7 @@ typedef struct genbo__gd_trainer {
     long step;                        /* optimiser steps done */
     int w_packed;                     /* bf16: the bf16 weights are w's (packed after the update) */
     int rows_unpackable;              /* bf16: a weight copy converts whole matrices only */
+    double wsq[2 * GENBO__NET_MAX_DEPTH + 2]; /* bf16: each weight gradient's sum of squares (acts.wsq) */
     /* schedule and best-so-far */
     double lr_scale;                  /* plateau factor of the auto schedule */
     double best_val, last_val, last_train;
