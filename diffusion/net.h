@@ -146,6 +146,8 @@ int genbo__net_bf16_load_range(const genbo__net_config *c, genbo__net_bf16 *b, c
 int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *b, const float *params, size_t off,
                               int r0, int r1);
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B);
+/* Rows of one inference tile (bf16 passes run in tiles that stay in L2). */
+int genbo__net_bf16_tile_rows(const genbo__net_config *c);
 /* genbo__net_forward_step's inference pass (store = 0): cvec (2 x W) is
  * h_0's per-row term of the conditional and the null rows. */
 int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params, genbo__net_acts *a, int n,

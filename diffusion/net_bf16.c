@@ -385,7 +385,7 @@ static plan_set *plans_for(const genbo__net_config *c, genbo__net_bf16 *bf, int 
  * the same K order); the tile size depends on W only, never on the
  * thread count. */
 #define TILE_ELEMS (1 << 18)
-static int tile_rows(const genbo__net_config *c) {
+int genbo__net_bf16_tile_rows(const genbo__net_config *c) {
     int t = TILE_ELEMS / c->width / 32 * 32;
     return t < 32 ? 32 : t;
 }
@@ -432,7 +432,7 @@ int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params
     genbo__net_bf16 *bf = a->bf;
     genbo__net_layout l;
     genbo__net_layout_init(c, &l);
-    const int T = tile_rows(c), W = c->width;
+    const int T = genbo__net_bf16_tile_rows(c), W = c->width;
     int rc = GENBO_OK;
     genbo__k_to_bf16(x, bf->u16, (size_t)n * c->D); /* x16 (n x D) */
     /* tiles within each half, so that a tile's rows share one c (the
@@ -457,7 +457,7 @@ int genbo__net_bf16_forward_step(const genbo__net_config *c, const float *params
 int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, genbo__net_acts *a, int B) {
     genbo__net_bf16 *bf = a->bf;
     if (!a->store) {
-        const int T = tile_rows(c);
+        const int T = genbo__net_bf16_tile_rows(c);
         int rc = GENBO_OK;
         genbo__k_to_bf16(a->u, bf->u16, (size_t)B * (c->D + c->t_embed + c->y_embed));
         for (int r0 = 0; r0 < B && !rc; r0 += T) {

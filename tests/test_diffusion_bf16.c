@@ -182,11 +182,15 @@ Test(diffusion_bf16, weights_converted_by_row_chunks_equal_whole_conversion) {
  * a K = D product plus a per-step fp32 vector, so it agrees to rounding
  * (fp32) or to bf16 accuracy (its embedding columns are no longer rounded
  * to bf16); a pass that keeps activations builds the rows out and is
- * bit-identical. Repeating a step gives the same bits. */
+ * bit-identical, as a bf16 CFG pass within one tile. Repeating a step
+ * gives the same bits. */
 static void step_matches_rows(genbo_precision prec) {
     float *p = make_params();
-    const int ns[] = {37, 1, 32};
-    for (int t = 0; t < 3; t++) {
+    /* 2,800 rows a half: more than a bf16 tile (2,720 rows at width 96),
+     * so that each CFG half runs as its own tiles, one of them partial;
+     * smaller pairs run as rows built out */
+    const int ns[] = {37, 1, 32, 2800};
+    for (int t = 0; t < 4; t++) {
         const int n = ns[t], R = 2 * n;
         batch b = make_batch(R, 200 + t);
         const float lt = b.lt[0], yv = b.y[0];
