@@ -164,6 +164,34 @@ static inline float from_bf16(uint16_t h) {
     return f;
 }
 
+/* Rows [r0, r1) of y (B x W) into oneDNN's blocked layout of the weight
+ * gradient products' B operand (BA16a64b2a of B x W, see
+ * kernels_bf16.c's genbo__k_vnni_rows_avx); the block holding the last
+ * row also zeroes the padding rows up to a multiple of 32, which oneDNN
+ * requires to be zero (the buffer holds other row counts' layouts too). */
+static void vnni_rows(const uint16_t *y, size_t W, size_t KB, size_t r0, size_t r1, uint16_t *yb) {
+    const size_t NB = (W + 63) / 64;
+    for (size_t k = r0; k < r1; k++)
+        for (size_t n = 0; n < 64 * NB; n++)
+            yb[(((n / 64) * KB + k / 32) * 16 + (k % 32) / 2) * 128 + 2 * (n % 64) + (k & 1)] =
+                y && n < W ? y[k * W + n] : 0;
+}
+
+static void vnni_block(const uint16_t *y, size_t B, size_t W, size_t r0, size_t r1, uint16_t *yb,
+                       int avx) {
+    const size_t KB = (B + 31) / 32;
+    if (avx)
+        genbo__k_vnni_rows_avx(y, W, KB, r0, r1, yb);
+    else
+        vnni_rows(y, W, KB, r0, r1, yb);
+    if (r1 == B && B < 32 * KB) {
+        if (avx)
+            genbo__k_vnni_rows_avx(NULL, W, KB, B, 32 * KB, yb);
+        else
+            vnni_rows(NULL, W, KB, B, 32 * KB, yb);
+    }
+}
+
 /* Training passes work on blocks of whole rows (about DK_BLOCK elements):
  * a block's column sums are one partial sum, and the partials are added
  * in block order, so the result does not depend on the thread count. */
@@ -195,7 +223,7 @@ static void silu_sig_rows(const float *x, const uint16_t *r16, const float *b, f
 }
 
 void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b, float *hn,
-                            uint16_t *act16, uint16_t *ds16, size_t B, size_t W) {
+                            uint16_t *act16, uint16_t *actb, uint16_t *ds16, size_t B, size_t W) {
     const size_t rows = rows_per_block(W);
     const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
@@ -207,6 +235,7 @@ void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b,
             genbo__k_silu_sig_rows_avx(x, r16, b, hn, act16, ds16, W, r0, r1);
         else
             silu_sig_rows(x, r16, b, hn, act16, ds16, W, r0, r1);
+        if (actb) vnni_block(act16, B, W, r0, r1, actb, avx); /* the rows still in L1 */
     }
 }
 
@@ -234,8 +263,26 @@ static void silu_ds16_range(const uint16_t *x16, uint16_t *y, uint16_t *ds, size
     }
 }
 
-void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n) {
-    if (genbo__k_avx512bf16())
+void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *actb, uint16_t *ds16,
+                           size_t B, size_t W) {
+    const size_t n = B * W;
+    const int avx = genbo__k_avx512bf16();
+    if (actb) { /* in blocks of whole rows, each packed while in L1 */
+        const size_t rows = rows_per_block(W);
+        const long nb_ = (long)((B + rows - 1) / rows);
+        DK_OMP_FOR
+        for (long b_ = 0; b_ < nb_; b_++) {
+            size_t r0 = (size_t)b_ * rows;
+            size_t r1 = r0 + rows < B ? r0 + rows : B;
+            if (avx)
+                genbo__k_silu_ds16_avx(x16, act16, ds16, r0 * W, r1 * W);
+            else
+                silu_ds16_range(x16, act16, ds16, r0 * W, r1 * W);
+            vnni_block(act16, B, W, r0, r1, actb, avx);
+        }
+        return;
+    }
+    if (avx)
         DK_PARALLEL(n, genbo__k_silu_ds16_avx(x16, act16, ds16, lo, hi));
     else
         DK_PARALLEL(n, silu_ds16_range(x16, act16, ds16, lo, hi));
@@ -293,6 +340,22 @@ void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float
     for (size_t j = 0; j < W; j++) colsum[j] = 0.0f;
     for (long b_ = 0; b_ < nb_; b_++)
         for (size_t j = 0; j < W; j++) colsum[j] += scratch[(size_t)b_ * W + j];
+}
+
+void genbo__k_to_bf16_rows(const float *x, uint16_t *y, uint16_t *yb, size_t B, size_t W) {
+    const size_t rows = rows_per_block(W);
+    const long nb_ = (long)((B + rows - 1) / rows);
+    const int avx = genbo__k_avx512bf16();
+    DK_OMP_FOR
+    for (long b_ = 0; b_ < nb_; b_++) {
+        size_t r0 = (size_t)b_ * rows;
+        size_t r1 = r0 + rows < B ? r0 + rows : B;
+        if (avx)
+            genbo__k_to_bf16_avx(x, y, r0 * W, r1 * W);
+        else
+            to_bf16_range(x, y, r0 * W, r1 * W);
+        vnni_block(y, B, W, r0, r1, yb, avx);
+    }
 }
 
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) {

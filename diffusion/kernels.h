@@ -39,12 +39,19 @@ void genbo__k_silu16_bf16(const uint16_t *x, uint16_t *y, size_t n);
  * residual value v = x + r16 + b (x = h_l, r16 = the block's branch in
  * bf16 from its product, b its output bias), written to hn when given;
  * act16 = bf16(silu(v)) and ds16 = bf16(silu'(v)), the derivative kept
- * for the backward pass (which then reads neither h nor an exp). */
+ * for the backward pass (which then reads neither h nor an exp); actb
+ * (when given) = act16 also in oneDNN's blocked layout BA16a64b2a of a
+ * B x W matrix (ceil(B / 32) 32 x ceil(W / 64) 64 elements, padding
+ * zero), the weight-gradient product's B operand, written while the rows
+ * are in L1 so that the product does not re-pack it on every call. */
 void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b, float *hn,
-                            uint16_t *act16, uint16_t *ds16, size_t B, size_t W);
+                            uint16_t *act16, uint16_t *actb, uint16_t *ds16, size_t B, size_t W);
 /* The same from a bf16 x (the pre-activation z, written in bf16 by its
- * product), n elements, no hn. */
-void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *ds16, size_t n);
+ * product), B rows of W, no hn. */
+void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *actb, uint16_t *ds16,
+                           size_t B, size_t W);
+/* y = bf16(x) (B rows of W) and yb the same in the blocked layout */
+void genbo__k_to_bf16_rows(const float *x, uint16_t *y, uint16_t *yb, size_t B, size_t W);
 /* Backward: t = dy16 * ds16 (+ dres when given); d = t (fp32, when
  * given), d16 = bf16(t), d16t = its transpose (W x B, when given: the
  * weight-gradient product dW = t^T X then reads its A operand row-major

