@@ -64,6 +64,7 @@ static double genbo_flops_per_pair(const genbo__support_net *c, genbo_precision 
 /* cblas_sgemm alone over the products of one step, timed. */
 typedef struct gemm_shape {
     int M, N, K, transA, transB;
+    int bf_transA; /* bf16: A read transposed as genbo's plan does (net_bf16.c plans_build) */
 } gemm_shape;
 
 static double roofline(const gemm_shape *s, int ns, int reps) {
@@ -99,11 +100,17 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
     return flops / best / 1e9;
 }
 
-/* oneDNN's bf16 matmul alone over the same products: the weight operands
- * (not transposed A) in the blocked layout oneDNN picks, as genbo's
- * prepared weights; weight gradients (transposed A) on plain activations.
+/* oneDNN's bf16 matmul alone over the same products. With genbo_layouts
+ * (the roofline the bounds are read against) in the layouts genbo's plans
+ * use: every B operand in the blocked layout oneDNN picks (the prepared
+ * weights, and since session 4 the activations X of the weight gradients,
+ * which the training kernels write blocked), A of the weight gradients
+ * row-major (dY^T, written transposed by the SiLU' kernel) but for the
+ * output layer's (read transposed). Without (session 3's roofline, for
+ * comparison): the weight gradients on the tensors as a pass holds them,
+ * dY read transposed and X plain, which oneDNN copies on every call.
  * Returns 0 where bf16 is unavailable. */
-static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
+static double roofline_bf16(const gemm_shape *s, int ns, int reps, int genbo_layouts) {
     if (!genbo__support_bf16_available()) return 0;
     void *stream = genbo__support_mm_stream_new();
     genbo__support_mm *plan[64];
@@ -111,8 +118,9 @@ static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
     size_t maxsz = 0;
     for (int i = 0; i < ns; i++) {
         const gemm_shape *g = &s[i];
-        plan[i] = genbo__support_mm_new(g->M, g->N, g->K, g->transA, !g->transA, stream);
-        wb[i] = plan[i] && !g->transA ? genbo__support_wbuf_new(plan[i], 1) : NULL;
+        const int at = genbo_layouts ? g->bf_transA : g->transA, blocked = genbo_layouts || !g->transA;
+        plan[i] = genbo__support_mm_new(g->M, g->N, g->K, at, blocked, stream);
+        wb[i] = plan[i] && blocked ? genbo__support_wbuf_new(plan[i], 1) : NULL;
         size_t a = (size_t)g->M * g->K, b = (size_t)g->K * g->N, c = (size_t)g->M * g->N;
         if (a > maxsz) maxsz = a;
         if (b > maxsz) maxsz = b;
@@ -145,23 +153,23 @@ static double roofline_bf16(const gemm_shape *s, int ns, int reps) {
 
 static int build_shapes(const genbo__support_net *c, int B, int train, gemm_shape *s) {
     int W = c->width, D = c->D, din = c->D + c->t_embed + c->y_embed, n = 0;
-    s[n++] = (gemm_shape){B, W, din, 0, 1};
+    s[n++] = (gemm_shape){B, W, din, 0, 1, 0};
     for (int l = 0; l < c->depth; l++) {
-        s[n++] = (gemm_shape){B, W, W, 0, 1};
-        s[n++] = (gemm_shape){B, W, W, 0, 1};
+        s[n++] = (gemm_shape){B, W, W, 0, 1, 0};
+        s[n++] = (gemm_shape){B, W, W, 0, 1, 0};
     }
-    s[n++] = (gemm_shape){B, D, W, 0, 1};
+    s[n++] = (gemm_shape){B, D, W, 0, 1, 0};
     if (!train) return n;
-    s[n++] = (gemm_shape){D, W, B, 1, 0};
-    s[n++] = (gemm_shape){B, W, D, 0, 0};
+    s[n++] = (gemm_shape){D, W, B, 1, 0, 1}; /* wg_out */
+    s[n++] = (gemm_shape){B, W, D, 0, 0, 0};
     for (int l = 0; l < c->depth; l++) {
-        s[n++] = (gemm_shape){W, W, B, 1, 0};
-        s[n++] = (gemm_shape){B, W, W, 0, 0};
-        s[n++] = (gemm_shape){W, W, B, 1, 0};
-        s[n++] = (gemm_shape){B, W, W, 0, 0};
+        s[n++] = (gemm_shape){W, W, B, 1, 0, 0};
+        s[n++] = (gemm_shape){B, W, W, 0, 0, 0};
+        s[n++] = (gemm_shape){W, W, B, 1, 0, 0};
+        s[n++] = (gemm_shape){B, W, W, 0, 0, 0};
     }
-    s[n++] = (gemm_shape){W, din, B, 1, 0};
-    s[n++] = (gemm_shape){B, c->y_embed, W, 0, 0};
+    s[n++] = (gemm_shape){W, din, B, 1, 0, 0};
+    s[n++] = (gemm_shape){B, c->y_embed, W, 0, 0, 0};
     return n;
 }
 
@@ -451,7 +459,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) y[i] = X[i * D] + 0.5 * X[i * D + 1];
 
     rates g32 = {0}, g16 = {0}, t32 = {0}, t16 = {0};
-    double roof32_t = 0, roof32_s = 0, roof16_t = 0, roof16_s = 0;
+    double roof32_t = 0, roof32_s = 0, roof16_t = 0, roof16_s = 0, roof16_plain = 0;
     torch_result tr = {0};
     int torch_ok = 0;
     double prof32[2 * GENBO__SUPPORT_PROF_N] = {0}, prof16[2 * GENBO__SUPPORT_PROF_N] = {0};
@@ -464,8 +472,9 @@ int main(int argc, char **argv) {
         rates x;
         roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
         roof32_s = fmax(roof32_s, roofline(sh_sample, ns_sample, 4));
-        rooft_r[round] = roofline_bf16(sh_train, ns_train, 8);
-        roofs_r[round] = roofline_bf16(sh_sample, ns_sample, 8);
+        rooft_r[round] = roofline_bf16(sh_train, ns_train, 8, 1);
+        roofs_r[round] = roofline_bf16(sh_sample, ns_sample, 8, 1);
+        roof16_plain = fmax(roof16_plain, roofline_bf16(sh_train, ns_train, 8, 0));
         roof16_t = fmax(roof16_t, rooft_r[round]);
         roof16_s = fmax(roof16_s, roofs_r[round]);
         if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x,
@@ -516,7 +525,11 @@ int main(int argc, char **argv) {
     row("  torch fp32", t32.sample_sps, t32.sample_gf, roof32_s);
     row("  torch bf16 autocast", t16.sample_sps, t16.sample_gf, roof16_s);
     printf("rooflines: bare products on the same shapes (sgemm for fp32, oneDNN bf16 matmul "
-           "for bf16)\n");
+           "for bf16, in genbo's layouts)\n");
+    if (roof16_plain > 0)
+        printf("bf16 training roofline with the weight gradients on plain X and dY read transposed "
+               "(session 3's): %.1f GFLOP/s, genbo bf16 %.0f%% of it\n",
+               roof16_plain, 100 * g16.train_gf / roof16_plain);
     printf("whole training call (setup, plans, %d steps, final validation): fp32 %.3f s",
            WARM + train_steps + 1, g32.call_s);
     if (bi.bf16) printf(", bf16 %.3f s", g16.call_s);
