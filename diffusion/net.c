@@ -465,6 +465,9 @@ int genbo__net_forward_step(const genbo__net_config *c, const float *params, gen
 
 int genbo__net_backward(const genbo__net_config *c, const float *params, float *grads, genbo__net_acts *a, int B,
                 const float *dout, const float *y, const uint8_t *y_null, float *dx) {
+    if (grads && a->no_param_grads)
+        return genbo__fail(GENBO_EINVAL, "diffusion: parameter gradients from a sampling buffer "
+                                         "(no_param_grads)");
     unsigned fp = flush_denormals();
     int rc = backward(c, params, grads, a, B, dout, y, y_null, dx);
     restore_fp(fp);

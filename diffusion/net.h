@@ -62,6 +62,14 @@ typedef struct genbo__net_acts {
      * after its product while it is in cache (the gradient norm read all
      * 9 MB back from memory: 1.4 ms of a 37 ms W1 step) */
     double *wsq;
+    /* 1: this buffer's backward passes never compute parameter gradients
+     * (a sampler's look-ahead passes: set after genbo__net_acts_alloc), so
+     * a bf16 forward pass skips the blocked copies of X that only the
+     * weight-gradient products read (measured, one thread, default-study
+     * network: an ask of 8 designs 43-46 ms with them, 36-39 without; of
+     * one design in bf16 34-35 against 23-24). genbo__net_backward then
+     * fails if asked for them. */
+    int no_param_grads;
 } genbo__net_acts;
 
 /* 64-byte aligned memory (free with free()), the size rounded up to whole

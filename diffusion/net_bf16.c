@@ -331,6 +331,7 @@ int genbo__net_bf16_load_rows(const genbo__net_config *c, genbo__net_bf16 *bf, c
     /* the forward copy reads the master as N x K (rows n), the backward one
      * as K x N (rows k): either way master row r is source row r */
     genbo__mm_wbuf *f = NULL, *b = NULL;
+    if (off == l.w_in && bf->in_x_f) return -1; /* inference's W_x copy converts whole */
     if (off == l.w_in) f = bf->in_f, b = bf->in_b;
     else if (off == l.w_out) f = bf->out_f, b = bf->out_b;
     else if (off >= l.blocks && (off - l.blocks) % l.block_size == 0)
@@ -476,7 +477,10 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
     plan_set *s = plans_for(c, bf, B);
     if (!s) return genbo__mm_sync_threads(), GENBO_EINVAL;
     GENBO__PROF_START();
-    if (s->xb_in)
+    /* the blocked copies of X that only the weight-gradient products read */
+    const int xb_in = s->xb_in && !a->no_param_grads, xb_blk = s->xb_blk && !a->no_param_grads,
+              xb_out = s->xb_out && !a->no_param_grads;
+    if (xb_in)
         genbo__k_to_bf16_rows(a->u, bf->u16, bf->ub, (size_t)B, (size_t)din);
     else
         genbo__k_to_bf16(a->u, bf->u16, (size_t)B * din);
@@ -493,13 +497,13 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
             /* h_b = h_b-1 + r_b-1 + b2_b-1 (h_0 as it is), silu(h_b), silu'(h_b) */
             float *hb = b ? h + LS : NULL;
             genbo__k_silu_sig_bf16(h, b ? bf->r16 : NULL, b ? b2 - l.block_size : NULL, hb, act,
-                                   s->xb_blk ? bf->actb + b * bf->xbw : NULL,
+                                   xb_blk ? bf->actb + b * bf->xbw : NULL,
                                    bf->dsh16 + b * LS16, (size_t)B, (size_t)W);
             if (hb) h = hb;
             P_(GENBO__PROF_FWD_ELT);
             genbo__mm_plan_run(s->z, act, genbo__mm_wbuf_data(bf->blk_f[2 * b]), b1, bf->z16, NULL);
             P_(GENBO__PROF_FWD_MM);
-            genbo__k_silu_ds_bf16(bf->z16, a2, s->xb_blk ? bf->a2b + b * bf->xbw : NULL, bf->dsz16 + b * LS16,
+            genbo__k_silu_ds_bf16(bf->z16, a2, xb_blk ? bf->a2b + b * bf->xbw : NULL, bf->dsz16 + b * LS16,
                                   (size_t)B, (size_t)W);
             P_(GENBO__PROF_FWD_ELT);
             genbo__mm_plan_run(s->res, a2, genbo__mm_wbuf_data(bf->blk_f[2 * b + 1]), NULL, bf->r16, NULL);
@@ -515,7 +519,7 @@ int genbo__net_bf16_forward(const genbo__net_config *c, const float *params, gen
         /* h_L itself is needed by nothing after this (the backward reads silu') */
         const float *b2 = L ? params + l.blocks + (size_t)L * l.block_size - W : NULL;
         genbo__k_silu_sig_bf16(h, L ? bf->r16 : NULL, b2, NULL, act,
-                               s->xb_out ? bf->actb + (size_t)L * bf->xbw : NULL, bf->dsh16 + (size_t)L * LS16,
+                               xb_out ? bf->actb + (size_t)L * bf->xbw : NULL, bf->dsh16 + (size_t)L * LS16,
                                (size_t)B, (size_t)W);
     } else
         genbo__k_silu_bf16(h, act, BW);

@@ -104,6 +104,7 @@ static int sampler_init(sampler *s, const genbo_diffusion *m, const genbo_sample
     const size_t D = (size_t)m->cfg.D, R = (s->cfg ? 2 : 1) * nmax;
     int store = p->grad_mode == GENBO_GRAD_LOOKAHEAD || p->grad_mode == GENBO_GRAD_TARGET;
     if (genbo__net_acts_alloc(&m->cfg, (int)R, store, &s->acts)) return GENBO_ENOMEM;
+    s->acts.no_param_grads = 1; /* look-ahead needs d eps / dx only */
     /* auto: a pass of at most SAMPLE_FP32_ROWS rows (an ask of one or two
      * designs, one with CFG) runs in fp32 even for a bf16 model: each bf16
      * product of so few rows costs more in oneDNN's fixed dispatch and tile
