@@ -197,6 +197,21 @@ static void vnni_block(const uint16_t *y, size_t B, size_t W, size_t r0, size_t 
  * in block order, so the result does not depend on the thread count. */
 static size_t rows_per_block(size_t W) { return W >= DK_BLOCK ? 1 : DK_BLOCK / W; }
 
+/* DK_PARALLEL's twin for kernels over B x W rows: `body` runs once per
+ * block of whole rows [r0, r1) (rows_per_block(W) each), the blocks over
+ * OpenMP's threads. */
+#define DK_ROW_BLOCKS(B, W, body)                                              \
+    do {                                                                       \
+        const size_t rows_ = rows_per_block(W);                                \
+        const long nb_ = (long)(((B) + rows_ - 1) / rows_);                    \
+        DK_OMP_FOR                                                             \
+        for (long b_ = 0; b_ < nb_; b_++) {                                    \
+            size_t r0 = (size_t)b_ * rows_;                                    \
+            size_t r1 = r0 + rows_ < (B) ? r0 + rows_ : (B);                   \
+            body;                                                              \
+        }                                                                      \
+    } while (0)
+
 DK_CLONES
 static void silu_sig_rows(const float *x, const uint16_t *r16, const float *b, float *hn,
                           uint16_t *y, uint16_t *sg, size_t W, size_t r0, size_t r1) {
@@ -224,19 +239,14 @@ static void silu_sig_rows(const float *x, const uint16_t *r16, const float *b, f
 
 void genbo__k_silu_sig_bf16(const float *x, const uint16_t *r16, const float *b, float *hn,
                             uint16_t *act16, uint16_t *actb, uint16_t *ds16, size_t B, size_t W) {
-    const size_t rows = rows_per_block(W);
-    const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
-    DK_OMP_FOR
-    for (long b_ = 0; b_ < nb_; b_++) {
-        size_t r0 = (size_t)b_ * rows;
-        size_t r1 = r0 + rows < B ? r0 + rows : B;
+    DK_ROW_BLOCKS(B, W, {
         if (avx)
             genbo__k_silu_sig_rows_avx(x, r16, b, hn, act16, ds16, W, r0, r1);
         else
             silu_sig_rows(x, r16, b, hn, act16, ds16, W, r0, r1);
         if (actb) vnni_block(act16, B, W, r0, r1, actb, avx); /* the rows still in L1 */
-    }
+    });
 }
 
 DK_CLONES
@@ -268,18 +278,13 @@ void genbo__k_silu_ds_bf16(const uint16_t *x16, uint16_t *act16, uint16_t *actb,
     const size_t n = B * W;
     const int avx = genbo__k_avx512bf16();
     if (actb) { /* in blocks of whole rows, each packed while in L1 */
-        const size_t rows = rows_per_block(W);
-        const long nb_ = (long)((B + rows - 1) / rows);
-        DK_OMP_FOR
-        for (long b_ = 0; b_ < nb_; b_++) {
-            size_t r0 = (size_t)b_ * rows;
-            size_t r1 = r0 + rows < B ? r0 + rows : B;
+        DK_ROW_BLOCKS(B, W, {
             if (avx)
                 genbo__k_silu_ds16_avx(x16, act16, ds16, r0 * W, r1 * W);
             else
                 silu_ds16_range(x16, act16, ds16, r0 * W, r1 * W);
             vnni_block(act16, B, W, r0, r1, actb, avx);
-        }
+        });
         return;
     }
     if (avx)
@@ -343,19 +348,14 @@ void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float
 }
 
 void genbo__k_to_bf16_rows(const float *x, uint16_t *y, uint16_t *yb, size_t B, size_t W) {
-    const size_t rows = rows_per_block(W);
-    const long nb_ = (long)((B + rows - 1) / rows);
     const int avx = genbo__k_avx512bf16();
-    DK_OMP_FOR
-    for (long b_ = 0; b_ < nb_; b_++) {
-        size_t r0 = (size_t)b_ * rows;
-        size_t r1 = r0 + rows < B ? r0 + rows : B;
+    DK_ROW_BLOCKS(B, W, {
         if (avx)
             genbo__k_to_bf16_avx(x, y, r0 * W, r1 * W);
         else
             to_bf16_range(x, y, r0 * W, r1 * W);
         vnni_block(y, B, W, r0, r1, yb, avx);
-    }
+    });
 }
 
 void genbo__k_to_bf16(const float *x, uint16_t *y, size_t n) {
