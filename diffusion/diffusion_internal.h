@@ -77,9 +77,10 @@ void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, floa
  * rows, each chunk passed to after(ctx, r0, r1) right after its update,
  * on the thread that updated it, while it is in that core's cache (bf16
  * training converts the chunk to the products' copies there). The same
- * values as genbo__gd_adamw_update_par. Returns 1 if any after() returned
+ * values as genbo__gd_adamw_update_par. g16 (bf16, the same shape), if not
+ * NULL, is the gradient instead of g. Returns 1 if any after() returned
  * nonzero. */
-int genbo__gd_adamw_update_rows(float *w, const float *g, float *m1, float *m2, float *ema, int rows,
+int genbo__gd_adamw_update_rows(float *w, const float *g, const uint16_t *g16, float *m1, float *m2, float *ema, int rows,
                                 int cols, int chunk, double lr, double weight_decay, double gscale,
                                 long step, double ema_decay, int (*after)(void *ctx, int r0, int r1),
                                 void *ctx);

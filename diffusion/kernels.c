@@ -383,6 +383,26 @@ double genbo__k_sumsq(const float *x, size_t n) {
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+DK_CLONES
+double genbo__k_sumsq16(const uint16_t *x, size_t n) {
+    double s[8] = {0}; /* as genbo__k_sumsq */
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) {
+            const double v = from_bf16(x[k + j]);
+            s[j] += v * v;
+        }
+    for (; k < n; k++) s[0] += (double)from_bf16(x[k]) * from_bf16(x[k]);
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+DK_CLONES
+static void from_bf16_range(const uint16_t *x, float *y, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) y[i] = from_bf16(x[i]);
+}
+
+void genbo__k_from_bf16(const uint16_t *x, float *y, size_t n) { DK_PARALLEL(n, from_bf16_range(x, y, lo, hi)); }
+
 /* sin and cos of n arguments |x| < 2^20 (the embeddings' f_k s: |x| < 100),
  * vectorised: Cephes' single-precision method. x = j pi/2 + r by a
  * three-part pi/2 (Cody-Waite, exact for |j| < 2^12 and accurate beyond),

@@ -37,7 +37,8 @@ void genbo__k_silu_bf16(const float *x, uint16_t *y, size_t n);
 void genbo__k_silu16_bf16(const uint16_t *x, uint16_t *y, size_t n);
 /* Training passes (B rows of W). Forward: v = x, or with r16 the next
  * residual value v = x + r16 + b (x = h_l, r16 = the block's branch in
- * bf16 from its product, b its output bias), written to hn when given;
+ * bf16 from its product, b its output bias), written to hn when given
+ * (hn may be x);
  * act16 = bf16(silu(v)) and ds16 = bf16(silu'(v)), the derivative kept
  * for the backward pass (which then reads neither h nor an exp); actb
  * (when given) = act16 also in oneDNN's blocked layout BA16a64b2a of a
@@ -61,3 +62,7 @@ void genbo__k_dsilu_bf16(const uint16_t *ds16, const uint16_t *dy16, const float
                          uint16_t *d16, uint16_t *d16t, float *colsum, float *scratch, size_t B,
                          size_t W);
 size_t genbo__k_colsum_scratch(size_t B, size_t W);
+/* Sum of x_k^2 of bf16 values, in double and genbo__k_sumsq's order. */
+double genbo__k_sumsq16(const uint16_t *x, size_t n);
+/* y = x (bf16 widened to fp32, exact) */
+void genbo__k_from_bf16(const uint16_t *x, float *y, size_t n);

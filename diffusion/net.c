@@ -139,6 +139,11 @@ int genbo__net_acts_load_weight_rows(const genbo__net_config *c, genbo__net_acts
     return a->bf ? genbo__net_bf16_load_rows(c, a->bf, params, off, r0, r1) : 0;
 }
 
+const uint16_t *genbo__net_acts_weight_grad16(const genbo__net_config *c, const genbo__net_acts *a, int k) {
+    (void)c;
+    return a->bf && a->wgrad16 ? genbo__net_bf16_weight_grad16(a->bf, k) : NULL;
+}
+
 static void fill_normal(genbo__rng *rng, float *w, size_t n, double sd) {
     for (size_t i = 0; i < n; i++) w[i] = (float)(sd * genbo__rng_normal(rng));
 }

@@ -1,6 +1,8 @@
 /* optim.c - AdamW with bias correction, gradient clipping and an EMA of
  * the weights, over flat float arrays. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "diffusion/diffusion_internal.h"
 #include "diffusion/kernels.h"
@@ -49,19 +51,32 @@ void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, floa
 
 enum { GD_BLOCKS = 64 };
 
+/* one element's update from its (scaled) gradient gk */
+static inline void adamw_elem(float gk, float *w, float *m1, float *m2, float *ema, size_t k,
+                              float step_size, float inv_sqrt_bc2, float decay, float ed) {
+    const float fb1 = (float)ADAM_B1, fb2 = (float)ADAM_B2;
+    m1[k] = fb1 * m1[k] + (1.0f - fb1) * gk;
+    m2[k] = fb2 * m2[k] + (1.0f - fb2) * gk * gk;
+    float upd = m1[k] / (sqrtf(m2[k]) * inv_sqrt_bc2 + (float)ADAM_EPS);
+    w[k] = w[k] * decay - step_size * upd;
+    ema[k] = ed * ema[k] + (1.0f - ed) * w[k];
+}
+
+/* the gradient from g, or from g16 (bf16) where given */
 GD_CLONES
-static void adamw_range(float *w, const float *g, float *m1, float *m2, float *ema, size_t lo,
-                        size_t hi, float gs, float step_size, float inv_sqrt_bc2, float decay,
+static void adamw_range(float *w, const float *g, const uint16_t *g16, float *m1, float *m2, float *ema,
+                        size_t lo, size_t hi, float gs, float step_size, float inv_sqrt_bc2, float decay,
                         float ed) {
-    const float fb1 = (float)ADAM_B1, fb2 = (float)ADAM_B2, ed1 = 1.0f - ed;
-    for (size_t k = lo; k < hi; k++) {
-        float gk = g[k] * gs;
-        m1[k] = fb1 * m1[k] + (1.0f - fb1) * gk;
-        m2[k] = fb2 * m2[k] + (1.0f - fb2) * gk * gk;
-        float upd = m1[k] / (sqrtf(m2[k]) * inv_sqrt_bc2 + (float)ADAM_EPS);
-        w[k] = w[k] * decay - step_size * upd;
-        ema[k] = ed * ema[k] + ed1 * w[k];
-    }
+    if (g16)
+        for (size_t k = lo; k < hi; k++) {
+            const uint32_t u = (uint32_t)g16[k] << 16;
+            float gk;
+            memcpy(&gk, &u, sizeof gk);
+            adamw_elem(gk * gs, w, m1, m2, ema, k, step_size, inv_sqrt_bc2, decay, ed);
+        }
+    else
+        for (size_t k = lo; k < hi; k++)
+            adamw_elem(g[k] * gs, w, m1, m2, ema, k, step_size, inv_sqrt_bc2, decay, ed);
 }
 
 /* The step's constants: bias corrections and decoupled weight decay. */
@@ -89,11 +104,11 @@ void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, 
 #pragma omp parallel for schedule(static) if (P >= GD_PAR_MIN)
 #endif
     for (int b = 0; b < GD_BLOCKS; b++)
-        adamw_range(w, g, m1, m2, ema, P * (size_t)b / GD_BLOCKS, P * (size_t)(b + 1) / GD_BLOCKS,
+        adamw_range(w, g, NULL, m1, m2, ema, P * (size_t)b / GD_BLOCKS, P * (size_t)(b + 1) / GD_BLOCKS,
                     k.gs, k.step_size, k.inv_sqrt_bc2, k.decay, k.ed);
 }
 
-int genbo__gd_adamw_update_rows(float *w, const float *g, float *m1, float *m2, float *ema, int rows,
+int genbo__gd_adamw_update_rows(float *w, const float *g, const uint16_t *g16, float *m1, float *m2, float *ema, int rows,
                                 int cols, int chunk, double lr, double weight_decay, double gscale,
                                 long step, double ema_decay, int (*after)(void *ctx, int r0, int r1),
                                 void *ctx) {
@@ -105,7 +120,7 @@ int genbo__gd_adamw_update_rows(float *w, const float *g, float *m1, float *m2, 
 #endif
     for (int ch = 0; ch < nchunks; ch++) {
         const int r0 = ch * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
-        adamw_range(w, g, m1, m2, ema, (size_t)r0 * cols, (size_t)r1 * cols, k.gs, k.step_size,
+        adamw_range(w, g, g16, m1, m2, ema, (size_t)r0 * cols, (size_t)r1 * cols, k.gs, k.step_size,
                     k.inv_sqrt_bc2, k.decay, k.ed);
         fail |= after(ctx, r0, r1) != 0;
     }

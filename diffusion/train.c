@@ -63,7 +63,9 @@ static int trainer_init(genbo__gd_trainer *t, const genbo__net_config *c, size_t
         genbo__gd_trainer_free(t);
         return rc;
     }
-    if (bf16) t->acts.wsq = t->wsq;
+    /* bf16: the gradient norm from the backward pass's sums of squares,
+     * the optimiser reading the weight gradients in bf16 (net.h) */
+    if (bf16) t->acts.wsq = t->wsq, t->acts.wgrad16 = 1;
     t->w = t->mem;
     t->g = t->w + Pa;
     t->m1 = t->g + Pa;
@@ -135,6 +137,12 @@ typedef struct pack_rows_ctx {
 static int pack_rows(void *ctx, int r0, int r1) {
     const pack_rows_ctx *pc = ctx;
     return genbo__net_acts_load_weight_rows(pc->c, pc->acts, pc->params, pc->off, r0, r1);
+}
+
+/* ... for a copy that converts whole only (packed after the update) */
+static int pack_none(void *ctx, int r0, int r1) {
+    (void)ctx, (void)r0, (void)r1;
+    return 0;
 }
 
 /* bf16: the gradient's norm from the weight matrices' sums of squares,
@@ -223,18 +231,15 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
             genbo__net_segment_matrix(c, k, &R, &C);
             const size_t nm = (size_t)R * C; /* the matrix; its biases follow */
             pack_rows_ctx pc = {c, &t->acts, t->w, lo};
-            size_t done = 0; /* parameters of the segment updated so far */
-            int packed = 0;
-            if (!t->rows_unpackable) {
-                packed = !genbo__gd_adamw_update_rows(t->w + lo, t->g + lo, t->m1 + lo, t->m2 + lo,
+            const uint16_t *g16 = genbo__net_acts_weight_grad16(c, &t->acts, k);
+            int packed = !genbo__gd_adamw_update_rows(t->w + lo, t->g + lo, g16, t->m1 + lo, t->m2 + lo,
                                                       t->ema + lo, R, C, GENBO__MM_ROW_CHUNK, lr,
-                                                      p->weight_decay, gscale, step, ed, pack_rows, &pc);
-                t->rows_unpackable = !packed; /* a copy that converts whole only */
-                done = nm;
-            }
-            genbo__gd_adamw_update_par(t->w + lo + done, t->g + lo + done, t->m1 + lo + done,
-                                       t->m2 + lo + done, t->ema + lo + done, n - done, lr,
-                                       p->weight_decay, gscale, step, ed);
+                                                      p->weight_decay, gscale, step, ed,
+                                                      t->rows_unpackable ? pack_none : pack_rows, &pc);
+            packed = packed && !t->rows_unpackable;
+            t->rows_unpackable = !packed; /* a copy that converts whole only */
+            genbo__gd_adamw_update_par(t->w + lo + nm, t->g + lo + nm, t->m1 + lo + nm, t->m2 + lo + nm,
+                                       t->ema + lo + nm, n - nm, lr, p->weight_decay, gscale, step, ed);
             if (!packed) (void)genbo__net_acts_load_weights_range(c, &t->acts, t->w, lo, lo + n);
         }
         t->w_packed = 1;

@@ -176,6 +176,84 @@ Test(diffusion_bf16, weights_converted_by_row_chunks_equal_whole_conversion) {
     free(p), free(x), free(R);
 }
 
+static int no_hook(void *ctx, int r0, int r1) {
+    (void)ctx, (void)r0, (void)r1;
+    return 0;
+}
+
+/* Training keeps the weight gradients in bf16 as their products write
+ * them (genbo__net_acts.wgrad16) and the optimiser widens them as it
+ * reads them: the bf16 gradients must be exactly the values a pass
+ * without wgrad16 writes into grads (fp32, widened), their sums of squares
+ * the fp32 sums of those, the biases' and null embedding's gradients the
+ * same bits; and AdamW from the bf16 gradient the same bits as from the
+ * widened one. */
+Test(diffusion_bf16, weight_gradients_kept_in_bf16_are_the_written_ones) {
+    need_precision(GENBO_PRECISION_BF16);
+    genbo__net_layout l;
+    genbo__net_layout_init(&cfg, &l);
+    float *p = make_params();
+    enum { B = 45 };
+    batch b = make_batch(B, 77);
+    float *g32 = malloc(l.total * sizeof(float)), *g16 = malloc(l.total * sizeof(float));
+    for (size_t k = 0; k < l.total; k++) g16[k] = NAN; /* what wgrad16 leaves alone */
+    double wsq32[2 * 2 + 2], wsq16[2 * 2 + 2];
+    genbo__net_acts a32, a16;
+    cr_assert_eq(genbo__net_acts_alloc(&cfg, B, 1, &a32), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_alloc(&cfg, B, 1, &a16), GENBO_OK);
+    cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &a32), GENBO_OK, "%s", genbo_errmsg());
+    cr_assert_eq(genbo__net_acts_use_bf16(&cfg, &a16), GENBO_OK, "%s", genbo_errmsg());
+    a32.wsq = wsq32, a16.wsq = wsq16, a16.wgrad16 = 1;
+    genbo__net_acts *both[] = {&a32, &a16};
+    float *gs[] = {g32, g16};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(genbo__net_acts_load_weights(&cfg, both[i], p), GENBO_OK);
+        cr_assert_eq(genbo__net_forward(&cfg, p, both[i], B, b.x, b.lt, b.y, b.nul), GENBO_OK);
+        cr_assert_eq(genbo__net_backward(&cfg, p, gs[i], both[i], B, b.R, b.y, b.nul, NULL), GENBO_OK);
+    }
+    cr_assert_null(genbo__net_acts_weight_grad16(&cfg, &a32, 0), "no bf16 gradients without wgrad16");
+    size_t bounds[2 * 2 + 3];
+    const int ns = genbo__net_weight_segments(&cfg, bounds);
+    for (int k = 0; k < ns; k++) {
+        int R, C;
+        genbo__net_segment_matrix(&cfg, k, &R, &C);
+        const size_t nm = (size_t)R * C, rest = bounds[k + 1] - bounds[k] - nm;
+        const uint16_t *w16 = genbo__net_acts_weight_grad16(&cfg, &a16, k);
+        cr_assert_not_null(w16, "segment %d", k);
+        float *wide = malloc(nm * sizeof(float));
+        genbo__k_from_bf16(w16, wide, nm);
+        cr_assert_eq(memcmp(wide, g32 + bounds[k], nm * sizeof(float)), 0, "segment %d: bf16 gradient", k);
+        cr_assert_eq(memcmp(g16 + bounds[k] + nm, g32 + bounds[k] + nm, rest * sizeof(float)), 0,
+                     "segment %d: biases", k);
+        cr_assert_eq(isnan(g16[bounds[k]]), 1, "segment %d: grads' matrix left alone", k);
+        cr_assert_eq(wsq16[k], genbo__k_sumsq(wide, nm), "segment %d: sum of squares", k);
+        cr_assert_eq(wsq32[k], wsq16[k]);
+        /* one AdamW step each way, from the same state */
+        float *w[2], *m1[2], *m2[2], *ema[2];
+        for (int i = 0; i < 2; i++) {
+            w[i] = malloc(nm * sizeof(float)), m1[i] = malloc(nm * sizeof(float));
+            m2[i] = malloc(nm * sizeof(float)), ema[i] = malloc(nm * sizeof(float));
+            memcpy(w[i], p + bounds[k], nm * sizeof(float));
+            memcpy(ema[i], p + bounds[k], nm * sizeof(float));
+            for (size_t j = 0; j < nm; j++) m1[i][j] = 1e-3f * (float)(j % 7), m2[i][j] = 1e-6f * (float)(j % 5);
+        }
+        cr_assert_eq(genbo__gd_adamw_update_rows(w[0], wide, NULL, m1[0], m2[0], ema[0], R, C, 16, 1e-3, 0.01,
+                                                 0.7, 3, 0.99, no_hook, NULL), 0);
+        cr_assert_eq(genbo__gd_adamw_update_rows(w[1], NULL, w16, m1[1], m2[1], ema[1], R, C, 16, 1e-3, 0.01,
+                                                 0.7, 3, 0.99, no_hook, NULL), 0);
+        cr_assert_eq(memcmp(w[0], w[1], nm * sizeof(float)), 0, "segment %d: AdamW from bf16", k);
+        cr_assert_eq(memcmp(m2[0], m2[1], nm * sizeof(float)), 0);
+        cr_assert_eq(memcmp(ema[0], ema[1], nm * sizeof(float)), 0);
+        cr_assert_neq(memcmp(w[0], p + bounds[k], nm * sizeof(float)), 0, "the step moved the weights");
+        for (int i = 0; i < 2; i++) free(w[i]), free(m1[i]), free(m2[i]), free(ema[i]);
+        free(wide);
+    }
+    genbo__net_acts_free(&a32);
+    genbo__net_acts_free(&a16);
+    free_batch(&b);
+    free(p), free(g32), free(g16);
+}
+
 /* genbo__net_forward_step (a sampling step's rows: one log t, y one value
  * or null, CFG's pairs) against the same rows built out for
  * genbo__net_forward, in one precision: the inference pass computes h_0 as
