@@ -28,6 +28,8 @@ typedef struct genbo__gd_trainer {
     float *w, *g, *m1, *m2, *ema, *best;
     float *xb, *eps, *dout, *lt, *yb; /* batch buffers (one allocation) */
     uint8_t *nul;
+    size_t *sel;                      /* the minibatch's data rows */
+    double *tt;                       /* ... and diffusion times */
     genbo__net_acts acts;
     size_t *rows, n_rows;             /* training rows (indices into the data) */
     size_t *val_rows, n_val;          /* held-out rows (the tail of the same array) */
