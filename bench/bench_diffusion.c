@@ -110,45 +110,81 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
  * comparison): the weight gradients on the tensors as a pass holds them,
  * dY read transposed and X plain, which oneDNN copies on every call.
  * Returns 0 where bf16 is unavailable. */
-static double roofline_bf16(const gemm_shape *s, int ns, int reps, int genbo_layouts) {
-    if (!genbo__support_bf16_available()) return 0;
-    void *stream = genbo__support_mm_stream_new();
+typedef struct roof_set {
+    int ns;
     genbo__support_mm *plan[64];
     genbo__support_wbuf *wb[64];
+    void *stream;
+    uint16_t *A, *Bm;
+    float *C, *W;
+    double flops; /* of one pass over the products */
+} roof_set;
+
+/* The plans and operands of roofline_bf16, prepared once so that one pass
+ * can also be timed between genbo's own steps (NULL where bf16 is
+ * unavailable). */
+static roof_set *roof_set_new(const gemm_shape *s, int ns, int genbo_layouts) {
+    if (!genbo__support_bf16_available()) return NULL;
+    roof_set *r = calloc(1, sizeof *r);
+    r->ns = ns;
+    r->stream = genbo__support_mm_stream_new();
     size_t maxsz = 0;
     for (int i = 0; i < ns; i++) {
         const gemm_shape *g = &s[i];
         const int at = genbo_layouts ? g->bf_transA : g->transA, blocked = genbo_layouts || !g->transA;
-        plan[i] = genbo__support_mm_new(g->M, g->N, g->K, at, blocked, stream);
-        wb[i] = plan[i] && blocked ? genbo__support_wbuf_new(plan[i], 1) : NULL;
+        r->plan[i] = genbo__support_mm_new(g->M, g->N, g->K, at, blocked, r->stream);
+        r->wb[i] = r->plan[i] && blocked ? genbo__support_wbuf_new(r->plan[i], 1) : NULL;
         size_t a = (size_t)g->M * g->K, b = (size_t)g->K * g->N, c = (size_t)g->M * g->N;
         if (a > maxsz) maxsz = a;
         if (b > maxsz) maxsz = b;
         if (c > maxsz) maxsz = c;
+        r->flops += 2.0 * g->M * g->N * g->K;
     }
     /* cache-line aligned operands, as genbo's own (genbo__support_alloc64) */
-    uint16_t *A = genbo__support_alloc64(maxsz * 2), *Bm = genbo__support_alloc64(maxsz * 2);
-    float *C = genbo__support_alloc64(maxsz * 4), *W = genbo__support_alloc64(maxsz * 4);
-    for (size_t i = 0; i < maxsz; i++) A[i] = Bm[i] = 0x3c00 + (uint16_t)(i % 97), W[i] = 0.01f;
-    double flops = 0, best = 1e30;
-    for (int i = 0; i < ns; i++) {
-        flops += 2.0 * s[i].M * s[i].N * s[i].K;
-        if (wb[i]) genbo__support_wbuf_load(wb[i], W);
+    r->A = genbo__support_alloc64(maxsz * 2), r->Bm = genbo__support_alloc64(maxsz * 2);
+    r->C = genbo__support_alloc64(maxsz * 4), r->W = genbo__support_alloc64(maxsz * 4);
+    for (size_t i = 0; i < maxsz; i++) r->A[i] = r->Bm[i] = 0x3c00 + (uint16_t)(i % 97), r->W[i] = 0.01f;
+    for (int i = 0; i < ns; i++)
+        if (r->wb[i]) genbo__support_wbuf_load(r->wb[i], r->W);
+    return r;
+}
+
+/* seconds for one pass over every product */
+static double roof_set_once(roof_set *r) {
+    double t0 = genbo__support_now();
+    for (int i = 0; i < r->ns; i++)
+        if (r->plan[i])
+            genbo__support_mm_run(r->plan[i], r->A, r->wb[i] ? genbo__support_wbuf_data(r->wb[i]) : r->Bm, r->C);
+    return genbo__support_now() - t0;
+}
+
+/* ... the second of two passes: the first brings the operands back into
+ * the caches after genbo's step, as the bare loop has them */
+static double roof_set_warm(roof_set *r) {
+    (void)roof_set_once(r);
+    return roof_set_once(r);
+}
+
+static void roof_set_free(roof_set *r) {
+    if (!r) return;
+    for (int i = 0; i < r->ns; i++) {
+        genbo__support_wbuf_free(r->wb[i]);
+        genbo__support_mm_free(r->plan[i]);
     }
-    for (int r = 0; r < reps; r++) {
-        double t0 = genbo__support_now();
-        for (int i = 0; i < ns; i++)
-            if (plan[i]) genbo__support_mm_run(plan[i], A, wb[i] ? genbo__support_wbuf_data(wb[i]) : Bm, C);
-        double dt = genbo__support_now() - t0;
-        if (dt < best) best = dt;
-    }
-    for (int i = 0; i < ns; i++) {
-        genbo__support_wbuf_free(wb[i]);
-        genbo__support_mm_free(plan[i]);
-    }
-    genbo__support_mm_stream_free(stream);
-    free(A), free(Bm), free(C), free(W);
-    return flops / best / 1e9;
+    genbo__support_mm_stream_free(r->stream);
+    free(r->A), free(r->Bm), free(r->C), free(r->W);
+    free(r);
+}
+
+/* GFLOP/s of the best of `reps` passes in a bare loop; 0 without bf16 */
+static double roofline_bf16(const gemm_shape *s, int ns, int reps, int genbo_layouts) {
+    roof_set *r = roof_set_new(s, ns, genbo_layouts);
+    if (!r) return 0;
+    double best = 1e30;
+    for (int k = 0; k < reps; k++) best = fmin(best, roof_set_once(r));
+    const double gf = r->flops / best / 1e9;
+    roof_set_free(r);
+    return gf;
 }
 
 static int build_shapes(const genbo__support_net *c, int B, int train, gemm_shape *s) {
@@ -230,21 +266,8 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
 typedef struct rates {
     double train_sps, train_gf, sample_sps, sample_gf;
     double call_s; /* the whole training call: setup, every step, final validation */
+    double roof_train, roof_sample; /* bf16: GFLOP/s of the rooflines timed between its steps */
 } rates;
-
-/* Wall-clock time after each optimiser step (the progress callback sees
- * every step of a run shorter than 100 steps). */
-typedef struct step_clock {
-    int n;
-    double t[256];
-} step_clock;
-
-static int on_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
-    (void)total, (void)msg;
-    step_clock *c = ctx;
-    if (!strcmp(stage, "train") && done >= 0 && done < 256) c->t[done] = genbo__support_now(), c->n = (int)done;
-    return 0;
-}
 
 /* Timed steps start after WARM steps of the same run (first touch of the
  * buffers, thread pools up) and end before the last step, whose final
@@ -252,36 +275,53 @@ static int on_progress(void *ctx, const char *stage, long done, long total, cons
  * (2 warm-up steps, then its loop). */
 enum { WARM = 2 };
 
-/* With `pair` (bf16), the bf16 rooflines are also timed right before and
- * right after the timed training call and the sampling call, and the
- * higher of each two is kept in pair->train / pair->sample: the box's
- * speed moves by 2x within seconds, and a roofline timed at the start of
- * a round (before the fp32 runs, 15-20 s earlier) was once 2x the one of
- * the moment genbo ran. */
-typedef struct roof_pair {
-    const gemm_shape *sh_train, *sh_sample;
-    int ns_train, ns_sample;
-    double train, sample;
-} roof_pair;
+/* The progress callback's clock: when each optimiser step ended (it sees
+ * every step of a run shorter than 100 steps) and, for bf16, one pass of
+ * the bare products of the same shapes (the roofline) timed right there,
+ * between genbo's steps: the box's speed moves by 2x within seconds (a
+ * roofline timed at the start of a round, 15-20 s before genbo ran, once
+ * read 1,209 GFLOP/s against 590 at genbo's moment), so genbo and the
+ * roofline are timed at the same moments. Each time the products run
+ * twice and the second, warm pass is timed (the bare loop's passes find
+ * their operands in cache too). A step is timed from the end of the passes
+ * before it, so the roofline's own time is not genbo's; they do evict
+ * some of genbo's data from the caches, which counts against genbo.
+ * Sampling reports progress every few steps: the sampling shapes' passes
+ * run at each report, their time taken out of genbo's. */
+typedef struct step_clock {
+    int train_steps;
+    double t_in[256], t_out[256]; /* train: a step's callback entered, left */
+    roof_set *rt, *rs;            /* bf16: the training, sampling products */
+    double roof_t, roof_s;        /* seconds of the interleaved passes counted */
+    int nroof_t, nroof_s;
+    double cb_s; /* sampling: seconds inside the callback */
+} step_clock;
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+static int on_progress(void *ctx, const char *stage, long done, long total, const char *msg) {
+    (void)total, (void)msg;
+    step_clock *c = ctx;
+    const double t_in = genbo__support_now();
+    if (!strcmp(stage, "train") && done >= 0 && done < 256) {
+        c->t_in[done] = t_in;
+        /* after step WARM too, so every timed step follows a pass */
+        if (c->rt && done >= WARM && done <= WARM + c->train_steps) {
+            const double dt = roof_set_warm(c->rt);
+            if (done > WARM) c->roof_t += dt, c->nroof_t++;
+        }
+        c->t_out[done] = genbo__support_now();
+    } else if (!strcmp(stage, "sample") && c->rs) {
+        c->roof_s += roof_set_warm(c->rs), c->nroof_s++;
+        c->cb_s += genbo__support_now() - t_in;
+    }
+    return 0;
 }
 
-/* the median of v[0..n) (sorted in place) */
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static double roof_around(const gemm_shape *s, int ns, double before) {
-    return fmax(before, roofline_bf16(s, ns, 8, 1));
-}
-
+/* One genbo configuration: train W1 for `steps` steps (after a 2-step
+ * warm-up) and sample `samples` designs with CFG; rates into r, with rt
+ * and rs (bf16) the rooflines timed between its steps. */
 static int run_genbo(genbo_precision prec, size_t n, const double *X, const double *y,
                      int train_steps, int sample_steps, int samples, rates *r, double *prof,
-                     roof_pair *pair) {
+                     roof_set *rt, roof_set *rs) {
     const size_t D = (size_t)W1.D;
     genbo_diffusion_params p;
     genbo_diffusion_params_default(&p);
@@ -294,19 +334,20 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     genbo_diffusion_free(m);
     p.steps = WARM + train_steps + 1;
     step_clock clk = {0};
+    clk.train_steps = train_steps, clk.rt = rt;
     p.progress = on_progress;
     p.progress_ctx = &clk;
     genbo__support_prof_reset();
-    double before = pair ? roofline_bf16(pair->sh_train, pair->ns_train, 8, 1) : 0;
     double t0 = genbo__support_now();
     if (genbo_diffusion_train(&p, n, D, X, y, &m)) return -1;
     r->call_s = genbo__support_now() - t0;
-    if (pair) pair->train = roof_around(pair->sh_train, pair->ns_train, before);
     for (int k = 0; k < GENBO__SUPPORT_PROF_N; k++)
         prof[k] = genbo__support_prof_get(k), prof[GENBO__SUPPORT_PROF_N + k] = genbo__support_prof_min(k);
-    double tt = clk.t[WARM + train_steps] - clk.t[WARM];
+    double tt = 0; /* the timed steps, each from the end of the callback before it */
+    for (int k = WARM + 1; k <= WARM + train_steps; k++) tt += clk.t_in[k] - clk.t_out[k - 1];
     r->train_sps = (double)train_steps * W1_BATCH / tt;
     r->train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
+    r->roof_train = clk.nroof_t ? rt->flops * clk.nroof_t / clk.roof_t / 1e9 : 0;
 
     genbo_sample_params sp;
     genbo_sample_params_default(&sp);
@@ -314,12 +355,11 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     sp.steps = sample_steps;
     sp.cfg_weight = 1.0;
     sp.precision = prec;
+    if (rs) sp.progress = on_progress, sp.progress_ctx = &clk, clk.rs = rs;
     double *G = malloc(sizeof(double) * (size_t)samples * D);
-    before = pair ? roofline_bf16(pair->sh_sample, pair->ns_sample, 8, 1) : 0;
     t0 = genbo__support_now();
     int rc = genbo_diffusion_sample(m, &sp, 1.0, (size_t)samples, G);
-    double ts = genbo__support_now() - t0;
-    if (pair) pair->sample = roof_around(pair->sh_sample, pair->ns_sample, before);
+    double ts = genbo__support_now() - t0 - clk.cb_s;
     free(G);
     genbo_diffusion_free(m);
     if (rc) return -1;
@@ -328,7 +368,19 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     double passes = (double)samples * (sample_steps + 1);
     r->sample_sps = (double)samples * sample_steps / ts;
     r->sample_gf = passes * genbo_flops_per_pair(&W1, prec) / ts / 1e9;
+    r->roof_sample = clk.nroof_s ? rs->flops * clk.nroof_s / clk.roof_s / 1e9 : 0;
     return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* the median of v[0..n) (sorted in place) */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static void best_of(rates *b, const rates *r) {
@@ -500,34 +552,37 @@ int main(int argc, char **argv) {
     if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
     rates g16r[MAX_ROUNDS] = {{0}}, t16r[MAX_ROUNDS] = {{0}};
     double rooft_r[MAX_ROUNDS] = {0}, roofs_r[MAX_ROUNDS] = {0};
+    /* the bf16 products of a training step and of a sampling pass, timed
+     * between genbo's own steps (run_genbo); bt, bs: the rounds of genbo
+     * bf16's best training and sampling rates */
+    roof_set *rt16 = bi.bf16 ? roof_set_new(sh_train, ns_train, 1) : NULL,
+             *rs16 = bi.bf16 ? roof_set_new(sh_sample, ns_sample, 1) : NULL;
+    int bt = 0, bs = 0;
     for (int round = 0; round < rounds; round++) {
         rates x;
         roof32_t = fmax(roof32_t, roofline(sh_train, ns_train, 4));
         roof32_s = fmax(roof32_s, roofline(sh_sample, ns_sample, 4));
-        rooft_r[round] = roofline_bf16(sh_train, ns_train, 8, 1);
-        roofs_r[round] = roofline_bf16(sh_sample, ns_sample, 8, 1);
+        /* the bare loop's bf16 rooflines (the hardware's best moment) */
+        roof16_t = fmax(roof16_t, roofline_bf16(sh_train, ns_train, 8, 1));
+        roof16_s = fmax(roof16_s, roofline_bf16(sh_sample, ns_sample, 8, 1));
         roof16_plain = fmax(roof16_plain, roofline_bf16(sh_train, ns_train, 8, 0));
-        roof16_t = fmax(roof16_t, rooft_r[round]);
-        roof16_s = fmax(roof16_s, roofs_r[round]);
         if (run_genbo(GENBO_PRECISION_FP32, n, X, y, train_steps, sample_steps, samples, &x,
-                      prof32, NULL)) {
+                      prof32, NULL, NULL)) {
             fprintf(stderr, "genbo fp32: %s\n", genbo_errmsg());
             return 1;
         }
         best_of(&g32, &x);
         if (bi.bf16) {
-            roof_pair pr = {sh_train, sh_sample, ns_train, ns_sample, 0, 0};
             if (run_genbo(GENBO_PRECISION_BF16, n, X, y, train_steps, sample_steps, samples, &x,
-                          prof16, &pr)) {
+                          prof16, rt16, rs16)) {
                 fprintf(stderr, "genbo bf16: %s\n", genbo_errmsg());
                 return 1;
             }
+            if (x.train_sps > g16.train_sps) bt = round;
+            if (x.sample_sps > g16.sample_sps) bs = round;
             best_of(&g16, &x);
             g16r[round] = x;
-            /* the round's own rooflines: the ones of genbo's moment */
-            rooft_r[round] = pr.train, roofs_r[round] = pr.sample;
-            roof16_t = fmax(roof16_t, pr.train);
-            roof16_s = fmax(roof16_s, pr.sample);
+            rooft_r[round] = x.roof_train, roofs_r[round] = x.roof_sample;
         }
         if (torch) {
             for (int ac = 0; ac < 2; ac++) {
@@ -539,7 +594,7 @@ int main(int argc, char **argv) {
                            t.sample_sps,
                            t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
                                genbo__support_net_flops_per_row(&W1) / 1e9,
-                           0};
+                           0, 0, 0};
                 best_of(ac ? &t16 : &t32, &q);
                 if (ac) t16r[round] = q;
             }
@@ -553,16 +608,21 @@ int main(int argc, char **argv) {
     printf("training (batch %d, %d steps timed after %d warm-up steps)\n", W1_BATCH, train_steps,
            WARM);
     row("  genbo fp32 (OpenBLAS)", g32.train_sps, g32.train_gf, roof32_t);
-    row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, roof16_t);
+    row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, rooft_r[bt]);
     row("  torch fp32", t32.train_sps, t32.train_gf, roof32_t);
     row("  torch bf16 autocast", t16.train_sps, t16.train_gf, roof16_t);
     printf("sampling (%d designs x %d EM steps, CFG as 2n rows)\n", samples, sample_steps);
     row("  genbo fp32 (OpenBLAS)", g32.sample_sps, g32.sample_gf, roof32_s);
-    row("  genbo bf16 (oneDNN)", g16.sample_sps, g16.sample_gf, roof16_s);
+    row("  genbo bf16 (oneDNN)", g16.sample_sps, g16.sample_gf, roofs_r[bs]);
     row("  torch fp32", t32.sample_sps, t32.sample_gf, roof32_s);
     row("  torch bf16 autocast", t16.sample_sps, t16.sample_gf, roof16_s);
     printf("rooflines: bare products on the same shapes (sgemm for fp32, oneDNN bf16 matmul "
-           "for bf16, in genbo's layouts)\n");
+           "for bf16, in genbo's layouts); genbo bf16's timed between its own steps in the "
+           "round of its best rate, the others the best of 8 in a bare loop\n");
+    if (bi.bf16)
+        printf("bf16 roofline in the bare loop (best of 8, at every round's start): training %.1f, sampling "
+               "%.1f GFLOP/s; genbo bf16's best rates are %.0f%% and %.0f%% of it\n",
+               roof16_t, roof16_s, 100 * g16.train_gf / roof16_t, 100 * g16.sample_gf / roof16_s);
     if (roof16_plain > 0)
         printf("bf16 training roofline with the weight gradients on plain X and dY read transposed "
                "(session 3's): %.1f GFLOP/s, genbo bf16 %.0f%% of it\n",
@@ -588,8 +648,8 @@ int main(int argc, char **argv) {
         /* the bounds round by round: the box's speed moves between rounds
          * (the bf16 roofline by 2x), so a round's genbo is read against
          * the roofline timed around its own run and that round's PyTorch */
-        printf("\nbf16 round by round (each against the roofline timed right before and after its own run, "
-               "the higher, and its round's PyTorch):\n");
+        printf("\nbf16 round by round (each against the roofline timed between its own steps and its "
+               "round's PyTorch):\n");
         printf("  %5s  %-45s  %-45s\n", "round", "training: samples/s, of roof, x torch bf16",
                "sampling: sample-steps/s, of roof, x torch bf16");
         for (int k = 0; k < rounds; k++) {
@@ -613,6 +673,8 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     if (ask) ask_section(bi.bf16);
+    roof_set_free(rt16);
+    roof_set_free(rs16);
     free(X);
     free(y);
     return 0;
