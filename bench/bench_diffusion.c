@@ -266,7 +266,8 @@ static torch_result run_torch(const char *script, int threads, int train_steps,
 typedef struct rates {
     double train_sps, train_gf, sample_sps, sample_gf;
     double call_s; /* the whole training call: setup, every step, final validation */
-    double roof_train, roof_sample; /* bf16: GFLOP/s of the rooflines timed between its steps */
+    double roof_train, roof_sample;   /* bf16: the rooflines timed between its steps (fastest pass) */
+    double mroof_train, mroof_sample; /* ... over all those passes (their mean rate) */
 } rates;
 
 /* Timed steps start after WARM steps of the same run (first touch of the
@@ -286,7 +287,9 @@ enum { WARM = 2 };
  * their operands in cache too); the roofline is the fastest of those
  * passes, as the bare loop's is its best of 8 (the mean pass of a bare
  * loop was 20-25% slower than its best in a fast moment, 3-5% in a slow
- * one). A step is timed from the end of the passes
+ * one); the round table also reads genbo's mean rate against their mean
+ * rate, the like-for-like figure on a box whose speed jitters pass to
+ * pass. A step is timed from the end of the passes
  * before it, so the roofline's own time is not genbo's; they do evict
  * some of genbo's data from the caches, which counts against genbo.
  * Sampling reports progress every few steps: the sampling shapes' passes
@@ -296,6 +299,8 @@ typedef struct step_clock {
     double t_in[256], t_out[256]; /* train: a step's callback entered, left */
     roof_set *rt, *rs;            /* bf16: the training, sampling products */
     double roof_t, roof_s;        /* the fastest of the interleaved passes counted */
+    double sum_t, sum_s;          /* ... and their sums */
+    int nroof_t, nroof_s;
     double cb_s; /* sampling: seconds inside the callback */
 } step_clock;
 
@@ -308,12 +313,16 @@ static int on_progress(void *ctx, const char *stage, long done, long total, cons
         /* after step WARM too, so every timed step follows a pass */
         if (c->rt && done >= WARM && done <= WARM + c->train_steps) {
             const double dt = roof_set_warm(c->rt);
-            if (done > WARM && (c->roof_t == 0 || dt < c->roof_t)) c->roof_t = dt;
+            if (done > WARM) {
+                if (c->roof_t == 0 || dt < c->roof_t) c->roof_t = dt;
+                c->sum_t += dt, c->nroof_t++;
+            }
         }
         c->t_out[done] = genbo__support_now();
     } else if (!strcmp(stage, "sample") && c->rs) {
         const double dt = roof_set_warm(c->rs);
         if (c->roof_s == 0 || dt < c->roof_s) c->roof_s = dt;
+        c->sum_s += dt, c->nroof_s++;
         c->cb_s += genbo__support_now() - t_in;
     }
     return 0;
@@ -351,6 +360,7 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     r->train_sps = (double)train_steps * W1_BATCH / tt;
     r->train_gf = train_flops(&W1, W1_BATCH) * train_steps / tt / 1e9;
     r->roof_train = clk.roof_t > 0 ? rt->flops / clk.roof_t / 1e9 : 0;
+    r->mroof_train = clk.nroof_t ? rt->flops * clk.nroof_t / clk.sum_t / 1e9 : 0;
 
     genbo_sample_params sp;
     genbo_sample_params_default(&sp);
@@ -372,6 +382,7 @@ static int run_genbo(genbo_precision prec, size_t n, const double *X, const doub
     r->sample_sps = (double)samples * sample_steps / ts;
     r->sample_gf = passes * genbo_flops_per_pair(&W1, prec) / ts / 1e9;
     r->roof_sample = clk.roof_s > 0 ? rs->flops / clk.roof_s / 1e9 : 0;
+    r->mroof_sample = clk.nroof_s ? rs->flops * clk.nroof_s / clk.sum_s / 1e9 : 0;
     return 0;
 }
 
@@ -597,7 +608,7 @@ int main(int argc, char **argv) {
                            t.sample_sps,
                            t.sample_sps * 2.0 * (sample_steps + 1) / sample_steps *
                                genbo__support_net_flops_per_row(&W1) / 1e9,
-                           0, 0, 0};
+                           0, 0, 0, 0, 0};
                 best_of(ac ? &t16 : &t32, &q);
                 if (ac) t16r[round] = q;
             }
@@ -650,25 +661,28 @@ int main(int argc, char **argv) {
     if (bi.bf16 && rounds > 1) {
         /* the bounds round by round: the box's speed moves between rounds
          * (the bf16 roofline by 2x), so a round's genbo is read against
-         * the roofline timed around its own run and that round's PyTorch */
-        printf("\nbf16 round by round (each against the roofline timed between its own steps and its "
-               "round's PyTorch):\n");
-        printf("  %5s  %-45s  %-45s\n", "round", "training: samples/s, of roof, x torch bf16",
-               "sampling: sample-steps/s, of roof, x torch bf16");
+         * the roofline timed between its own steps (its fastest pass, and
+         * the mean of its passes against genbo's mean) and that round's
+         * PyTorch */
+        printf("\nbf16 round by round (each against the roofline timed between its own steps: its fastest "
+               "pass, and the mean of its passes; x its round's PyTorch bf16):\n");
+        printf("  %5s  %-40s  %-40s\n", "round", "training: samples/s, of roof, of mean, x torch",
+               "sampling: sample-steps/s, of roof, of mean, x torch");
+        double ft[MAX_ROUNDS], fs[MAX_ROUNDS], mt[MAX_ROUNDS], ms[MAX_ROUNDS];
         for (int k = 0; k < rounds; k++) {
             const rates *g = &g16r[k], *t = &t16r[k];
             char xt[16] = "n/a", xs[16] = "n/a";
             if (t->train_sps > 0) snprintf(xt, sizeof xt, "%.2fx", g->train_sps / t->train_sps);
             if (t->sample_sps > 0) snprintf(xs, sizeof xs, "%.2fx", g->sample_sps / t->sample_sps);
-            printf("  %5d  %10.0f %6.0f%% %8s (roof %5.0f)  %10.0f %6.0f%% %8s (roof %5.0f)\n", k + 1,
-                   g->train_sps, 100 * g->train_gf / rooft_r[k], xt, rooft_r[k], g->sample_sps,
-                   100 * g->sample_gf / roofs_r[k], xs, roofs_r[k]);
+            ft[k] = g->train_gf / g->roof_train, fs[k] = g->sample_gf / g->roof_sample;
+            mt[k] = g->train_gf / g->mroof_train, ms[k] = g->sample_gf / g->mroof_sample;
+            printf("  %5d  %10.0f %5.0f%% %5.0f%% %7s (%4.0f / %4.0f)  %10.0f %5.0f%% %5.0f%% %7s (%4.0f / %4.0f)\n",
+                   k + 1, g->train_sps, 100 * ft[k], 100 * mt[k], xt, g->roof_train, g->mroof_train,
+                   g->sample_sps, 100 * fs[k], 100 * ms[k], xs, g->roof_sample, g->mroof_sample);
         }
-        double ft[MAX_ROUNDS], fs[MAX_ROUNDS];
-        for (int k = 0; k < rounds; k++)
-            ft[k] = g16r[k].train_gf / rooft_r[k], fs[k] = g16r[k].sample_gf / roofs_r[k];
-        printf("  median of the rounds: training %.0f%% of roof, sampling %.0f%% of roof\n",
-               100 * median(ft, rounds), 100 * median(fs, rounds));
+        printf("  median of the rounds: training %.0f%% of roof, %.0f%% of mean; sampling %.0f%% of roof, "
+               "%.0f%% of mean\n",
+               100 * median(ft, rounds), 100 * median(mt, rounds), 100 * median(fs, rounds), 100 * median(ms, rounds));
     }
     if (genbo__support_prof_enabled()) {
         print_profile("fp32", prof32, WARM + train_steps + 1);
