@@ -19,7 +19,8 @@ void genbo__k_silu_grad(const float *z, const float *dy, float *dz, size_t n);
 void genbo__k_silu_grad_add(const float *h, const float *da, const float *dres, float *dh, size_t n);
 /* out[j] = sum_i d[i][j], rows summed in order (deterministic) */
 void genbo__k_colsum(const float *d, size_t B, size_t W, float *out);
-/* Sum of x_k^2 in double, in a fixed order (the gradient norm). */
+/* Sum of x_k^2 in double (the gradient norm), in parallel blocks; the
+ * order of the additions depends on n only, not on the thread count. */
 double genbo__k_sumsq(const float *x, size_t n);
 /* s = sin x, c = cos x elementwise, |x| < 2^20, ~1 ulp (kernels.c). */
 void genbo__k_sincos(const float *x, size_t n, float *s, float *c);

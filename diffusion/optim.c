@@ -12,9 +12,7 @@
 #define ADAM_EPS 1e-8
 
 double genbo__gd_grad_norm(const float *g, size_t P) {
-    double s = 0; /* in double, in index order: deterministic */
-    for (size_t k = 0; k < P; k++) s += (double)g[k] * g[k];
-    return sqrt(s);
+    return sqrt(genbo__k_sumsq(g, P)); /* in double, in an order fixed by P */
 }
 
 void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,

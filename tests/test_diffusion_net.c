@@ -57,6 +57,32 @@ Test(diffusion_net, sincos_kernel_is_within_two_ulp) {
     free(x), free(s), free(c);
 }
 
+/* The gradient norm's sum of squares: parallel in blocks whose order is
+ * fixed by n, so one and two threads give the same bits, and within 1e-13
+ * (relative) of a long-double sum, at sizes around its block and part
+ * boundaries and with a ragged tail. */
+Test(diffusion_net, sum_of_squares_is_thread_count_free_and_accurate) {
+    enum { N = 2200003 };
+    float *x = malloc(N * sizeof(float));
+    cr_assert(x);
+    genbo__rng r;
+    genbo__rng_seed(&r, 5, 0);
+    for (int i = 0; i < N; i++) x[i] = (float)(genbo__rng_normal(&r) * exp(4.0 * genbo__rng_uniform(&r)));
+    const size_t sizes[] = {1, 31, 33, 16384, 16417, 1048576 + 7, N};
+    for (size_t q = 0; q < sizeof sizes / sizeof sizes[0]; q++) {
+        const size_t n = sizes[q];
+        long double ref = 0;
+        for (size_t k = 0; k < n; k++) ref += (long double)x[k] * x[k];
+        genbo_set_threads(1);
+        const double one = genbo__k_sumsq(x, n);
+        genbo_set_threads(2);
+        const double two = genbo__k_sumsq(x, n);
+        cr_assert_eq(one, two, "n = %zu: %.17g at 1 thread, %.17g at 2", n, one, two);
+        cr_assert_lt(fabsl(one - ref) / ref, 1e-13L, "n = %zu: %.17g against %.17Lg", n, one, ref);
+    }
+    free(x);
+}
+
 Test(diffusion_net, backward_matches_central_differences) {
     make_batch();
     genbo__net_layout l;
