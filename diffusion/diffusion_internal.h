@@ -63,16 +63,13 @@ void genbo__gd_alias_free(genbo__gd_alias *a);
 /* ---- optimiser (optim.c) ----------------------------------------------
  * One AdamW step (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected,
  * decoupled weight decay) on w with gradient g * gscale; step counts from
- * 0. If ema != NULL: ema = d ema + (1 - d) w afterwards. */
+ * 0; then ema = d ema + (1 - d) w. */
 double genbo__gd_grad_norm(const float *g, size_t P);
-/* The update over OpenMP's threads in fixed blocks (bf16 training, where
- * it was a fifth of a step): results independent of the thread count;
- * ema must not be NULL. */
+/* The update over OpenMP's threads in fixed blocks: results independent
+ * of the thread count; ema must not be NULL. */
 void genbo__gd_adamw_update_par(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
                          double lr, double weight_decay, double gscale, long step,
                          double ema_decay);
-void genbo__gd_adamw_update(float *w, const float *g, float *m1, float *m2, float *ema, size_t P,
-                     double lr, double weight_decay, double gscale, long step, double ema_decay);
 /* The parallel update over a rows x cols weight matrix in chunks of `chunk`
  * rows, each chunk passed to after(ctx, r0, r1) right after its update,
  * on the thread that updated it, while it is in that core's cache (bf16

@@ -268,8 +268,8 @@ static double train_step(genbo__gd_trainer *t, const genbo_diffusion *m, const g
         }
         t->w_packed = 1;
     } else {
-        genbo__gd_adamw_update(t->w, t->g, t->m1, t->m2, t->ema, t->P, lr, p->weight_decay, gscale,
-                               step, ed);
+        genbo__gd_adamw_update_par(t->w, t->g, t->m1, t->m2, t->ema, t->P, lr, p->weight_decay, gscale,
+                                   step, ed);
     }
     GENBO__PROF(GENBO__PROF_ADAM);
     GENBO__PROF_STEP_END();

@@ -139,7 +139,7 @@ Test(diffusion_net, backward_matches_central_differences) {
 
 Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
     enum { P = 50 };
-    float w[P], g[P], m1[P] = {0}, m2[P] = {0}, c[P], a[P];
+    float w[P], g[P], m1[P] = {0}, m2[P] = {0}, ema[P] = {0}, c[P], a[P];
     genbo__rng r;
     genbo__rng_seed(&r, 9, 0);
     for (int k = 0; k < P; k++) {
@@ -157,8 +157,9 @@ Test(diffusion_net, adamw_reduces_a_convex_quadratic) {
         if (step == 0) first = L;
         last = L;
         double lr = 0.05 * 0.5 * (1 + cos(M_PI * step / 2000.0));
-        genbo__gd_adamw_update(w, g, m1, m2, NULL, P, lr, 0.0, 1.0, step, 0.0);
+        genbo__gd_adamw_update_par(w, g, m1, m2, ema, P, lr, 0.0, 1.0, step, 0.0);
     }
+    for (int k = 0; k < P; k++) cr_assert_eq(ema[k], w[k], "an EMA of decay 0 is the weights");
     cr_assert_gt(first, 1.0);
     cr_assert_lt(last, 1e-4 * first, "loss %g -> %g", first, last);
 }
