@@ -100,7 +100,10 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
     return flops / best / 1e9;
 }
 
-/* oneDNN's bf16 matmul alone over the same products. With genbo_layouts
+/* The bare bf16 products of a pass, prepared once (roof_set_new) so that
+ * a pass can be timed in a bare loop (roofline_bf16) and between genbo's
+ * own steps (step_clock). oneDNN's bf16 matmul alone over the same
+ * products. With genbo_layouts
  * (the roofline the bounds are read against) in the layouts genbo's plans
  * use: every B operand in the blocked layout oneDNN picks (the prepared
  * weights, and since session 4 the activations X of the weight gradients,
@@ -108,8 +111,7 @@ static double roofline(const gemm_shape *s, int ns, int reps) {
  * row-major (dY^T, written transposed by the SiLU' kernel) but for the
  * output layer's (read transposed). Without (session 3's roofline, for
  * comparison): the weight gradients on the tensors as a pass holds them,
- * dY read transposed and X plain, which oneDNN copies on every call.
- * Returns 0 where bf16 is unavailable. */
+ * dY read transposed and X plain, which oneDNN copies on every call. */
 typedef struct roof_set {
     int ns;
     genbo__support_mm *plan[64];
@@ -120,9 +122,7 @@ typedef struct roof_set {
     double flops; /* of one pass over the products */
 } roof_set;
 
-/* The plans and operands of roofline_bf16, prepared once so that one pass
- * can also be timed between genbo's own steps (NULL where bf16 is
- * unavailable). */
+/* The plans and operands of a roof_set (NULL where bf16 is unavailable). */
 static roof_set *roof_set_new(const gemm_shape *s, int ns, int genbo_layouts) {
     if (!genbo__support_bf16_available()) return NULL;
     roof_set *r = calloc(1, sizeof *r);
@@ -565,7 +565,6 @@ int main(int argc, char **argv) {
     enum { MAX_ROUNDS = 32 };
     if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
     rates g16r[MAX_ROUNDS] = {{0}}, t16r[MAX_ROUNDS] = {{0}};
-    double rooft_r[MAX_ROUNDS] = {0}, roofs_r[MAX_ROUNDS] = {0};
     /* the bf16 products of a training step and of a sampling pass, timed
      * between genbo's own steps (run_genbo); bt, bs: the rounds of genbo
      * bf16's best training and sampling rates */
@@ -596,7 +595,6 @@ int main(int argc, char **argv) {
             if (x.sample_sps > g16.sample_sps) bs = round;
             best_of(&g16, &x);
             g16r[round] = x;
-            rooft_r[round] = x.roof_train, roofs_r[round] = x.roof_sample;
         }
         if (torch) {
             for (int ac = 0; ac < 2; ac++) {
@@ -622,12 +620,12 @@ int main(int argc, char **argv) {
     printf("training (batch %d, %d steps timed after %d warm-up steps)\n", W1_BATCH, train_steps,
            WARM);
     row("  genbo fp32 (OpenBLAS)", g32.train_sps, g32.train_gf, roof32_t);
-    row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, rooft_r[bt]);
+    row("  genbo bf16 (oneDNN)", g16.train_sps, g16.train_gf, g16r[bt].roof_train);
     row("  torch fp32", t32.train_sps, t32.train_gf, roof32_t);
     row("  torch bf16 autocast", t16.train_sps, t16.train_gf, roof16_t);
     printf("sampling (%d designs x %d EM steps, CFG as 2n rows)\n", samples, sample_steps);
     row("  genbo fp32 (OpenBLAS)", g32.sample_sps, g32.sample_gf, roof32_s);
-    row("  genbo bf16 (oneDNN)", g16.sample_sps, g16.sample_gf, roofs_r[bs]);
+    row("  genbo bf16 (oneDNN)", g16.sample_sps, g16.sample_gf, g16r[bs].roof_sample);
     row("  torch fp32", t32.sample_sps, t32.sample_gf, roof32_s);
     row("  torch bf16 autocast", t16.sample_sps, t16.sample_gf, roof16_s);
     printf("rooflines: bare products on the same shapes (sgemm for fp32, oneDNN bf16 matmul "
