@@ -420,7 +420,8 @@ static double sumsq16_range(const uint16_t *x, size_t lo, size_t hi) {
     return lanes_total(s);
 }
 
-#define SUMSQ_BLOCKS(n, range_call)                                            \
+/* tot = the sum of range_call over the blocks of [0, n) (sumsq_block) */
+#define SUMSQ_BLOCKS(tot, n, range_call)                                       \
     do {                                                                       \
         const size_t bs_ = sumsq_block(n);                                     \
         const long nb_ = (long)(((n) + bs_ - 1) / bs_);                        \
@@ -430,14 +431,21 @@ static double sumsq16_range(const uint16_t *x, size_t lo, size_t hi) {
             const size_t lo = (size_t)b_ * bs_, hi = lo + bs_ < (n) ? lo + bs_ : (n); \
             part_[b_] = range_call;                                            \
         }                                                                      \
-        double tot_ = 0;                                                       \
-        for (long b_ = 0; b_ < nb_; b_++) tot_ += part_[b_];                   \
-        return tot_;                                                           \
+        tot = 0;                                                               \
+        for (long b_ = 0; b_ < nb_; b_++) tot += part_[b_];                    \
     } while (0)
 
-double genbo__k_sumsq(const float *x, size_t n) { SUMSQ_BLOCKS(n, sumsq_range(x, lo, hi)); }
+double genbo__k_sumsq(const float *x, size_t n) {
+    double s;
+    SUMSQ_BLOCKS(s, n, sumsq_range(x, lo, hi));
+    return s;
+}
 
-double genbo__k_sumsq16(const uint16_t *x, size_t n) { SUMSQ_BLOCKS(n, sumsq16_range(x, lo, hi)); }
+double genbo__k_sumsq16(const uint16_t *x, size_t n) {
+    double s;
+    SUMSQ_BLOCKS(s, n, sumsq16_range(x, lo, hi));
+    return s;
+}
 
 DK_CLONES
 static void from_bf16_range(const uint16_t *x, float *y, size_t lo, size_t hi) {
